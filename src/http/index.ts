@@ -1,0 +1,1 @@
+export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics.js';
