@@ -1,0 +1,264 @@
+// Annotated examples of both configuration files: every key, its meaning and default.
+
+const staticExample = `# tidings.toml: static settings of the Tidings mail server. A restart applies changes.
+# Sizes are bytes, or text with a unit: "512 KiB", "100 MiB", "2 GB".
+# Durations are text such as "500ms", "15s", "1m30s" or "2h".
+# Unknown keys are errors, so a typo cannot go unnoticed.
+
+# Name of this machine in DNS, used in SMTP greetings and Received headers. Required.
+# International names are converted to their ASCII (IDNA) form.
+hostname = "mail.example.com"
+
+# Directory for accounts, messages and the queue; relative to this file's directory.
+# Default "../data".
+data_dir = "../data"
+
+# error, warn, info, debug, trace (protocol traces), traceauth (also credentials) or
+# tracedata (also message contents). Default "info".
+log_level = "info"
+
+[limits]
+# Largest message accepted, over SMTP and IMAP APPEND. Default "100 MiB".
+max_message_size = "100 MiB"
+# Storage for an account that sets no quota of its own; 0 means unlimited. Default 0.
+default_quota = 0
+# Messages one account may send in 24 hours. Default 1000.
+max_outgoing_messages_per_day = 1000
+# Recipients not written to before that one account may send to in 24 hours. Default 200.
+max_first_time_recipients_per_day = 200
+# Failed logins allowed per network, for the three network sizes IPv4 /32, /26, /21 and
+# IPv6 /64, /48, /32. Defaults [10, 30, 90] per minute and [50, 150, 450] per day.
+failed_auth_per_minute = [10, 30, 90]
+failed_auth_per_day = [50, 150, 450]
+
+[limits.imap]
+# Longest command line, in bytes (at least 1024). Default 16384.
+max_line_length = 16384
+# Largest single literal in a command; APPEND is bounded by quota instead. Default "100 KiB".
+max_literal_size = "100 KiB"
+# All literals of one command together. Default "1000 KiB".
+max_literal_total = "1000 KiB"
+# Number of literals in one command. Default 1000.
+max_literals = 1000
+# Open connections per network (three sizes as above). Default [30, 90, 270].
+max_connections = [30, 90, 270]
+# New connections per minute per network. Default [300, 900, 2700].
+connection_rate_per_minute = [300, 900, 2700]
+
+[limits.smtp]
+# Longest command line, in bytes (at least 512). Default 2048.
+max_line_length = 2048
+# Recipients per message (at least 100, RFC 5321). Default 1000.
+max_recipients = 1000
+# More Received header fields than this is a mail loop. Default 100.
+max_received_headers = 100
+# Failed transactions, with none successful, before disconnecting. Default 10.
+max_bad_transactions = 10
+# Open connections per network. Default [30, 90, 270].
+max_connections = [30, 90, 270]
+# New connections per minute per network. Default [300, 900, 2700].
+connection_rate_per_minute = [300, 900, 2700]
+
+[delays]
+# Delay before accepting mail from a sender never seen before. Default "15s".
+first_time_sender = "15s"
+# Extra wait per failed login after the third one. Default "1s".
+auth_fail = "1s"
+# Pause before each read and per byte written to misbehaving clients. Default "1s".
+bad_client = "1s"
+
+# One table per listener; at least one. A listener is a set of addresses with services.
+# Every service is off unless "enabled = true".
+[listeners.public]
+# Addresses to listen on. Default ["0.0.0.0", "::"] (all IPv4 and IPv6 addresses).
+ips = ["0.0.0.0", "::"]
+# Name announced by this listener. Default: the global hostname.
+hostname = "mail.example.com"
+
+# Certificates, required by submissions and imaps, and by submission and imap unless
+# they set no_require_starttls. Relative paths are relative to this file's directory.
+[listeners.public.tls]
+# PEM certificate chain and its private key, as a pair.
+cert_file = "tls/mail.example.com.crt"
+key_file = "tls/mail.example.com.key"
+# More certificates (for example an ECDSA and an RSA one, or other names).
+keys = [{ cert_file = "tls/mail-rsa.crt", key_file = "tls/mail-rsa.key" }]
+
+# Incoming mail from other servers.
+[listeners.public.smtp]
+# Turns the service on. Default false, for every service.
+enabled = true
+# Default 25.
+port = 25
+# Refuse mail over connections without STARTTLS. Default false.
+require_starttls = false
+# Do not announce REQUIRETLS (RFC 8689). Default false.
+no_require_tls = false
+# Overrides [delays] first_time_sender for this listener.
+first_time_sender_delay = "15s"
+
+# Mail submission by users, with STARTTLS.
+[listeners.public.submission]
+enabled = true
+# Default 587.
+port = 587
+# Allow login and submission without TLS. Default false.
+no_require_starttls = false
+
+# Mail submission by users over TLS from the first byte.
+[listeners.public.submissions]
+enabled = true
+# Default 465.
+port = 465
+
+# IMAP with STARTTLS.
+[listeners.public.imap]
+enabled = true
+# Default 143.
+port = 143
+# Allow login without TLS. Default false.
+no_require_starttls = false
+
+# IMAP over TLS from the first byte.
+[listeners.public.imaps]
+enabled = true
+# Default 993.
+port = 993
+
+# Web services.
+[listeners.public.http]
+enabled = false
+# Default 80.
+port = 80
+
+# Prometheus metrics at /metrics; keep it off public addresses.
+[listeners.public.metrics]
+enabled = false
+# Default 8010.
+port = 8010
+
+[listeners.internal]
+ips = ["127.0.0.1", "::1"]
+
+[listeners.internal.metrics]
+enabled = true
+port = 8010
+`;
+
+const domainsExample = `# domains.toml: domains, accounts and aliases of the Tidings mail server.
+# Changes are picked up while running; a file with errors is ignored (the error is logged)
+# and the previous version stays in use. Unknown keys are errors.
+
+# Mailboxes created for each new account. Special-use mailboxes are found by their role,
+# so these may be renamed later.
+[initial_mailboxes]
+# Default "Archive".
+archive = "Archive"
+# Default "Drafts".
+drafts = "Drafts"
+# Default "Junk".
+junk = "Junk"
+# Default "Sent".
+sent = "Sent"
+# Default "Trash".
+trash = "Trash"
+# More mailboxes, "/" separates levels. Default [].
+regular = []
+
+# Domains mail is accepted for. Names are case-insensitive; international names are
+# converted to ASCII (IDNA).
+[domains."example.com"]
+# Free text. Optional.
+description = "Main domain"
+# Characters that start an extension: with "+", "alice+news@example.com" reaches the
+# destination "alice@example.com". Default [].
+localpart_catchall_separators = ["+"]
+# Whether "Alice" and "alice" are different addresses. Default false.
+localpart_case_sensitive = false
+
+[domains."example.com".dkim]
+# Selectors whose keys sign outgoing messages. Default [].
+sign = ["mail2025"]
+
+# A DKIM key, published in DNS as mail2025._domainkey.example.com.
+[domains."example.com".dkim.selectors.mail2025]
+# PEM private key (RSA or Ed25519); relative to this file's directory. Required.
+private_key_file = "dkim/example.com-mail2025.key"
+# Hash algorithm. Only "sha256". Default "sha256".
+hash = "sha256"
+# Header fields to sign; must include From. Default: a built-in list.
+headers = ["From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "MIME-Version", "Content-Type"]
+# How long signatures stay valid. Default: no expiry.
+expiration = "72h"
+
+[domains."example.org"]
+
+# Accounts: a name (letters, digits, ".", "-", "_"; at most 64) with a mail store.
+[accounts.alice]
+# Domain for destinations written as a bare localpart. Required.
+domain = "example.com"
+# Name used in From when sending. Optional.
+full_name = "Alice Example"
+# Storage limit in bytes or with a unit; 0 means [limits] default_quota. Default 0.
+quota = "10 GiB"
+# Mailbox for rejected (junk-classified) messages, for reviewing them. Default: none.
+rejects_mailbox = "Rejects"
+# Keep rejects instead of removing old ones. Default false.
+keep_rejects = false
+# Deliver mail from new senders without the first-time-sender delay. Default false.
+no_first_time_sender_delay = false
+# Overrides of the [limits] values of tidings.toml for this account.
+max_outgoing_messages_per_day = 2000
+max_first_time_recipients_per_day = 400
+
+# Overrides [initial_mailboxes] for this account. Optional.
+[accounts.alice.initial_mailboxes]
+archive = "Archive"
+drafts = "Drafts"
+junk = "Junk"
+sent = "Sent"
+trash = "Trash"
+regular = ["Lists", "Lists/Tidings"]
+
+# Addresses delivered to this account: full addresses or bare localparts at the account's
+# domain; "@example.org" catches every otherwise unknown address at that domain. At
+# least one. Each address belongs to one account and is not also an alias.
+[accounts.alice.destinations.alice]
+# Mailbox that receives this address's mail. Default "Inbox".
+mailbox = "Inbox"
+# Name for this address when sending. Optional.
+full_name = "Alice Example"
+
+[accounts.alice.destinations."postmaster@example.com"]
+mailbox = "Postmaster"
+
+[accounts.bob]
+domain = "example.com"
+# Refuse logins with this message; mail is still delivered. Default: logins allowed.
+login_disabled = "Account suspended, ask the administrator."
+
+[accounts.bob.destinations."bob@example.com"]
+
+[accounts.bob.destinations."@example.org"]
+
+# Aliases: an address that delivers to several account addresses.
+[aliases."team@example.com"]
+# Account destination addresses. At least one.
+members = ["alice@example.com", "bob@example.com"]
+# Anyone may send to the alias; otherwise only its members. Default false.
+post_public = false
+# Members may see the other members. Default false.
+list_members = false
+# Members may send with the alias as From. Default false.
+allow_msg_from = false
+`;
+
+/** An annotated tidings.toml with every key, what it does and its default. */
+export function describeStatic(): string {
+  return staticExample;
+}
+
+/** An annotated domains.toml with every key, what it does and its default. */
+export function describeDomains(): string {
+  return domainsExample;
+}

@@ -1,0 +1,293 @@
+// tidings.toml: static settings (hostname, data directory, limits, delays, listeners).
+// A restart applies changes.
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, ProblemList } from './errors.js';
+import { domainName, duration, filePath, port, positiveInt, size, tiers } from './fields.js';
+import { addIssues, problemText, schemaKeys } from './issues.js';
+import { parseToml, readConfigText } from './toml.js';
+
+type Tiers = [number, number, number];
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** An IPv4 or IPv6 address in canonical text form. */
+const ipAddress = z.string().transform((v, ctx): string => {
+  const family = isIP(v);
+  if (family === 0) {
+    ctx.addIssue({ code: 'custom', message: `invalid IP address ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return family === 4 ? v : new URL(`http://[${v}]/`).hostname.slice(1, -1);
+});
+
+const certKey = z.strictObject({ cert_file: filePath, key_file: filePath });
+export type CertKeyPair = z.output<typeof certKey>;
+
+/** `cert_file` + `key_file`, and/or `keys = [{cert_file, key_file}, ...]`, normalised to `keys`. */
+const tls = z
+  .strictObject({
+    cert_file: filePath.optional(),
+    key_file: filePath.optional(),
+    keys: z.array(certKey).min(1).optional(),
+  })
+  .transform((v, ctx): { keys: CertKeyPair[] } => {
+    const keys = [...(v.keys ?? [])];
+    if (v.cert_file !== undefined && v.key_file !== undefined) {
+      keys.unshift({ cert_file: v.cert_file, key_file: v.key_file });
+    } else if (v.cert_file !== undefined || v.key_file !== undefined) {
+      const missing = v.cert_file === undefined ? 'cert_file' : 'key_file';
+      const present = v.cert_file === undefined ? 'key_file' : 'cert_file';
+      ctx.addIssue({ code: 'custom', path: [missing], message: `required when ${present} is set` });
+      return z.NEVER;
+    }
+    if (keys.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs cert_file and key_file, or keys' });
+      return z.NEVER;
+    }
+    return { keys };
+  });
+
+function service(defaultPort: number) {
+  return { enabled: z.boolean().default(false), port: port.default(defaultPort) };
+}
+
+const listener = z.strictObject({
+  ips: z
+    .array(ipAddress)
+    .min(1)
+    .default(() => ['0.0.0.0', '::']),
+  hostname: domainName.optional(),
+  tls: tls.optional(),
+  smtp: z
+    .strictObject({
+      ...service(25),
+      require_starttls: z.boolean().default(false),
+      no_require_tls: z.boolean().default(false),
+      first_time_sender_delay: duration.optional(),
+    })
+    .prefault({}),
+  submission: z
+    .strictObject({ ...service(587), no_require_starttls: z.boolean().default(false) })
+    .prefault({}),
+  submissions: z.strictObject(service(465)).prefault({}),
+  imap: z
+    .strictObject({ ...service(143), no_require_starttls: z.boolean().default(false) })
+    .prefault({}),
+  imaps: z.strictObject(service(993)).prefault({}),
+  http: z.strictObject(service(80)).prefault({}),
+  metrics: z.strictObject(service(8010)).prefault({}),
+});
+
+const imapLimits = z.strictObject({
+  // spec/imap.md §2.2
+  max_line_length: z
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * KiB),
+  max_literal_size: size.default(100 * KiB),
+  max_literal_total: size.default(1000 * KiB),
+  max_literals: positiveInt.default(1000),
+  max_connections: tiers.default(() => [30, 90, 270] as Tiers),
+  connection_rate_per_minute: tiers.default(() => [300, 900, 2700] as Tiers),
+});
+
+const smtpLimits = z.strictObject({
+  // spec/smtp.md §4; RFC 5321 §4.5.3.1.4 allows 512-octet command lines
+  max_line_length: z.number().int().min(512).default(2048),
+  // RFC 5321 §4.5.3.1.8: at least 100 recipients must be accepted
+  max_recipients: z.number().int().min(100).default(1000),
+  max_received_headers: positiveInt.default(100),
+  max_bad_transactions: positiveInt.default(10),
+  max_connections: tiers.default(() => [30, 90, 270] as Tiers),
+  connection_rate_per_minute: tiers.default(() => [300, 900, 2700] as Tiers),
+});
+
+const limits = z.strictObject({
+  max_message_size: size.pipe(z.number().min(1)).default(100 * MiB),
+  default_quota: size.default(0),
+  max_outgoing_messages_per_day: positiveInt.default(1000),
+  max_first_time_recipients_per_day: positiveInt.default(200),
+  failed_auth_per_minute: tiers.default(() => [10, 30, 90] as Tiers),
+  failed_auth_per_day: tiers.default(() => [50, 150, 450] as Tiers),
+  imap: imapLimits.prefault({}),
+  smtp: smtpLimits.prefault({}),
+});
+
+const delays = z.strictObject({
+  first_time_sender: duration.default(15_000),
+  auth_fail: duration.default(1000),
+  bad_client: duration.default(1000),
+});
+
+export const logLevels = [
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'traceauth',
+  'tracedata',
+] as const;
+
+const staticSchema = z.strictObject({
+  hostname: domainName,
+  data_dir: filePath.default('../data'),
+  log_level: z.enum(logLevels).default('info'),
+  limits: limits.prefault({}),
+  delays: delays.prefault({}),
+  listeners: z.record(z.string(), listener),
+});
+
+/** Every key name in tidings.toml. */
+export const staticKeys = schemaKeys(staticSchema);
+
+type RawStatic = z.output<typeof staticSchema>;
+type RawListener = z.output<typeof listener>;
+
+export type LogLevel = (typeof logLevels)[number];
+export type Limits = RawStatic['limits'];
+export type Delays = RawStatic['delays'];
+export type ListenerConfig = Omit<RawListener, 'smtp'> & {
+  smtp: RawListener['smtp'] & { first_time_sender_delay: number };
+};
+/** tidings.toml after validation: defaults filled in, paths absolute, durations in ms. */
+export type StaticConfig = Omit<RawStatic, 'listeners'> & {
+  listeners: Record<string, ListenerConfig>;
+};
+
+export const serviceNames = [
+  'smtp',
+  'submission',
+  'submissions',
+  'imap',
+  'imaps',
+  'http',
+  'metrics',
+] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+/** Whether a service on this listener needs a certificate. */
+function needsTls(l: RawListener, s: ServiceName): boolean {
+  switch (s) {
+    case 'submissions':
+    case 'imaps':
+      return true;
+    case 'submission':
+    case 'imap':
+      return !l[s].no_require_starttls;
+    case 'smtp':
+      return l.smtp.require_starttls;
+    default:
+      return false;
+  }
+}
+
+const listenerName = /^[A-Za-z0-9_-]{1,64}$/;
+
+function checkListener(name: string, l: RawListener, problems: ProblemList): void {
+  if (!listenerName.test(name)) {
+    problems.add(['listeners', name], 'listener names use letters, digits, "-" and "_"');
+  }
+  const seenIps = new Set<string>();
+  l.ips.forEach((ip, i) => {
+    if (seenIps.has(ip)) problems.add(['listeners', name, 'ips', i], `duplicate IP ${ip}`);
+    seenIps.add(ip);
+  });
+  for (const s of serviceNames) {
+    if (l[s].enabled && needsTls(l, s) && !l.tls) {
+      const why = s === 'submission' || s === 'imap' ? ' (or set no_require_starttls)' : '';
+      problems.add(
+        ['listeners', name, s],
+        `requires TLS but the listener has no [listeners.${name}.tls] table${why}`,
+      );
+    }
+  }
+}
+
+function isWildcard(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}
+
+/** Two enabled services must not bind the same address and port (a wildcard covers its family). */
+function checkPortClashes(cfg: RawStatic, problems: ProblemList): void {
+  const bound: { ip: string; port: number; where: string }[] = [];
+  for (const [name, l] of Object.entries(cfg.listeners)) {
+    for (const s of serviceNames) {
+      if (!l[s].enabled) continue;
+      const p = l[s].port;
+      for (const ip of l.ips) {
+        const clash = bound.find(
+          (b) =>
+            b.port === p &&
+            (b.ip === ip || (isIP(b.ip) === isIP(ip) && (isWildcard(b.ip) || isWildcard(ip)))),
+        );
+        if (clash) {
+          problems.add(
+            ['listeners', name, s, 'port'],
+            `port ${p} on ${ip} is also used by ${clash.where} on ${clash.ip}`,
+          );
+          break;
+        }
+        bound.push({ ip, port: p, where: `listeners.${name}.${s}` });
+      }
+    }
+  }
+}
+
+function checkStatic(cfg: RawStatic, problems: ProblemList): void {
+  const names = Object.keys(cfg.listeners);
+  if (names.length === 0) problems.add(['listeners'], 'at least one listener is required');
+  for (const name of names) checkListener(name, cfg.listeners[name] as RawListener, problems);
+  checkPortClashes(cfg, problems);
+  const imap = cfg.limits.imap;
+  if (imap.max_literal_size > imap.max_literal_total) {
+    problems.add(['limits', 'imap', 'max_literal_size'], 'must not exceed max_literal_total');
+  }
+}
+
+function finish(cfg: RawStatic, dir: string): StaticConfig {
+  const listeners: Record<string, ListenerConfig> = {};
+  for (const [name, l] of Object.entries(cfg.listeners)) {
+    const smtp = {
+      ...l.smtp,
+      first_time_sender_delay: l.smtp.first_time_sender_delay ?? cfg.delays.first_time_sender,
+    };
+    const out: ListenerConfig = { ...l, smtp };
+    if (l.tls) {
+      out.tls = {
+        keys: l.tls.keys.map((k) => ({
+          cert_file: resolve(dir, k.cert_file),
+          key_file: resolve(dir, k.key_file),
+        })),
+      };
+    }
+    listeners[name] = out;
+  }
+  return { ...cfg, data_dir: resolve(dir, cfg.data_dir), listeners };
+}
+
+/**
+ * Validates tidings.toml text. `file` names the file in errors; relative paths resolve
+ * against its directory. Throws ConfigError listing every problem.
+ */
+export function parseStaticConfig(text: string, file: string): StaticConfig {
+  const data = parseToml(file, text);
+  const problems = new ProblemList();
+  const r = staticSchema.safeParse(data, { error: problemText });
+  if (!r.success) {
+    addIssues(problems, r.error, staticSchema);
+    throw new ConfigError(file, problems.items);
+  }
+  checkStatic(r.data, problems);
+  problems.throwIfAny(file);
+  return finish(r.data, dirname(resolve(file)));
+}
+
+/** Reads and validates tidings.toml. Never writes anything. */
+export function loadStaticConfig(path: string): StaticConfig {
+  return parseStaticConfig(readConfigText(path), path);
+}
