@@ -1,0 +1,62 @@
+// Charset conversion through libmime's charset table (iconv-lite underneath, plus the
+// Japanese ISO-2022-JP family).
+import { isUtf8 } from 'node:buffer';
+import { createRequire } from 'node:module';
+import iconv from 'iconv-lite';
+
+interface CharsetModule {
+  normalizeCharset(name: string): string;
+  decode(buf: Buffer, charset: string): string;
+}
+
+const require = createRequire(import.meta.url);
+const libcharset = require('libmime/lib/charset.js') as CharsetModule;
+
+const JAPANESE = /^(jis|iso-?2022-?jp|eucjp)/i;
+const UTF8 = /^utf-?8$/i;
+const ASCII = /^(us-?)?ascii$|^ansi_x3\.4-1968$/i;
+
+/** The canonical name for a charset label, or undefined when it is not supported. */
+export function knownCharset(label: string): string | undefined {
+  const name = label.trim();
+  if (name === '') return undefined;
+  let norm: string;
+  try {
+    norm = libcharset.normalizeCharset(name);
+  } catch {
+    return undefined;
+  }
+  if (UTF8.test(norm) || JAPANESE.test(norm) || iconv.encodingExists(norm)) return norm;
+  return undefined;
+}
+
+/** UTF-8 when the bytes are valid UTF-8, windows-1252 (a latin1 superset) otherwise. */
+export function utf8OrLatin1(data: Buffer): string {
+  return isUtf8(data) ? data.toString('utf8') : iconv.decode(data, 'windows-1252');
+}
+
+/**
+ * Decodes bytes in a known charset; undefined when the charset is not supported.
+ * Declared US-ASCII that holds 8-bit bytes is read as UTF-8 or windows-1252.
+ */
+export function decodeCharset(data: Buffer, label: string): string | undefined {
+  const trimmed = label.trim();
+  if (ASCII.test(trimmed)) return utf8OrLatin1(data);
+  const norm = knownCharset(trimmed);
+  if (norm === undefined) return undefined;
+  if (UTF8.test(norm)) return data.toString('utf8');
+  try {
+    return libcharset.decode(data, norm);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Text of a body in its declared charset. A missing, US-ASCII or unsupported charset
+ * is read as UTF-8 when valid and windows-1252 otherwise.
+ */
+export function decodeToText(data: Buffer, charset?: string): string {
+  if (charset === undefined || charset.trim() === '') return utf8OrLatin1(data);
+  return decodeCharset(data, charset) ?? utf8OrLatin1(data);
+}

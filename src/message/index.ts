@@ -1,0 +1,45 @@
+// The MIME model: structure parsing with byte offsets, headers, envelopes, decoding,
+// threading fields, search text and modified UTF-7 mailbox names.
+export type { Address, Disposition, Envelope, Part } from './types.js';
+export { MimeParser, parseMessage, type ParseOptions } from './parse.js';
+export {
+  findHeader,
+  findHeaders,
+  headerBytesToString,
+  headerValue,
+  parseHeaderBlock,
+  selectHeaderFields,
+  type HeaderField,
+} from './header.js';
+export {
+  decodeBase64,
+  decodeEncodedWords,
+  decodeHeaderValue,
+  decodeQuotedPrintable,
+  decodeToText,
+  decodeTransfer,
+  knownCharset,
+  knownTransferEncoding,
+  parseStructuredValue,
+  type StructuredValue,
+  type TransferDecoded,
+} from './decode.js';
+export { parseAddressList } from './address.js';
+export { buildEnvelope, imapEnvelope, type ImapEnvelope } from './envelope.js';
+export {
+  baseSubject,
+  inReplyTo,
+  messageId,
+  references,
+  threadingFields,
+  type ThreadingFields,
+} from './thread.js';
+export {
+  headerText,
+  messageText,
+  partText,
+  type MessageText,
+  type RangeReader,
+  type TextOptions,
+} from './text.js';
+export { Utf7Error, decodeMailboxName, encodeMailboxName } from './utf7.js';
