@@ -1,0 +1,430 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { stat, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempStore, sampleMessage } from './testutil.js';
+import { Flag } from './flags.js';
+import { isStoreError } from './errors.js';
+import { verifyAccount } from './verify.js';
+import type { Account } from './account.js';
+import type { Store } from './store.js';
+
+async function add(store: Store, a: Account, mailbox: string, n: number, flags = 0) {
+  const items = [];
+  for (let i = 0; i < n; i++) items.push({ message: await store.prepare(sampleMessage(i)), flags });
+  const r = await a.addMessages(mailbox, items);
+  for (const it of items) await it.message.cleanup();
+  return r;
+}
+
+async function clean(a: Account) {
+  await a.settle();
+  const r = await verifyAccount(a);
+  assert.deepEqual(r.problems, []);
+  return r;
+}
+
+describe('account store', () => {
+  test('new account has Inbox and initial special-use mailboxes, all subscribed', async () => {
+    const t = await tempStore({
+      initialMailboxes: () => ({ sent: 'Sent', trash: 'Trash', regular: ['Lists/Work'] }),
+    });
+    try {
+      const a = await t.store.account('alice');
+      assert.deepEqual(
+        a.mailboxes().map((m) => [m.name, m.specialUse]),
+        [
+          ['Inbox', null],
+          ['Lists', null],
+          ['Lists/Work', null],
+          ['Sent', '\\Sent'],
+          ['Trash', '\\Trash'],
+        ],
+      );
+      assert.deepEqual(a.subscriptions(), ['Inbox', 'Lists', 'Lists/Work', 'Sent', 'Trash']);
+      assert.equal(a.mailboxBySpecialUse('\\Sent')?.name, 'Sent');
+      const uidvalidities = a.mailboxes().map((m) => m.uidvalidity);
+      assert.equal(new Set(uidvalidities).size, uidvalidities.length);
+      await clean(a);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('UIDs are monotonic per mailbox and never reused, also after reopen', async () => {
+    const t = await tempStore();
+    try {
+      let a = await t.store.account('bob');
+      const r1 = await add(t.store, a, 'Inbox', 3);
+      assert.deepEqual(
+        r1.messages.map((m) => m.uid),
+        [1, 2, 3],
+      );
+      await a.storeFlags(r1.mailbox.id, [3], { mode: 'add', flags: Flag.Deleted });
+      assert.deepEqual((await a.expunge(r1.mailbox.id, null)).uids, [3]);
+      const r2 = await add(t.store, a, 'Inbox', 2);
+      assert.deepEqual(
+        r2.messages.map((m) => m.uid),
+        [4, 5],
+      );
+      assert.deepEqual(a.uids(r1.mailbox.id), [1, 2, 4, 5]);
+      await t.store.close();
+      const { Store } = await import('./store.js');
+      const s2 = await Store.open({ dataDir: t.dir, cleanup: true });
+      a = await s2.account('bob');
+      const r3 = await add(s2, a, 'Inbox', 1);
+      assert.deepEqual(
+        r3.messages.map((m) => m.uid),
+        [6],
+      );
+      assert.equal(r3.mailbox.uidnext, 7);
+      await clean(a);
+      await s2.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('one modseq per transaction, shared by all its changes', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('carol');
+      const before = a.highestModseq();
+      const r = await add(t.store, a, 'Inbox', 3);
+      assert.equal(a.highestModseq(), before + 1);
+      assert.deepEqual(
+        r.messages.map((m) => m.modseq),
+        [before + 1, before + 1, before + 1],
+      );
+      assert.deepEqual(
+        r.messages.map((m) => m.createseq),
+        [before + 1, before + 1, before + 1],
+      );
+      const f = await a.storeFlags(r.mailbox.id, [1, 2, 3], { mode: 'add', flags: Flag.Seen });
+      assert.equal(f.modseq, before + 2);
+      assert.deepEqual(
+        a.messages(r.mailbox.id, [1, 2, 3]).map((m) => m.modseq),
+        [before + 2, before + 2, before + 2],
+      );
+      // A store that changes nothing takes no modseq.
+      const g = await a.storeFlags(r.mailbox.id, [1, 2, 3], { mode: 'add', flags: Flag.Seen });
+      assert.equal(g.modseq, null);
+      assert.deepEqual(g.changed, []);
+      assert.equal(a.highestModseq(), before + 2);
+      // CONDSTORE unchangedsince: message 1 changed after modseq before+1.
+      await a.storeFlags(r.mailbox.id, [1], { mode: 'add', flags: Flag.Flagged });
+      const h = await a.storeFlags(r.mailbox.id, [1, 2], {
+        mode: 'add',
+        flags: Flag.Answered,
+        unchangedSince: before + 2,
+      });
+      assert.deepEqual(h.modified, [1]);
+      assert.deepEqual(h.changed, [2]);
+      await clean(a);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('expunged rows are kept with their modseq; live queries exclude them', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('dave');
+      const r = await add(t.store, a, 'Inbox', 3, Flag.Deleted);
+      const mb = r.mailbox.id;
+      const e = await a.expunge(mb, [1, 3]);
+      assert.deepEqual(e.uids, [1, 3]);
+      assert.deepEqual(a.uids(mb), [2]);
+      const rows = a.db
+        .prepare('SELECT uid, expunged, modseq FROM messages WHERE mailbox_id = ? ORDER BY uid')
+        .all(mb);
+      assert.deepEqual(rows, [
+        { uid: 1, expunged: 1, modseq: e.modseq },
+        { uid: 2, expunged: 0, modseq: r.messages[1]?.modseq },
+        { uid: 3, expunged: 1, modseq: e.modseq },
+      ]);
+      assert.equal(a.mailboxById(mb)?.counts.total, 1);
+      await clean(a);
+      // With no other session, the files are gone once erasure settles.
+      assert.equal(await a.fileSize(r.messages[0]!.fileId), null);
+      assert.notEqual(await a.fileSize(r.messages[1]!.fileId), null);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('expunged message file stays until every other session has taken the removal', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('erin');
+      const s1 = a.switchboard.register();
+      const s2 = a.switchboard.register();
+      const r = await add(t.store, a, 'Inbox', 1, Flag.Deleted);
+      const m = r.messages[0]!;
+      assert.deepEqual(
+        s1.take().map((c) => c.kind),
+        ['addUID', 'mailboxCounts'],
+      );
+      await a.expunge(r.mailbox.id, null, s1);
+      await a.settle();
+      assert.notEqual(await a.fileSize(m.fileId), null, 'session 2 still references it');
+      // Still readable for session 2 until it takes the change.
+      const old = a.message(r.mailbox.id, m.uid, { includeExpunged: true });
+      assert.ok(old);
+      assert.equal((await a.readMessage(old)).toString(), sampleMessage(0).toString());
+      const changes = s2.take();
+      assert.deepEqual(
+        changes.map((c) => c.kind),
+        ['addUID', 'mailboxCounts', 'removeUIDs', 'mailboxCounts'],
+      );
+      assert.deepEqual(s1.take().length, 0, 'the writer is not told of its own changes');
+      await a.settle();
+      assert.equal(await a.fileSize(m.fileId), null);
+      await clean(a);
+      s1.unregister();
+      s2.unregister();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('changes reach other sessions in commit order; unregister releases references', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('fred');
+      const watcher = a.switchboard.register();
+      const other = a.switchboard.register();
+      let woke = 0;
+      const idle = a.switchboard.register(() => woke++);
+      const r = await add(t.store, a, 'Inbox', 2);
+      await a.storeFlags(
+        r.mailbox.id,
+        [2],
+        { mode: 'add', flags: Flag.Deleted | Flag.Seen },
+        other,
+      );
+      await a.expunge(r.mailbox.id, null, other);
+      await a.createMailbox('Work', {}, other);
+      const kinds = watcher
+        .take()
+        .filter((c) => c.kind !== 'mailboxCounts')
+        .map((c) =>
+          'uid' in c
+            ? `${c.kind}:${c.uid}`
+            : 'uids' in c
+              ? `${c.kind}:${c.uids.join(',')}`
+              : c.kind,
+        );
+      assert.deepEqual(kinds, [
+        'addUID:1',
+        'addUID:2',
+        'flags:2',
+        'removeUIDs:2',
+        'addMailbox',
+        'addSubscription',
+      ]);
+      assert.ok(woke >= 4);
+      await a.settle();
+      assert.notEqual(await a.fileSize(r.messages[1]!.fileId), null);
+      watcher.unregister();
+      idle.unregister();
+      await a.settle();
+      assert.equal(await a.fileSize(r.messages[1]!.fileId), null);
+      other.unregister();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('bare LF is stored as CRLF and the size is that of the stored bytes', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('gina');
+      const raw = Buffer.from('Subject: lf\nFrom: a@b.c\n\nline1\nline2\r\nline3\n');
+      const p = await t.store.prepare(raw);
+      const prefix = Buffer.from('Received: from x by y; Mon, 1 Jan 2024 00:00:00 +0000\r\n');
+      const r = await a.addMessages('Inbox', [{ message: p, prefix }]);
+      await p.cleanup();
+      const m = r.messages[0]!;
+      const stored = await readFile(a.messagePath(m.fileId));
+      assert.equal(
+        stored.toString(),
+        'Subject: lf\r\nFrom: a@b.c\r\n\r\nline1\r\nline2\r\nline3\r\n',
+      );
+      assert.equal(m.size, stored.length + prefix.length);
+      const full = await a.readMessage(m);
+      assert.equal(full.toString(), prefix.toString() + stored.toString());
+      // Offsets in the stored structure point into prefix+file.
+      const part = m.part as unknown as { headerStart: number; bodyStart: number; end: number };
+      assert.equal(part.headerStart, 0);
+      assert.equal(
+        full.subarray(part.bodyStart, part.end).toString(),
+        'line1\r\nline2\r\nline3\r\n',
+      );
+      assert.equal((await a.readMessage(m, 3, 10)).toString(), full.subarray(3, 10).toString());
+      assert.equal(m.messageId, '');
+      assert.equal(m.subjectBase, 'lf');
+      await clean(a);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('threading fields are stored', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('hank');
+      const p = await t.store.prepare(
+        sampleMessage(1, 'In-Reply-To: <parent@x>\r\nReferences: <root@x> <parent@x>\r\n'),
+      );
+      const r = await a.addMessages('Inbox', [{ message: p }]);
+      await p.cleanup();
+      const m = r.messages[0]!;
+      assert.equal(m.messageId, 'm1@example.org');
+      assert.equal(m.inReplyTo, 'parent@x');
+      assert.deepEqual(m.references, ['root@x', 'parent@x']);
+      assert.equal(m.subjectBase, 'message 1');
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('mailbox create, rename (children, Inbox rule), delete (leaf only), subscribe', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('ivan');
+      const created = await a.createMailbox('a/b/c');
+      assert.deepEqual(
+        created.map((m) => m.name),
+        ['a', 'a/b', 'a/b/c'],
+      );
+      await assert.rejects(a.createMailbox('a/b'), (e) => isStoreError(e, 'alreadyexists'));
+      await assert.rejects(a.createMailbox('a//b'), (e) => isStoreError(e, 'cannot'));
+      assert.equal((await a.createMailbox('INBOX/sub'))[0]?.name, 'Inbox/sub');
+
+      await a.renameMailbox('a', 'x/y');
+      assert.deepEqual(
+        a.mailboxes().map((m) => m.name),
+        ['Inbox', 'Inbox/sub', 'x', 'x/y', 'x/y/b', 'x/y/b/c'],
+      );
+      await assert.rejects(a.renameMailbox('nope', 'z'), (e) => isStoreError(e, 'nonexistent'));
+      await assert.rejects(a.renameMailbox('x', 'Inbox/sub'), (e) =>
+        isStoreError(e, 'alreadyexists'),
+      );
+      await assert.rejects(a.renameMailbox('x', 'x/y/b/q'), (e) => isStoreError(e, 'cannot'));
+
+      const r = await add(t.store, a, 'Inbox', 2);
+      const inbox = r.mailbox;
+      const moved = await a.renameMailbox('Inbox', 'Old');
+      assert.deepEqual(a.uids(moved.id), [1, 2]);
+      assert.deepEqual(a.uids(inbox.id), []);
+      assert.equal(a.mailbox('Inbox')?.id, inbox.id, 'Inbox keeps its identity');
+      assert.ok(a.mailbox('Inbox/sub'), 'children of Inbox stay');
+
+      await assert.rejects(a.deleteMailbox('x/y'), (e) => isStoreError(e, 'haschildren'));
+      await assert.rejects(a.deleteMailbox('Inbox'), (e) => isStoreError(e, 'cannot'));
+      await assert.rejects(a.deleteMailbox('nope'), (e) => isStoreError(e, 'nonexistent'));
+      await a.deleteMailbox('Old');
+      assert.equal(a.mailbox('Old'), null);
+      // A new mailbox with the same name gets a new UIDVALIDITY.
+      const again = (await a.createMailbox('Old'))[0]!;
+      assert.notEqual(again.uidvalidity, moved.uidvalidity);
+      assert.deepEqual(a.uids(again.id), []);
+
+      await a.subscribe('Not/There');
+      assert.ok(a.subscriptions().includes('Not/There'));
+      await a.unsubscribe('Not/There');
+      await assert.rejects(a.unsubscribe('Not/There'), (e) => isStoreError(e, 'nonexistent'));
+      await a.unsubscribe('Old');
+      await a.unsubscribe('Old'); // exists: no error even when not subscribed
+      await clean(a);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('copy hard-links files; move leaves a tombstone sharing the file', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('jane');
+      const r = await add(t.store, a, 'Inbox', 3, Flag.Seen);
+      const dst = (await a.createMailbox('Archive'))[0]!;
+      const c = await a.copyMessages(r.mailbox.id, [1, 3], dst.id);
+      assert.deepEqual(c.srcUids, [1, 3]);
+      assert.deepEqual(c.dstUids, [1, 2]);
+      const copies = a.messages(dst.id, [1, 2]);
+      const srcIno = (await stat(a.messagePath(r.messages[0]!.fileId))).ino;
+      assert.equal((await stat(a.messagePath(copies[0]!.fileId))).ino, srcIno);
+      const sizes = r.messages.map((m) => m.size);
+      assert.equal(a.diskUsage(), sizes[0]! + sizes[1]! + sizes[2]! + sizes[0]! + sizes[2]!);
+
+      const mv = await a.moveMessages(r.mailbox.id, [2], dst.id);
+      assert.deepEqual(mv.dstUids, [3]);
+      assert.deepEqual(a.uids(r.mailbox.id), [1, 3]);
+      const movedRow = a.message(dst.id, 3)!;
+      assert.equal(movedRow.fileId, r.messages[1]!.fileId);
+      await a.settle();
+      assert.notEqual(
+        await a.fileSize(movedRow.fileId),
+        null,
+        'tombstone erase keeps the shared file',
+      );
+      assert.equal(a.mailbox('Inbox')?.counts.total, 2);
+      assert.equal(a.mailbox('Archive')?.counts.total, 3);
+      await assert.rejects(a.moveMessages(r.mailbox.id, [99], dst.id), (e) =>
+        isStoreError(e, 'notfound'),
+      );
+      await clean(a);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('quota: additions beyond the limit fail with overquota and store nothing', async () => {
+    let limit = 0;
+    const t = await tempStore({ quota: () => limit });
+    try {
+      const a = await t.store.account('kim');
+      const r = await add(t.store, a, 'Inbox', 2);
+      const b = (await a.createMailbox('B'))[0]!;
+      limit = a.diskUsage() + 10;
+      await assert.rejects(add(t.store, a, 'Inbox', 1), (e) => isStoreError(e, 'overquota'));
+      await assert.rejects(a.copyMessages(r.mailbox.id, [1], b.id), (e) =>
+        isStoreError(e, 'overquota'),
+      );
+      assert.deepEqual(a.uids(b.id), []);
+      assert.deepEqual(a.uids(r.mailbox.id), [1, 2]);
+      assert.equal(a.canAdd(10), true);
+      assert.equal(a.canAdd(11), false);
+      limit = 0;
+      await add(t.store, a, 'Inbox', 1);
+      await clean(a);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test('a failure between file link and commit leaves no file and no row', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('lou');
+      await add(t.store, a, 'Inbox', 1);
+      (a as unknown as { opts: { beforeCommit?: () => void } }).opts.beforeCommit = () => {
+        throw new Error('simulated failure');
+      };
+      await assert.rejects(add(t.store, a, 'Inbox', 2), /simulated failure/);
+      (a as unknown as { opts: { beforeCommit?: () => void } }).opts.beforeCommit = undefined;
+      assert.deepEqual(a.uids(a.mailbox('Inbox')!.id), [1]);
+      const files = await readdir(join(a.dir, 'msg', '0'));
+      assert.deepEqual(files, ['1']);
+      const r = await add(t.store, a, 'Inbox', 1);
+      assert.deepEqual(
+        r.messages.map((m) => m.uid),
+        [2],
+      );
+      await clean(a);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

@@ -1,0 +1,22 @@
+// Child process for the crash test: delivers messages and reports each acknowledged UID
+// on stdout; it is killed (or kills itself) at some point mid-delivery.
+import { Store } from './store.js';
+import { sampleMessage } from './testutil.js';
+
+const [dataDir, mode] = process.argv.slice(2) as [string, string];
+let n = 0;
+const store = await Store.open({
+  dataDir,
+  beforeCommit: () => {
+    n++;
+    if (mode === 'kill-before-commit' && n === 4) process.kill(process.pid, 'SIGKILL');
+  },
+});
+const a = await store.account('crash');
+for (let i = 0; ; i++) {
+  const p = await store.prepare(sampleMessage(i, `X-Pad: ${'x'.repeat(i % 5000)}\r\n`));
+  const r = await a.addMessages('Inbox', [{ message: p }]);
+  await p.cleanup();
+  process.stdout.write(`ok ${r.messages[0]!.uid}\n`);
+  if (i === 0) process.stdout.write('ready\n');
+}

@@ -1,0 +1,226 @@
+// The global database (data/tidings.db): login attempts and TLS client public keys now;
+// the queue, suppression lists and reports add their own tables later.
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { GLOBAL_MIGRATIONS, migrate } from './schema.js';
+
+export type LoginResult =
+  | 'success'
+  | 'badcredentials'
+  | 'error'
+  | 'aborted'
+  | 'logindisabled'
+  | 'badchannelbinding'
+  | 'badprotocol'
+  | 'ratelimited';
+
+export type LoginAttempt = {
+  time?: number;
+  account: string;
+  address: string;
+  protocol: string; // imap, submission, webmail, ...
+  mechanism: string; // login, plain, scram-sha-256-plus, tlsclientauth, ...
+  result: LoginResult;
+  remoteIP: string;
+  localIP: string;
+  tls: string; // '' for plaintext, else e.g. "TLSv1.3 TLS_AES_128_GCM_SHA256"
+  tlsKeyFingerprint?: string;
+  userAgent?: string;
+};
+
+export type LoginAttemptRow = Required<LoginAttempt> & {
+  first: number;
+  last: number;
+  count: number;
+};
+
+export type TLSPublicKey = {
+  fingerprint: string;
+  created: number;
+  name: string;
+  type: string;
+  certDER: Buffer;
+  account: string;
+  loginAddress: string;
+  noIMAPPreauth: boolean;
+};
+
+/** Login attempts are kept this long... */
+export const LOGIN_ATTEMPT_RETENTION_MS = 30 * 24 * 3600 * 1000;
+/** ...and at most this many per account. */
+export const LOGIN_ATTEMPT_MAX_PER_ACCOUNT = 10000;
+
+export class GlobalDB {
+  readonly db: Database.Database;
+  private addsSinceCleanup = 0;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db, GLOBAL_MIGRATIONS, file);
+  }
+
+  /**
+   * Records a login attempt; identical attempts (same account, address, protocol,
+   * mechanism, result, remote IP, TLS and user agent) are grouped with a count.
+   */
+  addLoginAttempt(a: LoginAttempt): void {
+    const now = a.time ?? Date.now();
+    const row = {
+      account: a.account,
+      address: a.address,
+      protocol: a.protocol,
+      mechanism: a.mechanism,
+      result: a.result,
+      remote_ip: a.remoteIP,
+      local_ip: a.localIP,
+      tls: a.tls,
+      tls_key_fingerprint: a.tlsKeyFingerprint ?? '',
+      user_agent: a.userAgent ?? '',
+    };
+    const key = createHash('sha256')
+      .update(
+        JSON.stringify([
+          row.account,
+          row.address,
+          row.protocol,
+          row.mechanism,
+          row.result,
+          row.remote_ip,
+          row.local_ip,
+          row.tls,
+          row.tls_key_fingerprint,
+          row.user_agent,
+        ]),
+      )
+      .digest('base64url');
+    this.db
+      .prepare(
+        `INSERT INTO login_attempts (key, first, last, count, account, address, protocol, mechanism, result, remote_ip, local_ip, tls, tls_key_fingerprint, user_agent)
+         VALUES (@key, @now, @now, 1, @account, @address, @protocol, @mechanism, @result, @remote_ip, @local_ip, @tls, @tls_key_fingerprint, @user_agent)
+         ON CONFLICT (key) DO UPDATE SET last = MAX(last, excluded.last), count = count + 1`,
+      )
+      .run({ key, now, ...row });
+    // Trimming needs a scan per account: do it every so often, not on every attempt.
+    if (++this.addsSinceCleanup >= 100) {
+      this.addsSinceCleanup = 0;
+      this.cleanupLoginAttempts(now);
+    }
+  }
+
+  /** Drops attempts older than the retention and beyond the per-account maximum. */
+  cleanupLoginAttempts(now = Date.now()): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare('DELETE FROM login_attempts WHERE last < ?')
+        .run(now - LOGIN_ATTEMPT_RETENTION_MS);
+      const over = this.db
+        .prepare('SELECT account FROM login_attempts GROUP BY account HAVING COUNT(*) > ?')
+        .pluck()
+        .all(LOGIN_ATTEMPT_MAX_PER_ACCOUNT) as string[];
+      for (const acc of over) {
+        this.db
+          .prepare(
+            `DELETE FROM login_attempts WHERE account = ? AND id NOT IN
+               (SELECT id FROM login_attempts WHERE account = ? ORDER BY last DESC, id DESC LIMIT ?)`,
+          )
+          .run(acc, acc, LOGIN_ATTEMPT_MAX_PER_ACCOUNT);
+      }
+    })();
+  }
+
+  loginAttempts(account: string, limit = 100): LoginAttemptRow[] {
+    const rows = this.db
+      .prepare('SELECT * FROM login_attempts WHERE account = ? ORDER BY last DESC, id DESC LIMIT ?')
+      .all(account, limit) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      time: r.last as number,
+      first: r.first as number,
+      last: r.last as number,
+      count: r.count as number,
+      account: r.account as string,
+      address: r.address as string,
+      protocol: r.protocol as string,
+      mechanism: r.mechanism as string,
+      result: r.result as LoginResult,
+      remoteIP: r.remote_ip as string,
+      localIP: r.local_ip as string,
+      tls: r.tls as string,
+      tlsKeyFingerprint: r.tls_key_fingerprint as string,
+      userAgent: r.user_agent as string,
+    }));
+  }
+
+  addTLSPublicKey(k: TLSPublicKey): void {
+    this.db
+      .prepare(
+        `INSERT INTO tls_public_keys (fingerprint, created, name, type, cert_der, account, login_address, no_imap_preauth)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        k.fingerprint,
+        k.created,
+        k.name,
+        k.type,
+        k.certDER,
+        k.account,
+        k.loginAddress,
+        k.noIMAPPreauth ? 1 : 0,
+      );
+  }
+
+  tlsPublicKey(fingerprint: string): TLSPublicKey | null {
+    const r = this.db
+      .prepare('SELECT * FROM tls_public_keys WHERE fingerprint = ?')
+      .get(fingerprint) as Record<string, unknown> | undefined;
+    return r ? tlsKeyFromRow(r) : null;
+  }
+
+  tlsPublicKeys(account: string): TLSPublicKey[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM tls_public_keys WHERE account = ? ORDER BY created')
+        .all(account) as Record<string, unknown>[]
+    ).map(tlsKeyFromRow);
+  }
+
+  removeTLSPublicKey(fingerprint: string): boolean {
+    return (
+      this.db.prepare('DELETE FROM tls_public_keys WHERE fingerprint = ?').run(fingerprint)
+        .changes > 0
+    );
+  }
+
+  /** Removes an account's keys and login attempts (account removal). */
+  removeAccount(account: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM tls_public_keys WHERE account = ?').run(account);
+      this.db.prepare('DELETE FROM login_attempts WHERE account = ?').run(account);
+    })();
+  }
+
+  close(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+}
+
+/** The key identifier: base64url (no padding) of SHA-256 over the SubjectPublicKeyInfo. */
+export function publicKeyFingerprint(spkiDER: Buffer): string {
+  return createHash('sha256').update(spkiDER).digest('base64url');
+}
+
+function tlsKeyFromRow(r: Record<string, unknown>): TLSPublicKey {
+  return {
+    fingerprint: r.fingerprint as string,
+    created: r.created as number,
+    name: r.name as string,
+    type: r.type as string,
+    certDER: r.cert_der as Buffer,
+    account: r.account as string,
+    loginAddress: r.login_address as string,
+    noIMAPPreauth: r.no_imap_preauth === 1,
+  };
+}

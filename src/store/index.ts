@@ -1,0 +1,23 @@
+export { Store, type StoreOptions } from './store.js';
+export {
+  Account,
+  WriteTx,
+  FILES_PER_DIR,
+  type InitialMailboxes,
+  type NewMessage,
+  type FlagOp,
+  type FlagResult,
+} from './account.js';
+export {
+  GlobalDB,
+  publicKeyFingerprint,
+  type LoginAttempt,
+  type LoginResult,
+  type TLSPublicKey,
+} from './global.js';
+export { Switchboard, Session, type Change, type MailboxCounts } from './switchboard.js';
+export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';
+export * from './flags.js';
+export type { Mailbox, Message, DeliveryFacts } from './rows.js';
+export { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';
+export { verifyAccount, type VerifyReport } from './verify.js';

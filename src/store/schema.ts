@@ -1,0 +1,181 @@
+// Database schemas and their migrations. The schema version is SQLite's user_version;
+// each migration runs in its own transaction at open. SQL stays close to what PostgreSQL
+// accepts (no SQLite-only column types), so a networked backend can share the model.
+import type Database from 'better-sqlite3';
+
+export type Migration = { version: number; sql: string };
+
+export const ACCOUNT_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE meta (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  modseq INTEGER NOT NULL,            -- highest modseq handed out (account-wide)
+  next_message_id INTEGER NOT NULL,   -- next message row/file id
+  next_uidvalidity INTEGER NOT NULL,
+  highest_deleted_modseq INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL
+);
+
+CREATE TABLE mailboxes (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  uidvalidity INTEGER NOT NULL,
+  uidnext INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  createseq INTEGER NOT NULL,
+  special_use TEXT,                   -- \\Archive \\Drafts \\Junk \\Sent \\Trash, or NULL
+  keywords TEXT NOT NULL DEFAULT '[]',-- JSON: keyword union, only grows
+  total INTEGER NOT NULL DEFAULT 0,   -- live messages
+  deleted_count INTEGER NOT NULL DEFAULT 0,
+  unseen INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX mailboxes_name ON mailboxes (name) WHERE deleted = 0;
+
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY,
+  file_id INTEGER NOT NULL,           -- names the message file; a move tombstone shares it
+  mailbox_id INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  createseq INTEGER NOT NULL,
+  expunged INTEGER NOT NULL DEFAULT 0,
+  erased INTEGER NOT NULL DEFAULT 0,  -- file removed after expunge
+  flags INTEGER NOT NULL DEFAULT 0,
+  keywords TEXT NOT NULL DEFAULT '[]',
+  internal_date INTEGER NOT NULL,     -- ms since epoch
+  save_date INTEGER NOT NULL,
+  size INTEGER NOT NULL,              -- prefix + file, in octets as stored
+  prefix BLOB,                        -- delivery-time headers, kept here so the file is never rewritten
+  part TEXT NOT NULL,                 -- parsed MIME structure (JSON, offsets into prefix+file)
+  message_id TEXT NOT NULL DEFAULT '',
+  in_reply_to TEXT NOT NULL DEFAULT '',
+  refs TEXT NOT NULL DEFAULT '[]',
+  subject_base TEXT NOT NULL DEFAULT '',
+  -- delivery facts used by reputation (spec/smtp.md §5)
+  remote_ip TEXT NOT NULL DEFAULT '',
+  remote_ip_masked1 TEXT NOT NULL DEFAULT '',
+  remote_ip_masked2 TEXT NOT NULL DEFAULT '',
+  remote_ip_masked3 TEXT NOT NULL DEFAULT '',
+  ehlo_domain TEXT NOT NULL DEFAULT '',
+  mailfrom TEXT NOT NULL DEFAULT '',
+  mailfrom_localpart TEXT NOT NULL DEFAULT '',
+  mailfrom_domain TEXT NOT NULL DEFAULT '',
+  rcptto_localpart TEXT NOT NULL DEFAULT '',
+  rcptto_domain TEXT NOT NULL DEFAULT '',
+  msgfrom_localpart TEXT NOT NULL DEFAULT '',
+  msgfrom_domain TEXT NOT NULL DEFAULT '',
+  msgfrom_org_domain TEXT NOT NULL DEFAULT '',
+  ehlo_validated INTEGER NOT NULL DEFAULT 0,
+  mailfrom_validated INTEGER NOT NULL DEFAULT 0,
+  msgfrom_validated INTEGER NOT NULL DEFAULT 0,
+  ehlo_validation INTEGER NOT NULL DEFAULT 0,
+  mailfrom_validation INTEGER NOT NULL DEFAULT 0,
+  msgfrom_validation INTEGER NOT NULL DEFAULT 0,
+  dkim_domains TEXT NOT NULL DEFAULT '[]',
+  received_tls_version INTEGER NOT NULL DEFAULT 0,
+  received_tls_cipher INTEGER NOT NULL DEFAULT 0,
+  received_require_tls INTEGER NOT NULL DEFAULT 0,
+  is_reject INTEGER NOT NULL DEFAULT 0,
+  is_forward INTEGER NOT NULL DEFAULT 0,
+  is_mailing_list INTEGER NOT NULL DEFAULT 0,
+  dsn INTEGER NOT NULL DEFAULT 0,
+  message_hash BLOB,
+  mailbox_orig_id INTEGER NOT NULL DEFAULT 0,
+  mailbox_destined_id INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX messages_mailbox_uid ON messages (mailbox_id, uid);
+CREATE INDEX messages_mailbox_modseq ON messages (mailbox_id, modseq);
+CREATE INDEX messages_live ON messages (mailbox_id, expunged, uid);
+CREATE INDEX messages_file ON messages (file_id);
+CREATE INDEX messages_unerased ON messages (expunged, erased);
+CREATE INDEX messages_message_id ON messages (message_id);
+
+CREATE TABLE subscriptions (
+  name TEXT PRIMARY KEY
+);
+
+CREATE TABLE annotations (
+  id INTEGER PRIMARY KEY,
+  mailbox_id INTEGER NOT NULL,        -- 0: account-wide
+  key TEXT NOT NULL,
+  value BLOB,
+  is_string INTEGER NOT NULL DEFAULT 0,
+  modseq INTEGER NOT NULL,
+  createseq INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX annotations_key ON annotations (mailbox_id, key);
+
+CREATE TABLE disk_usage (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  message_size INTEGER NOT NULL       -- sum of sizes of live messages, for quota
+);
+
+CREATE TABLE password (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  secrets TEXT NOT NULL               -- JSON of derived secrets only; never the password
+);
+`,
+  },
+];
+
+export const GLOBAL_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE login_attempts (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,                  -- groups identical attempts
+  first INTEGER NOT NULL,
+  last INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  address TEXT NOT NULL,
+  protocol TEXT NOT NULL,
+  mechanism TEXT NOT NULL,
+  result TEXT NOT NULL,
+  remote_ip TEXT NOT NULL,
+  local_ip TEXT NOT NULL,
+  tls TEXT NOT NULL,                  -- '' for plaintext, else version and cipher
+  tls_key_fingerprint TEXT NOT NULL,
+  user_agent TEXT NOT NULL
+);
+CREATE UNIQUE INDEX login_attempts_key ON login_attempts (key);
+CREATE INDEX login_attempts_account_last ON login_attempts (account, last);
+CREATE INDEX login_attempts_last ON login_attempts (last);
+
+CREATE TABLE tls_public_keys (
+  fingerprint TEXT PRIMARY KEY,       -- base64url(sha256(SubjectPublicKeyInfo)), no padding
+  created INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  cert_der BLOB NOT NULL,
+  account TEXT NOT NULL,
+  login_address TEXT NOT NULL,
+  no_imap_preauth INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX tls_public_keys_account ON tls_public_keys (account);
+`,
+  },
+];
+
+/** Applies pending migrations; refuses a database newer than this program knows. */
+export function migrate(db: Database.Database, migrations: Migration[], file: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  if (current > latest) {
+    throw new Error(
+      `${file}: schema version ${current} is newer than this program supports (${latest}); upgrade Tidings`,
+    );
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+}

@@ -1,0 +1,146 @@
+// The store: the data directory with the global database, per-account stores and the
+// temp directory for incoming messages.
+//
+//   data/tidings.db                      global: login attempts, TLS keys (queue later)
+//   data/accounts/<account>/index.db     per account
+//   data/accounts/<account>/msg/<id / 8192>/<id>
+//   data/tmp/                            incoming temp files (same file system: hard links)
+import { join } from 'node:path';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { Account, type InitialMailboxes } from './account.js';
+import { GlobalDB } from './global.js';
+import { mkdirDurable, fsyncPath } from './fsutil.js';
+import { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';
+import { StoreError } from './errors.js';
+
+export type StoreOptions = {
+  dataDir: string;
+  /** Quota in bytes for an account (0: unlimited); consulted on every check. */
+  quota?: (account: string) => number;
+  /** Mailboxes for accounts opened for the first time. */
+  initialMailboxes?: (account: string) => InitialMailboxes;
+  /**
+   * Remove leftovers of a crash (uncommitted message files, old temp files, files of
+   * expunged messages) when opening. Only the process that owns the data directory may
+   * do this: a CLI command running beside the server must not touch in-flight files.
+   */
+  cleanup?: boolean;
+  /** Test hook: runs after message files are linked, before the commit. */
+  beforeCommit?: () => void;
+};
+
+const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class Store {
+  readonly global: GlobalDB;
+  private accounts = new Map<string, Promise<Account>>();
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly opts: StoreOptions,
+  ) {
+    this.global = new GlobalDB(join(dataDir, 'tidings.db'));
+  }
+
+  static async open(opts: StoreOptions): Promise<Store> {
+    await mkdirDurable(join(opts.dataDir, 'accounts'));
+    await mkdirDurable(join(opts.dataDir, 'tmp'));
+    const s = new Store(opts.dataDir, opts);
+    if (opts.cleanup) await s.cleanTmp();
+    return s;
+  }
+
+  get tmpDir(): string {
+    return join(this.dataDir, 'tmp');
+  }
+
+  accountDir(name: string): string {
+    return join(this.dataDir, 'accounts', name);
+  }
+
+  /** Temp files left by a crash belong to no transaction; remove those older than a day. */
+  private async cleanTmp(): Promise<void> {
+    const cutoff = Date.now() - 24 * 3600 * 1000;
+    for (const f of await readdir(this.tmpDir)) {
+      const p = join(this.tmpDir, f);
+      const st = await stat(p).catch(() => null);
+      if (st && st.mtimeMs < cutoff) await rm(p, { force: true });
+    }
+  }
+
+  /** Opens an account's store, creating it (with its initial mailboxes) when new. */
+  account(name: string): Promise<Account> {
+    if (!ACCOUNT_NAME.test(name)) {
+      return Promise.reject(
+        new StoreError('invalid', `invalid account name ${JSON.stringify(name)}`),
+      );
+    }
+    let p = this.accounts.get(name);
+    if (!p) {
+      p = Account.open(
+        name,
+        this.accountDir(name),
+        {
+          quota: () => this.opts.quota?.(name) ?? 0,
+          beforeCommit: this.opts.beforeCommit,
+          cleanup: this.opts.cleanup ?? false,
+        },
+        this.opts.initialMailboxes?.(name),
+      );
+      this.accounts.set(name, p);
+      p.catch(() => this.accounts.delete(name));
+    }
+    return p;
+  }
+
+  async accountExists(name: string): Promise<boolean> {
+    return (await stat(join(this.accountDir(name), 'index.db')).catch(() => null)) !== null;
+  }
+
+  /** Names of accounts with data on disk. */
+  async accountNames(): Promise<string[]> {
+    const names = await readdir(join(this.dataDir, 'accounts')).catch(() => [] as string[]);
+    return names.filter((n) => ACCOUNT_NAME.test(n)).sort();
+  }
+
+  /**
+   * Moves an account's data aside (never deleted outright) to
+   * data/removed-accounts/<name>-<time>, and forgets its keys and login attempts.
+   */
+  async removeAccount(name: string): Promise<string | null> {
+    const open = this.accounts.get(name);
+    if (open) {
+      this.accounts.delete(name);
+      await (await open).close();
+    }
+    this.global.removeAccount(name);
+    if (!(await this.accountExists(name))) return null;
+    const removedDir = join(this.dataDir, 'removed-accounts');
+    await mkdirDurable(removedDir);
+    const dest = join(removedDir, `${name}-${new Date().toISOString().replace(/[:.]/g, '')}`);
+    await rename(this.accountDir(name), dest);
+    await fsyncPath(join(this.dataDir, 'accounts'));
+    await fsyncPath(removedDir);
+    return dest;
+  }
+
+  /** Starts a streamed temp message (SMTP DATA, IMAP APPEND literals). */
+  tempMessage(): Promise<TempMessage> {
+    return TempMessage.create(this.tmpDir);
+  }
+
+  /** Writes a buffer as a prepared message. */
+  prepare(data: Buffer): Promise<PreparedMessage> {
+    return prepareMessage(this.tmpDir, data);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.accounts.values()];
+    this.accounts.clear();
+    for (const p of all) {
+      const a = await p.catch(() => null);
+      await a?.close();
+    }
+    this.global.close();
+  }
+}
