@@ -46,7 +46,7 @@ test('a port in use is reported with the address', async () => {
   try {
     await assert.rejects(
       startMetricsServer({ host: '127.0.0.1', port: a.port, registry, log }),
-      new RegExp(`^Error: metrics listener on 127\\.0\\.0\\.1:${a.port}: .*EADDRINUSE`),
+      new RegExp(`^Error: metrics listener on 127\\.0\\.0\\.1 port ${a.port}: .*EADDRINUSE`),
     );
   } finally {
     await a.close();

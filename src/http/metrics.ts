@@ -1,8 +1,8 @@
 // The Prometheus scrape endpoint: GET /metrics in the text exposition format.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/index.js';
+import { listenOn } from '../net/listen.js';
 
 export interface MetricsServerOptions {
   host: string;
@@ -26,7 +26,7 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       else res.destroy();
     });
   });
-  const port = await listen(server, opts.host, opts.port);
+  const port = await listenOn(server, opts.host, opts.port, 'metrics listener');
   log.info({ host: opts.host, port }, 'metrics listener started');
   return { port, close: () => close(server) };
 }
@@ -54,19 +54,6 @@ function reply(res: ServerResponse, status: number, text: string): void {
     'Content-Length': Buffer.byteLength(text),
   });
   res.end(text);
-}
-
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => {
-      reject(new Error(`metrics listener on ${host}:${port}: ${err.message}`, { cause: err }));
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 function close(server: Server): Promise<void> {

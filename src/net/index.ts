@@ -48,3 +48,4 @@ export {
   type LoadedCertificate,
   type TlsServerOptions,
 } from './tls.js';
+export { listenOn } from './listen.js';

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import {
+  parseAddress,
+  writeDomainsConfig,
+  accountAddresses,
+  ConfigError,
+  type DomainsConfig,
+} from '../config/index.js';
+import { Store } from '../store/index.js';
+import { CliError, UsageError, configDirOption, loadConfigOrExit } from './common.js';
+
+export function registerAccount(program: Command): void {
+  const account = program.command('account').description('manage accounts');
+
+  configDirOption(
+    account
+      .command('add')
+      .description('add an account with its first address, and create its mailboxes')
+      .argument('<name>', 'account name (letters, digits, ".", "-", "_")')
+      .argument('<address>', 'email address at a configured domain'),
+  ).action(async (name: string, address: string, o: { config: string }) => {
+    const cfg = loadConfigOrExit(o.config);
+    const parsed = parseAddress(address);
+    if ('problem' in parsed)
+      throw new UsageError(`address ${JSON.stringify(address)}: ${parsed.problem}`);
+    if (cfg.domains.accounts[name]) throw new CliError(`account ${name} already exists`);
+    const next = structuredClone(cfg.domains) as DomainsConfig;
+    (next.accounts as Record<string, unknown>)[name] = {
+      domain: parsed.domain,
+      destinations: { [`${parsed.localpart}@${parsed.domain}`]: {} },
+    };
+    await writeConfig(cfg.domainsPath, next);
+    const store = await Store.open({
+      dataDir: cfg.static.data_dir,
+      initialMailboxes: () => cfg.domains.initial_mailboxes,
+    });
+    try {
+      await store.account(name);
+    } finally {
+      await store.close();
+    }
+    process.stdout.write(
+      `account ${name} added with address ${parsed.localpart}@${parsed.domain}\n` +
+        `set its password with: tidings setpassword ${name}\n`,
+    );
+  });
+
+  configDirOption(
+    account
+      .command('remove')
+      .description('remove an account from the configuration; its data is moved aside, not deleted')
+      .argument('<name>', 'account name'),
+  ).action(async (name: string, o: { config: string }) => {
+    const cfg = loadConfigOrExit(o.config);
+    if (!cfg.domains.accounts[name]) throw new CliError(`no account ${name}`);
+    const next = structuredClone(cfg.domains) as DomainsConfig;
+    delete (next.accounts as Record<string, unknown>)[name];
+    await writeConfig(cfg.domainsPath, next);
+    const store = await Store.open({ dataDir: cfg.static.data_dir });
+    try {
+      const moved = await store.removeAccount(name);
+      process.stdout.write(
+        `account ${name} removed${moved ? `; its data was moved to ${moved}` : ''}\n`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  configDirOption(account.command('list').description('list accounts with their addresses')).action(
+    (o: { config: string }) => {
+      const cfg = loadConfigOrExit(o.config);
+      for (const name of Object.keys(cfg.domains.accounts).sort()) {
+        process.stdout.write(`${name}\t${accountAddresses(cfg.domains, name).join(' ')}\n`);
+      }
+    },
+  );
+}
+
+async function writeConfig(path: string, cfg: DomainsConfig): Promise<void> {
+  try {
+    await writeDomainsConfig(path, cfg);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`change refused: ${e.message}`, 2);
+    throw e;
+  }
+}

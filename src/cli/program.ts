@@ -1,0 +1,53 @@
+// The `tidings` command. Each subcommand lives in its own file and registers itself here.
+import { Command, CommanderError } from 'commander';
+import { registerServe } from './serve.js';
+import { registerLocalserve } from './localserve.js';
+import { registerAccount } from './account.js';
+import { registerSetpassword } from './setpassword.js';
+import { registerConfig } from './config.js';
+import { registerVerifydata } from './verifydata.js';
+import { registerVersion } from './version.js';
+import { UsageError, CliError } from './common.js';
+
+export function buildProgram(): Command {
+  const program = new Command('tidings')
+    .description('Tidings: a complete mail server for self-hosting')
+    .showHelpAfterError()
+    .exitOverride();
+  registerServe(program);
+  registerLocalserve(program);
+  registerAccount(program);
+  registerSetpassword(program);
+  registerConfig(program);
+  registerVerifydata(program);
+  registerVersion(program);
+  program.commands.forEach(function override(c: Command) {
+    c.exitOverride().showHelpAfterError();
+    c.commands.forEach(override);
+  });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.help') return 0;
+      return 2; // commander already printed the message and usage
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`tidings: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof CliError) {
+      process.stderr.write(`tidings: ${e.message}\n`);
+      return e.status;
+    }
+    process.stderr.write(`tidings: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

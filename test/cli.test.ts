@@ -1,0 +1,149 @@
+// The `tidings` command as an admin uses it: real processes, real files.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile, readFile, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+
+type Result = { code: number | null; stdout: string; stderr: string };
+
+export function tidings(
+  args: string[],
+  opts: { input?: string; env?: Record<string, string> } = {},
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(opts.input ?? '');
+  });
+}
+
+const STATIC = `hostname = "mail.example.org"
+data_dir = "../data"
+
+[listeners.main]
+ips = ["127.0.0.1"]
+metrics = { enabled = true, port = 18010 }
+`;
+
+const DOMAINS = `[domains."example.org"]
+
+[accounts.alice]
+domain = "example.org"
+destinations = { "alice@example.org" = {} }
+`;
+
+describe('tidings CLI', () => {
+  let dir: string;
+  let cfg: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tidings-cli-'));
+    cfg = join(dir, 'config');
+    await rm(cfg, { recursive: true, force: true });
+    await import('node:fs/promises').then((fs) => fs.mkdir(cfg));
+    await writeFile(join(cfg, 'tidings.toml'), STATIC);
+    await writeFile(join(cfg, 'domains.toml'), DOMAINS);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('version', async () => {
+    const r = await tidings(['version']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^Tidings \d+\.\d+\.\d+ \(node v20/);
+  });
+
+  test('bad arguments give usage and status 2', async () => {
+    for (const args of [
+      ['nosuchcommand'],
+      ['account', 'add'],
+      ['version', '--bogus'],
+      ['config', 'describe', 'x.toml'],
+    ]) {
+      const r = await tidings(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.length > 0);
+    }
+    const r = await tidings(['account', 'add']);
+    assert.match(r.stderr, /missing required argument 'name'/);
+    assert.match(r.stderr, /Usage: tidings account add/);
+  });
+
+  test('config check succeeds on a valid configuration', async () => {
+    const r = await tidings(['config', 'check', '-c', cfg]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'config ok: 1 listeners, 1 domains, 1 accounts, 0 aliases\n');
+  });
+
+  test('a broken config names file, key and problem, exits 2, and changes nothing', async () => {
+    const bad = join(dir, 'bad');
+    await import('node:fs/promises').then((fs) => fs.mkdir(bad));
+    await writeFile(join(bad, 'tidings.toml'), STATIC.replace('port = 18010', 'port = 99999'));
+    await writeFile(join(bad, 'domains.toml'), DOMAINS);
+    const before = await readdir(bad);
+    for (const cmd of [['config', 'check'], ['serve'], ['account', 'list'], ['verifydata']]) {
+      const r = await tidings([...cmd, '-c', bad]);
+      assert.equal(r.code, 2, `${cmd.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /tidings\.toml: listeners\.main\.metrics\.port: /);
+    }
+    assert.deepEqual(await readdir(bad), before, 'nothing created');
+    await writeFile(join(bad, 'tidings.toml'), 'hostname = "x.example"\n[listeners.a\n');
+    const r = await tidings(['config', 'check', '-c', bad]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /tidings\.toml.*line 2/);
+  });
+
+  test('config describe prints both annotated files', async () => {
+    const r = await tidings(['config', 'describe']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /==> tidings.toml <==/);
+    assert.match(r.stdout, /==> domains.toml <==/);
+    assert.match(r.stdout, /#/);
+  });
+
+  test('account add, setpassword, list, verifydata, remove', async () => {
+    let r = await tidings(['account', 'add', '-c', cfg, 'bob', 'Bob@Example.org']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /account bob added/);
+    const domains = await readFile(join(cfg, 'domains.toml'), 'utf8');
+    assert.match(domains, /\[accounts\.bob/);
+    assert.ok((await stat(join(dir, 'data', 'accounts', 'bob', 'index.db'))).isFile());
+
+    r = await tidings(['account', 'add', '-c', cfg, 'bob', 'bob2@example.org']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /already exists/);
+    r = await tidings(['account', 'add', '-c', cfg, 'carl', 'carl@unknown.example']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /domains\.toml: accounts\.carl/);
+
+    r = await tidings(['setpassword', '-c', cfg, 'bob'], { input: 'correct horse\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'password for bob set\n');
+    r = await tidings(['setpassword', '-c', cfg, 'nobody'], { input: 'x\n' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no account nobody/);
+
+    r = await tidings(['account', 'list', '-c', cfg]);
+    assert.equal(r.stdout, 'alice\talice@example.org\nbob\tbob@example.org\n');
+
+    r = await tidings(['verifydata', '-c', cfg]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^bob: 6 mailboxes, 0 messages, 0 files: ok$/m);
+
+    r = await tidings(['account', 'remove', '-c', cfg, 'bob']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /moved to .*removed-accounts/);
+    r = await tidings(['account', 'list', '-c', cfg]);
+    assert.equal(r.stdout, 'alice\talice@example.org\n');
+  });
+});
