@@ -428,3 +428,55 @@ describe('account store', () => {
     }
   });
 });
+
+describe('annotations', () => {
+  test('set, replace, remove; limits; mailbox modseq; broadcast', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('meta');
+      const inbox = a.mailbox('Inbox')!;
+      const s = a.switchboard.register();
+      await a.setAnnotations(inbox.id, [
+        { key: '/private/comment', value: Buffer.from('hello'), isString: true },
+      ]);
+      await a.setAnnotations(0, [{ key: '/private/vendor/x', value: Buffer.from([0, 1]) }]);
+      assert.deepEqual(
+        a.annotations(inbox.id).map((x) => [x.key, x.value?.toString(), x.isString]),
+        [['/private/comment', 'hello', true]],
+      );
+      assert.equal(a.annotations(0).length, 1);
+      const mbSeq = a.mailbox('Inbox')!.modseq;
+      assert.equal(mbSeq, a.annotations(inbox.id)[0]!.modseq, 'mailbox modseq bumped');
+      assert.deepEqual(
+        s
+          .take()
+          .filter((c) => c.kind === 'annotation')
+          .map((c) => [c.mailboxId, 'key' in c ? c.key : '']),
+        [
+          [inbox.id, '/private/comment'],
+          [0, '/private/vendor/x'],
+        ],
+      );
+      await a.setAnnotations(inbox.id, [{ key: '/PRIVATE/Comment', value: null }]);
+      assert.deepEqual(a.annotations(inbox.id), []);
+      for (const key of ['/shared/x', '/private//x', '/private/x/', '/private/*', '/private/é']) {
+        await assert.rejects(a.setAnnotations(0, [{ key, value: Buffer.from('v') }]), (e) =>
+          isStoreError(e, 'invalid'),
+        );
+      }
+      const many = Array.from({ length: 1000 }, (_, i) => ({
+        key: `/private/k${i}`,
+        value: Buffer.from('v'),
+      }));
+      await assert.rejects(a.setAnnotations(inbox.id, many), (e) => isStoreError(e, 'toomany'));
+      assert.equal(a.annotations(inbox.id).length, 0, 'nothing stored when refused');
+      await assert.rejects(
+        a.setAnnotations(0, [{ key: '/private/big', value: Buffer.alloc(1_000_001) }]),
+        (e) => isStoreError(e, 'toolarge'),
+      );
+      s.unregister();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

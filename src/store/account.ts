@@ -37,6 +37,12 @@ import type { PreparedMessage } from './tempfile.js';
 import { checkMailboxName } from '../config/index.js';
 import type { Part } from '../message/index.js';
 
+/** METADATA limits per account (spec/imap.md §4); annotations do not count against quota. */
+export const MAX_ANNOTATIONS = 1000;
+export const MAX_ANNOTATION_BYTES = 1_000_000;
+
+export type Annotation = { key: string; value: Buffer | null; isString: boolean; modseq: number };
+
 /** Message files are spread over directories of this many ids. */
 export const FILES_PER_DIR = 8192;
 
@@ -705,6 +711,73 @@ export class Account {
     });
   }
 
+  // ---- annotations (METADATA, RFC 5464) ----
+
+  /** Annotations of a mailbox, or account-wide ones with mailboxId 0, sorted by key. */
+  annotations(mailboxId: number): Annotation[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT key, value, is_string, modseq FROM annotations WHERE mailbox_id = ? ORDER BY key',
+        )
+        .all(mailboxId) as {
+        key: string;
+        value: Buffer | null;
+        is_string: number;
+        modseq: number;
+      }[]
+    ).map((r) => ({ key: r.key, value: r.value, isString: r.is_string === 1, modseq: r.modseq }));
+  }
+
+  /**
+   * Sets annotations (a null value removes one) in one transaction. Keys are lower-case
+   * ASCII paths under /private/ (RFC 5464 §3.2); the account-wide limits on count and
+   * total size apply after the change. Mailbox annotations bump the mailbox modseq.
+   */
+  async setAnnotations(
+    mailboxId: number,
+    entries: { key: string; value: Buffer | null; isString?: boolean }[],
+    from: Session | null = null,
+  ): Promise<void> {
+    for (const e of entries) checkAnnotationKey(e.key);
+    return this.write(from, (tx) => {
+      const mb = mailboxId === 0 ? null : this.requireMailboxId(mailboxId);
+      const seq = tx.modseq();
+      const upsert = this.db.prepare(
+        `INSERT INTO annotations (mailbox_id, key, value, is_string, modseq, createseq) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (mailbox_id, key) DO UPDATE SET value = excluded.value, is_string = excluded.is_string, modseq = excluded.modseq`,
+      );
+      const del = this.db.prepare('DELETE FROM annotations WHERE mailbox_id = ? AND key = ?');
+      for (const e of entries) {
+        const key = e.key.toLowerCase();
+        if (e.value === null) del.run(mailboxId, key);
+        else upsert.run(mailboxId, key, e.value, e.isString ? 1 : 0, seq, seq);
+        tx.changes.push({
+          kind: 'annotation',
+          mailboxId,
+          mailboxName: mb?.name ?? '',
+          key,
+          modseq: seq,
+        });
+      }
+      const totals = this.db
+        .prepare(
+          'SELECT COUNT(*) AS n, COALESCE(SUM(length(key) + COALESCE(length(value), 0)), 0) AS size FROM annotations',
+        )
+        .get() as { n: number; size: number };
+      if (totals.n > MAX_ANNOTATIONS) {
+        throw new StoreError('toomany', `too many annotations, at most ${MAX_ANNOTATIONS}`);
+      }
+      if (totals.size > MAX_ANNOTATION_BYTES) {
+        throw new StoreError(
+          'toolarge',
+          `annotations too large, at most ${MAX_ANNOTATION_BYTES} bytes in total`,
+        );
+      }
+      if (mb) this.db.prepare('UPDATE mailboxes SET modseq = ? WHERE id = ?').run(seq, mb.id);
+    });
+  }
+
   // ---- message writes ----
 
   private insertMessage(tx: WriteTx, s: MessageRowSpec, expunged = false): void {
@@ -1226,6 +1299,18 @@ export class Account {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }
+}
+
+/** RFC 5464 §3.2 entry names, restricted as in spec/imap.md §4. */
+function checkAnnotationKey(key: string): void {
+  const k = key.toLowerCase();
+  const bad = (why: string) =>
+    new StoreError('invalid', `invalid annotation key ${JSON.stringify(key)}: ${why}`);
+  if (!k.startsWith('/private/')) throw bad('must start with /private/');
+  if (!/^[\x21-\x7e]+$/.test(k)) throw bad('only printable ASCII');
+  if (k.includes('//')) throw bad('empty path component');
+  if (k.endsWith('/')) throw bad('trailing slash');
+  if (/[*%]/.test(k)) throw bad('wildcards not allowed');
 }
 
 function likePrefix(prefix: string): string {

@@ -2,7 +2,15 @@
 // (IMAP NONEXISTENT, ALREADYEXISTS, ...; SMTP 452 4.2.2 for quota).
 
 export type StoreErrorCode =
-  'nonexistent' | 'alreadyexists' | 'haschildren' | 'cannot' | 'overquota' | 'notfound' | 'invalid';
+  | 'nonexistent'
+  | 'alreadyexists'
+  | 'haschildren'
+  | 'cannot'
+  | 'overquota'
+  | 'notfound'
+  | 'invalid'
+  | 'toomany' // METADATA entry count limit (RFC 5464 §4.2.1 TOOMANY)
+  | 'toolarge'; // METADATA total size limit (RFC 5464 §4.2.1 MAXSIZE)
 
 export class StoreError extends Error {
   constructor(
