@@ -33,11 +33,14 @@ function start(dir: string): Promise<{ p: ChildProcess; out: () => string }> {
   });
 }
 
-function stop(p: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
+function stop(
+  p: ChildProcess,
+  signal: NodeJS.Signals = 'SIGINT',
+): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve) => {
     p.removeAllListeners('exit');
     p.on('exit', (code, signal) => resolve({ code, signal }));
-    p.kill('SIGINT');
+    p.kill(signal);
   });
 }
 
@@ -51,7 +54,7 @@ function greeting(port: number): Promise<string> {
   });
 }
 
-test('localserve: first start, serving, Ctrl-C, second start reuses everything', async () => {
+test('localserve: first start, serving, Ctrl-C, second start reuses everything, SIGTERM', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tidings-localserve-'));
   try {
     const first = await start(dir);
@@ -95,7 +98,7 @@ test('localserve: first start, serving, Ctrl-C, second start reuses everything',
     assert.doesNotMatch(second.out(), /created/);
     assert.match(second.out(), /running from/);
     assert.deepEqual(
-      await stop(second.p),
+      await stop(second.p, 'SIGTERM'),
       { code: 0, signal: null },
       `second run:\n${second.out()}`,
     );

@@ -51,7 +51,8 @@ export const mailboxName = z.string().transform((v, ctx): string => {
   }
 });
 
-export const port = z.number().int().min(1).max(65535);
+/** A TCP port; 0 asks the system for any free port (tests, ephemeral setups). */
+export const port = z.number().int().min(0).max(65535);
 export const positiveInt = z.number().int().min(1);
 export const nonNegativeInt = z.number().int().min(0);
 

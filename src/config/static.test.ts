@@ -218,14 +218,14 @@ test('unknown keys are errors, with a suggestion from the same table', () => {
 });
 
 test('bad ports and clashes', () => {
-  assertProblems(
-    () =>
-      parse(
-        `${head}[listeners.public]\nimaps = { enabled = true, port = 0 }\ntls.cert_file = "c"\ntls.key_file = "k"\n`,
-      ),
-    file,
-    [['listeners.public.imaps.port', 'must be at least 1, got integer 0']],
+  assertProblems(() => parse(`${head}[listeners.public]\nsmtp.port = -1\n`), file, [
+    ['listeners.public.smtp.port', 'must be at least 0, got integer -1'],
+  ]);
+  // Port 0: any free port, never a clash.
+  const zero = parse(
+    `${head}[listeners.public]\nips = ["127.0.0.1"]\nsmtp = { enabled = true, port = 0 }\nsubmission = { enabled = true, port = 0, no_require_starttls = true }\n`,
   );
+  assert.equal(zero.listeners.public?.smtp.port, 0);
   assertProblems(() => parse(`${head}[listeners.public]\nsmtp.port = 65536\n`), file, [
     ['listeners.public.smtp.port', 'must be at most 65535, got integer 65536'],
   ]);

@@ -219,6 +219,7 @@ function checkPortClashes(cfg: RawStatic, problems: ProblemList): void {
     for (const s of serviceNames) {
       if (!l[s].enabled) continue;
       const p = l[s].port;
+      if (p === 0) continue; // each bind of port 0 gets its own free port
       for (const ip of l.ips) {
         const clash = bound.find(
           (b) =>

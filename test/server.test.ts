@@ -1,0 +1,104 @@
+// The server lifecycle: listeners from the config, domains.toml followed while running
+// (only complete, valid versions replace the running one), config-driven quota, and a
+// clean stop.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile, rename } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server } from '../src/server/server.js';
+import { createLogger } from '../src/log/index.js';
+import type { DomainsConfig } from '../src/config/index.js';
+
+const STATIC = `hostname = "mail.example.org"
+data_dir = "../data"
+[limits]
+default_quota = 5000
+[listeners.test]
+ips = ["127.0.0.1"]
+smtp = { enabled = true, port = 0 }
+imap = { enabled = true, port = 0, no_require_starttls = true }
+http = { enabled = true, port = 0 }
+metrics = { enabled = true, port = 0 }
+`;
+
+const domains = (extra = '') => `[domains."example.org"]
+[accounts.alice]
+domain = "example.org"
+destinations = { "alice@example.org" = {} }
+${extra}`;
+
+function firstLine(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let data = '';
+    s.on('data', (d) => (data += d));
+    s.on('end', () => resolve(data));
+    s.on('error', reject);
+  });
+}
+
+test('server: listeners, live reload of domains.toml, quota from config, clean stop', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-server-'));
+  const cfg = join(dir, 'config');
+  await mkdir(cfg);
+  await writeFile(join(cfg, 'tidings.toml'), STATIC);
+  await writeFile(join(cfg, 'domains.toml'), domains());
+  const reloads: DomainsConfig[] = [];
+  let waiter: (() => void) | null = null;
+  const server = await Server.start({
+    configDir: cfg,
+    log: createLogger({ level: 'error' }),
+    onReload: (c) => {
+      reloads.push(c);
+      waiter?.();
+    },
+  });
+  try {
+    const port = (svc: string) => server.listening.find((l) => l.service === svc)!.port;
+    assert.deepEqual(
+      server.listening.map((l) => [l.service, l.placeholder]),
+      [
+        ['smtp', true],
+        ['imap', true],
+        ['http', false],
+        ['metrics', false],
+      ],
+    );
+    assert.ok(server.listening.every((l) => l.port > 0));
+    assert.match(await firstLine(port('smtp')), /^421 4\.3\.2 mail\.example\.org /);
+    assert.match(await firstLine(port('imap')), /^\* BYE \[UNAVAILABLE\] /);
+    const m = await fetch(`http://127.0.0.1:${port('metrics')}/metrics`);
+    assert.equal(m.status, 200);
+
+    const alice = await server.store.account('alice');
+    assert.equal(alice.quotaLimit(), 5000, 'global default quota');
+
+    // A valid change replaces the running configuration.
+    const reloaded = new Promise<void>((r) => (waiter = r));
+    await writeFile(
+      join(cfg, 'domains.toml.new'),
+      domains(
+        'quota = 9000\n[accounts.bob]\ndomain = "example.org"\ndestinations = { "bob@example.org" = {} }\n',
+      ),
+    );
+    await rename(join(cfg, 'domains.toml.new'), join(cfg, 'domains.toml'));
+    await reloaded;
+    assert.ok(server.domains.accounts.bob);
+    assert.equal(alice.quotaLimit(), 9000, 'account quota applies without restart');
+
+    // An invalid change is refused and the running one stays.
+    await writeFile(join(cfg, 'domains.toml'), domains('quota = "lots"\n'));
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(reloads.length, 1);
+    assert.ok(server.domains.accounts.bob);
+    assert.equal(alice.quotaLimit(), 9000);
+  } finally {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  // Listeners are closed after stop.
+  const p = server.listening[0]!.port;
+  await assert.rejects(firstLine(p), /ECONNREFUSED/);
+});
