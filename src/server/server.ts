@@ -12,7 +12,13 @@ import { Store } from '../store/index.js';
 import { createLogger } from '../log/index.js';
 import { registry } from '../metrics/index.js';
 import { startMetricsServer } from '../http/index.js';
-import { loadTlsContext } from '../net/index.js';
+import {
+  loadTlsContext,
+  RateLimiter,
+  ConnectionCounter,
+  AuthFailureLimiter,
+} from '../net/index.js';
+import { startImapServer } from '../imap/server.js';
 import { startPlaceholder, type Service } from './placeholder.js';
 import { startInfoServer } from './info.js';
 
@@ -84,6 +90,19 @@ export class Server {
 
   private async startListeners(opts: ServerOptions): Promise<void> {
     const st = this.staticConfig;
+    // One set of limiters per process: limits apply across listeners (spec/imap.md §2.2).
+    const authFailures = new AuthFailureLimiter({
+      perMinute: st.limits.failed_auth_per_minute,
+      perDay: st.limits.failed_auth_per_day,
+    });
+    const imapLimiters = {
+      rate: new RateLimiter({
+        windowMs: 60_000,
+        limits: st.limits.imap.connection_rate_per_minute,
+      }),
+      connections: new ConnectionCounter({ limits: st.limits.imap.max_connections }),
+      authFailures,
+    };
     for (const [name, l] of Object.entries(st.listeners)) {
       const hostname = l.hostname ?? st.hostname;
       const tls = l.tls ? loadTlsContext(l.tls.keys) : null;
@@ -113,16 +132,44 @@ export class Server {
           }
         };
         const svc = l as unknown as Record<string, { enabled: boolean; port: number } | undefined>;
-        for (const kind of ['smtp', 'submission', 'submissions', 'imap', 'imaps'] as const) {
+        for (const kind of ['imap', 'imaps'] as const) {
+          const c = l[kind];
+          if (!c.enabled) continue;
+          await start(kind, c.port, () =>
+            startImapServer(
+              {
+                store: this.store,
+                domains: () => this.domains,
+                hostname,
+                tls,
+                service: kind,
+                noRequireSTARTTLS: kind === 'imap' && l.imap.no_require_starttls,
+                limits: {
+                  maxLineLength: st.limits.imap.max_line_length,
+                  maxLiteralSize: st.limits.imap.max_literal_size,
+                  maxLiteralTotal: st.limits.imap.max_literal_total,
+                  maxLiterals: st.limits.imap.max_literals,
+                  maxMessageSize: st.limits.max_message_size,
+                },
+                delays: { authFail: st.delays.auth_fail, badClient: st.delays.bad_client },
+                limiters: imapLimiters,
+                log: this.log,
+              },
+              ip,
+              c.port,
+            ),
+          );
+        }
+        for (const kind of ['smtp', 'submission', 'submissions'] as const) {
           const c = svc[kind];
           if (!c?.enabled) continue;
-          const implicitTLS = kind === 'submissions' || kind === 'imaps';
+          const implicitTLS = kind === 'submissions';
           await start(
             kind,
             c.port,
             () =>
               startPlaceholder({
-                protocol: kind.startsWith('imap') ? 'imap' : 'smtp',
+                protocol: 'smtp',
                 host: ip,
                 port: c.port,
                 hostname,

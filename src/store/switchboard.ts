@@ -51,6 +51,8 @@ type Entry = { changes: Change[]; removal: Removal | null };
 export class Session {
   private pending: Entry[] = [];
   private waiter: (() => void) | null = null;
+  /** Pending entries that were committed before this session's latest own commit. */
+  private ownMark = 0;
   closed = false;
 
   constructor(
@@ -71,10 +73,29 @@ export class Session {
     return this.pending.length > 0;
   }
 
+  /** @internal Called when this session commits a change of its own. */
+  markOwnCommit(): void {
+    this.ownMark = this.pending.length;
+  }
+
+  /**
+   * Takes only the changes committed before this session's latest own commit, so a
+   * session can apply them before the results of its own change (e.g. APPEND to the
+   * selected mailbox: others' earlier UIDs first, then its own).
+   */
+  takeBeforeOwnCommit(): Change[] {
+    return this.takeEntries(this.pending.splice(0, this.ownMark));
+  }
+
   /** Returns the changes since the last call, in commit order, and releases their removals. */
   take(): Change[] {
     const entries = this.pending;
     this.pending = [];
+    return this.takeEntries(entries);
+  }
+
+  private takeEntries(entries: Entry[]): Change[] {
+    this.ownMark = 0;
     const out: Change[] = [];
     for (const e of entries) {
       for (const c of e.changes) out.push(c);
@@ -129,6 +150,7 @@ export class Switchboard {
    * erased at once.
    */
   broadcast(from: Session | null, changes: Change[], removedMessageIds: number[]): void {
+    from?.markOwnCommit();
     const targets = [...this.sessions].filter((s) => s !== from);
     const removal = removedMessageIds.length > 0 ? { messageIds: removedMessageIds } : null;
     if (removal) {

@@ -1,0 +1,74 @@
+// Rendering other sessions' changes as untagged responses (spec/imap.md §3). Called only
+// where sequence numbers may change: before tagged replies (except during non-UID
+// FETCH, STORE and SEARCH), during IDLE, and at SELECT ("initial" mode, which updates the
+// session silently).
+import type { Change } from '../store/index.js';
+import type { Conn } from './connection.js';
+import { flagList, mailboxName } from './response.js';
+
+export function applyChanges(c: Conn, changes: Change[], initial: boolean): void {
+  const sel = c.selected;
+  let added: { uid: number; flags: number; keywords: string[] }[] = [];
+
+  const flushAdds = () => {
+    if (added.length === 0 || !sel) return;
+    const before = sel.uids.length;
+    for (const a of added) sel.uids.append(a.uid);
+    if (!initial) {
+      // One EXISTS for a run of additions, then their flags (RFC 9051 §7.4.1).
+      c.untagged(`${sel.uids.length} EXISTS`);
+      added.forEach((a, i) =>
+        c.untagged(`${before + i + 1} FETCH (UID ${a.uid} FLAGS ${flagList(a.flags, a.keywords)})`),
+      );
+    }
+    added = [];
+  };
+
+  for (const ch of changes) {
+    if (ch.kind !== 'addUID') flushAdds();
+    switch (ch.kind) {
+      case 'addUID':
+        if (sel && ch.mailboxId === sel.mailbox.id && ch.uid > sel.uids.last()) {
+          added.push({ uid: ch.uid, flags: ch.flags, keywords: ch.keywords });
+        }
+        break;
+      case 'removeUIDs':
+        if (sel && ch.mailboxId === sel.mailbox.id) {
+          for (const uid of ch.uids) {
+            const i = sel.uids.remove(uid);
+            if (i >= 0 && !initial) c.untagged(`${i + 1} EXPUNGE`);
+          }
+        }
+        break;
+      case 'flags':
+        if (sel && ch.mailboxId === sel.mailbox.id && !initial) {
+          const i = sel.uids.indexOf(ch.uid);
+          if (i >= 0)
+            c.untagged(`${i + 1} FETCH (UID ${ch.uid} FLAGS ${flagList(ch.flags, ch.keywords)})`);
+        }
+        break;
+      case 'addMailbox':
+        c.untagged(`LIST (${ch.specialUse ?? ''}) "/" ${mailboxName(ch.name, c.utf8)}`);
+        break;
+      case 'removeMailbox':
+        // Older clients would read a LIST for a deleted mailbox as a new one.
+        if (c.rev2) c.untagged(`LIST (\\NonExistent) "/" ${mailboxName(ch.name, c.utf8)}`);
+        break;
+      case 'renameMailbox': {
+        const old = c.rev2 ? ` ("OLDNAME" (${mailboxName(ch.oldName, c.utf8)}))` : '';
+        c.untagged(`LIST (${ch.specialUse ?? ''}) "/" ${mailboxName(ch.newName, c.utf8)}${old}`);
+        if (sel && sel.mailbox.id === ch.mailboxId)
+          sel.mailbox = { ...sel.mailbox, name: ch.newName };
+        break;
+      }
+      case 'addSubscription':
+        c.untagged(`LIST (\\Subscribed) "/" ${mailboxName(ch.name, c.utf8)}`);
+        break;
+      default:
+        // Counts, special use, keywords, annotations and unsubscriptions are not
+        // announced (spec/imap.md §3).
+        break;
+    }
+  }
+  flushAdds();
+}

@@ -1,0 +1,93 @@
+// APPEND with MULTIAPPEND (RFC 3502: all messages or none), LITERAL+ (RFC 7888), binary
+// literals (RFC 3516) and UTF8 (RFC 6855). Message literals stream into temp files and
+// are checked up front: the mailbox must exist (TRYCREATE) and fit the quota (OVERQUOTA)
+// before "+ " invites a synchronizing literal.
+import type { Handler } from './types.js';
+import { UserError } from '../errors.js';
+import { ParseError } from '../parser.js';
+import { splitFlags, type PreparedMessage, type NewMessage } from '../../store/index.js';
+import { applyChanges } from '../changes.js';
+import { compactSet } from '../uids.js';
+
+export const append: Handler = async (c, _tag, p) => {
+  const account = c.account!;
+  p.sp();
+  const name = await p.mailbox();
+  p.sp();
+  const mb = account.mailbox(name);
+  const items: NewMessage[] = [];
+  const prepared: PreparedMessage[] = [];
+  let failure: UserError | null = null;
+  let total = 0;
+  try {
+    for (;;) {
+      let flags: string[] = [];
+      let date: number | undefined;
+      if (p.peek('(')) {
+        flags = p.flagList();
+        p.sp();
+      }
+      if (p.peek('"')) {
+        date = p.dateTime();
+        p.sp();
+      }
+      const utf8 = p.take('UTF8 (');
+      const lit = p.literalHere();
+      if (!lit) throw new ParseError('expected message literal');
+      if (utf8 && !lit.binary) throw new ParseError('UTF8 APPEND needs a binary literal ~{n}');
+      c.checkMessageLiteral(lit);
+      total += lit.size;
+      // Checked before the first "+ " (or, for non-synchronizing literals, reported after
+      // reading the data, which is on its way anyway).
+      if (!failure && !mb) failure = new UserError('TRYCREATE', 'mailbox does not exist');
+      if (!failure && !account.canAdd(total))
+        failure = new UserError('OVERQUOTA', 'account storage quota exceeded');
+      if (!failure && lit.size === 0)
+        failure = new UserError('', 'empty message, cancelling append');
+      if (failure && lit.sync) throw failure;
+      if (lit.sync) {
+        c.send('+ \r\n');
+        await c.flush();
+      }
+      const tmp = await account_tmp(c);
+      try {
+        for await (const chunk of c.readLiteralStream(lit.size)) {
+          if (!failure) await tmp.write(chunk);
+        }
+        if (failure) await tmp.abort();
+        else {
+          const pm = await tmp.finish();
+          prepared.push(pm);
+          const { bits, keywords } = splitFlags(
+            flags.filter((f) => f.toLowerCase() !== '\\recent'),
+          );
+          items.push({ message: pm, flags: bits, keywords, internalDate: date });
+        }
+      } catch (e) {
+        await tmp.abort();
+        throw e;
+      }
+      c.log.trace({ size: lit.size }, 'append message data');
+      await p.continueLine();
+      if (utf8) p.expect(')');
+      if (p.atEnd) break;
+      p.sp();
+    }
+    if (failure) throw failure;
+    const r = await account.addMessages(mb!.id, items, { from: c.session });
+    const sel = c.selected;
+    if (sel && sel.mailbox.id === r.mailbox.id) {
+      // Changes committed before ours first, then our own UIDs (spec/imap.md §2.3).
+      if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
+      for (const m of r.messages) sel.uids.append(m.uid);
+      c.untagged(`${sel.uids.length} EXISTS`);
+    }
+    return `[APPENDUID ${r.mailbox.uidvalidity} ${compactSet(r.messages.map((m) => m.uid))}]`;
+  } finally {
+    await Promise.all(prepared.map((pm) => pm.cleanup()));
+  }
+};
+
+function account_tmp(c: Parameters<Handler>[0]) {
+  return c.ctx.store.tempMessage();
+}

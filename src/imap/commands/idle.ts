@@ -1,0 +1,37 @@
+// IDLE (RFC 2177, RFC 9051 §6.3.13): changes from other sessions are pushed as they
+// happen until the client sends DONE.
+import type { Handler } from './types.js';
+import { CloseConnection } from '../connection.js';
+
+export const idle: Handler = async (c, tag, p) => {
+  p.end();
+  c.send('+ idling\r\n');
+  c.applyPending();
+  await c.flush();
+  c.reader.setTimeout(30 * 60_000);
+  const line = c.nextLine().then(
+    (l) => ({ line: l }),
+    (err: unknown) => ({ err }),
+  );
+  for (;;) {
+    const r = await Promise.race([line, c.waitForChanges().then(() => null)]);
+    if (r === null) {
+      if (c.isShuttingDown) {
+        c.untagged('BYE shutting down');
+        await c.flush();
+        throw new CloseConnection();
+      }
+      c.applyPending();
+      await c.flush();
+      continue;
+    }
+    if ('err' in r) throw r.err;
+    if (r.line.toString('latin1').toUpperCase() !== 'DONE') {
+      // Anything but DONE ends the connection (spec/imap.md §2.3).
+      c.send(`${tag} BAD IDLE expected DONE\r\n`);
+      await c.flush();
+      throw new CloseConnection();
+    }
+    return;
+  }
+};

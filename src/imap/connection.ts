@@ -1,0 +1,641 @@
+// One IMAP connection: socket I/O, the state machine, command dispatch and the error
+// model. One command runs at a time (spec/imap.md §5). Output is buffered per command
+// and flushed with back-pressure; long responses flush as they go.
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import {
+  ConnectionClosedError,
+  LineReader,
+  LineTooLongError,
+  ReadTimeoutError,
+  Writer,
+  maskIP,
+  upgradeToTLS,
+  type TlsServerOptions,
+  type RateLimiter,
+  type ConnectionCounter,
+  type AuthFailureLimiter,
+} from '../net/index.js';
+import { newCid, type Logger } from '../log/index.js';
+import type { Account, Mailbox, Session, Store, LoginResult } from '../store/index.js';
+import { publicKeyFingerprint } from '../store/index.js';
+import type { DomainsConfig } from '../config/index.js';
+import {
+  ParseError,
+  Parser,
+  type LiteralInfo,
+  type LiteralSource,
+  type NumSetSpec,
+} from './parser.js';
+import { UserError, fromStoreError } from './errors.js';
+import { UidList, resolveSeqs, resolveUids } from './uids.js';
+import { COMMANDS } from './commands/index.js';
+import { HANDLED, type State } from './commands/types.js';
+import { applyChanges } from './changes.js';
+import { toWire } from './response.js';
+import { imapMetrics } from './metrics.js';
+import { PRODUCT } from '../version.js';
+
+export type ImapLimits = {
+  maxLineLength: number;
+  maxLiteralSize: number;
+  maxLiteralTotal: number;
+  maxLiterals: number;
+  /** Largest message APPEND accepts (announced as APPENDLIMIT). */
+  maxMessageSize: number;
+};
+
+export type ImapContext = {
+  store: Store;
+  domains: () => DomainsConfig;
+  hostname: string;
+  /** TLS settings: implicit TLS (imaps) or STARTTLS; null when the listener has none. */
+  tls: TlsServerOptions | null;
+  service: 'imap' | 'imaps';
+  noRequireSTARTTLS: boolean;
+  limits: ImapLimits;
+  /** Delays in ms (0 in tests): auth failure backoff, slow-mode byte delay. */
+  delays: { authFail: number; badClient: number };
+  limiters: { rate: RateLimiter; connections: ConnectionCounter; authFailures: AuthFailureLimiter };
+  log: Logger;
+  isShuttingDown: () => boolean;
+};
+
+export type Selected = {
+  mailbox: Mailbox;
+  readonly: boolean;
+  uids: UidList;
+  /** SEARCHRES saved result (RFC 5182): null when none, [] when empty. */
+  searchResult: number[] | null;
+};
+
+const MIN = 60_000;
+const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+
+/** Raised to end the connection without a reply (I/O errors, protocol violations). */
+export class CloseConnection extends Error {}
+
+export class Conn implements LiteralSource {
+  readonly cid = newCid();
+  readonly log: Logger;
+  socket: Socket;
+  reader: LineReader;
+  writer: Writer;
+  state: State = 'notauth';
+  tlsActive: boolean;
+  readonly remoteIP: string;
+  readonly localIP: string;
+
+  account: Account | null = null;
+  session: Session | null = null;
+  username = '';
+  selected: Selected | null = null;
+  readonly enabled = new Set<string>();
+  userAgent = '';
+  /** Account identified by a TLS client certificate (for PREAUTH or EXTERNAL). */
+  tlsIdentity: {
+    account: string;
+    loginAddress: string;
+    fingerprint: string;
+    noPreauth: boolean;
+  } | null = null;
+
+  ncmds = 0;
+  authFailed = 0;
+  private lastLine = '';
+  private litCount = 0;
+  private litTotal = 0;
+  private idleWake: (() => void) | null = null;
+  private out: string[] = [];
+  private outSize = 0;
+  private shutdownRequested = false;
+  private inCommand = false;
+  private pendingLogin: {
+    attempt: Parameters<Store['global']['addLoginAttempt']>[0];
+    timer: NodeJS.Timeout;
+  } | null = null;
+
+  constructor(
+    socket: Socket,
+    readonly ctx: ImapContext,
+    implicitTLS: boolean,
+  ) {
+    this.socket = socket;
+    this.tlsActive = implicitTLS;
+    this.remoteIP = socket.remoteAddress ?? '';
+    this.localIP = socket.localAddress ?? '';
+    this.log = ctx.log.child({ cid: this.cid, proto: 'imap' });
+    this.reader = new LineReader(socket);
+    this.writer = new Writer(socket, { slowDelayMs: ctx.delays.badClient });
+    socket.setKeepAlive(true, 5 * MIN);
+    socket.on('error', () => {});
+  }
+
+  get utf8(): boolean {
+    return this.enabled.has('IMAP4REV2') || this.enabled.has('UTF8=ACCEPT');
+  }
+
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4REV2');
+  }
+
+  // ---- output ----
+
+  /** Queues an untagged response; `s` is a byte string without "* " and CRLF. */
+  untagged(s: string): void {
+    this.send(`* ${s}\r\n`);
+  }
+
+  /** Queues raw response bytes (a byte string). */
+  send(s: string): void {
+    this.out.push(s);
+    this.outSize += s.length;
+  }
+
+  /** Queues raw bytes. */
+  sendBuffer(b: Buffer): void {
+    this.moveOut();
+    this.writer.write(b);
+  }
+
+  private moveOut(): void {
+    if (this.out.length === 0) return;
+    this.writer.write(toWire(this.out.join('')));
+    this.out = [];
+    this.outSize = 0;
+  }
+
+  /** Writes everything queued, waiting for the socket to take it (back-pressure). */
+  async flush(): Promise<void> {
+    this.moveOut();
+    await this.writer.flush();
+  }
+
+  /** Flushes when much output is queued; long responses call this as they go. */
+  async flushIfLarge(limit = 64 * 1024): Promise<void> {
+    if (this.outSize + this.writer.buffered >= limit) await this.flush();
+  }
+
+  // ---- literals (LiteralSource) ----
+
+  async readLiteral(lit: LiteralInfo): Promise<Buffer> {
+    this.checkLiteral(lit);
+    if (lit.sync) {
+      this.send('+ \r\n');
+      await this.flush();
+    }
+    this.reader.setTimeout(30_000);
+    return this.reader.readExact(lit.size);
+  }
+
+  /** Enforces the per-command literal limits (spec/imap.md §2.2). */
+  private checkLiteral(lit: LiteralInfo, exempt = false): void {
+    this.litCount++;
+    const l = this.ctx.limits;
+    let problem = '';
+    if (this.litCount > l.maxLiterals) problem = `more than ${l.maxLiterals} literals in command`;
+    else if (!exempt && lit.size > l.maxLiteralSize)
+      problem = `literal larger than ${l.maxLiteralSize} bytes`;
+    else if (!exempt && this.litTotal + lit.size > l.maxLiteralTotal) {
+      problem = `literals in command larger than ${l.maxLiteralTotal} bytes in total`;
+    }
+    if (!exempt) this.litTotal += lit.size;
+    if (!problem) return;
+    if (!lit.sync) {
+      // The client is already sending the data: it would be read as commands.
+      this.untagged(`BYE [ALERT] ${problem}`);
+      throw new FatalReply();
+    }
+    throw new ParseError(problem, 'TOOBIG');
+  }
+
+  /** For APPEND: checks limits for a message literal (exempt from size limits). */
+  checkMessageLiteral(lit: LiteralInfo): void {
+    if (lit.size > this.ctx.limits.maxMessageSize) {
+      if (!lit.sync) {
+        this.untagged(`BYE [ALERT] message larger than ${this.ctx.limits.maxMessageSize} bytes`);
+        throw new FatalReply();
+      }
+      throw new UserError('TOOBIG', `message larger than ${this.ctx.limits.maxMessageSize} bytes`);
+    }
+    this.checkLiteral(lit, true);
+  }
+
+  /** Streams a message literal (after "+ " when sync was requested by the caller). */
+  readLiteralStream(size: number): AsyncGenerator<Buffer> {
+    this.reader.setTimeout(30_000);
+    return this.reader.readStream(size);
+  }
+
+  async nextLine(): Promise<Buffer> {
+    const l = await this.reader.readLine(this.ctx.limits.maxLineLength);
+    this.lastLine = l.line.toString('latin1');
+    return l.line;
+  }
+
+  // ---- the connection ----
+
+  async serve(): Promise<void> {
+    const ip = this.remoteIP;
+    const lim = this.ctx.limiters;
+    let counted = false;
+    imapMetrics.connections.inc({ service: this.ctx.service });
+    this.log.info({ remote: ip, local: this.localIP, tls: this.tlsActive }, 'new connection');
+    try {
+      // Order of gating (spec/imap.md §2.2): shutdown, rate, auth failures, connections.
+      if (this.ctx.isShuttingDown()) return this.bye('shutting down');
+      if (!lim.rate.add(ip, Date.now())) {
+        return this.bye('connection rate from your ip or network too high, slow down please');
+      }
+      if (!lim.authFailures.check(ip)) {
+        imapMetrics.authRatelimited.inc();
+        return this.bye('too many auth failures');
+      }
+      if (!lim.connections.tryAcquire(ip))
+        return this.bye('too many open connections from your ip or network');
+      counted = true;
+      if (this.tlsActive) await this.checkClientCertificate();
+      if (this.tlsIdentity && !this.tlsIdentity.noPreauth) {
+        await this.loginAccount(
+          this.tlsIdentity.account,
+          this.tlsIdentity.loginAddress,
+          'tlsclientauth',
+        );
+        this.untagged(
+          `PREAUTH [CAPABILITY ${this.capabilities()}] ${PRODUCT} IMAP welcomes ${this.username}`,
+        );
+      } else {
+        this.untagged(`OK [CAPABILITY ${this.capabilities()}] ${PRODUCT} IMAP ready`);
+      }
+      await this.flush();
+      while (this.state !== 'logout') {
+        if (this.shutdownRequested || this.ctx.isShuttingDown()) {
+          this.untagged('BYE shutting down');
+          await this.flush();
+          break;
+        }
+        await this.command();
+      }
+    } catch (e) {
+      if (!isIOError(e)) this.log.error({ err: e }, 'connection failed');
+    } finally {
+      await this.teardown(counted);
+    }
+  }
+
+  private async bye(text: string): Promise<void> {
+    this.untagged(`BYE ${text}`);
+    await this.flush().catch(() => {});
+  }
+
+  private async teardown(counted: boolean): Promise<void> {
+    if (counted) this.ctx.limiters.connections.release(this.remoteIP);
+    this.flushLoginAttempt();
+    this.session?.unregister();
+    this.session = null;
+    this.idleWake?.();
+    await this.flush().catch(() => {});
+    this.socket.end();
+    this.socket.destroySoon?.();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.log.info('connection closed');
+  }
+
+  /** Server shutdown: an idle connection gets BYE now; a busy one after its command. */
+  shutdown(): void {
+    this.shutdownRequested = true;
+    if (!this.inCommand) {
+      this.untagged('BYE shutting down');
+      void this.flush()
+        .catch(() => {})
+        .finally(() => this.socket.destroy());
+    }
+    this.idleWake?.();
+  }
+
+  /** Reads and executes one command. */
+  private async command(): Promise<void> {
+    if (this.writer.isSlow) await sleep(this.ctx.delays.badClient);
+    this.reader.setTimeout(this.state === 'notauth' ? 30_000 : 30 * MIN);
+    let line: Buffer;
+    try {
+      line = (await this.reader.readLine(this.ctx.limits.maxLineLength)).line;
+    } catch (e) {
+      if (e instanceof ReadTimeoutError) {
+        this.untagged('BYE inactive');
+        this.writer.setTimeout(10_000);
+        await this.flush().catch(() => {});
+      } else if (e instanceof LineTooLongError) {
+        this.untagged(`BYE [TOOBIG] line longer than ${this.ctx.limits.maxLineLength} bytes`);
+        await this.flush().catch(() => {});
+      }
+      throw new CloseConnection();
+    }
+    this.inCommand = true;
+    this.lastLine = line.toString('latin1');
+    this.litCount = 0;
+    this.litTotal = 0;
+    this.writer.setTimeout(this.state === 'notauth' ? 30_000 : 5 * MIN);
+    const start = performance.now();
+    const p = new Parser(line, this, this.utf8);
+    let tag = '*';
+    let name = '';
+    let metricName = '(unrecognized)';
+    let result = 'ok';
+    let applyAtEnd = true;
+    try {
+      tag = p.tag();
+      p.sp();
+      name = p.atom();
+      let key = name.toUpperCase();
+      if (key === 'UID') {
+        p.sp();
+        const sub = p.atom();
+        name = `${name} ${sub}`;
+        key = `UID ${sub.toUpperCase()}`;
+      }
+      const def = COMMANDS.get(key);
+      if (!def) throw new ParseError('unknown command');
+      metricName = key.toLowerCase();
+      applyAtEnd = !def.noChangesDuring;
+      if (!def.states.includes(this.state)) {
+        throw new UserError('', 'not allowed in this connection state');
+      }
+      this.log.trace({ line: p.text }, 'C:');
+      const code = await def.handler(this, tag, p, name);
+      if (code !== HANDLED) {
+        if (applyAtEnd) this.applyPending();
+        this.send(`${tag} OK ${code ? code + ' ' : ''}${name} done\r\n`);
+      }
+      this.ncmds++;
+    } catch (e0) {
+      const e = fromStoreError(e0);
+      if (e instanceof FatalReply || e instanceof CloseConnection || isIOError(e)) {
+        result = 'ioerror';
+        throw e instanceof CloseConnection ? e : new CloseConnection();
+      } else if (e instanceof ParseError) {
+        result = 'badsyntax';
+        if (this.ncmds === 0) {
+          // Probably not an IMAP client: stop before we read more of whatever it sent.
+          this.untagged('BYE please try again speaking imap');
+          await this.flush().catch(() => {});
+          throw new CloseConnection();
+        }
+        this.log.info({ lastline: this.lastLine, err: e.message }, 'imap syntax error');
+        if (applyAtEnd) this.applyPending();
+        const code = e.code ? `[${e.code}] ` : '';
+        this.send(
+          `${tag} BAD ${code}${name || 'command'} unrecognized syntax/command: ${e.message}\r\n`,
+        );
+        if (/\+\}$/.test(this.lastLine)) {
+          // The rest of a non-synchronizing literal is on its way and would be read as commands.
+          this.writer.setTimeout(5000);
+          await this.flush().catch(() => {});
+          throw new CloseConnection();
+        }
+      } else if (e instanceof UserError) {
+        result = 'usererror';
+        if (applyAtEnd) this.applyPending();
+        const code = e.code ? `[${e.code}] ` : '';
+        this.send(`${tag} NO ${code}${name} ${e.message}\r\n`);
+      } else {
+        result = 'servererror';
+        this.log.error({ err: e, cmd: name }, 'imap command server error');
+        if (applyAtEnd) this.applyPending();
+        this.send(`${tag} NO ${name} internal server error (${this.cid})\r\n`);
+      }
+    } finally {
+      this.inCommand = false;
+      const secs = (performance.now() - start) / 1000;
+      imapMetrics.commandDuration.observe({ cmd: metricName, result }, secs);
+      this.log.debug({ cmd: metricName, result, duration: secs }, 'imap command done');
+    }
+    await this.flush();
+  }
+
+  // ---- changes from other sessions ----
+
+  /** Applies pending changes from other sessions, queueing untagged responses. */
+  applyPending(): void {
+    if (!this.session?.hasPending) return;
+    applyChanges(this, this.session.take(), false);
+  }
+
+  /** Resolves when another session has changes for us, or on shutdown (used by IDLE). */
+  waitForChanges(): Promise<void> {
+    if (!this.session) return new Promise(() => {});
+    return new Promise((resolve) => {
+      this.idleWake = resolve;
+      void this.session!.wait().then(resolve);
+    });
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shutdownRequested || this.ctx.isShuttingDown();
+  }
+
+  // ---- selected mailbox helpers ----
+
+  /** The selected mailbox, re-validated: it may have been deleted by another session. */
+  requireSelected(forWrite = false): Selected {
+    const s = this.selected;
+    if (!s) throw new UserError('', 'no mailbox selected');
+    if (forWrite && s.readonly) throw new UserError('', 'mailbox selected read-only (EXAMINE)');
+    const mb = this.account!.mailboxById(s.mailbox.id);
+    if (!mb) throw new UserError('NONEXISTENT', 'selected mailbox no longer exists');
+    s.mailbox = mb;
+    return s;
+  }
+
+  /** UIDs named by a sequence set (message numbers, or UIDs for UID commands). */
+  resolveSet(spec: NumSetSpec, isUid: boolean): number[] {
+    const s = this.requireSelected();
+    if (isUid) return resolveUids(spec, s.uids, s.searchResult);
+    return resolveSeqs(spec, s.uids.length, s.searchResult, s.uids).map((n) => s.uids.at(n - 1));
+  }
+
+  // ---- capabilities and authentication ----
+
+  capabilities(): string {
+    const caps = [
+      'IMAP4rev2',
+      'IMAP4rev1',
+      'ENABLE',
+      'LITERAL+',
+      'IDLE',
+      'SASL-IR',
+      'BINARY',
+      'UNSELECT',
+      'UIDPLUS',
+      'ESEARCH',
+      'SEARCHRES',
+      'MOVE',
+      'UTF8=ACCEPT',
+      'LIST-EXTENDED',
+      'SPECIAL-USE',
+      'CREATE-SPECIAL-USE',
+      'LIST-STATUS',
+      'ID',
+      'NAMESPACE',
+      'MULTIAPPEND',
+      `APPENDLIMIT=${this.ctx.limits.maxMessageSize}`,
+      'STATUS=SIZE',
+    ];
+    if (this.state !== 'notauth') return caps.join(' ');
+    if (!this.tlsActive && this.ctx.tls) caps.push('STARTTLS');
+    if (this.tlsActive || this.ctx.noRequireSTARTTLS) caps.push('AUTH=PLAIN');
+    else caps.push('LOGINDISABLED');
+    caps.push(
+      'AUTH=SCRAM-SHA-256-PLUS',
+      'AUTH=SCRAM-SHA-256',
+      'AUTH=SCRAM-SHA-1-PLUS',
+      'AUTH=SCRAM-SHA-1',
+      'AUTH=CRAM-MD5',
+    );
+    if (this.tlsIdentity) caps.push('AUTH=EXTERNAL');
+    return caps.join(' ');
+  }
+
+  /** Whether plaintext passwords may be used on this connection. */
+  get plaintextAllowed(): boolean {
+    return this.tlsActive || this.ctx.noRequireSTARTTLS;
+  }
+
+  /** Identifies a TLS client certificate by its public key (spec/imap.md §1.3). */
+  async checkClientCertificate(): Promise<void> {
+    const sock = this.socket as TLSSocket;
+    if (!(sock instanceof TLSSocket)) return;
+    const peer = sock.getPeerCertificate(false);
+    if (!peer || !peer.raw) return;
+    if (!this.ctx.limiters.authFailures.check(this.remoteIP)) return;
+    const spki = new X509Certificate(peer.raw).publicKey.export({ type: 'spki', format: 'der' });
+    const fp = publicKeyFingerprint(spki);
+    const key = this.ctx.store.global.tlsPublicKey(fp);
+    if (!key) return;
+    this.tlsIdentity = {
+      account: key.account,
+      loginAddress: key.loginAddress,
+      fingerprint: fp,
+      noPreauth: key.noIMAPPreauth || this.ctx.service !== 'imaps',
+    };
+  }
+
+  /** Completes a successful login: opens the account and registers for changes. */
+  async loginAccount(account: string, address: string, mechanism: string): Promise<void> {
+    const acc = this.ctx.domains().accounts[account];
+    if (!acc) throw new UserError('AUTHENTICATIONFAILED', 'authentication failed');
+    if (acc.login_disabled !== undefined) {
+      this.recordLogin(account, address, mechanism, 'logindisabled');
+      throw new UserError('', `login disabled: ${acc.login_disabled}`);
+    }
+    this.account = await this.ctx.store.account(account);
+    this.session = this.account.switchboard.register(() => this.idleWake?.());
+    this.username = address;
+    this.state = 'auth';
+    this.authFailed = 0;
+    this.writer.setSlow(false);
+    this.ctx.limiters.authFailures.success(this.remoteIP);
+    this.recordLogin(account, address, mechanism, 'success');
+  }
+
+  /** Backoff before an authentication attempt (spec/imap.md §2.2). */
+  async authBackoff(): Promise<void> {
+    if (this.authFailed > 3) await sleep((this.authFailed - 3) * this.ctx.delays.authFail);
+  }
+
+  /** Counts a failed authentication: limiter, slow mode from the third. */
+  authFailure(
+    account: string,
+    address: string,
+    mechanism: string,
+    result: LoginResult,
+    countIt = true,
+  ): void {
+    this.recordLogin(account, address, mechanism, result);
+    if (!countIt) return;
+    this.authFailed++;
+    this.ctx.limiters.authFailures.fail(this.remoteIP);
+    imapMetrics.authFailures.inc({ mechanism });
+    if (this.authFailed >= 3) this.writer.setSlow(true);
+  }
+
+  /**
+   * Records a login attempt. It is written when ID arrives, a second after
+   * authentication, or at teardown, so it carries the user agent (spec/imap.md §6).
+   */
+  recordLogin(account: string, address: string, mechanism: string, result: LoginResult): void {
+    this.flushLoginAttempt();
+    const sock = this.socket as TLSSocket;
+    const tls =
+      this.tlsActive && sock instanceof TLSSocket
+        ? `${sock.getProtocol() ?? ''} ${sock.getCipher()?.name ?? ''}`.trim()
+        : '';
+    const attempt = {
+      account,
+      address,
+      protocol: 'imap',
+      mechanism,
+      result,
+      remoteIP: this.remoteIP,
+      localIP: this.localIP,
+      tls,
+      tlsKeyFingerprint: this.tlsIdentity?.fingerprint ?? '',
+      userAgent: this.userAgent,
+    };
+    const timer = setTimeout(() => this.flushLoginAttempt(), 1000);
+    timer.unref();
+    this.pendingLogin = { attempt, timer };
+  }
+
+  flushLoginAttempt(): void {
+    const p = this.pendingLogin;
+    if (!p) return;
+    this.pendingLogin = null;
+    clearTimeout(p.timer);
+    try {
+      this.ctx.store.global.addLoginAttempt({ ...p.attempt, userAgent: this.userAgent });
+    } catch (e) {
+      this.log.error({ err: e }, 'recording login attempt');
+    }
+  }
+
+  /** STARTTLS: hands any bytes already read to the TLS handshake (never executes them). */
+  async startTLS(): Promise<void> {
+    const tlsOpts = this.ctx.tls;
+    if (!tlsOpts) throw new Error('no TLS configuration');
+    const buffered = this.reader.detach();
+    let tlsSock: TLSSocket;
+    try {
+      tlsSock = await upgradeToTLS(this.socket, tlsOpts, { buffered });
+    } catch (e) {
+      this.log.info({ err: (e as Error).message }, 'starttls handshake failed');
+      throw new CloseConnection();
+    }
+    tlsSock.on('error', () => {});
+    this.socket = tlsSock;
+    this.reader = new LineReader(tlsSock);
+    this.writer = new Writer(tlsSock, { slowDelayMs: this.ctx.delays.badClient });
+    this.tlsActive = true;
+  }
+
+  /** Masked forms of the remote IP (for rate limits). */
+  get maskedIP(): string {
+    return maskIP(this.remoteIP)[0];
+  }
+}
+
+/** A fatal condition whose BYE is already queued. */
+export class FatalReply extends Error {}
+
+function isIOError(e: unknown): boolean {
+  return (
+    e instanceof ConnectionClosedError ||
+    e instanceof ReadTimeoutError ||
+    e instanceof CloseConnection ||
+    (e instanceof Error &&
+      'code' in e &&
+      typeof (e as NodeJS.ErrnoException).code === 'string' &&
+      /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!))
+  );
+}
