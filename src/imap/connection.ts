@@ -628,14 +628,22 @@ export class Conn implements LiteralSource {
 /** A fatal condition whose BYE is already queued. */
 export class FatalReply extends Error {}
 
+/** Socket-level failures: the connection is gone, so there is nobody to answer. */
+const SOCKET_ERRORS = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'ENOTCONN',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+
 function isIOError(e: unknown): boolean {
   return (
     e instanceof ConnectionClosedError ||
     e instanceof ReadTimeoutError ||
     e instanceof CloseConnection ||
-    (e instanceof Error &&
-      'code' in e &&
-      typeof (e as NodeJS.ErrnoException).code === 'string' &&
-      /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!))
+    (e instanceof Error && SOCKET_ERRORS.has((e as NodeJS.ErrnoException).code ?? ''))
   );
 }

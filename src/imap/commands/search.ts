@@ -1,7 +1,219 @@
 // SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH (RFC 4731), SEARCHRES (RFC 5182).
+//
+// Messages are searched in batches of the session's UIDs: database columns first (flags,
+// keywords, size, internal date); the MIME structure, the header and the decoded text are
+// read only for messages the cheaper data cannot decide.
+import type Database from 'better-sqlite3';
 import type { Handler } from './types.js';
-import { UserError } from '../errors.js';
+import type { Conn, Selected } from '../connection.js';
+import type { Account, Message } from '../../store/index.js';
+import { decodeHeaderValue, messageText, parseHeaderBlock } from '../../message/index.js';
+import { compactSet } from '../uids.js';
+import { quote } from '../response.js';
+import {
+  NO,
+  UNKNOWN,
+  YES,
+  Need,
+  dateHeaderDay,
+  checkCharset,
+  evaluate,
+  parseProgram,
+  parseReturnOptions,
+  planSearch,
+  utcDay,
+  type MessageFacts,
+  type ReturnOption,
+  type SearchPlan,
+} from '../searchkeys.js';
 
-export const searchHandler: Handler = async () => {
-  throw new UserError('', 'SEARCH not available yet');
+const BATCH = 200;
+
+export const searchHandler: Handler = async (c, tag, p, name) => {
+  const isUid = name.toUpperCase().startsWith('UID');
+  p.sp();
+  const returns = parseReturnOptions(p);
+  const saving = returns?.has('SAVE') ?? false;
+  try {
+    const { charset, key } = await parseProgram(p);
+    checkCharset(charset, c.utf8);
+    const sel = c.requireSelected();
+    // "$" refers to the result saved before this command (RFC 5182 §2.1).
+    const plan = planSearch(key, {
+      count: sel.uids.length,
+      maxUid: sel.uids.last(),
+      saved: sel.searchResult,
+    });
+    const found = await runSearch(c, sel, plan);
+    if (returns && saving) sel.searchResult = savedResult(found.uids, returns);
+    await respond(c, tag, isUid, returns, isUid ? found.uids : found.seqs);
+  } catch (e) {
+    // A failed SEARCH with SAVE leaves an empty saved result (RFC 5182 §2.1).
+    if (saving && c.selected) c.selected.searchResult = [];
+    throw e;
+  }
 };
+
+// ---- evaluation over the store ----
+
+type Found = { uids: number[]; seqs: number[] };
+
+type Row = { uid: number; flags: number; keywords: string; internal_date: number; size: number };
+
+const ROWS_SQL =
+  'SELECT uid, flags, keywords, internal_date, size FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid';
+const rowStatements = new WeakMap<Database.Database, Database.Statement>();
+
+/** Live message rows with UIDs in [first, last]: only the cheap columns. */
+function readRows(account: Account, mailboxId: number, first: number, last: number): Row[] {
+  return account.read((db) => {
+    let st = rowStatements.get(db);
+    if (!st) {
+      st = db.prepare(ROWS_SQL);
+      rowStatements.set(db, st);
+    }
+    return st.all(mailboxId, first, last) as Row[];
+  });
+}
+
+const NO_KEYWORDS: readonly string[] = [];
+
+async function runSearch(c: Conn, sel: Selected, plan: SearchPlan): Promise<Found> {
+  const account = c.account as Account;
+  const uids = sel.uids;
+  const found: Found = { uids: [], seqs: [] };
+  for (let i = 0; i < uids.length; i += BATCH) {
+    const end = Math.min(uids.length, i + BATCH);
+    const rows = readRows(account, sel.mailbox.id, uids.at(i), uids.at(end - 1));
+    const batch: { f: MessageFacts; v: number }[] = [];
+    const pending: MessageFacts[] = [];
+    let j = i;
+    for (const r of rows) {
+      // Only messages in the session's numbering; rows expunged in the database are absent.
+      while (j < end && uids.at(j) < r.uid) j++;
+      if (j >= end || uids.at(j) !== r.uid) continue;
+      const f = factsOf(r, j + 1, plan);
+      const v = evaluate(plan.matcher, f);
+      if (v === NO) continue;
+      batch.push({ f, v });
+      if (v === UNKNOWN) pending.push(f);
+    }
+    const decided =
+      pending.length > 0 ? await decide(account, sel.mailbox.id, plan, pending) : null;
+    for (const { f, v } of batch) {
+      if (v === YES || decided?.has(f.uid)) {
+        found.uids.push(f.uid);
+        found.seqs.push(f.seq);
+      }
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return found;
+}
+
+function factsOf(r: Row, seq: number, plan: SearchPlan): MessageFacts {
+  return {
+    seq,
+    uid: r.uid,
+    flags: r.flags,
+    keywords: plan.keywords ? (JSON.parse(r.keywords) as string[]) : NO_KEYWORDS,
+    internalDate: r.internal_date,
+    size: r.size,
+  };
+}
+
+/** Loads more data for undecided messages, step by step; returns the UIDs that match. */
+async function decide(
+  account: Account,
+  mailboxId: number,
+  plan: SearchPlan,
+  pending: MessageFacts[],
+): Promise<Set<number>> {
+  const matched = new Set<number>();
+  const messages = new Map<number, Message>();
+  for (const m of account.messages(
+    mailboxId,
+    pending.map((f) => f.uid),
+  ))
+    messages.set(m.uid, m);
+  for (const f of pending) {
+    const m = messages.get(f.uid);
+    if (!m) continue; // expunged meanwhile
+    if (await decideOne(account, plan, f, m)) matched.add(f.uid);
+  }
+  return matched;
+}
+
+async function decideOne(
+  account: Account,
+  plan: SearchPlan,
+  f: MessageFacts,
+  m: Message,
+): Promise<boolean> {
+  // SENT* use the Date header; without a usable one, the internal date.
+  const date = m.part.envelope?.date;
+  f.sentDay = (date !== undefined ? dateHeaderDay(date) : null) ?? utcDay(m.internalDate);
+  let v = evaluate(plan.matcher, f);
+  if (v !== UNKNOWN || plan.need < Need.Header) return v === YES;
+  const header = await account.readMessage(m, m.part.headerStart, m.part.bodyStart);
+  if (plan.headerFields) {
+    f.header = parseHeaderBlock(header).map((h) => ({
+      name: h.name.toLowerCase(),
+      value: decodeHeaderValue(h.value).toLowerCase(),
+    }));
+    v = evaluate(plan.matcher, f);
+    if (v !== UNKNOWN || plan.need < Need.Text) return v === YES;
+  }
+  const read = (start: number, end: number) =>
+    start === m.part.headerStart && end === m.part.bodyStart
+      ? Promise.resolve(header)
+      : account.readMessage(m, start, end);
+  const text = await messageText(read, m.part);
+  f.text = { header: text.header.toLowerCase(), body: text.body.toLowerCase() };
+  return evaluate(plan.matcher, f) === YES;
+}
+
+// ---- results ----
+
+/** The UIDs to save (RFC 5182 §2.1): MIN and/or MAX alone save only those. */
+function savedResult(uids: number[], returns: Set<ReturnOption>): number[] {
+  const minMaxOnly =
+    !returns.has('ALL') && !returns.has('COUNT') && (returns.has('MIN') || returns.has('MAX'));
+  if (!minMaxOnly || uids.length === 0) return uids;
+  const out: number[] = [];
+  if (returns.has('MIN')) out.push(uids[0] as number);
+  const last = uids[uids.length - 1] as number;
+  if (returns.has('MAX') && out[0] !== last) out.push(last);
+  return out;
+}
+
+async function respond(
+  c: Conn,
+  tag: string,
+  isUid: boolean,
+  returns: Set<ReturnOption> | null,
+  nums: number[],
+): Promise<void> {
+  if (returns === null && !c.rev2) return searchResponse(c, nums);
+  // IMAP4rev2 answers ESEARCH ALL when no RETURN is given (RFC 9051 §6.4.4).
+  const opts = returns ?? new Set<ReturnOption>(['ALL']);
+  const items: string[] = [];
+  if (opts.has('MIN') && nums.length > 0) items.push(`MIN ${nums[0]}`);
+  if (opts.has('MAX') && nums.length > 0) items.push(`MAX ${nums[nums.length - 1]}`);
+  if (opts.has('COUNT')) items.push(`COUNT ${nums.length}`);
+  if (opts.has('ALL') && nums.length > 0) items.push(`ALL ${compactSet(nums)}`);
+  // SAVE alone returns nothing (RFC 5182 §2.1).
+  if (opts.size === 1 && opts.has('SAVE')) return;
+  const uid = isUid ? ' UID' : '';
+  c.untagged(`ESEARCH (TAG ${quote(tag)})${uid}${items.map((x) => ' ' + x).join('')}`);
+}
+
+/** "* SEARCH n n n" (RFC 3501 §7.2.5), written in pieces so a long list streams. */
+async function searchResponse(c: Conn, nums: number[]): Promise<void> {
+  c.send('* SEARCH');
+  for (let i = 0; i < nums.length; i += 1000) {
+    c.send(' ' + nums.slice(i, i + 1000).join(' '));
+    await c.flushIfLarge();
+  }
+  c.send('\r\n');
+}
