@@ -25,7 +25,9 @@ export function applyChanges(c: Conn, changes: Change[], initial: boolean): void
   };
 
   for (const ch of changes) {
-    if (ch.kind !== 'addUID') flushAdds();
+    // Additions in a row (also across commits) give one EXISTS; only a change that is
+    // rendered ends the run.
+    if (ch.kind !== 'addUID' && renders(ch)) flushAdds();
     switch (ch.kind) {
       case 'addUID':
         if (sel && ch.mailboxId === sel.mailbox.id && ch.uid > sel.uids.last()) {
@@ -71,4 +73,17 @@ export function applyChanges(c: Conn, changes: Change[], initial: boolean): void
     }
   }
   flushAdds();
+}
+
+function renders(ch: Change): boolean {
+  switch (ch.kind) {
+    case 'mailboxCounts':
+    case 'mailboxSpecialUse':
+    case 'mailboxKeywords':
+    case 'annotation':
+    case 'removeSubscription':
+      return false;
+    default:
+      return true;
+  }
 }

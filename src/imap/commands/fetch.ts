@@ -1,7 +1,608 @@
-// FETCH and UID FETCH (RFC 9051 §6.4.5).
+// FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9, §7.5.2), with BINARY (RFC 3516).
+//
+// Messages are read in batches; each message's response is queued and flushed as the
+// output grows, and large body sections are streamed from the message file, so a FETCH
+// of a whole large mailbox never sits in memory. A FETCH of only FLAGS and UID reads
+// just those columns.
 import type { Handler } from './types.js';
+import type { Conn, Selected } from '../connection.js';
+import type { Parser } from '../parser.js';
 import { UserError } from '../errors.js';
+import { astr, flagList } from '../response.js';
+import {
+  bodyStructureText,
+  envelopeText,
+  findPart,
+  isLeaf,
+  type StructureOptions,
+} from '../bodystructure.js';
+import { Flag, type Message } from '../../store/index.js';
+import {
+  decodeTransfer,
+  knownTransferEncoding,
+  selectHeaderFields,
+  type Part,
+} from '../../message/index.js';
 
-export const fetchHandler: Handler = async () => {
-  throw new UserError('', 'FETCH not available yet');
+/** Messages per database read. */
+const BATCH = 200;
+/** Body sections up to this size are read into memory; larger ones are streamed. */
+const INLINE_MAX = 128 * 1024;
+
+type SectionText = '' | 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME';
+
+/** section-spec (RFC 9051 §9): part numbers, then an optional text part. */
+type Section = { path: number[]; text: SectionText; fields: string[] };
+
+type PartialSpec = { origin: number; count: number };
+
+type SimpleKind = 'flags' | 'uid' | 'internaldate' | 'size' | 'envelope' | 'body' | 'bodystructure';
+
+export type FetchItem =
+  | { kind: SimpleKind }
+  | {
+      kind: 'section';
+      binary: boolean;
+      peek: boolean;
+      section: Section;
+      partial: PartialSpec | null;
+      /** Name in the response, e.g. "BODY[1.MIME]<0>" or "RFC822.TEXT". */
+      label: string;
+    }
+  | { kind: 'binarysize'; section: Section; label: string };
+
+// ---- parsing ----
+
+// RFC 9051 §6.4.5 macros.
+const MACROS: Record<string, SimpleKind[]> = {
+  ALL: ['flags', 'internaldate', 'size', 'envelope'],
+  FAST: ['flags', 'internaldate', 'size'],
+  FULL: ['flags', 'internaldate', 'size', 'envelope', 'body'],
+};
+
+const SIMPLE: Record<string, SimpleKind> = {
+  FLAGS: 'flags',
+  UID: 'uid',
+  INTERNALDATE: 'internaldate',
+  'RFC822.SIZE': 'size',
+  ENVELOPE: 'envelope',
+  BODYSTRUCTURE: 'bodystructure',
+};
+
+function attName(p: Parser): string {
+  const m = /^[A-Za-z0-9.]+/.exec(p.rest);
+  if (!m) p.fail('expected fetch attribute');
+  p.pos += m[0].length;
+  return m[0].toUpperCase();
+}
+
+const nextIsDigit = (p: Parser): boolean => /^[0-9]/.test(p.rest.slice(0, 1));
+
+/** fetch-att list, a single fetch-att, or a macro. */
+export async function parseFetchAtts(p: Parser): Promise<FetchItem[]> {
+  if (p.take('(')) {
+    const items: FetchItem[] = [];
+    do items.push(await parseAtt(p, attName(p)));
+    while (p.take(' '));
+    p.expect(')');
+    return items;
+  }
+  const name = attName(p);
+  const macro = MACROS[name];
+  if (macro) return macro.map((kind) => ({ kind }));
+  return [await parseAtt(p, name)];
+}
+
+async function parseAtt(p: Parser, name: string): Promise<FetchItem> {
+  const simple = SIMPLE[name];
+  if (simple) return { kind: simple };
+  switch (name) {
+    case 'BODY':
+      if (!p.peek('[')) return { kind: 'body' };
+      return sectionItem(p, 'BODY', false, false);
+    case 'BODY.PEEK':
+      return sectionItem(p, 'BODY', false, true);
+    case 'BINARY':
+      return sectionItem(p, 'BINARY', true, false);
+    case 'BINARY.PEEK':
+      return sectionItem(p, 'BINARY', true, true);
+    case 'BINARY.SIZE': {
+      const section = await parseSection(p, true);
+      return {
+        kind: 'binarysize',
+        section,
+        label: `BINARY.SIZE[${sectionLabel(section, p.utf8)}]`,
+      };
+    }
+    // IMAP4rev1 forms (RFC 3501 §6.4.5): BODY[], BODY.PEEK[HEADER], BODY[TEXT].
+    case 'RFC822':
+      return rfc822Item('', false, 'RFC822');
+    case 'RFC822.HEADER':
+      return rfc822Item('HEADER', true, 'RFC822.HEADER');
+    case 'RFC822.TEXT':
+      return rfc822Item('TEXT', false, 'RFC822.TEXT');
+  }
+  p.fail(`unknown fetch attribute ${JSON.stringify(name)}`);
+}
+
+function rfc822Item(text: SectionText, peek: boolean, label: string): FetchItem {
+  return {
+    kind: 'section',
+    binary: false,
+    peek,
+    section: { path: [], text, fields: [] },
+    partial: null,
+    label,
+  };
+}
+
+async function sectionItem(
+  p: Parser,
+  word: string,
+  binary: boolean,
+  peek: boolean,
+): Promise<FetchItem> {
+  const section = await parseSection(p, binary);
+  const partial = parsePartial(p);
+  let label = `${word}[${sectionLabel(section, p.utf8)}]`;
+  // Only BODY echoes the origin: msg-att-static (RFC 9051 §9, erratum 7246).
+  if (partial && !binary) label += `<${partial.origin}>`;
+  return { kind: 'section', binary, peek, section, partial, label };
+}
+
+/** section, or for BINARY section-binary = "[" [section-part] "]" (RFC 9051 §9). */
+async function parseSection(p: Parser, binary: boolean): Promise<Section> {
+  p.expect('[');
+  const s: Section = { path: [], text: '', fields: [] };
+  if (p.take(']')) return s;
+  if (nextIsDigit(p)) {
+    s.path.push(p.nzNumber());
+    while (p.take('.')) {
+      if (nextIsDigit(p)) {
+        s.path.push(p.nzNumber());
+        continue;
+      }
+      if (binary) p.fail('only part numbers allowed in a BINARY section');
+      s.text = sectionText(p, true);
+      break;
+    }
+  } else {
+    if (binary) p.fail('only part numbers allowed in a BINARY section');
+    s.text = sectionText(p, false);
+  }
+  if (s.text === 'HEADER.FIELDS' || s.text === 'HEADER.FIELDS.NOT') {
+    p.sp();
+    s.fields = await headerList(p);
+  }
+  p.expect(']');
+  return s;
+}
+
+function sectionText(p: Parser, afterPart: boolean): SectionText {
+  for (const t of ['HEADER.FIELDS.NOT', 'HEADER.FIELDS', 'HEADER', 'TEXT'] as const) {
+    if (p.take(t)) return t;
+  }
+  // RFC 9051 §6.4.5: MIME must follow a part number.
+  if (afterPart && p.take('MIME')) return 'MIME';
+  p.fail('invalid section');
+}
+
+/** header-list = "(" header-fld-name *(SP header-fld-name) ")", names are astrings. */
+async function headerList(p: Parser): Promise<string[]> {
+  p.expect('(');
+  const names = [await p.astring()];
+  while (p.take(' ')) names.push(await p.astring());
+  p.expect(')');
+  return names;
+}
+
+/** partial = "<" number64 "." nz-number64 ">" */
+function parsePartial(p: Parser): PartialSpec | null {
+  if (!p.take('<')) return null;
+  const origin = p.number64();
+  p.expect('.');
+  const count = p.number64();
+  if (count === 0) p.fail('partial length must not be zero');
+  p.expect('>');
+  return { origin, count };
+}
+
+/** The section as echoed in the response; header names as astrings. */
+function sectionLabel(s: Section, utf8: boolean): string {
+  let out = s.path.join('.');
+  if (s.text !== '') out += (out ? '.' : '') + s.text;
+  if (s.fields.length > 0) out += ` (${s.fields.map((f) => astr(f, utf8)).join(' ')})`;
+  return out;
+}
+
+// ---- reading rows ----
+
+type Row = { uid: number; flags: number; keywords: string[]; expunged: boolean; m: Message | null };
+
+const NO_KEYWORDS: string[] = [];
+const EMPTY = Buffer.alloc(0);
+
+type FlagRow = { uid: number; flags: number; keywords: string; expunged: number };
+const FLAG_COLUMNS = 'SELECT uid, flags, keywords, expunged FROM messages WHERE mailbox_id = ?';
+
+/**
+ * uid, flags and keywords only, for FETCH of FLAGS and UID: no MIME structure is read.
+ * Expunged rows whose files still exist are included, as for full reads.
+ */
+function flagRows(c: Conn, mailboxId: number, uids: number[]): Row[] {
+  const db = c.account!.db;
+  const first = uids[0] as number;
+  const last = uids[uids.length - 1] as number;
+  let rows: FlagRow[];
+  if (last - first < 2 * uids.length) {
+    // Dense: one range query, dropping UIDs this session does not list.
+    const want = new Set(uids);
+    const sql = `${FLAG_COLUMNS} AND uid >= ? AND uid <= ? AND erased = 0 ORDER BY uid`;
+    rows = (db.prepare(sql).all(mailboxId, first, last) as FlagRow[]).filter((r) =>
+      want.has(r.uid),
+    );
+  } else {
+    const sql = `${FLAG_COLUMNS} AND uid IN (${uids.map(() => '?').join(',')}) AND erased = 0 ORDER BY uid`;
+    rows = db.prepare(sql).all(mailboxId, ...uids) as FlagRow[];
+  }
+  return rows.map((r) => ({
+    uid: r.uid,
+    flags: r.flags,
+    keywords: r.keywords === '[]' ? NO_KEYWORDS : (JSON.parse(r.keywords) as string[]),
+    expunged: r.expunged === 1,
+    m: null,
+  }));
+}
+
+function fullRows(c: Conn, mailboxId: number, uids: number[]): Row[] {
+  // Messages expunged by another session stay fetchable until this session is told.
+  return c.account!.messages(mailboxId, uids, { includeExpunged: true }).map((m) => ({
+    uid: m.uid,
+    flags: m.flags,
+    keywords: m.keywords,
+    expunged: m.expunged,
+    m,
+  }));
+}
+
+// ---- section data ----
+
+/** Bytes [start, end) of the stored message, streamed when large. */
+type RangePiece = { m: Message; start: number; end: number; literal8: boolean };
+type Piece = string | RangePiece;
+
+/**
+ * Reads bytes [start, end) of the stored message (prefix, then file) into memory with
+ * one positioned read: cheaper than a stream for the many small sections of a FETCH.
+ * File errors become server errors, not connection errors.
+ */
+async function readRange(c: Conn, m: Message, start: number, end: number): Promise<Buffer> {
+  const prefix = m.prefix ?? EMPTY;
+  const head = start < prefix.length ? prefix.subarray(start, Math.min(end, prefix.length)) : EMPTY;
+  const from = Math.max(0, start - prefix.length);
+  const to = end - prefix.length;
+  if (to <= from) return head;
+  const buf = Buffer.allocUnsafe(head.length + to - from);
+  head.copy(buf);
+  let n = head.length;
+  try {
+    const fh = await c.account!.openFile(m.fileId);
+    try {
+      while (n < buf.length) {
+        const r = await fh.read(buf, n, buf.length - n, from + n - head.length);
+        if (r.bytesRead === 0) break;
+        n += r.bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw new Error(`reading message uid ${m.uid}: ${(e as Error).message}`);
+  }
+  // A file shorter than recorded gives what is there.
+  return buf.subarray(0, n);
+}
+
+/** A literal, or for BINARY data with NUL a literal8 (RFC 9051 §4.3). */
+function literal(data: Buffer, allow8: boolean): string {
+  const mark = allow8 && data.includes(0) ? '~' : '';
+  return `${mark}{${data.length}}\r\n${data.toString('latin1')}`;
+}
+
+function clamp(len: number, partial: PartialSpec | null): [number, number] {
+  if (!partial) return [0, len];
+  // RFC 9051 §6.4.5: a start beyond the end gives an empty string; ranges are truncated.
+  const a = Math.min(partial.origin, len);
+  return [a, Math.min(len, a + partial.count)];
+}
+
+/** A range of the message as a literal: in memory when small, streamed otherwise. */
+async function rangePiece(
+  c: Conn,
+  m: Message,
+  start: number,
+  end: number,
+  partial: PartialSpec | null,
+  binary: boolean,
+): Promise<Piece> {
+  const [a, b] = clamp(end - start, partial);
+  if (b - a <= INLINE_MAX) return literal(await readRange(c, m, start + a, start + b), binary);
+  const literal8 = binary && (await rangeHasNul(c, m, start + a, start + b));
+  return { m, start: start + a, end: start + b, literal8 };
+}
+
+async function rangeHasNul(c: Conn, m: Message, start: number, end: number): Promise<boolean> {
+  try {
+    for await (const chunk of c.account!.messageStream(m, start, end)) {
+      if ((chunk as Buffer).includes(0)) return true;
+    }
+    return false;
+  } catch (e) {
+    throw new Error(`reading message uid ${m.uid}: ${(e as Error).message}`);
+  }
+}
+
+/** The entity a HEADER/TEXT section refers to: the message, or one in message/rfc822. */
+function sectionMessage(root: Part, path: number[]): Part | null {
+  if (path.length === 0) return root;
+  const p = findPart(root, path);
+  return p?.message ?? null;
+}
+
+/** BODY[section]<partial> data (RFC 9051 §6.4.5); "NIL" for a part that does not exist. */
+async function bodyPiece(
+  c: Conn,
+  m: Message,
+  s: Section,
+  partial: PartialSpec | null,
+): Promise<Piece> {
+  const root = m.part;
+  switch (s.text) {
+    case '': {
+      if (s.path.length === 0) return rangePiece(c, m, 0, m.size, partial, false);
+      const p = findPart(root, s.path);
+      return p ? rangePiece(c, m, p.bodyStart, p.end, partial, false) : 'NIL';
+    }
+    case 'MIME': {
+      const p = findPart(root, s.path);
+      return p ? rangePiece(c, m, p.headerStart, p.bodyStart, partial, false) : 'NIL';
+    }
+    case 'HEADER': {
+      const msg = sectionMessage(root, s.path);
+      return msg ? rangePiece(c, m, msg.headerStart, msg.bodyStart, partial, false) : 'NIL';
+    }
+    case 'TEXT': {
+      const msg = sectionMessage(root, s.path);
+      if (!msg) return 'NIL';
+      return rangePiece(
+        c,
+        m,
+        msg.bodyStart,
+        s.path.length === 0 ? m.size : msg.end,
+        partial,
+        false,
+      );
+    }
+    case 'HEADER.FIELDS':
+    case 'HEADER.FIELDS.NOT': {
+      const msg = sectionMessage(root, s.path);
+      if (!msg) return 'NIL';
+      const header = await readRange(c, m, msg.headerStart, msg.bodyStart);
+      const data = selectHeaderFields(header, s.fields, s.text === 'HEADER.FIELDS.NOT');
+      const [a, b] = clamp(data.length, partial);
+      return literal(data.subarray(a, b), false);
+    }
+  }
+}
+
+/**
+ * The part a BINARY section names, null when it does not exist. Only single parts can
+ * be decoded; an unknown Content-Transfer-Encoding is UNKNOWN-CTE (RFC 9051 §6.4.5).
+ */
+function binaryPart(m: Message, s: Section): Part | null {
+  const p = findPart(m.part, s.path);
+  if (!p) return null;
+  if (!isLeaf(p))
+    throw new UserError('', 'BINARY is only for single parts, not multipart or message/rfc822');
+  if (!knownTransferEncoding(p.encoding)) {
+    throw new UserError(
+      'UNKNOWN-CTE',
+      `unknown content-transfer-encoding ${JSON.stringify(p.encoding)}`,
+    );
+  }
+  return p;
+}
+
+const isIdentity = (encoding: string) =>
+  !['base64', 'quoted-printable'].includes(encoding.trim().toLowerCase());
+
+async function decodedPart(c: Conn, m: Message, p: Part): Promise<Buffer> {
+  const raw = await readRange(c, m, p.bodyStart, p.end);
+  const d = decodeTransfer(p.encoding, raw);
+  // Data that cannot be decoded is answered like an unknown encoding.
+  if (!d.ok)
+    throw new UserError('UNKNOWN-CTE', `invalid ${p.encoding} data in message uid ${m.uid}`);
+  return d.data;
+}
+
+/** BINARY[section]<partial> data: decoded content of a single part. */
+async function binaryPiece(
+  c: Conn,
+  m: Message,
+  s: Section,
+  partial: PartialSpec | null,
+): Promise<Piece> {
+  // The whole message has no transfer encoding of its own.
+  if (s.path.length === 0) return rangePiece(c, m, 0, m.size, partial, true);
+  const p = binaryPart(m, s);
+  if (!p) return 'NIL';
+  if (isIdentity(p.encoding)) return rangePiece(c, m, p.bodyStart, p.end, partial, true);
+  const data = await decodedPart(c, m, p);
+  const [a, b] = clamp(data.length, partial);
+  return literal(data.subarray(a, b), true);
+}
+
+/** BINARY.SIZE[section]: the decoded size (RFC 9051 §6.4.5); 0 for a missing part. */
+async function binarySize(c: Conn, m: Message, s: Section): Promise<number> {
+  if (s.path.length === 0) return m.size;
+  const p = binaryPart(m, s);
+  if (!p) return 0;
+  if (isIdentity(p.encoding)) return p.end - p.bodyStart;
+  return (await decodedPart(c, m, p)).length;
+}
+
+// ---- responses ----
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/** date-time (RFC 9051 §9) in UTC: "dd-Mon-yyyy hh:mm:ss +0000" (date-day-fixed as 2DIGIT). */
+export function imapDateTime(ms: number): string {
+  const d = new Date(ms);
+  const year = String(d.getUTCFullYear()).padStart(4, '0');
+  return (
+    `${two(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${year} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`
+  );
+}
+
+/** The response pieces of one message. All data that may fail is read here, first. */
+async function messagePieces(
+  c: Conn,
+  row: Row,
+  items: FetchItem[],
+  addFlags: boolean,
+  opts: StructureOptions,
+): Promise<Piece[]> {
+  const out: Piece[] = [];
+  let s = '';
+  const m = row.m;
+  for (const it of items) {
+    if (s !== '' || out.length > 0) s += ' ';
+    if (it.kind === 'uid') s += `UID ${row.uid}`;
+    else if (it.kind === 'flags') s += `FLAGS ${flagList(row.flags, row.keywords)}`;
+    else if (m === null) throw new Error('message data not read');
+    else if (it.kind === 'internaldate') s += `INTERNALDATE "${imapDateTime(m.internalDate)}"`;
+    else if (it.kind === 'size') s += `RFC822.SIZE ${m.size}`;
+    else if (it.kind === 'envelope') s += `ENVELOPE ${envelopeText(m.part.envelope, opts.utf8)}`;
+    else if (it.kind === 'body') s += `BODY ${bodyStructureText(m.part, false, opts)}`;
+    else if (it.kind === 'bodystructure')
+      s += `BODYSTRUCTURE ${bodyStructureText(m.part, true, opts)}`;
+    else if (it.kind === 'binarysize') s += `${it.label} ${await binarySize(c, m, it.section)}`;
+    else if (it.kind === 'section') {
+      const piece = it.binary
+        ? await binaryPiece(c, m, it.section, it.partial)
+        : await bodyPiece(c, m, it.section, it.partial);
+      s += `${it.label} `;
+      if (typeof piece === 'string') s += piece;
+      else {
+        out.push(s, piece);
+        s = '';
+      }
+    }
+  }
+  // RFC 9051 §6.4.5: a flag change from an implicit \Seen is reported.
+  if (addFlags) s += ` FLAGS ${flagList(row.flags, row.keywords)}`;
+  out.push(s);
+  return out;
+}
+
+/** Streams a range as a literal; a short file is padded so the protocol stays in sync. */
+async function emitRange(c: Conn, r: RangePiece): Promise<Error | null> {
+  const n = r.end - r.start;
+  c.send(`${r.literal8 ? '~' : ''}{${n}}\r\n`);
+  let sent = 0;
+  let failure: Error | null = null;
+  try {
+    for await (const chunk of c.account!.messageStream(r.m, r.start, r.end)) {
+      const b = (chunk as Buffer).subarray(0, n - sent);
+      c.sendBuffer(b);
+      sent += b.length;
+      await c.flushIfLarge();
+    }
+  } catch (e) {
+    failure = new Error(`reading message uid ${r.m.uid}: ${(e as Error).message}`);
+  }
+  if (sent < n) {
+    failure ??= new Error(`message uid ${r.m.uid} shorter than its stored size`);
+    c.sendBuffer(Buffer.alloc(n - sent, 0x20));
+  }
+  return failure;
+}
+
+async function writeMessage(c: Conn, seq: number, pieces: Piece[]): Promise<void> {
+  c.send(`* ${seq} FETCH (`);
+  let failure: Error | null = null;
+  for (const p of pieces) {
+    if (typeof p === 'string') c.send(p);
+    else failure = (await emitRange(c, p)) ?? failure;
+  }
+  c.send(')\r\n');
+  if (failure) throw failure;
+}
+
+// ---- the command ----
+
+/** Checks BINARY sections before anything is changed or sent for a batch. */
+function checkBinary(rows: Row[], items: FetchItem[]): void {
+  for (const it of items) {
+    if ((it.kind !== 'section' || !it.binary) && it.kind !== 'binarysize') continue;
+    if (it.section.path.length === 0) continue;
+    for (const r of rows) if (r.m) binaryPart(r.m, it.section);
+  }
+}
+
+/** Sets \Seen on the rows that lack it (RFC 9051 §6.4.5); returns the UIDs changed. */
+async function markSeen(c: Conn, sel: Selected, rows: Row[]): Promise<Set<number>> {
+  const need = rows.filter((r) => !r.expunged && (r.flags & Flag.Seen) === 0).map((r) => r.uid);
+  if (need.length === 0) return new Set();
+  const res = await c.account!.storeFlags(
+    sel.mailbox.id,
+    need,
+    { mode: 'add', flags: Flag.Seen },
+    c.session,
+  );
+  const now = new Map(res.messages.map((x) => [x.uid, x]));
+  for (const r of rows) {
+    const x = now.get(r.uid);
+    if (x) {
+      r.flags = x.flags;
+      r.keywords = x.keywords;
+    }
+  }
+  return new Set(res.changed);
+}
+
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export const fetchHandler: Handler = async (c, _tag, p, name) => {
+  const isUid = name.toUpperCase().startsWith('UID');
+  p.sp();
+  const spec = p.sequenceSet();
+  p.sp();
+  const items = await parseFetchAtts(p);
+  p.end();
+  const sel = c.requireSelected();
+  const uids = c.resolveSet(spec, isUid);
+  // RFC 9051 §6.4.9: UID FETCH responses always include UID.
+  if (isUid && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });
+  const light = items.every((i) => i.kind === 'uid' || i.kind === 'flags');
+  const setsSeen = !sel.readonly && items.some((i) => i.kind === 'section' && !i.peek);
+  const wantsFlags = items.some((i) => i.kind === 'flags');
+  // message/global is described as a message to clients that enabled UTF-8.
+  const opts: StructureOptions = { utf8: c.utf8, messageGlobal: c.utf8 };
+  for (let i = 0; i < uids.length; i += BATCH) {
+    if (i > 0) await nextTick();
+    const batch = uids.slice(i, i + BATCH);
+    const rows = light ? flagRows(c, sel.mailbox.id, batch) : fullRows(c, sel.mailbox.id, batch);
+    checkBinary(rows, items);
+    const changed = setsSeen ? await markSeen(c, sel, rows) : new Set<number>();
+    for (const row of rows) {
+      const seq = sel.uids.indexOf(row.uid) + 1;
+      if (seq === 0) continue;
+      const pieces = await messagePieces(c, row, items, !wantsFlags && changed.has(row.uid), opts);
+      await writeMessage(c, seq, pieces);
+      await c.flushIfLarge();
+    }
+  }
 };
