@@ -60,6 +60,27 @@ export type ImapContext = {
   limiters: { rate: RateLimiter; connections: ConnectionCounter; authFailures: AuthFailureLimiter };
   log: Logger;
   isShuttingDown: () => boolean;
+  /** Read and write limits in ms; defaults from spec/imap.md §2.2. */
+  timeouts?: Partial<Timeouts>;
+};
+
+export type Timeouts = {
+  /** Waiting for a command before and after authentication (an IDLE too). */
+  readPreauth: number;
+  readAuth: number;
+  /** Reading a literal. */
+  literal: number;
+  /** Each write, before and after authentication. */
+  writePreauth: number;
+  writeAuth: number;
+};
+
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  readPreauth: 30_000,
+  readAuth: 30 * 60_000,
+  literal: 30_000,
+  writePreauth: 30_000,
+  writeAuth: 5 * 60_000,
 };
 
 export type Selected = {
@@ -103,6 +124,7 @@ export class Conn implements LiteralSource {
 
   ncmds = 0;
   authFailed = 0;
+  readonly timeouts: Timeouts;
   private lastLine = '';
   private litCount = 0;
   private litTotal = 0;
@@ -126,6 +148,7 @@ export class Conn implements LiteralSource {
     this.remoteIP = socket.remoteAddress ?? '';
     this.localIP = socket.localAddress ?? '';
     this.log = ctx.log.child({ cid: this.cid, proto: 'imap' });
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...ctx.timeouts };
     this.reader = new LineReader(socket);
     this.writer = new Writer(socket, { slowDelayMs: ctx.delays.badClient });
     socket.setKeepAlive(true, 5 * MIN);
@@ -185,7 +208,7 @@ export class Conn implements LiteralSource {
       this.send('+ \r\n');
       await this.flush();
     }
-    this.reader.setTimeout(30_000);
+    this.reader.setTimeout(this.timeouts.literal);
     return this.reader.readExact(lit.size);
   }
 
@@ -224,7 +247,7 @@ export class Conn implements LiteralSource {
 
   /** Streams a message literal (after "+ " when sync was requested by the caller). */
   readLiteralStream(size: number): AsyncGenerator<Buffer> {
-    this.reader.setTimeout(30_000);
+    this.reader.setTimeout(this.timeouts.literal);
     return this.reader.readStream(size);
   }
 
@@ -317,7 +340,9 @@ export class Conn implements LiteralSource {
   /** Reads and executes one command. */
   private async command(): Promise<void> {
     if (this.writer.isSlow) await sleep(this.ctx.delays.badClient);
-    this.reader.setTimeout(this.state === 'notauth' ? 30_000 : 30 * MIN);
+    this.reader.setTimeout(
+      this.state === 'notauth' ? this.timeouts.readPreauth : this.timeouts.readAuth,
+    );
     let line: Buffer;
     try {
       line = (await this.reader.readLine(this.ctx.limits.maxLineLength)).line;
@@ -336,7 +361,9 @@ export class Conn implements LiteralSource {
     this.lastLine = line.toString('latin1');
     this.litCount = 0;
     this.litTotal = 0;
-    this.writer.setTimeout(this.state === 'notauth' ? 30_000 : 5 * MIN);
+    this.writer.setTimeout(
+      this.state === 'notauth' ? this.timeouts.writePreauth : this.timeouts.writeAuth,
+    );
     const start = performance.now();
     const p = new Parser(line, this, this.utf8);
     let tag = '*';

@@ -2,13 +2,14 @@
 // happen until the client sends DONE.
 import type { Handler } from './types.js';
 import { CloseConnection } from '../connection.js';
+import { ReadTimeoutError } from '../../net/index.js';
 
 export const idle: Handler = async (c, tag, p) => {
   p.end();
   c.send('+ idling\r\n');
   c.applyPending();
   await c.flush();
-  c.reader.setTimeout(30 * 60_000);
+  c.reader.setTimeout(c.timeouts.readAuth);
   const line = c.nextLine().then(
     (l) => ({ line: l }),
     (err: unknown) => ({ err }),
@@ -25,7 +26,14 @@ export const idle: Handler = async (c, tag, p) => {
       await c.flush();
       continue;
     }
-    if ('err' in r) throw r.err;
+    if ('err' in r) {
+      if (r.err instanceof ReadTimeoutError) {
+        c.untagged('BYE inactive');
+        await c.flush().catch(() => {});
+        throw new CloseConnection();
+      }
+      throw r.err;
+    }
     if (r.line.toString('latin1').toUpperCase() !== 'DONE') {
       // Anything but DONE ends the connection (spec/imap.md §2.3).
       c.send(`${tag} BAD IDLE expected DONE\r\n`);
