@@ -272,6 +272,8 @@ export class Parser {
         throw e;
       }
     }
+    // Names are stored in NFC (spec/imap.md §4); clients may send another form.
+    name = name.normalize('NFC');
     if (
       normalizeInbox &&
       (name.toLowerCase() === 'inbox' || name.toLowerCase().startsWith('inbox/'))

@@ -552,7 +552,7 @@ export class Account {
     try {
       return checkMailboxName(name);
     } catch (e) {
-      throw new StoreError('cannot', `invalid mailbox name: ${(e as Error).message}`);
+      throw new StoreError('cannot', (e as Error).message);
     }
   }
 

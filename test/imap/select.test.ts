@@ -1,0 +1,221 @@
+// SELECT and EXAMINE over the protocol (RFC 9051 §6.3.2, §6.3.3; RFC 3501 §6.3.1): the
+// response sequence for IMAP4rev1 and IMAP4rev2 sessions, [CLOSED] when switching,
+// failed selects, mailbox name encodings.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, Client, type TestServer } from './harness.js';
+import { Flag, type Account } from '../../src/store/index.js';
+
+const FLAGS =
+  '\\Seen \\Answered \\Flagged \\Deleted \\Draft $Forwarded $Junk $NotJunk $Phishing $MDNSent';
+
+/** A mailbox name as the harness shows it: UTF-8 octets read as latin1. */
+const wire = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+
+async function add(s: TestServer, a: Account, mailbox: string, flags: number, keywords: string[]) {
+  const p = await s.store.prepare(Buffer.from(`Subject: test\r\n\r\nbody\r\n`));
+  await a.addMessages(mailbox, [{ message: p, flags, keywords }], { create: true });
+  await p.cleanup();
+}
+
+describe('imap SELECT/EXAMINE', () => {
+  let s: TestServer;
+  let a: Account;
+  let uidvalidity: number;
+  before(async () => {
+    s = await startTestServer();
+    a = await s.store.account('mjl');
+    // Message 1 is seen, 2 is the first unseen (with a keyword), 3 is seen.
+    await add(s, a, 'Work', Flag.Seen, []);
+    await add(s, a, 'Work', Flag.Flagged, ['Project']);
+    await add(s, a, 'Work', Flag.Seen, []);
+    uidvalidity = a.mailbox('Work')!.uidvalidity;
+    await a.createMailbox('Føø');
+  });
+  after(() => s.close());
+
+  test('IMAP4rev1: the full response sequence, keywords in FLAGS and PERMANENTFLAGS', async () => {
+    const c = await Client.login(s);
+    const r = await c.cmd('SELECT Work');
+    assert.deepEqual(r.untagged, [
+      `* FLAGS (${FLAGS} Project)`,
+      `* OK [PERMANENTFLAGS (${FLAGS} Project \\*)] x`,
+      '* 0 RECENT',
+      '* 3 EXISTS',
+      '* OK [UNSEEN 2] x',
+      `* OK [UIDVALIDITY ${uidvalidity}] x`,
+      '* OK [UIDNEXT 4] x',
+      '* LIST () "/" "Work"',
+    ]);
+    assert.equal(r.tagged, 'OK [READ-WRITE] SELECT done');
+    c.close();
+  });
+
+  test('IMAP4rev2: no RECENT and no UNSEEN', async () => {
+    const c = await Client.login(s);
+    await c.ok('ENABLE IMAP4rev2');
+    const r = await c.cmd('SELECT Work');
+    assert.deepEqual(r.untagged, [
+      `* FLAGS (${FLAGS} Project)`,
+      `* OK [PERMANENTFLAGS (${FLAGS} Project \\*)] x`,
+      '* 3 EXISTS',
+      `* OK [UIDVALIDITY ${uidvalidity}] x`,
+      '* OK [UIDNEXT 4] x',
+      '* LIST () "/" "Work"',
+    ]);
+    assert.equal(r.tagged, 'OK [READ-WRITE] SELECT done');
+    c.close();
+  });
+
+  test('no UNSEEN when every message is seen; special use in the LIST line', async () => {
+    const c = await Client.login(s);
+    const r = await c.cmd('SELECT Sent');
+    const sent = a.mailbox('Sent')!;
+    assert.deepEqual(r.untagged, [
+      `* FLAGS (${FLAGS})`,
+      `* OK [PERMANENTFLAGS (${FLAGS} \\*)] x`,
+      '* 0 RECENT',
+      '* 0 EXISTS',
+      `* OK [UIDVALIDITY ${sent.uidvalidity}] x`,
+      '* OK [UIDNEXT 1] x',
+      '* LIST (\\Sent) "/" "Sent"',
+    ]);
+    c.close();
+  });
+
+  test('EXAMINE is read-only: no permanent flags, STORE refused', async () => {
+    const c = await Client.login(s);
+    const r = await c.cmd('EXAMINE Work');
+    assert.deepEqual(r.untagged, [
+      `* FLAGS (${FLAGS} Project)`,
+      '* OK [PERMANENTFLAGS ()] read-only',
+      '* 0 RECENT',
+      '* 3 EXISTS',
+      '* OK [UNSEEN 2] x',
+      `* OK [UIDVALIDITY ${uidvalidity}] x`,
+      '* OK [UIDNEXT 4] x',
+      '* LIST () "/" "Work"',
+    ]);
+    assert.equal(r.tagged, 'OK [READ-ONLY] EXAMINE done');
+    assert.equal(
+      (await c.cmd('STORE 1 +FLAGS (\\Seen)')).tagged,
+      'NO STORE mailbox selected read-only (EXAMINE)',
+    );
+    c.close();
+  });
+
+  test('switching mailboxes sends [CLOSED] first', async () => {
+    const c = await Client.login(s);
+    await c.ok('SELECT Work');
+    const r = await c.cmd('EXAMINE INBOX');
+    const inbox = a.mailbox('Inbox')!;
+    assert.deepEqual(r.untagged, [
+      '* OK [CLOSED] x',
+      `* FLAGS (${FLAGS})`,
+      '* OK [PERMANENTFLAGS ()] read-only',
+      '* 0 RECENT',
+      '* 0 EXISTS',
+      `* OK [UIDVALIDITY ${inbox.uidvalidity}] x`,
+      '* OK [UIDNEXT 1] x',
+      '* LIST () "/" "Inbox"',
+    ]);
+    assert.equal(r.tagged, 'OK [READ-ONLY] EXAMINE done');
+    const again = await c.cmd('SELECT Work');
+    assert.equal(again.untagged[0], '* OK [CLOSED] x');
+    assert.equal(again.tagged, 'OK [READ-WRITE] SELECT done');
+    c.close();
+  });
+
+  test('a failed SELECT leaves the session unselected', async () => {
+    const c = await Client.login(s);
+    // Without a selected mailbox there is nothing to close.
+    const none = await c.cmd('SELECT Nope');
+    assert.deepEqual(none.untagged, []);
+    assert.equal(none.tagged, 'NO SELECT mailbox does not exist');
+    await c.ok('SELECT Work');
+    const r = await c.cmd('SELECT Nope');
+    assert.deepEqual(r.untagged, ['* OK [CLOSED] x']);
+    assert.equal(r.tagged, 'NO SELECT mailbox does not exist');
+    assert.equal(
+      (await c.cmd('FETCH 1 FLAGS')).tagged,
+      'NO FETCH not allowed in this connection state',
+    );
+    assert.equal((await c.cmd('EXAMINE "a//b"')).tagged, 'NO EXAMINE mailbox does not exist');
+    c.close();
+  });
+
+  test('INBOX in any case', async () => {
+    const c = await Client.login(s);
+    for (const name of ['INBOX', 'inbox', 'iNbOx', '"Inbox"']) {
+      const r = await c.cmd(`SELECT ${name}`);
+      assert.equal(r.untagged.at(-1), '* LIST () "/" "Inbox"');
+      assert.equal(r.tagged, 'OK [READ-WRITE] SELECT done');
+    }
+    c.close();
+  });
+
+  test('modified UTF-7 names without UTF8=ACCEPT, raw UTF-8 with it', async () => {
+    const c = await Client.login(s);
+    const r = await c.cmd('SELECT "F&APgA+A-"');
+    assert.equal(r.untagged.at(-1), '* LIST () "/" "F&APgA+A-"');
+    assert.equal(r.tagged, 'OK [READ-WRITE] SELECT done');
+    // 8-bit names need UTF8=ACCEPT; invalid modified UTF-7 is a syntax error.
+    assert.equal(
+      (await c.cmd('SELECT "Føø"')).tagged,
+      'BAD SELECT unrecognized syntax/command: 8-bit character in quoted string without UTF8=ACCEPT',
+    );
+    assert.equal(
+      (await c.cmd('SELECT "&Jjo"')).tagged,
+      'BAD SELECT unrecognized syntax/command: invalid modified UTF-7 mailbox name: unterminated shift sequence',
+    );
+    // A syntax error does not unselect.
+    assert.equal((await c.cmd('UID FETCH 1 FLAGS')).tagged, 'OK UID FETCH done');
+
+    await c.ok('ENABLE UTF8=ACCEPT');
+    const u = await c.cmd('SELECT "Føø"');
+    assert.equal(u.untagged.at(0), '* OK [CLOSED] x');
+    assert.equal(u.untagged.at(-1), wire('* LIST () "/" "Føø"'));
+    assert.equal(u.tagged, 'OK [READ-WRITE] SELECT done');
+    // With UTF-8 enabled, "&" is just a character.
+    const amp = await c.cmd('SELECT "F&APgA+A-"');
+    assert.deepEqual(amp.untagged, ['* OK [CLOSED] x']);
+    assert.equal(amp.tagged, 'NO SELECT mailbox does not exist');
+    c.close();
+  });
+
+  test('select parameters: none is supported', async () => {
+    const c = await Client.login(s);
+    assert.equal(
+      (await c.cmd('SELECT Work (CONDSTORE)')).tagged,
+      'BAD SELECT unrecognized syntax/command: unknown select parameter CONDSTORE',
+    );
+    assert.equal(
+      (await c.cmd('SELECT Work ()')).tagged,
+      'BAD SELECT unrecognized syntax/command: empty select parameter list',
+    );
+    assert.equal(
+      (await c.cmd('SELECT')).tagged,
+      'BAD SELECT unrecognized syntax/command: expected space',
+    );
+    c.close();
+  });
+
+  test('selected state is kept per session; a new message is counted at the next SELECT', async () => {
+    const c = await Client.login(s);
+    await c.ok('SELECT Work');
+    await add(s, a, 'Work', 0, []);
+    // The new message arrives as a pending change and is announced.
+    assert.deepEqual(await c.ok('NOOP'), ['* 4 EXISTS', '* 4 FETCH (UID 4 FLAGS ())']);
+    const r = await c.cmd('SELECT Work');
+    assert.deepEqual(r.untagged.slice(0, 6), [
+      '* OK [CLOSED] x',
+      `* FLAGS (${FLAGS} Project)`,
+      `* OK [PERMANENTFLAGS (${FLAGS} Project \\*)] x`,
+      '* 0 RECENT',
+      '* 4 EXISTS',
+      '* OK [UNSEEN 2] x',
+    ]);
+    assert.equal(r.untagged[7], '* OK [UIDNEXT 5] x');
+    c.close();
+  });
+});
