@@ -634,7 +634,13 @@ export class Conn implements LiteralSource {
     const buffered = this.reader.detach();
     let tlsSock: TLSSocket;
     try {
-      tlsSock = await upgradeToTLS(this.socket, tlsOpts, { buffered });
+      // A client certificate is requested (never required) so AUTHENTICATE EXTERNAL
+      // works after STARTTLS too; it never gives PREAUTH there (spec/imap.md §1.3).
+      tlsSock = await upgradeToTLS(
+        this.socket,
+        { ...tlsOpts, requestCert: true, rejectUnauthorized: false },
+        { buffered },
+      );
     } catch (e) {
       this.log.info({ err: (e as Error).message }, 'starttls handshake failed');
       throw new CloseConnection();
@@ -644,6 +650,8 @@ export class Conn implements LiteralSource {
     this.reader = new LineReader(tlsSock);
     this.writer = new Writer(tlsSock, { slowDelayMs: this.ctx.delays.badClient });
     this.tlsActive = true;
+    await this.checkClientCertificate();
+    if (this.tlsIdentity) this.tlsIdentity.noPreauth = true;
   }
 
   /** Masked forms of the remote IP (for rate limits). */

@@ -15,6 +15,7 @@ export {
   GlobalDB,
   publicKeyFingerprint,
   type LoginAttempt,
+  type LoginAttemptRow,
   type LoginResult,
   type TLSPublicKey,
 } from './global.js';
