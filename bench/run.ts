@@ -1,4 +1,6 @@
 // `npm run bench`: runs every benchmark and prints its figures.
 import { benchStore } from './store.js';
+import { benchImap } from './imap.js';
 
 await benchStore();
+await benchImap();
