@@ -279,12 +279,19 @@ export class Conn implements LiteralSource {
         return this.bye('too many open connections from your ip or network');
       counted = true;
       if (this.tlsActive) await this.checkClientCertificate();
+      let preauth = false;
       if (this.tlsIdentity && !this.tlsIdentity.noPreauth) {
-        await this.loginAccount(
-          this.tlsIdentity.account,
-          this.tlsIdentity.loginAddress,
-          'tlsclientauth',
-        );
+        try {
+          const id = this.tlsIdentity;
+          await this.loginAccount(id.account, id.loginAddress, 'tlsclientauth');
+          preauth = true;
+        } catch (e) {
+          // Login disabled (or the account is gone): a normal greeting; EXTERNAL then
+          // answers with the reason.
+          if (!(e instanceof UserError)) throw e;
+        }
+      }
+      if (preauth) {
         this.untagged(
           `PREAUTH [CAPABILITY ${this.capabilities()}] ${PRODUCT} IMAP welcomes ${this.username}`,
         );
@@ -389,13 +396,14 @@ export class Conn implements LiteralSource {
       if (!def.states.includes(this.state)) {
         throw new UserError('', 'not allowed in this connection state');
       }
+      // A known command in a valid state: the client speaks IMAP, whatever the outcome.
+      this.ncmds++;
       this.log.trace({ line: p.text }, 'C:');
       const code = await def.handler(this, tag, p, name);
       if (code !== HANDLED) {
         if (applyAtEnd) this.applyPending();
         this.send(`${tag} OK ${code ? code + ' ' : ''}${name} done\r\n`);
       }
-      this.ncmds++;
     } catch (e0) {
       const e = fromStoreError(e0);
       if (e instanceof FatalReply || e instanceof CloseConnection || isIOError(e)) {
@@ -648,7 +656,9 @@ export class Conn implements LiteralSource {
     tlsSock.on('error', () => {});
     this.socket = tlsSock;
     this.reader = new LineReader(tlsSock);
+    const slow = this.writer.isSlow;
     this.writer = new Writer(tlsSock, { slowDelayMs: this.ctx.delays.badClient });
+    this.writer.setSlow(slow);
     this.tlsActive = true;
     await this.checkClientCertificate();
     if (this.tlsIdentity) this.tlsIdentity.noPreauth = true;

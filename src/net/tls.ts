@@ -57,9 +57,12 @@ export function loadTlsContext(keys: KeyPairConfig[]): TlsServerOptions {
     cert: first.certPem,
     key: first.keyPem,
     minVersion: MIN_TLS_VERSION,
+    sessionIdContext: SESSION_ID_CONTEXT,
     SNICallback: (servername, cb) => cb(null, selectCertificate(certs, servername).context),
   };
 }
+
+const SESSION_ID_CONTEXT = 'tidings';
 
 /** Load and check one certificate/key pair; errors name the file at fault. */
 export function loadKeyPair(k: KeyPairConfig): LoadedCertificate {
@@ -87,7 +90,14 @@ export function loadKeyPair(k: KeyPairConfig): LoadedCertificate {
       k.key_file,
     );
   }
-  const context = createSecureContext({ cert: certPem, key: keyPem, minVersion: MIN_TLS_VERSION });
+  // A session id context lets clients resume sessions also when a client certificate
+  // is requested (OpenSSL refuses resumption without one).
+  const context = createSecureContext({
+    cert: certPem,
+    key: keyPem,
+    minVersion: MIN_TLS_VERSION,
+    sessionIdContext: SESSION_ID_CONTEXT,
+  });
   return {
     certFile: k.cert_file,
     keyFile: k.key_file,

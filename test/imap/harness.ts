@@ -18,7 +18,7 @@ import {
 import { createLogger } from '../../src/log/index.js';
 import { deriveSecrets } from '../../src/sasl/index.js';
 import { startImapServer, type ImapServer } from '../../src/imap/server.js';
-import type { ImapLimits } from '../../src/imap/connection.js';
+import type { ImapContext, ImapLimits } from '../../src/imap/connection.js';
 
 export const PASSWORD = 'testtest';
 
@@ -52,9 +52,16 @@ export type TestServer = {
   close(): Promise<void>;
 };
 
-export async function startTestServer(
-  opts: { limits?: Partial<ImapLimits>; noRequireSTARTTLS?: boolean } = {},
-): Promise<TestServer> {
+export type TestServerOptions = {
+  limits?: Partial<ImapLimits>;
+  noRequireSTARTTLS?: boolean;
+  /** Slow-down delays in ms (default 0). */
+  delays?: Partial<ImapContext['delays']>;
+  /** Limiters shared by both listeners; each one not given is a per-listener default. */
+  limiters?: Partial<ImapContext['limiters']>;
+};
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'tidings-imap-'));
   certCache ??= await generateSelfSigned({ hostnames: ['localhost'], ips: ['127.0.0.1'] });
   await writeFile(join(dir, 'cert.pem'), certCache.certPem);
@@ -88,11 +95,12 @@ export async function startTestServer(
       maxMessageSize: 50 * 1024 * 1024,
       ...opts.limits,
     },
-    delays: { authFail: 0, badClient: 0 },
+    delays: { authFail: 0, badClient: 0, ...opts.delays },
     limiters: {
       rate: new RateLimiter({ windowMs: 60_000, limits: [100_000, 100_000, 100_000] }),
       connections: new ConnectionCounter({ limits: [10_000, 10_000, 10_000] }),
       authFailures: new AuthFailureLimiter(),
+      ...opts.limiters,
     },
     log: createLogger({ level: process.env.TIDINGS_TEST_LOG ?? 'error' } as never),
   });
@@ -154,10 +162,21 @@ export class Client {
 
   static async connect(
     port: number,
-    opts: { tls?: boolean; cert?: { cert: string; key: string } } = {},
+    opts: {
+      tls?: boolean;
+      cert?: { cert: string; key: string };
+      /** Extra client TLS options, e.g. maxVersion. */
+      tlsOptions?: tls.ConnectionOptions;
+    } = {},
   ): Promise<Client> {
     const socket = opts.tls
-      ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts.cert })
+      ? tls.connect({
+          host: '127.0.0.1',
+          port,
+          rejectUnauthorized: false,
+          ...opts.tlsOptions,
+          ...opts.cert,
+        })
       : net.connect({ host: '127.0.0.1', port });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
@@ -254,13 +273,14 @@ export class Client {
     return this.buf.toString('latin1');
   }
 
-  async startTLS(): Promise<void> {
+  /** STARTTLS, then the handshake; `opts` are extra client TLS options (e.g. cert, key). */
+  async startTLS(opts: tls.ConnectionOptions = {}): Promise<void> {
     const tag = this.nextTag();
     this.write(`${tag} STARTTLS\r\n`);
     const r = await this.until(tag);
     if (!r.tagged.startsWith('OK')) throw new Error(r.tagged);
     this.socket.removeAllListeners('data');
-    const t = tls.connect({ socket: this.socket, rejectUnauthorized: false });
+    const t = tls.connect({ socket: this.socket, rejectUnauthorized: false, ...opts });
     await new Promise<void>((resolve, reject) => {
       t.once('secureConnect', () => resolve());
       t.once('error', reject);

@@ -10,9 +10,11 @@ import {
   spendPasswordCheck,
   verifyPassword,
   type SaslContext,
+  type SaslStep,
   type StoredSecrets,
 } from '../../sasl/index.js';
 import { accountAddresses, resolveAddress } from '../../config/index.js';
+import type { LoginResult } from '../../store/index.js';
 import type { TLSSocket } from 'node:tls';
 
 export const starttls: Handler = async (c, tag, p) => {
@@ -46,6 +48,33 @@ async function secretsOf(c: Conn, account: string): Promise<StoredSecrets | null
   return (await c.ctx.store.account(account)).secrets<StoredSecrets>();
 }
 
+/**
+ * A failed authentication: how it is recorded (and whether it counts for slow mode and
+ * the failed-auth limiter), and the reply the client gets.
+ */
+class AuthFailed extends Error {
+  constructor(
+    readonly result: LoginResult,
+    readonly counted: boolean,
+    readonly reply: UserError | ParseError,
+  ) {
+    super(reply.message);
+  }
+}
+
+/** Who an attempt is recorded for: filled in as the exchange learns it. */
+type Attempt = { account: string; address: string; mechanism: string };
+
+/** Records a failure and returns the reply to throw; other errors pass unchanged. */
+function recordFailure(c: Conn, a: Attempt, e: unknown): unknown {
+  if (!(e instanceof AuthFailed)) return e;
+  c.authFailure(a.account, a.address, a.mechanism, e.result, e.counted);
+  return e.reply;
+}
+
+const loginFailed = () =>
+  new AuthFailed('badcredentials', true, new UserError('AUTHENTICATIONFAILED', 'login failed'));
+
 export const login: Handler = async (c, _tag, p) => {
   p.sp();
   const user = await p.astring();
@@ -53,62 +82,101 @@ export const login: Handler = async (c, _tag, p) => {
   const pass = await p.astring();
   p.end();
   await c.authBackoff();
-  if (!c.plaintextAllowed) {
-    c.authFailure('', user, 'login', 'badprotocol');
-    throw new UserError('PRIVACYREQUIRED', 'login only allowed with TLS');
+  const a: Attempt = { account: '', address: user, mechanism: 'login' };
+  try {
+    await checkLogin(c, a, user, pass);
+  } catch (e) {
+    throw recordFailure(c, a, e);
   }
-  const who = lookupLogin(c, user);
-  if (!who) {
-    await spendPasswordCheck(pass);
-    c.authFailure('', user, 'login', 'badcredentials');
-    throw new UserError('AUTHENTICATIONFAILED', 'login failed');
-  }
-  if (c.tlsIdentity && c.tlsIdentity.account !== who.account) {
-    c.authFailure(who.account, user, 'login', 'badcredentials');
-    throw new UserError('AUTHENTICATIONFAILED', 'login failed');
-  }
-  const secrets = await secretsOf(c, who.account);
-  if (!secrets?.scrypt) {
-    c.authFailure(who.account, user, 'login', 'error', false);
-    throw new UserError('AUTHENTICATIONFAILED', 'no password set for this account');
-  }
-  if (!(await verifyPassword(secrets, pass))) {
-    c.authFailure(who.account, user, 'login', 'badcredentials');
-    throw new UserError('AUTHENTICATIONFAILED', 'login failed');
-  }
-  await c.loginAccount(who.account, who.address, 'login');
   return `[CAPABILITY ${c.capabilities()}]`;
 };
 
-const decode64 = (s: string): Buffer => {
+async function checkLogin(c: Conn, a: Attempt, user: string, pass: string): Promise<void> {
+  const who = lookupLogin(c, user);
+  a.account = who?.account ?? '';
+  if (!c.plaintextAllowed) {
+    // Counted against the failed-auth limiter too (spec/imap.md §2.2).
+    const reply = new UserError('PRIVACYREQUIRED', 'login only allowed with TLS');
+    throw new AuthFailed('badprotocol', true, reply);
+  }
+  if (!who) {
+    await spendPasswordCheck(pass);
+    throw loginFailed();
+  }
+  // A TLS client certificate already identified an account: only that one may log in.
+  if (c.tlsIdentity && c.tlsIdentity.account !== who.account) throw loginFailed();
+  const secrets = await secretsOf(c, who.account);
+  if (!secrets?.scrypt) {
+    // Not the client's fault: not counted (spec/imap.md §1.3).
+    const reply = new UserError('AUTHENTICATIONFAILED', 'login failed');
+    throw new AuthFailed('error', false, reply);
+  }
+  if (!(await verifyPassword(secrets, pass))) throw loginFailed();
+  await c.loginAccount(who.account, who.address, 'login');
+}
+
+/** Base64 of a client response; "=" is an empty initial response (RFC 4959 §3). */
+function decode64(s: string): Buffer {
   if (s === '=') return Buffer.alloc(0);
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0)
-    throw new ParseError('invalid base64');
+  if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
+    throw new AuthFailed('badprotocol', true, new ParseError('invalid base64'));
+  }
   return Buffer.from(s, 'base64');
-};
+}
+
+const aborted = () => new AuthFailed('aborted', false, new ParseError('authentication aborted'));
 
 export const authenticate: Handler = async (c, _tag, p) => {
   p.sp();
   const mech = p.atom().toUpperCase();
-  let initial: Buffer | null = null;
-  if (p.take(' ')) initial = decode64(p.atom()); // SASL-IR (RFC 4959); "=" is empty
+  // SASL-IR (RFC 4959): an initial response on the command line.
+  const initial = p.take(' ') ? p.atom() : null;
   p.end();
-  return runSasl(c, mech, initial);
+  await c.authBackoff();
+  const a: Attempt = { account: '', address: '', mechanism: mech.toLowerCase() };
+  try {
+    return await runSasl(c, mech, initial, a);
+  } catch (e) {
+    throw recordFailure(c, a, e);
+  }
 };
 
-async function runSasl(c: Conn, mech: string, initial: Buffer | null): Promise<string> {
-  await c.authBackoff();
-  const m = mech.toLowerCase();
+async function runSasl(c: Conn, mech: string, initial: string | null, a: Attempt) {
   if (mech === 'LOGIN') throw new UserError('', 'method not supported');
   if (mech === 'PLAIN' && !c.plaintextAllowed) {
-    c.authFailure('', '', m, 'badprotocol');
-    throw new UserError('PRIVACYREQUIRED', 'PLAIN only allowed with TLS');
+    const reply = new UserError('PRIVACYREQUIRED', 'PLAIN only allowed with TLS');
+    throw new AuthFailed('badprotocol', true, reply);
   }
-  if (mech === 'EXTERNAL' && !c.tlsIdentity) throw new UserError('', 'no client certificate');
-  const ctx: SaslContext = {
+  if (mech === 'EXTERNAL' && !c.tlsIdentity) {
+    throw new AuthFailed('badprotocol', false, new UserError('', 'no client certificate'));
+  }
+  const server = createSaslServer(mech, saslContext(c, a));
+  if (!server) throw new UserError('', 'method not supported');
+  let response = initial === null ? null : decode64(initial);
+  for (;;) {
+    const step = await server.step(response);
+    if (step.kind === 'failure') throw failureOf(c, mech, step);
+    if (step.kind === 'success') return succeed(c, step, a);
+    // RFC 9051 §6.2.2: a challenge is a continuation with base64 data, "+ " when empty.
+    c.send(`+ ${step.data.toString('base64')}\r\n`);
+    await c.flush();
+    const line = await readResponse(c);
+    response = line === '' ? Buffer.alloc(0) : decode64(line);
+  }
+}
+
+/** The mechanisms' view of the connection; lookups also fill in the attempt record. */
+function saslContext(c: Conn, a: Attempt): SaslContext {
+  if (c.tlsIdentity) {
+    a.account = c.tlsIdentity.account;
+    a.address = c.tlsIdentity.loginAddress;
+  }
+  return {
     hostname: c.ctx.hostname,
     lookup: async (username) => {
       const who = lookupLogin(c, username);
+      a.address = username;
+      a.account = who?.account ?? '';
       if (!who) return null;
       return { account: who.account, secrets: await secretsOf(c, who.account) };
     },
@@ -116,78 +184,81 @@ async function runSasl(c: Conn, mech: string, initial: Buffer | null): Promise<s
     externalIdentity: c.tlsIdentity,
     allowAddresses: async (account, address) => lookupLogin(c, address)?.account === account,
   };
-  const server = createSaslServer(mech, ctx);
-  if (!server) throw new UserError('', 'method not supported');
-  let response: Buffer | null = initial;
-  for (;;) {
-    const step = await server.step(response);
-    if (step.kind === 'challenge') {
-      c.send(`+ ${step.data.toString('base64')}\r\n`);
-      await c.flush();
-      response = await readSaslLine(c);
-      if (response === null) {
-        c.authFailure('', '', m, 'aborted', false);
-        throw new ParseError('authentication aborted');
-      }
-      continue;
-    }
-    if (step.kind === 'success') {
-      if (step.final && step.final.length > 0) {
-        // RFC 9051 §6.2.2: server-final data goes in a continuation; the client answers
-        // with an empty line.
-        c.send(`+ ${step.final.toString('base64')}\r\n`);
-        await c.flush();
-        const r = await readSaslLine(c);
-        if (r === null || r.length !== 0) {
-          throw new ParseError('expected empty response after final server data');
-        }
-      }
-      if (c.tlsIdentity && c.tlsIdentity.account !== step.account) {
-        c.authFailure(step.account, step.username, m, 'badcredentials');
-        throw new UserError('AUTHENTICATIONFAILED', 'authentication failed');
-      }
-      await c.loginAccount(
-        step.account,
-        lookupLogin(c, step.username)?.address ?? step.username,
-        m,
-      );
-      return `[CAPABILITY ${c.capabilities()}]`;
-    }
-    switch (step.reason) {
-      case 'badProtocol':
-        c.authFailure('', '', m, 'badprotocol');
-        throw new ParseError(step.message);
-      case 'aborted':
-        c.authFailure('', '', m, 'aborted', false);
-        throw new ParseError('authentication aborted');
-      case 'missingSecrets':
-        c.authFailure('', '', m, 'error', false);
-        throw new UserError('', `${mech} not possible for this account: set the password again`);
-      case 'unknownUser':
-        c.authFailure('', '', m, 'badcredentials');
-        // No code: do not tell whether the account exists.
-        if (mech.startsWith('SCRAM')) throw new UserError('', 'scram not possible');
-        throw new UserError('AUTHENTICATIONFAILED', 'authentication failed');
-      case 'authzFailed':
-        c.authFailure('', '', m, 'badcredentials');
-        throw new UserError('AUTHORIZATIONFAILED', 'authorization failed');
-      case 'badChannelBinding':
-        c.log.warn({ mech }, 'channel binding mismatch, potential man-in-the-middle');
-        c.authFailure('', '', m, 'badchannelbinding');
-        throw new UserError('AUTHENTICATIONFAILED', 'channel binding mismatch, potential mitm');
-      case 'channelBindingUnavailable':
-        c.authFailure('', '', m, 'badprotocol', false);
-        throw new UserError('', step.message);
-      default:
-        c.authFailure('', '', m, 'badcredentials');
-        throw new UserError('AUTHENTICATIONFAILED', 'authentication failed');
-    }
-  }
 }
 
-/** A client response line: base64, or null for "*" (abort, RFC 9051 §6.2.2). */
-async function readSaslLine(c: Conn): Promise<Buffer | null> {
+/** A client response line; "*" aborts the exchange (RFC 9051 §6.2.2). */
+async function readResponse(c: Conn): Promise<string> {
   const line = (await c.nextLine()).toString('latin1');
-  if (line === '*') return null;
-  return line === '' ? Buffer.alloc(0) : decode64(line);
+  if (line === '*') throw aborted();
+  return line;
+}
+
+async function succeed(
+  c: Conn,
+  step: Extract<SaslStep, { kind: 'success' }>,
+  a: Attempt,
+): Promise<string> {
+  a.account = step.account;
+  a.address = step.username;
+  if (step.final && step.final.length > 0) {
+    // RFC 9051 §6.2.2: server-final data goes in a continuation; the client answers
+    // with an empty line.
+    c.send(`+ ${step.final.toString('base64')}\r\n`);
+    await c.flush();
+    if ((await readResponse(c)) !== '') {
+      const reply = new ParseError('expected empty response after final server data');
+      throw new AuthFailed('badprotocol', true, reply);
+    }
+  }
+  if (c.tlsIdentity && c.tlsIdentity.account !== step.account) {
+    const reply = new UserError('AUTHENTICATIONFAILED', 'authentication failed');
+    throw new AuthFailed('badcredentials', true, reply);
+  }
+  const address = lookupLogin(c, step.username)?.address ?? step.username;
+  await c.loginAccount(step.account, address, a.mechanism);
+  return `[CAPABILITY ${c.capabilities()}]`;
+}
+
+/** The reply to a failed mechanism step (spec/imap.md §1.3; RFC 5530 codes). */
+function failureOf(
+  c: Conn,
+  mech: string,
+  step: Extract<SaslStep, { kind: 'failure' }>,
+): AuthFailed {
+  const scram = mech.startsWith('SCRAM-');
+  const failed = (code: string, msg: string) =>
+    new AuthFailed('badcredentials', true, new UserError(code, msg));
+  switch (step.reason) {
+    case 'badProtocol': {
+      // A malformed SCRAM message is a plain NO; PLAIN and CRAM-MD5 syntax errors are BAD.
+      const reply = scram ? new UserError('', step.message) : new ParseError(step.message);
+      return new AuthFailed('badprotocol', true, reply);
+    }
+    case 'aborted':
+      return aborted();
+    case 'missingSecrets': {
+      // The stored secrets predate this mechanism: not counted (spec/imap.md §1.3).
+      const msg = `${mech} not possible for this account: set the password again`;
+      return new AuthFailed('error', false, new UserError('', msg));
+    }
+    case 'unknownUser':
+      // No code for SCRAM: do not tell whether the account exists.
+      return scram
+        ? failed('', 'scram not possible')
+        : failed('AUTHENTICATIONFAILED', 'authentication failed');
+    case 'authzFailed':
+      return failed('AUTHORIZATIONFAILED', 'authorization failed');
+    case 'badChannelBinding': {
+      c.log.warn({ mech }, 'channel binding mismatch, potential man-in-the-middle');
+      const reply = new UserError(
+        'AUTHENTICATIONFAILED',
+        'channel binding mismatch, potential mitm',
+      );
+      return new AuthFailed('badchannelbinding', true, reply);
+    }
+    case 'channelBindingUnavailable':
+      return new AuthFailed('badprotocol', false, new UserError('', step.message));
+    default:
+      return failed('AUTHENTICATIONFAILED', 'authentication failed');
+  }
 }
