@@ -493,3 +493,90 @@ export function dateHeaderDay(value: string): number | null {
   const t = Date.UTC(year, month, day);
   return new Date(t).getUTCDate() === day ? t : null;
 }
+
+// ---- SQL for searches on indexed columns ----
+
+export type SqlCondition = { sql: string; params: number[] };
+
+/** Beyond this many UID ranges a condition is not worth building: evaluate in JS. */
+const MAX_SQL_RANGES = 64;
+
+/**
+ * The matcher as an SQL condition over the message columns flags, size, internal_date
+ * and uid, or null when a key needs more (keywords, headers, text, sent dates) or is
+ * impractical in SQL. Sequence ranges are translated to UID ranges through the
+ * session's numbering, which is sorted, so each is one UID interval; numbers beyond
+ * the mailbox match nothing.
+ */
+export function toSql(
+  m: Matcher,
+  session: { length: number; at(i: number): number },
+): SqlCondition | null {
+  const params: number[] = [];
+  const walk = (x: Matcher): string | null => {
+    switch (x.op) {
+      case 'all':
+        return '1';
+      case 'none':
+        return '0';
+      case 'flag':
+        params.push(x.bit);
+        return x.set ? '(flags & ?) != 0' : '(flags & ?) = 0';
+      case 'larger':
+        params.push(x.size);
+        return 'size > ?';
+      case 'smaller':
+        params.push(x.size);
+        return 'size < ?';
+      case 'before':
+        params.push(x.day);
+        return 'internal_date < ?';
+      case 'since':
+        params.push(x.day);
+        return 'internal_date >= ?';
+      case 'on':
+        params.push(x.day, x.day + DAY);
+        return '(internal_date >= ? AND internal_date < ?)';
+      case 'in': {
+        if (x.ranges.length / 2 > MAX_SQL_RANGES) return null;
+        const parts: string[] = [];
+        for (let i = 0; i < x.ranges.length; i += 2) {
+          let lo = x.ranges[i] as number;
+          let hi = x.ranges[i + 1] as number;
+          if (x.field === 'seq') {
+            lo = Math.max(lo, 1);
+            hi = Math.min(hi, session.length);
+            if (lo > hi) continue;
+            lo = session.at(lo - 1);
+            hi = session.at(hi - 1);
+          }
+          params.push(lo, hi);
+          parts.push('uid BETWEEN ? AND ?');
+        }
+        return parts.length === 0 ? '0' : `(${parts.join(' OR ')})`;
+      }
+      case 'not': {
+        const a = walk(x.m);
+        return a === null ? null : `NOT (${a})`;
+      }
+      case 'or': {
+        const a = walk(x.a);
+        const b = a === null ? null : walk(x.b);
+        return b === null ? null : `(${a} OR ${b})`;
+      }
+      case 'and': {
+        const out: string[] = [];
+        for (const k of x.ms) {
+          const s = walk(k);
+          if (s === null) return null;
+          out.push(s);
+        }
+        return out.length === 0 ? '1' : `(${out.join(' AND ')})`;
+      }
+      default:
+        return null;
+    }
+  };
+  const sql = walk(m);
+  return sql === null ? null : { sql, params };
+}

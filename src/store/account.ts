@@ -4,15 +4,21 @@
 // place and fsynced (file, then directory) before the transaction that references them
 // commits; a crash before the commit leaves only unreferenced files with ids at or above
 // meta.next_message_id, which are removed at the next open. Every write transaction
-// that changes something takes one new account-wide modseq. After commit, with the lock
-// still held, the change list goes to the switchboard, so sessions see changes in
-// commit order.
+// that changes something takes one new account-wide modseq.
+//
+// Durability without blocking the event loop: SQLite commits with synchronous=NORMAL,
+// which only writes the WAL; the store then fdatasyncs the WAL file asynchronously
+// (off the event loop), one sync for all commits made meanwhile (group commit). A write
+// operation resolves only once its commit is durable, and its changes go to the
+// switchboard only then, in commit order, so no session is told of anything a crash
+// could take back. (A session that reads the database in the moment between commit and
+// sync can see such data; it is told of nothing it did not read itself.)
 //
 // better-sqlite3 is synchronous: each read or write transaction runs to completion on
 // the event loop, so a read always sees a consistent snapshot without a second
 // connection. Reads are batched (many rows per call) to keep those slices short.
 import Database from 'better-sqlite3';
-import { link, unlink, readdir, open, stat } from 'node:fs/promises';
+import { link, unlink, readdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -120,9 +126,9 @@ export class WriteTx {
   /** The modseq of this transaction, allocated on first use. */
   modseq(): number {
     if (this.seq === null) {
-      const db = this.account.db;
-      db.prepare('UPDATE meta SET modseq = modseq + 1').run();
-      this.seq = (db.prepare('SELECT modseq FROM meta').get() as { modseq: number }).modseq;
+      const a = this.account;
+      a.stmt('UPDATE meta SET modseq = modseq + 1').run();
+      this.seq = (a.stmt('SELECT modseq FROM meta').get() as { modseq: number }).modseq;
     }
     return this.seq;
   }
@@ -144,8 +150,8 @@ export class WriteTx {
 
   /** Applies the count and disk-usage deltas; emits mailboxCounts changes. */
   flushCounts(): void {
-    const db = this.account.db;
-    const upd = db.prepare(
+    const a = this.account;
+    const upd = a.stmt(
       'UPDATE mailboxes SET total = total + ?, deleted_count = deleted_count + ?, unseen = unseen + ?, size = size + ? WHERE id = ?',
     );
     for (const [id, d] of this.countDeltas) {
@@ -163,7 +169,7 @@ export class WriteTx {
     }
     this.countDeltas.clear();
     if (this.usageDelta !== 0) {
-      db.prepare('UPDATE disk_usage SET message_size = message_size + ?').run(this.usageDelta);
+      a.stmt('UPDATE disk_usage SET message_size = message_size + ?').run(this.usageDelta);
       this.usageDelta = 0;
     }
   }
@@ -173,6 +179,15 @@ export class Account {
   readonly db: Database.Database;
   readonly switchboard: Switchboard;
   private readonly mutex = new Mutex();
+  private readonly stmts = new Map<string, Database.Statement>();
+  /** Commits in order, with their changes, waiting for the WAL sync. */
+  private unsynced: { seq: number; from: Session | null; changes: Change[]; removed: number[] }[] =
+    [];
+  private commitSeq = 0;
+  private syncedSeq = 0;
+  private syncLoop: Promise<void> | null = null;
+  private syncWaiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private wal: FileHandle | null = null;
   private eraseQueue: number[] = [];
   private erasing: Promise<void> | null = null;
   private closed = false;
@@ -185,8 +200,8 @@ export class Account {
     const file = join(dir, 'index.db');
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before the protocol layer acknowledges it.
-    this.db.pragma('synchronous = FULL');
+    // NORMAL: a commit writes the WAL; syncWAL() makes it durable (see above).
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db, ACCOUNT_MIGRATIONS, file);
     this.switchboard = new Switchboard((ids) => this.scheduleErase(ids));
@@ -202,19 +217,21 @@ export class Account {
     await mkdirDurable(join(dir, 'msg'));
     const a = new Account(name, dir, opts);
     const fresh = a.db.prepare('SELECT 1 FROM meta').get() === undefined;
-    if (fresh) a.initialize(initial ?? {});
+    if (fresh) {
+      a.initialize(initial ?? {});
+      a.committedWithoutChanges();
+      await a.durable();
+    }
     if (opts.cleanup) await a.cleanupAfterCrash();
     return a;
   }
 
   private initialize(initial: InitialMailboxes): void {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          'INSERT INTO meta (id, modseq, next_message_id, next_uidvalidity, created) VALUES (1, 0, 1, 1, ?)',
-        )
-        .run(Date.now());
-      this.db.prepare('INSERT INTO disk_usage (id, message_size) VALUES (1, 0)').run();
+      this.stmt(
+        'INSERT INTO meta (id, modseq, next_message_id, next_uidvalidity, created) VALUES (1, 0, 1, 1, ?)',
+      ).run(Date.now());
+      this.stmt('INSERT INTO disk_usage (id, message_size) VALUES (1, 0)').run();
       const tx = new WriteTx(this);
       this.createMailboxTx(tx, 'Inbox', null, true);
       const special: [string | undefined, string][] = [
@@ -271,9 +288,67 @@ export class Account {
   // ---- locking and transactions ----
 
   /** Runs fn under the account's write lock. */
-  withLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    if (this.closed) return Promise.reject(new Error(`account ${this.name} is closed`));
-    return this.mutex.run(fn);
+  /** Runs fn under the account's write lock; resolves once its commits are durable. */
+  async withLock<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.closed) throw new Error(`account ${this.name} is closed`);
+    const r = await this.mutex.run(fn);
+    await this.durable();
+    return r;
+  }
+
+  /** A cached prepared statement. */
+  stmt(sql: string): Database.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
+  }
+
+  /** Resolves when every commit made so far is on disk (and broadcast). */
+  durable(): Promise<void> {
+    const seq = this.commitSeq;
+    if (seq <= this.syncedSeq) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push({ seq, resolve, reject });
+      this.startSync();
+    });
+  }
+
+  private startSync(): void {
+    if (this.syncLoop) return;
+    this.syncLoop = (async () => {
+      while (this.syncedSeq < this.commitSeq) {
+        // Everything committed up to now is in the WAL; one sync makes all of it durable.
+        const target = this.commitSeq;
+        const batch = this.unsynced.splice(0, this.unsynced.findIndex((u) => u.seq > target) >>> 0);
+        try {
+          await this.syncWAL();
+        } catch (e) {
+          const failed = this.syncWaiters.filter((w) => w.seq <= target);
+          this.syncWaiters = this.syncWaiters.filter((w) => w.seq > target);
+          for (const w of failed) w.reject(e);
+          // Do not announce what may not be on disk; the next sync retries.
+          this.unsynced.unshift(...batch);
+          break;
+        }
+        this.syncedSeq = target;
+        for (const u of batch) this.switchboard.broadcast(u.from, u.changes, u.removed);
+        const done = this.syncWaiters.filter((w) => w.seq <= target);
+        this.syncWaiters = this.syncWaiters.filter((w) => w.seq > target);
+        for (const w of done) w.resolve();
+      }
+    })().finally(() => {
+      this.syncLoop = null;
+      if (this.syncWaiters.length > 0) this.startSync();
+    });
+  }
+
+  /** fdatasync of the WAL file: after it, every commit written to the WAL is durable. */
+  private async syncWAL(): Promise<void> {
+    if (!this.wal) this.wal = await open(join(this.dir, 'index.db-wal'), 'r');
+    await this.wal.datasync();
   }
 
   /**
@@ -287,7 +362,9 @@ export class Account {
       tx.flushCounts();
       return r;
     })();
-    this.switchboard.broadcast(from, tx.changes, tx.removedMessageIds);
+    // Announced once durable, in commit order (startSync).
+    const seq = ++this.commitSeq;
+    this.unsynced.push({ seq, from, changes: tx.changes, removed: tx.removedMessageIds });
     return result;
   }
 
@@ -305,7 +382,7 @@ export class Account {
 
   mailboxes(): Mailbox[] {
     return (
-      this.db.prepare('SELECT * FROM mailboxes WHERE deleted = 0 ORDER BY name').all() as Record<
+      this.stmt('SELECT * FROM mailboxes WHERE deleted = 0 ORDER BY name').all() as Record<
         string,
         unknown
       >[]
@@ -319,15 +396,15 @@ export class Account {
     } catch {
       return null;
     }
-    const r = this.db.prepare('SELECT * FROM mailboxes WHERE name = ? AND deleted = 0').get(n) as
+    const r = this.stmt('SELECT * FROM mailboxes WHERE name = ? AND deleted = 0').get(n) as
       Record<string, unknown> | undefined;
     return r ? mailboxFromRow(r) : null;
   }
 
   mailboxByIdSync(id: number, includeDeleted = false): Mailbox | null {
-    const r = this.db
-      .prepare(`SELECT * FROM mailboxes WHERE id = ?${includeDeleted ? '' : ' AND deleted = 0'}`)
-      .get(id) as Record<string, unknown> | undefined;
+    const r = this.stmt(
+      `SELECT * FROM mailboxes WHERE id = ?${includeDeleted ? '' : ' AND deleted = 0'}`,
+    ).get(id) as Record<string, unknown> | undefined;
     return r ? mailboxFromRow(r) : null;
   }
 
@@ -337,27 +414,27 @@ export class Account {
 
   /** The mailbox with a special-use flag (by flag, never by name). */
   mailboxBySpecialUse(use: string): Mailbox | null {
-    const r = this.db
-      .prepare('SELECT * FROM mailboxes WHERE deleted = 0 AND special_use = ? ORDER BY id LIMIT 1')
-      .get(use) as Record<string, unknown> | undefined;
+    const r = this.stmt(
+      'SELECT * FROM mailboxes WHERE deleted = 0 AND special_use = ? ORDER BY id LIMIT 1',
+    ).get(use) as Record<string, unknown> | undefined;
     return r ? mailboxFromRow(r) : null;
   }
 
   subscriptions(): string[] {
     return (
-      this.db.prepare('SELECT name FROM subscriptions ORDER BY name').all() as { name: string }[]
+      this.stmt('SELECT name FROM subscriptions ORDER BY name').all() as { name: string }[]
     ).map((r) => r.name);
   }
 
   highestModseq(): number {
-    return (this.db.prepare('SELECT modseq FROM meta').get() as { modseq: number }).modseq;
+    return (this.stmt('SELECT modseq FROM meta').get() as { modseq: number }).modseq;
   }
 
   /** Highest modseq of any message (live or expunged) in a mailbox, or of the mailbox itself. */
   mailboxHighestModseq(mailboxId: number): number {
-    const r = this.db
-      .prepare('SELECT MAX(modseq) AS m FROM messages WHERE mailbox_id = ?')
-      .get(mailboxId) as { m: number | null };
+    const r = this.stmt('SELECT MAX(modseq) AS m FROM messages WHERE mailbox_id = ?').get(
+      mailboxId,
+    ) as { m: number | null };
     const mb = this.mailboxByIdSync(mailboxId, true);
     return Math.max(r.m ?? 0, mb?.modseq ?? 0);
   }
@@ -366,8 +443,7 @@ export class Account {
 
   /** Sorted UIDs of the live messages in a mailbox. */
   uids(mailboxId: number): number[] {
-    return this.db
-      .prepare('SELECT uid FROM messages WHERE mailbox_id = ? AND expunged = 0 ORDER BY uid')
+    return this.stmt('SELECT uid FROM messages WHERE mailbox_id = ? AND expunged = 0 ORDER BY uid')
       .pluck()
       .all(mailboxId) as number[];
   }
@@ -382,21 +458,17 @@ export class Account {
     const first = sorted[0] as number;
     const last = sorted[sorted.length - 1] as number;
     if (last - first + 1 === sorted.length) {
-      const rows = this.db
-        .prepare(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ${cond} ORDER BY uid`,
-        )
-        .all(mailboxId, first, last) as Record<string, unknown>[];
+      const rows = this.stmt(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ${cond} ORDER BY uid`,
+      ).all(mailboxId, first, last) as Record<string, unknown>[];
       for (const r of rows) out.push(messageFromRow(r));
       return out;
     }
     for (let i = 0; i < sorted.length; i += 500) {
       const chunk = sorted.slice(i, i + 500);
-      const rows = this.db
-        .prepare(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid IN (${chunk.map(() => '?').join(',')}) ${cond} ORDER BY uid`,
-        )
-        .all(mailboxId, ...chunk) as Record<string, unknown>[];
+      const rows = this.stmt(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid IN (${chunk.map(() => '?').join(',')}) ${cond} ORDER BY uid`,
+      ).all(mailboxId, ...chunk) as Record<string, unknown>[];
       for (const r of rows) out.push(messageFromRow(r));
     }
     return out;
@@ -413,18 +485,15 @@ export class Account {
   /** Flags of live messages, cheap (no MIME structure), in UID order. */
   flagsOf(mailboxId: number): { uid: number; flags: number; keywords: string[]; modseq: number }[] {
     return (
-      this.db
-        .prepare(
-          'SELECT uid, flags, keywords, modseq FROM messages WHERE mailbox_id = ? AND expunged = 0 ORDER BY uid',
-        )
-        .all(mailboxId) as { uid: number; flags: number; keywords: string; modseq: number }[]
+      this.stmt(
+        'SELECT uid, flags, keywords, modseq FROM messages WHERE mailbox_id = ? AND expunged = 0 ORDER BY uid',
+      ).all(mailboxId) as { uid: number; flags: number; keywords: string; modseq: number }[]
     ).map((r) => ({ ...r, keywords: JSON.parse(r.keywords) as string[] }));
   }
 
   diskUsage(): number {
-    return (
-      this.db.prepare('SELECT message_size FROM disk_usage').get() as { message_size: number }
-    ).message_size;
+    return (this.stmt('SELECT message_size FROM disk_usage').get() as { message_size: number })
+      .message_size;
   }
 
   quotaLimit(): number {
@@ -446,26 +515,29 @@ export class Account {
   // ---- passwords ----
 
   secrets<T = unknown>(): T | null {
-    const r = this.db.prepare('SELECT secrets FROM password').get() as
-      { secrets: string } | undefined;
+    const r = this.stmt('SELECT secrets FROM password').get() as { secrets: string } | undefined;
     return r ? (JSON.parse(r.secrets) as T) : null;
   }
 
   setSecrets(secrets: unknown): Promise<void> {
     return this.withLock(() => {
-      this.db
-        .prepare(
-          'INSERT INTO password (id, secrets) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET secrets = excluded.secrets',
-        )
-        .run(JSON.stringify(secrets));
+      this.stmt(
+        'INSERT INTO password (id, secrets) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET secrets = excluded.secrets',
+      ).run(JSON.stringify(secrets));
+      this.committedWithoutChanges();
     });
+  }
+
+  /** Counts a commit made outside runTx, so durable() waits for it too. */
+  private committedWithoutChanges(): void {
+    this.unsynced.push({ seq: ++this.commitSeq, from: null, changes: [], removed: [] });
   }
 
   // ---- mailbox writes ----
 
   private nextUidvalidity(): number {
-    const r = this.db.prepare('SELECT next_uidvalidity AS v FROM meta').get() as { v: number };
-    this.db.prepare('UPDATE meta SET next_uidvalidity = next_uidvalidity + 1').run();
+    const r = this.stmt('SELECT next_uidvalidity AS v FROM meta').get() as { v: number };
+    this.stmt('UPDATE meta SET next_uidvalidity = next_uidvalidity + 1').run();
     return r.v;
   }
 
@@ -477,11 +549,9 @@ export class Account {
   ): Mailbox {
     const seq = tx.modseq();
     if (specialUse) this.clearSpecialUse(tx, specialUse);
-    const info = this.db
-      .prepare(
-        'INSERT INTO mailboxes (name, uidvalidity, uidnext, modseq, createseq, special_use) VALUES (?, ?, 1, ?, ?, ?)',
-      )
-      .run(name, this.nextUidvalidity(), seq, seq, specialUse);
+    const info = this.stmt(
+      'INSERT INTO mailboxes (name, uidvalidity, uidnext, modseq, createseq, special_use) VALUES (?, ?, 1, ?, ?, ?)',
+    ).run(name, this.nextUidvalidity(), seq, seq, specialUse);
     const id = Number(info.lastInsertRowid);
     tx.changes.push({ kind: 'addMailbox', mailboxId: id, name, specialUse });
     if (subscribe) this.subscribeTx(tx, name);
@@ -489,13 +559,14 @@ export class Account {
   }
 
   private clearSpecialUse(tx: WriteTx, use: string): void {
-    const rows = this.db
-      .prepare('SELECT id, name FROM mailboxes WHERE deleted = 0 AND special_use = ?')
-      .all(use) as { id: number; name: string }[];
+    const rows = this.stmt(
+      'SELECT id, name FROM mailboxes WHERE deleted = 0 AND special_use = ?',
+    ).all(use) as { id: number; name: string }[];
     for (const r of rows) {
-      this.db
-        .prepare('UPDATE mailboxes SET special_use = NULL, modseq = ? WHERE id = ?')
-        .run(tx.modseq(), r.id);
+      this.stmt('UPDATE mailboxes SET special_use = NULL, modseq = ? WHERE id = ?').run(
+        tx.modseq(),
+        r.id,
+      );
       tx.changes.push({
         kind: 'mailboxSpecialUse',
         mailboxId: r.id,
@@ -506,17 +577,16 @@ export class Account {
   }
 
   private subscribeTx(tx: WriteTx, name: string): boolean {
-    const r = this.db
-      .prepare('INSERT INTO subscriptions (name) VALUES (?) ON CONFLICT DO NOTHING')
-      .run(name);
+    const r = this.stmt('INSERT INTO subscriptions (name) VALUES (?) ON CONFLICT DO NOTHING').run(
+      name,
+    );
     if (r.changes > 0) tx.changes.push({ kind: 'addSubscription', name });
     return r.changes > 0;
   }
 
   private existsSync(name: string): boolean {
     return (
-      this.db.prepare('SELECT 1 FROM mailboxes WHERE name = ? AND deleted = 0').get(name) !==
-      undefined
+      this.stmt('SELECT 1 FROM mailboxes WHERE name = ? AND deleted = 0').get(name) !== undefined
     );
   }
 
@@ -573,22 +643,18 @@ export class Account {
     return this.write(from, (tx) => {
       const mb = this.requireMailbox(name);
       if (mb.name === 'Inbox') throw new StoreError('cannot', 'cannot delete Inbox');
-      const child = this.db
-        .prepare('SELECT 1 FROM mailboxes WHERE deleted = 0 AND name LIKE ? ESCAPE ? LIMIT 1')
-        .get(likePrefix(mb.name + '/'), '\\');
+      const child = this.stmt(
+        'SELECT 1 FROM mailboxes WHERE deleted = 0 AND name LIKE ? ESCAPE ? LIMIT 1',
+      ).get(likePrefix(mb.name + '/'), '\\');
       if (child) throw new StoreError('haschildren', 'mailbox has children, delete them first');
       const seq = tx.modseq();
-      const msgs = this.db
-        .prepare(
-          'SELECT id, uid, flags, size FROM messages WHERE mailbox_id = ? AND expunged = 0 ORDER BY uid',
-        )
-        .all(mb.id) as { id: number; uid: number; flags: number; size: number }[];
+      const msgs = this.stmt(
+        'SELECT id, uid, flags, size FROM messages WHERE mailbox_id = ? AND expunged = 0 ORDER BY uid',
+      ).all(mb.id) as { id: number; uid: number; flags: number; size: number }[];
       if (msgs.length > 0) {
-        this.db
-          .prepare(
-            'UPDATE messages SET expunged = 1, modseq = ? WHERE mailbox_id = ? AND expunged = 0',
-          )
-          .run(seq, mb.id);
+        this.stmt(
+          'UPDATE messages SET expunged = 1, modseq = ? WHERE mailbox_id = ? AND expunged = 0',
+        ).run(seq, mb.id);
         for (const m of msgs) {
           tx.count(mb.id, m.flags, m.size, -1);
           tx.removedMessageIds.push(m.id);
@@ -600,13 +666,11 @@ export class Account {
           modseq: seq,
         });
       }
-      this.db.prepare('DELETE FROM annotations WHERE mailbox_id = ?').run(mb.id);
-      this.db
-        .prepare('UPDATE mailboxes SET deleted = 1, modseq = ?, special_use = NULL WHERE id = ?')
-        .run(seq, mb.id);
-      this.db
-        .prepare('UPDATE meta SET highest_deleted_modseq = MAX(highest_deleted_modseq, ?)')
-        .run(seq);
+      this.stmt('DELETE FROM annotations WHERE mailbox_id = ?').run(mb.id);
+      this.stmt(
+        'UPDATE mailboxes SET deleted = 1, modseq = ?, special_use = NULL WHERE id = ?',
+      ).run(seq, mb.id);
+      this.stmt('UPDATE meta SET highest_deleted_modseq = MAX(highest_deleted_modseq, ?)').run(seq);
       tx.changes.push({ kind: 'removeMailbox', mailboxId: mb.id, name: mb.name });
     });
   }
@@ -643,9 +707,9 @@ export class Account {
         throw new StoreError('cannot', 'cannot rename mailbox to a child of itself');
       }
       return this.runTx(from, (tx) => {
-        const children = this.db
-          .prepare('SELECT * FROM mailboxes WHERE deleted = 0 AND name LIKE ? ESCAPE ?')
-          .all(likePrefix(src.name + '/'), '\\') as Record<string, unknown>[];
+        const children = this.stmt(
+          'SELECT * FROM mailboxes WHERE deleted = 0 AND name LIKE ? ESCAPE ?',
+        ).all(likePrefix(src.name + '/'), '\\') as Record<string, unknown>[];
         const moving = [src, ...children.map(mailboxFromRow)];
         for (const m of moving) {
           const nn = to + m.name.slice(src.name.length);
@@ -659,7 +723,7 @@ export class Account {
         const seq = tx.modseq();
         // Rename longest names first is unnecessary: names are unique and the unique index
         // is checked per statement, so use a temporary marker to avoid transient clashes.
-        const upd = this.db.prepare('UPDATE mailboxes SET name = ?, modseq = ? WHERE id = ?');
+        const upd = this.stmt('UPDATE mailboxes SET name = ?, modseq = ? WHERE id = ?');
         for (const m of moving) upd.run(`\u0000rename\u0000${m.id}`, seq, m.id);
         for (const m of moving) {
           const nn = to + m.name.slice(src.name.length);
@@ -686,7 +750,7 @@ export class Account {
   async unsubscribe(name: string, from: Session | null = null): Promise<void> {
     const n = this.validName(name);
     return this.write(from, (tx) => {
-      const r = this.db.prepare('DELETE FROM subscriptions WHERE name = ?').run(n);
+      const r = this.stmt('DELETE FROM subscriptions WHERE name = ?').run(n);
       if (r.changes === 0 && !this.existsSync(n)) {
         throw new StoreError('nonexistent', 'not subscribed and mailbox does not exist');
       }
@@ -699,9 +763,11 @@ export class Account {
     return this.write(from, (tx) => {
       const mb = this.requireMailbox(name);
       if (use) this.clearSpecialUse(tx, use);
-      this.db
-        .prepare('UPDATE mailboxes SET special_use = ?, modseq = ? WHERE id = ?')
-        .run(use, tx.modseq(), mb.id);
+      this.stmt('UPDATE mailboxes SET special_use = ?, modseq = ? WHERE id = ?').run(
+        use,
+        tx.modseq(),
+        mb.id,
+      );
       tx.changes.push({
         kind: 'mailboxSpecialUse',
         mailboxId: mb.id,
@@ -716,11 +782,9 @@ export class Account {
   /** Annotations of a mailbox, or account-wide ones with mailboxId 0, sorted by key. */
   annotations(mailboxId: number): Annotation[] {
     return (
-      this.db
-        .prepare(
-          'SELECT key, value, is_string, modseq FROM annotations WHERE mailbox_id = ? ORDER BY key',
-        )
-        .all(mailboxId) as {
+      this.stmt(
+        'SELECT key, value, is_string, modseq FROM annotations WHERE mailbox_id = ? ORDER BY key',
+      ).all(mailboxId) as {
         key: string;
         value: Buffer | null;
         is_string: number;
@@ -743,11 +807,11 @@ export class Account {
     return this.write(from, (tx) => {
       const mb = mailboxId === 0 ? null : this.requireMailboxId(mailboxId);
       const seq = tx.modseq();
-      const upsert = this.db.prepare(
+      const upsert = this.stmt(
         `INSERT INTO annotations (mailbox_id, key, value, is_string, modseq, createseq) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (mailbox_id, key) DO UPDATE SET value = excluded.value, is_string = excluded.is_string, modseq = excluded.modseq`,
       );
-      const del = this.db.prepare('DELETE FROM annotations WHERE mailbox_id = ? AND key = ?');
+      const del = this.stmt('DELETE FROM annotations WHERE mailbox_id = ? AND key = ?');
       for (const e of entries) {
         const key = e.key.toLowerCase();
         if (e.value === null) del.run(mailboxId, key);
@@ -760,11 +824,9 @@ export class Account {
           modseq: seq,
         });
       }
-      const totals = this.db
-        .prepare(
-          'SELECT COUNT(*) AS n, COALESCE(SUM(length(key) + COALESCE(length(value), 0)), 0) AS size FROM annotations',
-        )
-        .get() as { n: number; size: number };
+      const totals = this.stmt(
+        'SELECT COUNT(*) AS n, COALESCE(SUM(length(key) + COALESCE(length(value), 0)), 0) AS size FROM annotations',
+      ).get() as { n: number; size: number };
       if (totals.n > MAX_ANNOTATIONS) {
         throw new StoreError('toomany', `too many annotations, at most ${MAX_ANNOTATIONS}`);
       }
@@ -774,7 +836,7 @@ export class Account {
           `annotations too large, at most ${MAX_ANNOTATION_BYTES} bytes in total`,
         );
       }
-      if (mb) this.db.prepare('UPDATE mailboxes SET modseq = ? WHERE id = ?').run(seq, mb.id);
+      if (mb) this.stmt('UPDATE mailboxes SET modseq = ? WHERE id = ?').run(seq, mb.id);
     });
   }
 
@@ -803,47 +865,43 @@ export class Account {
       'subject_base',
       ...FACT_COLUMNS,
     ];
-    this.db
-      .prepare(
-        `INSERT INTO messages (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
-      )
-      .run(
-        s.id,
-        s.fileId,
-        s.mailboxId,
-        s.uid,
-        seq,
-        seq,
-        expunged ? 1 : 0,
-        s.flags,
-        JSON.stringify(s.keywords),
-        s.internalDate,
-        s.saveDate,
-        s.size,
-        s.prefix,
-        JSON.stringify(s.part),
-        s.thread.messageId,
-        s.thread.inReplyTo,
-        JSON.stringify(s.thread.references),
-        s.thread.subjectBase,
-        ...factValues(s.facts),
-      );
+    this.stmt(
+      `INSERT INTO messages (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+    ).run(
+      s.id,
+      s.fileId,
+      s.mailboxId,
+      s.uid,
+      seq,
+      seq,
+      expunged ? 1 : 0,
+      s.flags,
+      JSON.stringify(s.keywords),
+      s.internalDate,
+      s.saveDate,
+      s.size,
+      s.prefix,
+      JSON.stringify(s.part),
+      s.thread.messageId,
+      s.thread.inReplyTo,
+      JSON.stringify(s.thread.references),
+      s.thread.subjectBase,
+      ...factValues(s.facts),
+    );
   }
 
   private addMailboxKeywords(tx: WriteTx, mb: Mailbox, keywords: string[]): void {
     if (keywords.length === 0) return;
     const merged = addKeywords(mb.keywords, keywords);
     if (sameKeywords(merged, mb.keywords)) return;
-    this.db
-      .prepare('UPDATE mailboxes SET keywords = ? WHERE id = ?')
-      .run(JSON.stringify(merged), mb.id);
+    this.stmt('UPDATE mailboxes SET keywords = ? WHERE id = ?').run(JSON.stringify(merged), mb.id);
     mb.keywords = merged;
     tx.changes.push({ kind: 'mailboxKeywords', mailboxId: mb.id, name: mb.name, keywords: merged });
   }
 
   /** The next free message id; valid while holding the lock, until the commit advances it. */
   private nextMessageId(): number {
-    return (this.db.prepare('SELECT next_message_id AS id FROM meta').get() as { id: number }).id;
+    return (this.stmt('SELECT next_message_id AS id FROM meta').get() as { id: number }).id;
   }
 
   /** Hard-links sources to the message paths of ids; fsyncs each directory. */
@@ -950,10 +1008,11 @@ export class Account {
             });
             uids.push(uid);
           });
-          this.db.prepare('UPDATE meta SET next_message_id = ?').run(firstId + items.length);
-          this.db
-            .prepare('UPDATE mailboxes SET uidnext = ? WHERE id = ?')
-            .run(cur.uidnext + items.length, cur.id);
+          this.stmt('UPDATE meta SET next_message_id = ?').run(firstId + items.length);
+          this.stmt('UPDATE mailboxes SET uidnext = ? WHERE id = ?').run(
+            cur.uidnext + items.length,
+            cur.id,
+          );
           this.addMailboxKeywords(tx, cur, kws);
           return uids;
         });
@@ -981,9 +1040,7 @@ export class Account {
       const rows = this.messages(mailboxId, uniq);
       const res: FlagResult = { messages: [], changed: [], modified: [], modseq: null };
       const opKw = normalizeKeywords(op.keywords ?? []);
-      const upd = this.db.prepare(
-        'UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE id = ?',
-      );
+      const upd = this.stmt('UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE id = ?');
       for (const m of rows) {
         if (op.unchangedSince !== undefined && m.modseq > op.unchangedSince) {
           res.modified.push(m.uid);
@@ -1038,18 +1095,16 @@ export class Account {
   ): Promise<{ uids: number[]; modseq: number | null }> {
     return this.write(from, (tx) => {
       this.requireMailboxId(mailboxId);
-      let rows = this.db
-        .prepare(
-          'SELECT id, uid, flags, size FROM messages WHERE mailbox_id = ? AND expunged = 0 AND (flags & ?) != 0 ORDER BY uid',
-        )
-        .all(mailboxId, Flag.Deleted) as { id: number; uid: number; flags: number; size: number }[];
+      let rows = this.stmt(
+        'SELECT id, uid, flags, size FROM messages WHERE mailbox_id = ? AND expunged = 0 AND (flags & ?) != 0 ORDER BY uid',
+      ).all(mailboxId, Flag.Deleted) as { id: number; uid: number; flags: number; size: number }[];
       if (uids) {
         const want = new Set(uids);
         rows = rows.filter((r) => want.has(r.uid));
       }
       if (rows.length === 0) return { uids: [], modseq: null };
       const seq = tx.modseq();
-      const upd = this.db.prepare('UPDATE messages SET expunged = 1, modseq = ? WHERE id = ?');
+      const upd = this.stmt('UPDATE messages SET expunged = 1, modseq = ? WHERE id = ?');
       for (const r of rows) {
         upd.run(seq, r.id);
         tx.count(mailboxId, r.flags, r.size, -1);
@@ -1091,12 +1146,10 @@ export class Account {
           msgs.forEach((m, i) => {
             const id = firstId + i;
             const uid = dst.uidnext + i;
-            this.db
-              .prepare(
-                `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, ${FACT_COLUMNS.join(', ')})
+            this.stmt(
+              `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, ${FACT_COLUMNS.join(', ')})
                  SELECT ?, ?, ?, ?, ?, ?, 0, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, ${FACT_COLUMNS.join(', ')} FROM messages WHERE id = ?`,
-              )
-              .run(id, id, dst.id, uid, seq, seq, now, m.id);
+            ).run(id, id, dst.id, uid, seq, seq, now, m.id);
             tx.count(dst.id, m.flags, m.size, 1);
             kws = addKeywords(kws, m.keywords);
             tx.changes.push({
@@ -1109,10 +1162,11 @@ export class Account {
             });
             dstUids.push(uid);
           });
-          this.db.prepare('UPDATE meta SET next_message_id = ?').run(firstId + msgs.length);
-          this.db
-            .prepare('UPDATE mailboxes SET uidnext = ? WHERE id = ?')
-            .run(dst.uidnext + msgs.length, dst.id);
+          this.stmt('UPDATE meta SET next_message_id = ?').run(firstId + msgs.length);
+          this.stmt('UPDATE mailboxes SET uidnext = ? WHERE id = ?').run(
+            dst.uidnext + msgs.length,
+            dst.id,
+          );
           this.addMailboxKeywords(tx, dst, kws);
           return { uidvalidity: dst.uidvalidity, srcUids: msgs.map((m) => m.uid), dstUids };
         });
@@ -1156,19 +1210,15 @@ export class Account {
       let kws: string[] = [];
       msgs.forEach((m, i) => {
         const uid = dst.uidnext + i;
-        this.db
-          .prepare(
-            'UPDATE messages SET mailbox_id = ?, uid = ?, modseq = ?, createseq = ?, save_date = ? WHERE id = ?',
-          )
-          .run(dst.id, uid, seq, seq, now, m.id);
+        this.stmt(
+          'UPDATE messages SET mailbox_id = ?, uid = ?, modseq = ?, createseq = ?, save_date = ? WHERE id = ?',
+        ).run(dst.id, uid, seq, seq, now, m.id);
         // Tombstone in the source, sharing the file, so a session that still has the old
         // UID can fetch it until it has seen the expunge.
-        this.db
-          .prepare(
-            `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base)
+        this.stmt(
+          `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base)
              SELECT ?, file_id, ?, ?, ?, ?, 1, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base FROM messages WHERE id = ?`,
-          )
-          .run(nextId, srcId, m.uid, seq, m.createseq, m.saveDate, m.id);
+        ).run(nextId, srcId, m.uid, seq, m.createseq, m.saveDate, m.id);
         tx.removedMessageIds.push(nextId);
         nextId++;
         tx.count(srcId, m.flags, m.size, -1);
@@ -1176,10 +1226,11 @@ export class Account {
         kws = addKeywords(kws, m.keywords);
         dstUids.push(uid);
       });
-      this.db.prepare('UPDATE meta SET next_message_id = ?').run(nextId);
-      this.db
-        .prepare('UPDATE mailboxes SET uidnext = ? WHERE id = ?')
-        .run(dst.uidnext + msgs.length, dst.id);
+      this.stmt('UPDATE meta SET next_message_id = ?').run(nextId);
+      this.stmt('UPDATE mailboxes SET uidnext = ? WHERE id = ?').run(
+        dst.uidnext + msgs.length,
+        dst.id,
+      );
       const srcUids = msgs.map((m) => m.uid);
       tx.changes.push({ kind: 'removeUIDs', mailboxId: srcId, uids: srcUids, modseq: seq });
       msgs.forEach((m, i) =>
@@ -1222,13 +1273,11 @@ export class Account {
   private async eraseIds(ids: number[]): Promise<void> {
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = this.db
-        .prepare(
-          `SELECT m.id, m.file_id,
+      const rows = this.stmt(
+        `SELECT m.id, m.file_id,
              EXISTS (SELECT 1 FROM messages l WHERE l.file_id = m.file_id AND l.expunged = 0) AS shared
            FROM messages m WHERE m.id IN (${chunk.map(() => '?').join(',')}) AND m.expunged = 1 AND m.erased = 0`,
-        )
-        .all(...chunk) as { id: number; file_id: number; shared: number }[];
+      ).all(...chunk) as { id: number; file_id: number; shared: number }[];
       for (const r of rows) {
         if (!r.shared) {
           await unlink(this.messagePath(r.file_id)).catch((e: NodeJS.ErrnoException) => {
@@ -1236,7 +1285,7 @@ export class Account {
           });
         }
       }
-      const mark = this.db.prepare('UPDATE messages SET erased = 1 WHERE id = ?');
+      const mark = this.stmt('UPDATE messages SET erased = 1 WHERE id = ?');
       this.db.transaction(() => rows.forEach((r) => mark.run(r.id)))();
     }
   }
@@ -1252,8 +1301,7 @@ export class Account {
    * exists yet that could reference them).
    */
   private async cleanupAfterCrash(): Promise<void> {
-    const next = (this.db.prepare('SELECT next_message_id AS n FROM meta').get() as { n: number })
-      .n;
+    const next = (this.stmt('SELECT next_message_id AS n FROM meta').get() as { n: number }).n;
     const msgDir = join(this.dir, 'msg');
     const dirs = (await readdir(msgDir).catch(() => [] as string[]))
       .map(Number)
@@ -1264,8 +1312,7 @@ export class Account {
         if (!Number.isInteger(id) || id >= next) await unlink(join(msgDir, String(d), f));
       }
     }
-    const pending = this.db
-      .prepare('SELECT id FROM messages WHERE expunged = 1 AND erased = 0')
+    const pending = this.stmt('SELECT id FROM messages WHERE expunged = 1 AND erased = 0')
       .pluck()
       .all() as number[];
     if (pending.length > 0) await this.eraseIds(pending);
@@ -1287,6 +1334,7 @@ export class Account {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.durable().catch(() => {});
     await this.settle();
     await this.mutex.run(async () => {
       if (this.eraseQueue.length > 0) {
@@ -1296,6 +1344,8 @@ export class Account {
       }
       this.closed = true;
     });
+    await this.wal?.close().catch(() => {});
+    this.wal = null;
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }

@@ -25,6 +25,7 @@ import {
   type MessageFacts,
   type ReturnOption,
   type SearchPlan,
+  toSql,
 } from '../searchkeys.js';
 
 const BATCH = 200;
@@ -82,6 +83,27 @@ async function runSearch(c: Conn, sel: Selected, plan: SearchPlan): Promise<Foun
   const account = c.account as Account;
   const uids = sel.uids;
   const found: Found = { uids: [], seqs: [] };
+  // Keys on flags, sizes, dates and UIDs only: one query returns just the matches.
+  const cond = toSql(plan.matcher, uids);
+  if (cond) {
+    const matches = account.read((db) =>
+      db
+        .prepare(
+          `SELECT uid FROM messages WHERE mailbox_id = ? AND expunged = 0 AND ${cond.sql} ORDER BY uid`,
+        )
+        .pluck()
+        .all(sel.mailbox.id, ...cond.params),
+    ) as number[];
+    // Only messages in the session's numbering.
+    for (const uid of matches) {
+      const i = uids.indexOf(uid);
+      if (i >= 0) {
+        found.uids.push(uid);
+        found.seqs.push(i + 1);
+      }
+    }
+    return found;
+  }
   for (let i = 0; i < uids.length; i += BATCH) {
     const end = Math.min(uids.length, i + BATCH);
     const rows = readRows(account, sel.mailbox.id, uids.at(i), uids.at(end - 1));
