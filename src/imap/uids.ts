@@ -9,7 +9,7 @@ export class UidList {
 
   constructor(uids: ArrayLike<number> = []) {
     this.a = new Uint32Array(Math.max(16, uids.length));
-    for (let i = 0; i < uids.length; i++) this.a[i] = uids[i] as number;
+    this.a.set(uids);
     this.n = uids.length;
   }
 

@@ -180,6 +180,8 @@ export class Account {
   readonly switchboard: Switchboard;
   private readonly mutex = new Mutex();
   private readonly stmts = new Map<string, Database.Statement>();
+  /** Live UIDs per mailbox, dropped by any commit that adds or removes messages there. */
+  private readonly uidCache = new Map<number, Uint32Array>();
   /** Commits in order, with their changes, waiting for the WAL sync. */
   private unsynced: { seq: number; from: Session | null; changes: Change[]; removed: number[] }[] =
     [];
@@ -362,6 +364,11 @@ export class Account {
       tx.flushCounts();
       return r;
     })();
+    for (const ch of tx.changes) {
+      if (ch.kind === 'addUID' || ch.kind === 'removeUIDs' || ch.kind === 'removeMailbox') {
+        this.uidCache.delete(ch.mailboxId);
+      }
+    }
     // Announced once durable, in commit order (startSync).
     const seq = ++this.commitSeq;
     this.unsynced.push({ seq, from, changes: tx.changes, removed: tx.removedMessageIds });
@@ -440,6 +447,16 @@ export class Account {
   }
 
   // ---- message reads ----
+
+  /** Sorted UIDs of the live messages in a mailbox, as a new array the caller may keep. */
+  uidArray(mailboxId: number): Uint32Array {
+    let a = this.uidCache.get(mailboxId);
+    if (!a) {
+      a = Uint32Array.from(this.uids(mailboxId));
+      this.uidCache.set(mailboxId, a);
+    }
+    return a.slice();
+  }
 
   /** Sorted UIDs of the live messages in a mailbox. */
   uids(mailboxId: number): number[] {

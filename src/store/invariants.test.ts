@@ -111,6 +111,11 @@ test('random operation sequences keep the store consistent', async () => {
           // Store matches the model, and the counts are exact.
           ids.forEach((mid, i) => {
             const rows = a.flagsOf(mid);
+            // The cached UID list follows every change.
+            assert.deepEqual(
+              Array.from(a.uidArray(mid)),
+              rows.map((r) => r.uid),
+            );
             assert.deepEqual(
               rows.map((r) => [r.uid, r.flags]),
               [...model[i]!.entries()].sort((x, y) => x[0] - y[0]),

@@ -61,7 +61,7 @@ async function selectMailbox(c: Conn, p: Parser, readonly: boolean): Promise<str
   const mb = account.mailbox(name);
   if (!mb) throw new UserError('', 'mailbox does not exist');
   // Read the UIDs, then drop pending changes committed before the read ("initial" mode).
-  const uids = new UidList(account.uids(mb.id));
+  const uids = new UidList(account.uidArray(mb.id));
   c.selected = { mailbox: mb, readonly, uids, searchResult: null };
   c.state = 'selected';
   if (c.session?.hasPending) applyChanges(c, c.session.take(), true);
