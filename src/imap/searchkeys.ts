@@ -580,3 +580,51 @@ export function toSql(
   const sql = walk(m);
   return sql === null ? null : { sql, params };
 }
+
+/** A search on flags, UIDs and sequence numbers only, compiled to a function. */
+export type FlagPredicate = (flags: number, uid: number, seq: number) => boolean;
+
+/**
+ * The matcher as a predicate over flag bits, UID and sequence number, or null when a
+ * key needs anything else (size, dates, keywords, headers, text).
+ */
+export function toPredicate(m: Matcher): FlagPredicate | null {
+  switch (m.op) {
+    case 'all':
+      return () => true;
+    case 'none':
+      return () => false;
+    case 'flag': {
+      const bit = m.bit;
+      return m.set ? (f) => (f & bit) !== 0 : (f) => (f & bit) === 0;
+    }
+    case 'in': {
+      const r = m.ranges;
+      return m.field === 'uid' ? (_f, u) => inRanges(r, u) : (_f, _u, s) => inRanges(r, s);
+    }
+    case 'saved': {
+      const set = m.uids;
+      return (_f, u) => set.has(u);
+    }
+    case 'not': {
+      const a = toPredicate(m.m);
+      return a && ((f, u, s) => !a(f, u, s));
+    }
+    case 'or': {
+      const a = toPredicate(m.a);
+      const b = a && toPredicate(m.b);
+      return a && b && ((f, u, s) => a(f, u, s) || b(f, u, s));
+    }
+    case 'and': {
+      const ps: FlagPredicate[] = [];
+      for (const k of m.ms) {
+        const p = toPredicate(k);
+        if (!p) return null;
+        ps.push(p);
+      }
+      return (f, u, s) => ps.every((p) => p(f, u, s));
+    }
+    default:
+      return null;
+  }
+}

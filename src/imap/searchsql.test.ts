@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import Database from 'better-sqlite3';
-import { planSearch, evaluate, toSql, YES, type SearchKey } from './searchkeys.js';
+import { planSearch, evaluate, toSql, toPredicate, YES, type SearchKey } from './searchkeys.js';
 import { UidList } from './uids.js';
 
 const DAY = 86_400_000;
@@ -49,7 +49,7 @@ const key: fc.Arbitrary<SearchKey> = fc.letrec<{ k: SearchKey }>((tie) => ({
   ),
 })).k;
 
-test('toSql selects exactly what evaluate selects', () => {
+test('toSql and toPredicate select exactly what evaluate selects', () => {
   const db = new Database(':memory:');
   db.exec(
     'CREATE TABLE messages (mailbox_id INTEGER, uid INTEGER, expunged INTEGER, flags INTEGER, size INTEGER, internal_date INTEGER)',
@@ -92,6 +92,12 @@ test('toSql selects exactly what evaluate selects', () => {
         )
         .map((r) => r.uid);
       assert.deepEqual(viaSql, viaJs, JSON.stringify(k));
+      // Flag-and-number-only programs also compile to a predicate that agrees.
+      const pred = toPredicate(plan.matcher);
+      if (pred) {
+        const viaPred = rows.filter((r, i) => pred(r.flags, r.uid, i + 1)).map((r) => r.uid);
+        assert.deepEqual(viaPred, viaJs, JSON.stringify(k));
+      }
     }),
     { numRuns: 500 },
   );

@@ -180,8 +180,11 @@ export class Account {
   readonly switchboard: Switchboard;
   private readonly mutex = new Mutex();
   private readonly stmts = new Map<string, Database.Statement>();
-  /** Live UIDs per mailbox, dropped by any commit that adds or removes messages there. */
-  private readonly uidCache = new Map<number, Uint32Array>();
+  /**
+   * Live UIDs and their flag bits per mailbox: dropped by any commit that adds or
+   * removes messages there, updated in place by flag changes.
+   */
+  private readonly uidCache = new Map<number, { uids: Uint32Array; flags: Uint32Array }>();
   /** Commits in order, with their changes, waiting for the WAL sync. */
   private unsynced: { seq: number; from: Session | null; changes: Change[]; removed: number[] }[] =
     [];
@@ -364,11 +367,7 @@ export class Account {
       tx.flushCounts();
       return r;
     })();
-    for (const ch of tx.changes) {
-      if (ch.kind === 'addUID' || ch.kind === 'removeUIDs' || ch.kind === 'removeMailbox') {
-        this.uidCache.delete(ch.mailboxId);
-      }
-    }
+    this.updateUidCache(tx.changes);
     // Announced once durable, in commit order (startSync).
     const seq = ++this.commitSeq;
     this.unsynced.push({ seq, from, changes: tx.changes, removed: tx.removedMessageIds });
@@ -450,12 +449,68 @@ export class Account {
 
   /** Sorted UIDs of the live messages in a mailbox, as a new array the caller may keep. */
   uidArray(mailboxId: number): Uint32Array {
-    let a = this.uidCache.get(mailboxId);
-    if (!a) {
-      a = Uint32Array.from(this.uids(mailboxId));
-      this.uidCache.set(mailboxId, a);
+    return this.uidsAndFlags(mailboxId).uids.slice();
+  }
+
+  /** Keeps the cached UID and flag lists exact; anything unexpected drops the entry. */
+  private updateUidCache(changes: Change[]): void {
+    for (const ch of changes) {
+      if (ch.kind === 'removeMailbox') this.uidCache.delete(ch.mailboxId);
+      if (ch.kind !== 'addUID' && ch.kind !== 'removeUIDs' && ch.kind !== 'flags') continue;
+      const e = this.uidCache.get(ch.mailboxId);
+      if (!e) continue;
+      if (ch.kind === 'flags') {
+        const i = binarySearch(e.uids, ch.uid);
+        if (i >= 0) e.flags[i] = ch.flags;
+        else this.uidCache.delete(ch.mailboxId);
+      } else if (ch.kind === 'addUID') {
+        // New UIDs are always above the existing ones.
+        const n = e.uids.length;
+        if (n > 0 && (e.uids[n - 1] as number) >= ch.uid) {
+          this.uidCache.delete(ch.mailboxId);
+          continue;
+        }
+        const uids = new Uint32Array(n + 1);
+        const flags = new Uint32Array(n + 1);
+        uids.set(e.uids);
+        flags.set(e.flags);
+        uids[n] = ch.uid;
+        flags[n] = ch.flags;
+        this.uidCache.set(ch.mailboxId, { uids, flags });
+      } else {
+        const drop = new Set(ch.uids);
+        const keep: number[] = [];
+        e.uids.forEach((u, i) => {
+          if (!drop.has(u)) keep.push(i);
+        });
+        this.uidCache.set(ch.mailboxId, {
+          uids: Uint32Array.from(keep, (i) => e.uids[i] as number),
+          flags: Uint32Array.from(keep, (i) => e.flags[i] as number),
+        });
+      }
     }
-    return a.slice();
+  }
+
+  /**
+   * The live UIDs of a mailbox with their flag bits, from the cache. Read-only views:
+   * valid until the next write to the account; copy what must be kept.
+   */
+  uidsAndFlags(mailboxId: number): { uids: Uint32Array; flags: Uint32Array } {
+    let e = this.uidCache.get(mailboxId);
+    if (!e) {
+      const rows = this.stmt(
+        'SELECT uid, flags FROM messages WHERE mailbox_id = ? AND expunged = 0 ORDER BY uid',
+      )
+        .raw()
+        .all(mailboxId) as [number, number][];
+      e = { uids: new Uint32Array(rows.length), flags: new Uint32Array(rows.length) };
+      rows.forEach(([u, f], i) => {
+        e!.uids[i] = u;
+        e!.flags[i] = f;
+      });
+      this.uidCache.set(mailboxId, e);
+    }
+    return e;
   }
 
   /** Sorted UIDs of the live messages in a mailbox. */
@@ -1378,6 +1433,19 @@ function checkAnnotationKey(key: string): void {
   if (k.includes('//')) throw bad('empty path component');
   if (k.endsWith('/')) throw bad('trailing slash');
   if (/[*%]/.test(k)) throw bad('wildcards not allowed');
+}
+
+function binarySearch(a: Uint32Array, v: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[mid] as number;
+    if (x === v) return mid;
+    if (x < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 function likePrefix(prefix: string): string {

@@ -117,6 +117,10 @@ test('random operation sequences keep the store consistent', async () => {
               rows.map((r) => r.uid),
             );
             assert.deepEqual(
+              Array.from(a.uidsAndFlags(mid).flags),
+              rows.map((r) => r.flags),
+            );
+            assert.deepEqual(
               rows.map((r) => [r.uid, r.flags]),
               [...model[i]!.entries()].sort((x, y) => x[0] - y[0]),
             );

@@ -26,6 +26,7 @@ import {
   type ReturnOption,
   type SearchPlan,
   toSql,
+  toPredicate,
 } from '../searchkeys.js';
 
 const BATCH = 200;
@@ -83,6 +84,23 @@ async function runSearch(c: Conn, sel: Selected, plan: SearchPlan): Promise<Foun
   const account = c.account as Account;
   const uids = sel.uids;
   const found: Found = { uids: [], seqs: [] };
+  // Keys on flags and numbers only: a loop over the account's cached flags.
+  const pred = toPredicate(plan.matcher);
+  if (pred) {
+    const cache = account.uidsAndFlags(sel.mailbox.id);
+    let j = 0;
+    for (let i = 0; i < uids.length; i++) {
+      const u = uids.at(i);
+      while (j < cache.uids.length && (cache.uids[j] as number) < u) j++;
+      if (j >= cache.uids.length) break;
+      // Only messages in both the session's numbering and the database.
+      if (cache.uids[j] === u && pred(cache.flags[j] as number, u, i + 1)) {
+        found.uids.push(u);
+        found.seqs.push(i + 1);
+      }
+    }
+    return found;
+  }
   // Keys on flags, sizes, dates and UIDs only: one query returns just the matches.
   const cond = toSql(plan.matcher, uids);
   if (cond) {
