@@ -19,6 +19,7 @@ import {
   type ScramAlgorithm,
 } from './scramcore.js';
 import type { ChannelBindingName } from './types.js';
+import { MECHANISMS } from './server.js';
 
 export class SaslClientError extends Error {
   override readonly name = 'SaslClientError';
@@ -56,16 +57,8 @@ export interface SaslClient {
   readonly done: boolean;
 }
 
-export const CLIENT_MECHANISMS: readonly string[] = Object.freeze([
-  'SCRAM-SHA-256-PLUS',
-  'SCRAM-SHA-256',
-  'SCRAM-SHA-1-PLUS',
-  'SCRAM-SHA-1',
-  'CRAM-MD5',
-  'PLAIN',
-  'LOGIN',
-  'EXTERNAL',
-]);
+/** The client speaks every mechanism the server does. */
+export const CLIENT_MECHANISMS: readonly string[] = MECHANISMS;
 
 /** A client for one exchange; throws SaslClientError for an unsupported mechanism. */
 export function createSaslClient(mechanism: string, opts: SaslClientOptions): SaslClient {
