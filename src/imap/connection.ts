@@ -10,7 +10,6 @@ import {
   LineTooLongError,
   ReadTimeoutError,
   Writer,
-  maskIP,
   upgradeToTLS,
   type TlsServerOptions,
   type RateLimiter,
@@ -662,11 +661,6 @@ export class Conn implements LiteralSource {
     this.tlsActive = true;
     await this.checkClientCertificate();
     if (this.tlsIdentity) this.tlsIdentity.noPreauth = true;
-  }
-
-  /** Masked forms of the remote IP (for rate limits). */
-  get maskedIP(): string {
-    return maskIP(this.remoteIP)[0];
   }
 }
 

@@ -13,8 +13,6 @@ export class UserError extends Error {
   }
 }
 
-export const userError = (code: string, message: string) => new UserError(code, message);
-
 /** Maps store errors to IMAP response codes (RFC 5530, RFC 9051 §7.1). */
 export function fromStoreError(e: unknown): unknown {
   if (!isStoreError(e)) return e;

@@ -149,8 +149,3 @@ export function compactSet(nums: number[]): string {
   }
   return parts.join(',');
 }
-
-/** Set text keeping the given order (COPYUID pairs must correspond, RFC 4315 §3). */
-export function orderedSet(nums: number[]): string {
-  return nums.join(',');
-}

@@ -49,7 +49,7 @@ export const append: Handler = async (c, _tag, p) => {
         c.send('+ \r\n');
         await c.flush();
       }
-      const tmp = await account_tmp(c);
+      const tmp = await c.ctx.store.tempMessage();
       try {
         for await (const chunk of c.readLiteralStream(lit.size)) {
           if (!failure) await tmp.write(chunk);
@@ -87,7 +87,3 @@ export const append: Handler = async (c, _tag, p) => {
     await Promise.all(prepared.map((pm) => pm.cleanup()));
   }
 };
-
-function account_tmp(c: Parameters<Handler>[0]) {
-  return c.ctx.store.tempMessage();
-}
