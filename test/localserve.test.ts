@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../src/store/index.js';
 import { verifyPassword, type StoredSecrets } from '../src/sasl/index.js';
+import { firstLine } from './util.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
@@ -44,23 +44,6 @@ function stop(
   });
 }
 
-function greeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    let data = '';
-    s.on('data', (d) => {
-      data += d;
-      // The first line is enough; placeholders close, real servers keep the connection.
-      if (data.includes('\r\n')) {
-        s.destroy();
-        resolve(data);
-      }
-    });
-    s.on('end', () => resolve(data));
-    s.on('error', reject);
-  });
-}
-
 test('localserve: first start, serving, Ctrl-C, second start reuses everything, SIGTERM', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tidings-localserve-'));
   try {
@@ -84,9 +67,9 @@ test('localserve: first start, serving, Ctrl-C, second start reuses everything, 
     assert.match(await metrics.text(), /tidings_panic_total/);
     const info = await fetch('http://127.0.0.1:1080/');
     assert.match(await info.text(), /^Tidings .* mail server at localhost/);
-    assert.match(await greeting(1025), /^421 4\.3\.2 localhost /);
+    assert.match(await firstLine(1025), /^421 4\.3\.2 localhost /);
     assert.match(
-      await greeting(1143),
+      await firstLine(1143),
       /^\* OK \[CAPABILITY IMAP4rev2 .*AUTH=PLAIN.*\] Tidings IMAP ready/,
     );
 

@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile, rename } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server } from '../src/server/server.js';
 import { createLogger } from '../src/log/index.js';
 import type { DomainsConfig } from '../src/config/index.js';
+import { firstLine } from './util.js';
 
 const STATIC = `hostname = "mail.example.org"
 data_dir = "../data"
@@ -28,23 +28,6 @@ const domains = (extra = '') => `[domains."example.org"]
 domain = "example.org"
 destinations = { "alice@example.org" = {} }
 ${extra}`;
-
-function firstLine(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    let data = '';
-    s.on('data', (d) => {
-      data += d;
-      // The first line is enough; placeholders close, real servers keep the connection.
-      if (data.includes('\r\n')) {
-        s.destroy();
-        resolve(data);
-      }
-    });
-    s.on('end', () => resolve(data));
-    s.on('error', reject);
-  });
-}
 
 test('server: listeners, live reload of domains.toml, quota from config, clean stop', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tidings-server-'));

@@ -2,16 +2,8 @@
 // Inbox refused, subscriptions kept, and sessions that had the mailbox selected.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, Client, type TestServer } from './harness.js';
+import { startTestServer, Client, addMessages as add, type TestServer } from './harness.js';
 import type { Account } from '../../src/store/index.js';
-
-async function add(s: TestServer, a: Account, mailbox: string, n: number) {
-  for (let i = 0; i < n; i++) {
-    const p = await s.store.prepare(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
-    await a.addMessages(mailbox, [{ message: p }], { create: true });
-    await p.cleanup();
-  }
-}
 
 describe('imap DELETE', () => {
   let s: TestServer;

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store } from '../../src/store/index.js';
+import { Store, type Account } from '../../src/store/index.js';
 import { parseDomainsConfig, type DomainsConfig } from '../../src/config/index.js';
 import {
   generateSelfSigned,
@@ -120,6 +120,15 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Adds n small messages to a mailbox (created when missing) through the store. */
+export async function addMessages(s: TestServer, a: Account, mailbox: string, n: number) {
+  for (let i = 0; i < n; i++) {
+    const p = await s.store.prepare(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
+    await a.addMessages(mailbox, [{ message: p }], { create: true });
+    await p.cleanup();
+  }
 }
 
 /** A raw IMAP client for protocol tests. Lines are returned without CRLF; a literal is
