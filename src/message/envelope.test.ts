@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -15,22 +16,8 @@ const addr = (
 ): Address => ({ name, adl, mailbox, host });
 
 describe('RFC 3501 §6.4.5 / §7.4.2 FETCH example', () => {
-  // A header that yields the ENVELOPE of message 12 in the RFC, body 3028 octets in 92 lines.
-  const body = ('x'.repeat(31) + '\r\n').repeat(91) + 'y'.repeat(23) + '\r\n';
-  const buf = Buffer.concat([
-    crlf(
-      'Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)',
-      'From: Terry Gray <gray@cac.washington.edu>',
-      'Subject: IMAP4rev1 WG mtg summary and minutes',
-      'To: imap@cac.washington.edu',
-      'cc: minutes@CNRI.Reston.VA.US, John Klensin <KLENSIN@MIT.EDU>',
-      'Message-Id: <B27397-0100000@cac.washington.edu>',
-      'MIME-Version: 1.0',
-      'Content-Type: TEXT/PLAIN; CHARSET=US-ASCII',
-      '',
-    ),
-    Buffer.from(body),
-  ]);
+  // A message that yields the ENVELOPE of message 12 in the RFC, body 3028 octets in 92 lines.
+  const buf = readFileSync(new URL('./testdata/rfc3501-fetch-example.eml', import.meta.url));
   const root = parseMessage(buf);
 
   it('gives every envelope field', () => {

@@ -10,20 +10,9 @@ import { Flag } from '../../src/store/index.js';
 const crlf = (...lines: string[]) => Buffer.from(lines.join('\r\n') + '\r\n', 'latin1');
 
 // RFC 3501 §7.4.2 FETCH example: the header of message 12, body 3028 octets in 92 lines.
-const RFC3501 = Buffer.concat([
-  crlf(
-    'Date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)',
-    'From: Terry Gray <gray@cac.washington.edu>',
-    'Subject: IMAP4rev1 WG mtg summary and minutes',
-    'To: imap@cac.washington.edu',
-    'cc: minutes@CNRI.Reston.VA.US, John Klensin <KLENSIN@MIT.EDU>',
-    'Message-Id: <B27397-0100000@cac.washington.edu>',
-    'MIME-Version: 1.0',
-    'Content-Type: TEXT/PLAIN; CHARSET=US-ASCII',
-    '',
-  ),
-  Buffer.from(('x'.repeat(31) + '\r\n').repeat(91) + 'y'.repeat(23) + '\r\n'),
-]);
+const RFC3501 = readFileSync(
+  new URL('../../src/message/testdata/rfc3501-fetch-example.eml', import.meta.url),
+);
 const RFC3501_ENVELOPE =
   '("Wed, 17 Jul 1996 02:23:25 -0700 (PDT)" "IMAP4rev1 WG mtg summary and minutes" ' +
   '(("Terry Gray" NIL "gray" "cac.washington.edu")) ' +
