@@ -125,6 +125,22 @@ export class LineReader {
     }
   }
 
+  /** The next available bytes, at most `max`, as soon as any arrive (SMTP DATA). */
+  readSome(max: number): Promise<Buffer> {
+    return this.run(() => (this.size > 0 ? this.takeSome(max) : undefined));
+  }
+
+  /** Puts bytes back in front of the unread input (what followed the end of DATA). */
+  unread(data: Buffer): void {
+    if (data.length === 0) return;
+    const first = this.chunks[0];
+    if (first && this.head > 0) this.chunks[0] = first.subarray(this.head);
+    this.head = 0;
+    this.chunks.unshift(data);
+    this.size += data.length;
+    this.scanned = 0;
+  }
+
   /** Whether a complete line is already buffered (more pipelined input is waiting). */
   hasBufferedLine(): boolean {
     return this.findLF() >= 0;

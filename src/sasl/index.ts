@@ -30,3 +30,4 @@ export {
   type SaslClient,
   type SaslClientOptions,
 } from './client.js';
+export { lookupLogin } from './lookup.js';

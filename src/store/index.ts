@@ -25,3 +25,4 @@ export * from './flags.js';
 export type { Mailbox, Message, DeliveryFacts } from './rows.js';
 export { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';
 export { verifyAccount, type VerifyReport } from './verify.js';
+export { sendCounts, recordOutgoing, type SendCounts } from './outgoing.js';

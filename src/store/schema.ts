@@ -186,3 +186,26 @@ export function migrate(db: Database.Database, migrations: Migration[], file: st
     })();
   }
 }
+
+ACCOUNT_MIGRATIONS.push({
+  version: 3,
+  // Recipients of submitted mail: daily send limits (spec/smtp.md §1.9), and the
+  // history that makes replies from them known senders.
+  sql: `
+CREATE TABLE outgoing (
+  id INTEGER PRIMARY KEY,
+  recipient TEXT NOT NULL,            -- lower-cased address
+  submitted INTEGER NOT NULL,         -- ms since epoch
+  first_time INTEGER NOT NULL         -- 1: never sent to before
+);
+CREATE INDEX outgoing_submitted ON outgoing (submitted);
+CREATE TABLE recipients (
+  address TEXT PRIMARY KEY,           -- lower-cased address
+  domain TEXT NOT NULL,
+  first_sent INTEGER NOT NULL,
+  last_sent INTEGER NOT NULL,
+  count INTEGER NOT NULL
+);
+CREATE INDEX recipients_domain ON recipients (domain);
+`,
+});

@@ -125,8 +125,8 @@ export class Store {
   }
 
   /** Starts a streamed temp message (SMTP DATA, IMAP APPEND literals). */
-  tempMessage(): Promise<TempMessage> {
-    return TempMessage.create(this.tmpDir);
+  tempMessage(opts: { binary?: boolean } = {}): Promise<TempMessage> {
+    return TempMessage.create(this.tmpDir, opts);
   }
 
   /** Writes a buffer as a prepared message. */

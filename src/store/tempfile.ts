@@ -39,23 +39,28 @@ export class TempMessage {
   private constructor(
     readonly path: string,
     fh: FileHandle,
+    private readonly binary: boolean,
   ) {
     this.fh = fh;
   }
 
-  static async create(tmpDir: string): Promise<TempMessage> {
+  /**
+   * `binary` keeps the data exactly as written: for RFC 3030 BINARYMIME bodies, where a
+   * lone LF is content, not a line ending.
+   */
+  static async create(tmpDir: string, opts: { binary?: boolean } = {}): Promise<TempMessage> {
     const path = join(tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.msg`);
     const fh = await open(path, 'wx', 0o660);
-    return new TempMessage(path, fh);
+    return new TempMessage(path, fh, opts.binary ?? false);
   }
 
   get written(): number {
     return this.size;
   }
 
-  /** Appends data, turning bare LF into CRLF. */
+  /** Appends data, turning bare LF into CRLF unless the message is binary. */
   async write(chunk: Buffer): Promise<void> {
-    const data = this.normalize(chunk);
+    const data = this.binary ? chunk : this.normalize(chunk);
     if (data.length === 0) return;
     if (!this.fh) throw new Error('temp message already finished');
     try {

@@ -7,13 +7,13 @@ import type { Conn } from '../connection.js';
 import {
   channelBindingFromSocket,
   createSaslServer,
+  lookupLogin as lookupAccount,
   spendPasswordCheck,
   verifyPassword,
   type SaslContext,
   type SaslStep,
   type StoredSecrets,
 } from '../../sasl/index.js';
-import { accountAddresses, resolveAddress } from '../../config/index.js';
 import type { LoginResult } from '../../store/index.js';
 import type { TLSSocket } from 'node:tls';
 
@@ -33,15 +33,7 @@ export function lookupLogin(
   c: Conn,
   username: string,
 ): { account: string; address: string } | null {
-  const cfg = c.ctx.domains();
-  const name = username.normalize('NFC');
-  if (name.includes('@')) {
-    const r = resolveAddress(cfg, name);
-    if (r.kind === 'account') return { account: r.account, address: r.canonical };
-    return null;
-  }
-  if (cfg.accounts[name]) return { account: name, address: accountAddresses(cfg, name)[0] ?? name };
-  return null;
+  return lookupAccount(c.ctx.domains(), username);
 }
 
 async function secretsOf(c: Conn, account: string): Promise<StoredSecrets | null> {
