@@ -1,0 +1,37 @@
+// SMTP protocol primitives shared by the server and the client.
+export {
+  AddressError,
+  formatAddressLiteral,
+  formatLocalpart,
+  formatPath,
+  parseAddressLiteral,
+  parseDomain,
+  parseEhloArg,
+  parseMailFrom,
+  parseRcptTo,
+  type Domain,
+  type MailArgs,
+  type Path,
+} from './address.js';
+export {
+  ParamError,
+  decodeUtf8AddrXtext,
+  decodeXtext,
+  encodeUtf8AddrUnitext,
+  encodeUtf8AddrXtext,
+  encodeXtext,
+  formatOrcpt,
+  parseBody,
+  parseEnvid,
+  parseNotify,
+  parseOrcpt,
+  parseParams,
+  parseRet,
+  parseSize,
+  type NotifyEvent,
+  type Orcpt,
+  type Param,
+} from './params.js';
+export { ReplyParser, ReplySyntaxError, enhancedCode, formatReply, type Reply } from './reply.js';
+export { DataTruncatedError, DotReader, DotStuffer, type ByteSource } from './data.js';
+export { C, SE } from './codes.js';
