@@ -1,0 +1,142 @@
+// A real authoritative DNS server on loopback (UDP and TCP on one port) for integration
+// tests: SystemResolver pointed at it exercises node:dns end to end without a network.
+import { createSocket, type Socket as UDPSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { answerQuery } from './authority.js';
+import { ZoneIndex, type MockZone } from './zone.js';
+
+const TCP_IDLE_MS = 10_000;
+const PORT_ATTEMPTS = 20;
+
+/** Queries answered so far, by transport. */
+export type TestDNSServerStats = { udp: number; tcp: number };
+
+/** Authoritative DNS server answering from a MockZone; see answerQuery for the rules. */
+export class TestDNSServer {
+  private zone: ZoneIndex;
+  private readonly connections = new Set<Socket>();
+  private closing: Promise<void> | undefined;
+  readonly stats: TestDNSServerStats = { udp: 0, tcp: 0 };
+
+  private constructor(
+    zone: ZoneIndex,
+    private readonly udp: UDPSocket,
+    private readonly tcp: Server,
+    readonly host: string,
+    readonly port: number,
+  ) {
+    this.zone = zone;
+    udp.on('message', (msg, from) => this.onDatagram(msg, from.address, from.port));
+    udp.on('error', () => {});
+    tcp.on('connection', (sock) => this.onConnection(sock));
+    tcp.on('error', () => {});
+  }
+
+  /** Listen on a random free port, the same for UDP and TCP; host defaults to 127.0.0.1. */
+  static async start(zone: MockZone, opts: { host?: string } = {}): Promise<TestDNSServer> {
+    const index = new ZoneIndex(zone);
+    const host = opts.host ?? '127.0.0.1';
+    for (let i = 0; i < PORT_ATTEMPTS; i++) {
+      const udp = await bindUDP(host);
+      const port = udp.address().port;
+      try {
+        const tcp = await listenTCP(host, port);
+        return new TestDNSServer(index, udp, tcp, host, port);
+      } catch (e) {
+        udp.close();
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      }
+    }
+    throw new Error(`no port on ${host} free for both UDP and TCP`);
+  }
+
+  /** "host:port" as SystemResolver's servers option takes it. */
+  get address(): string {
+    return isIPv6(this.host) ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
+  }
+
+  /** Replace the zone; throws ZoneError for an unusable entry. */
+  setZone(zone: MockZone): void {
+    this.zone = new ZoneIndex(zone);
+  }
+
+  /** Stop listening and drop open TCP connections; later calls return the same promise. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const sock of this.connections) sock.destroy();
+    await Promise.all([
+      new Promise<void>((resolve) => this.tcp.close(() => resolve())),
+      new Promise<void>((resolve) => this.udp.close(() => resolve())),
+    ]);
+  }
+
+  private answer(msg: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+    try {
+      const reply = answerQuery(this.zone, msg, transport);
+      if (reply !== undefined) this.stats[transport]++;
+      return reply;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private onDatagram(msg: Buffer, address: string, port: number): void {
+    const reply = this.answer(msg, 'udp');
+    if (reply !== undefined) this.udp.send(reply, port, address, () => {});
+  }
+
+  // RFC 1035 §4.2.2: each message is preceded by a two-byte length; several may follow.
+  private onConnection(sock: Socket): void {
+    this.connections.add(sock);
+    sock.on('close', () => this.connections.delete(sock));
+    sock.on('error', () => {});
+    sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
+    let pending: Buffer = Buffer.alloc(0);
+    sock.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const len = pending.readUInt16BE(0);
+        if (pending.length < 2 + len) break;
+        const reply = this.answer(pending.subarray(2, 2 + len), 'tcp');
+        pending = pending.subarray(2 + len);
+        if (reply === undefined) {
+          sock.destroy();
+          return;
+        }
+        const prefix = Buffer.alloc(2);
+        prefix.writeUInt16BE(reply.length, 0);
+        // Respect back-pressure from a client that does not read its replies.
+        if (!sock.write(Buffer.concat([prefix, reply]))) {
+          sock.pause();
+          sock.once('drain', () => sock.resume());
+        }
+      }
+    });
+  }
+}
+
+function bindUDP(host: string): Promise<UDPSocket> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    sock.once('error', reject);
+    sock.bind(0, host, () => {
+      sock.off('error', reject);
+      resolve(sock);
+    });
+  });
+}
+
+function listenTCP(host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
