@@ -43,3 +43,26 @@ export {
   type TextOptions,
 } from './text.js';
 export { Utf7Error, decodeMailboxName, encodeMailboxName } from './utf7.js';
+export {
+  ComposeError,
+  MessageBuilder,
+  encodeHeaderWord,
+  foldHeader,
+  formatDate,
+  newMessageId,
+  textEntity,
+  type BuilderOptions,
+} from './compose.js';
+export {
+  DSNError,
+  composeDSN,
+  dsnText,
+  parseDSN,
+  type DSNAction,
+  type DSNInput,
+  type DSNRecipient,
+  type DSNTextKind,
+  type DSNTextRecipient,
+  type ParsedDSN,
+  type ParsedDSNRecipient,
+} from './dsn.js';
