@@ -1,0 +1,25 @@
+// The outgoing queue: durable storage of submitted messages, local delivery, retries
+// with backoff and DSNs; remote delivery plugs in as a RemoteDeliverer.
+export { Queue, type QueueEvents, type QueueOptions } from './queue.js';
+export {
+  FUTURE_RELEASE_MAX_MS,
+  type AttemptResult,
+  type DSNParams,
+  type DeliveryOutcome,
+  type NewQueueMessage,
+  type Notify,
+  type Path,
+  type QueueMessage,
+  type RemoteDeliverer,
+} from './types.js';
+export { QueueError, type QueueErrorCode } from './errors.js';
+export {
+  DEFAULT_BACKOFF_BASE_MS,
+  DEFAULT_DELAY_DSN_AFTER_MS,
+  DEFAULT_MAX_AGE_MS,
+  MAX_BACKOFF_MS,
+  backoffDelay,
+  wantsDSN,
+  type DSNKind,
+} from './policy.js';
+export { formatAddress, formatLocalpart, formatPath } from './address.js';
