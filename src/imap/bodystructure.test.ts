@@ -58,6 +58,26 @@ describe('ENVELOPE', () => {
     assert.equal(envelopeText(env, false), '(NIL {7}\r\nGr\xc3\xbc\xc3\x9fe' + expectTail);
     assert.equal(envelopeText(env, true), '(NIL "Gr\xc3\xbc\xc3\x9fe"' + expectTail);
   });
+
+  it('uses From for a missing Sender or Reply-To only', () => {
+    const header = (...fields: string[]) => parseMessage(crlf(...fields, '')).envelope;
+    const tail = ' NIL "<m@x>")';
+    assert.equal(
+      envelopeText(header('From: f@x', 'Reply-To: r@x', 'Bcc: b@x', 'Message-ID: <m@x>'), false),
+      '(NIL NIL ((NIL NIL "f" "x")) ((NIL NIL "f" "x")) ((NIL NIL "r" "x")) NIL NIL ((NIL NIL "b" "x"))' +
+        tail,
+    );
+    assert.equal(
+      envelopeText(header('From: f@x', 'Sender: s@x', 'Cc: c@x', 'Message-ID: <m@x>'), false),
+      '(NIL NIL ((NIL NIL "f" "x")) ((NIL NIL "s" "x")) ((NIL NIL "f" "x")) NIL ((NIL NIL "c" "x")) NIL' +
+        tail,
+    );
+    // Without From, Sender and Reply-To stay as they are.
+    assert.equal(
+      envelopeText(header('Sender: s@x', 'Message-ID: <m@x>'), false),
+      '(NIL NIL NIL ((NIL NIL "s" "x")) NIL NIL NIL NIL' + tail,
+    );
+  });
 });
 
 describe('BODY and BODYSTRUCTURE', () => {

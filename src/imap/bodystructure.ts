@@ -30,22 +30,15 @@ function addressListText(list: Address[] | null, utf8: boolean): string {
  */
 export function envelopeText(env: Envelope | undefined, utf8: boolean): string {
   const e = imapEnvelope(env);
-  return (
-    '(' +
-    [
-      nstr(e.date, utf8),
-      nstr(e.subject, utf8),
-      addressListText(e.from, utf8),
-      addressListText(e.sender, utf8),
-      addressListText(e.replyTo, utf8),
-      addressListText(e.to, utf8),
-      addressListText(e.cc, utf8),
-      addressListText(e.bcc, utf8),
-      nstr(e.inReplyTo, utf8),
-      nstr(e.messageId, utf8),
-    ].join(' ') +
-    ')'
-  );
+  const from = addressListText(e.from, utf8);
+  // Sender and Reply-To default to From: the same list is formatted once.
+  const sender = e.sender === e.from ? from : addressListText(e.sender, utf8);
+  const replyTo = e.replyTo === e.from ? from : addressListText(e.replyTo, utf8);
+  const to = addressListText(e.to, utf8);
+  const cc = addressListText(e.cc, utf8);
+  const bcc = addressListText(e.bcc, utf8);
+  const head = `(${nstr(e.date, utf8)} ${nstr(e.subject, utf8)} ${from} ${sender} ${replyTo}`;
+  return `${head} ${to} ${cc} ${bcc} ${nstr(e.inReplyTo, utf8)} ${nstr(e.messageId, utf8)})`;
 }
 
 // body-fld-param: "(" string SP string *(SP string SP string) ")" / nil

@@ -6,31 +6,53 @@
 import { encodeMailboxName } from '../message/index.js';
 import { flagNames } from '../store/index.js';
 
-/** True when s can be sent as a quoted string (no CR, LF, NUL; 8-bit only with UTF-8). */
-function quotable(s: string, utf8: boolean): boolean {
-  if (s.length > 1024) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0 || c === 0x0d || c === 0x0a) return false;
-    if (c >= 0x80 && !utf8) return false;
-  }
-  return true;
-}
+/** Longest string sent quoted; longer ones go as literals. */
+const QUOTED_MAX = 1024;
 
 export function quote(s: string): string {
-  return '"' + s.replace(/[\\"]/g, (c) => '\\' + c) + '"';
+  return '"' + s.replace(/[\\"]/g, '\\$&') + '"';
 }
 
-/** A string: quoted when possible, else a literal (RFC 9051 §4.3). */
+/**
+ * A string: quoted when possible, else a literal (RFC 9051 §4.3). Quoted strings carry
+ * no CR, LF or NUL, and 8-bit characters only with UTF-8 (RFC 9051 §9 quoted, RFC 6855).
+ * One pass over the characters decides: most strings are short plain ASCII and are
+ * returned in quotes without further work.
+ */
 export function str(s: string | Buffer, utf8: boolean): string {
-  if (typeof s === 'string') {
-    if (quotable(s, utf8)) return bytes(quote(s));
-    const b = Buffer.from(s, 'utf8');
-    return `{${b.length}}\r\n${b.toString('latin1')}`;
+  if (typeof s !== 'string') return bufferStr(s);
+  const n = s.length;
+  if (n > QUOTED_MAX) return stringLiteral(s);
+  let escape = false;
+  let wide = false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c < 0x7f) {
+      if (c === 0x22 || c === 0x5c) escape = true;
+    } else if (c >= 0x80) {
+      if (!utf8) return stringLiteral(s);
+      wide = true;
+    } else if (c === 0 || c === 0x0d || c === 0x0a) return stringLiteral(s);
   }
-  const text = s.toString('latin1');
-  if (quotable(text, false)) return quote(text);
-  return `{${s.length}}\r\n${text}`;
+  const q = escape ? quote(s) : '"' + s + '"';
+  return wide ? Buffer.from(q, 'utf8').toString('latin1') : q;
+}
+
+/** A JS string as a literal of its UTF-8 encoding. */
+function stringLiteral(s: string): string {
+  const b = Buffer.from(s, 'utf8');
+  return `{${b.length}}\r\n${b.toString('latin1')}`;
+}
+
+/** Raw octets: quoted when 7-bit without CR, LF or NUL, else a literal. */
+function bufferStr(b: Buffer): string {
+  const text = b.toString('latin1');
+  if (b.length > QUOTED_MAX) return `{${b.length}}\r\n${text}`;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] as number;
+    if (c >= 0x80 || c === 0 || c === 0x0d || c === 0x0a) return `{${b.length}}\r\n${text}`;
+  }
+  return quote(text);
 }
 
 export function nstr(s: string | Buffer | null | undefined, utf8: boolean): string {

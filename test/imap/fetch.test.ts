@@ -469,6 +469,52 @@ describe('FETCH', () => {
     c.close();
   });
 
+  test('ENVELOPE, INTERNALDATE and RFC822.SIZE on contiguous, gapped and sparse UID sets', async () => {
+    const msgs: NewMsg[] = [];
+    for (let i = 1; i <= 40; i++) {
+      msgs.push({
+        data: crlf(`From: "S ${i}" <s${i}@x.org>`, `Subject: m\\${i} "q"`, '', `b${i}`),
+        internalDate: Date.UTC(2024, 1, 1, 0, 0, i),
+        flags: i % 2 === 0 ? Flag.Seen : 0,
+      });
+    }
+    const name = await mailbox(msgs);
+    const a = await s.store.account('mjl');
+    const mb = a.mailbox(name)!;
+    await a.storeFlags(mb.id, [7], { mode: 'add', flags: Flag.Deleted });
+    await a.expunge(mb.id, [7]);
+    const c = await Client.login(s);
+    await c.ok(`SELECT ${name}`);
+    const size = (u: number) =>
+      crlf(`From: "S ${u}" <s${u}@x.org>`, `Subject: m\\${u} "q"`, '', `b${u}`).length;
+    const from = (u: number) => `(("S ${u}" NIL "s${u}" "x.org"))`;
+    const env = (u: number) =>
+      `(NIL "m\\\\${u} \\"q\\"" ${from(u)} ${from(u)} ${from(u)} NIL NIL NIL NIL NIL)`;
+    const seq = (u: number) => (u < 7 ? u : u - 1);
+    const line = (u: number) =>
+      `* ${seq(u)} FETCH (UID ${u} FLAGS (${u % 2 === 0 ? '\\Seen' : ''}) ENVELOPE ${env(u)} ` +
+      `INTERNALDATE "01-Feb-2024 00:00:${String(u).padStart(2, '0')} +0000" RFC822.SIZE ${size(u)})`;
+    const fetch = (set: string) =>
+      lines(c, `UID FETCH ${set} (FLAGS ENVELOPE INTERNALDATE RFC822.SIZE)`);
+    // Contiguous, across the gap, and sparse (IN lists padded to 8 and to 16 UIDs).
+    assert.deepEqual(await fetch('2:4'), [2, 3, 4].map(line));
+    assert.deepEqual(await fetch('5:9'), [5, 6, 8, 9].map(line));
+    assert.deepEqual(await fetch('1,20,40'), [1, 20, 40].map(line));
+    const sparse = [1, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40];
+    assert.deepEqual(await fetch(sparse.join(',')), sparse.map(line));
+    assert.deepEqual(await lines(c, 'FETCH 39 (RFC822.SIZE UID)'), [
+      `* 39 FETCH (RFC822.SIZE ${size(40)} UID 40)`,
+    ]);
+
+    // Expunged by another session: still served, from the same light read.
+    await a.storeFlags(mb.id, [1], { mode: 'add', flags: Flag.Deleted });
+    await a.expunge(mb.id, [1]);
+    assert.deepEqual(await lines(c, 'FETCH 1 (ENVELOPE RFC822.SIZE)'), [
+      `* 1 FETCH (ENVELOPE ${env(1)} RFC822.SIZE ${size(1)})`,
+    ]);
+    c.close();
+  });
+
   test('FETCH 1:* of 2,000 messages streams all of them in order', async () => {
     const msgs: NewMsg[] = [];
     for (let i = 1; i <= 2000; i++) {
@@ -502,6 +548,13 @@ describe('FETCH', () => {
         const size = `Subject: message ${u}\r\n\r\nbody ${u}\r\n`.length;
         return `* ${i + 1} FETCH (UID ${u} BODY[HEADER.FIELDS (Subject)] ${lit(header)} RFC822.SIZE ${size})`;
       }),
+    );
+    assert.deepEqual(
+      await lines(c, 'FETCH 1:* (UID ENVELOPE)'),
+      live.map(
+        (u, i) =>
+          `* ${i + 1} FETCH (UID ${u} ENVELOPE (NIL "message ${u}" NIL NIL NIL NIL NIL NIL NIL NIL))`,
+      ),
     );
     c.close();
   });

@@ -2,8 +2,8 @@
 //
 // Messages are read in batches; each message's response is queued and flushed as the
 // output grows, and large body sections are streamed from the message file, so a FETCH
-// of a whole large mailbox never sits in memory. A FETCH of only FLAGS and UID reads
-// just those columns.
+// of a whole large mailbox never sits in memory. A FETCH reads only the columns its
+// items need: flags for FLAGS and UID, MIME structure for ENVELOPE and BODYSTRUCTURE.
 import type { Handler } from './types.js';
 import type { Conn, Selected } from '../connection.js';
 import type { Parser } from '../parser.js';
@@ -217,39 +217,94 @@ function sectionLabel(s: Section, utf8: boolean): string {
 
 // ---- reading rows ----
 
-type Row = { uid: number; flags: number; keywords: string[]; expunged: boolean; m: Message | null };
+/**
+ * One message as FETCH needs it. A FLAGS/UID FETCH reads only the flag columns; a FETCH
+ * of ENVELOPE, BODYSTRUCTURE, INTERNALDATE or RFC822.SIZE adds date, size and MIME
+ * structure; only body sections read the full row (m), for the message file.
+ */
+type Row = {
+  uid: number;
+  flags: number;
+  keywords: string[];
+  expunged: boolean;
+  info: RowInfo | null;
+  m: Message | null;
+};
+
+type RowInfo = { internalDate: number; size: number; part: Part };
+
+/** How much of each message a FETCH needs. */
+type RowLevel = 'flags' | 'structure' | 'full';
 
 const NO_KEYWORDS: string[] = [];
 const EMPTY = Buffer.alloc(0);
 
-type FlagRow = { uid: number; flags: number; keywords: string; expunged: number };
-const FLAG_COLUMNS = 'SELECT uid, flags, keywords, expunged FROM messages WHERE mailbox_id = ?';
+type SqlRow = {
+  uid: number;
+  flags: number;
+  keywords: string;
+  expunged: number;
+  internal_date?: number;
+  size?: number;
+  part?: string;
+};
+
+const FLAG_COLUMNS = 'uid, flags, keywords, expunged';
+const STRUCTURE_COLUMNS = `${FLAG_COLUMNS}, internal_date, size, part`;
+
+/** Whether sorted UIDs are exactly the numbers from first to last. */
+function contiguous(uids: number[]): boolean {
+  for (let i = 1; i < uids.length; i++) {
+    if ((uids[i] as number) !== (uids[i - 1] as number) + 1) return false;
+  }
+  return true;
+}
 
 /**
- * uid, flags and keywords only, for FETCH of FLAGS and UID: no MIME structure is read.
- * Expunged rows whose files still exist are included, as for full reads.
+ * Selected columns of the rows with the given (ascending) UIDs, in UID order. Expunged
+ * rows whose files still exist are included, as for full reads.
  */
-function flagRows(c: Conn, mailboxId: number, uids: number[]): Row[] {
-  const db = c.account!.db;
+function selectRows(c: Conn, mailboxId: number, uids: number[], columns: string): SqlRow[] {
+  const account = c.account!;
   const first = uids[0] as number;
   const last = uids[uids.length - 1] as number;
-  let rows: FlagRow[];
+  const from = `SELECT ${columns} FROM messages WHERE mailbox_id = ?`;
   if (last - first < 2 * uids.length) {
     // Dense: one range query, dropping UIDs this session does not list.
+    const sql = `${from} AND uid >= ? AND uid <= ? AND erased = 0 ORDER BY uid`;
+    const rows = account.stmt(sql).all(mailboxId, first, last) as SqlRow[];
+    if (contiguous(uids)) return rows;
     const want = new Set(uids);
-    const sql = `${FLAG_COLUMNS} AND uid >= ? AND uid <= ? AND erased = 0 ORDER BY uid`;
-    rows = (db.prepare(sql).all(mailboxId, first, last) as FlagRow[]).filter((r) =>
-      want.has(r.uid),
-    );
-  } else {
-    const sql = `${FLAG_COLUMNS} AND uid IN (${uids.map(() => '?').join(',')}) AND erased = 0 ORDER BY uid`;
-    rows = db.prepare(sql).all(mailboxId, ...uids) as FlagRow[];
+    return rows.filter((r) => want.has(r.uid));
   }
+  // Sparse: an IN list, padded with the last UID to a power of two so that few
+  // statements are prepared and cached.
+  let n = 8;
+  while (n < uids.length) n *= 2;
+  const args = uids.slice();
+  while (args.length < n) args.push(last);
+  const sql = `${from} AND uid IN (${args.map(() => '?').join(',')}) AND erased = 0 ORDER BY uid`;
+  return account.stmt(sql).all(mailboxId, ...args) as SqlRow[];
+}
+
+function structureInfo(r: SqlRow): RowInfo {
+  return {
+    internalDate: r.internal_date as number,
+    size: r.size as number,
+    part: JSON.parse(r.part as string) as Part,
+  };
+}
+
+/** Rows without the full message: flags only, or with date, size and MIME structure. */
+function lightRows(c: Conn, mailboxId: number, uids: number[], level: RowLevel): Row[] {
+  const withStructure = level === 'structure';
+  const rows = selectRows(c, mailboxId, uids, withStructure ? STRUCTURE_COLUMNS : FLAG_COLUMNS);
   return rows.map((r) => ({
     uid: r.uid,
     flags: r.flags,
     keywords: r.keywords === '[]' ? NO_KEYWORDS : (JSON.parse(r.keywords) as string[]),
     expunged: r.expunged === 1,
+    info: withStructure ? structureInfo(r) : null,
     m: null,
   }));
 }
@@ -261,8 +316,23 @@ function fullRows(c: Conn, mailboxId: number, uids: number[]): Row[] {
     flags: m.flags,
     keywords: m.keywords,
     expunged: m.expunged,
+    info: m,
     m,
   }));
+}
+
+function readRows(c: Conn, mailboxId: number, uids: number[], level: RowLevel): Row[] {
+  return level === 'full' ? fullRows(c, mailboxId, uids) : lightRows(c, mailboxId, uids, level);
+}
+
+/** The least FETCH must read for the items. */
+function rowLevel(items: FetchItem[]): RowLevel {
+  let level: RowLevel = 'flags';
+  for (const it of items) {
+    if (it.kind === 'section' || it.kind === 'binarysize') return 'full';
+    if (it.kind !== 'uid' && it.kind !== 'flags') level = 'structure';
+  }
+  return level;
 }
 
 // ---- section data ----
@@ -466,6 +536,26 @@ export function imapDateTime(ms: number): string {
   );
 }
 
+/** An item answered from the row alone: flags, date, size, envelope or structure. */
+function simpleItem(row: Row, kind: SimpleKind, opts: StructureOptions): string {
+  if (kind === 'uid') return `UID ${row.uid}`;
+  if (kind === 'flags') return `FLAGS ${flagList(row.flags, row.keywords)}`;
+  const info = row.info;
+  if (info === null) throw new Error('message data not read');
+  switch (kind) {
+    case 'internaldate':
+      return `INTERNALDATE "${imapDateTime(info.internalDate)}"`;
+    case 'size':
+      return `RFC822.SIZE ${info.size}`;
+    case 'envelope':
+      return `ENVELOPE ${envelopeText(info.part.envelope, opts.utf8)}`;
+    case 'body':
+      return `BODY ${bodyStructureText(info.part, false, opts)}`;
+    case 'bodystructure':
+      return `BODYSTRUCTURE ${bodyStructureText(info.part, true, opts)}`;
+  }
+}
+
 /** The response pieces of one message. All data that may fail is read here, first. */
 async function messagePieces(
   c: Conn,
@@ -476,29 +566,26 @@ async function messagePieces(
 ): Promise<Piece[]> {
   const out: Piece[] = [];
   let s = '';
-  const m = row.m;
   for (const it of items) {
     if (s !== '' || out.length > 0) s += ' ';
-    if (it.kind === 'uid') s += `UID ${row.uid}`;
-    else if (it.kind === 'flags') s += `FLAGS ${flagList(row.flags, row.keywords)}`;
-    else if (m === null) throw new Error('message data not read');
-    else if (it.kind === 'internaldate') s += `INTERNALDATE "${imapDateTime(m.internalDate)}"`;
-    else if (it.kind === 'size') s += `RFC822.SIZE ${m.size}`;
-    else if (it.kind === 'envelope') s += `ENVELOPE ${envelopeText(m.part.envelope, opts.utf8)}`;
-    else if (it.kind === 'body') s += `BODY ${bodyStructureText(m.part, false, opts)}`;
-    else if (it.kind === 'bodystructure')
-      s += `BODYSTRUCTURE ${bodyStructureText(m.part, true, opts)}`;
-    else if (it.kind === 'binarysize') s += `${it.label} ${await binarySize(c, m, it.section)}`;
-    else if (it.kind === 'section') {
-      const piece = it.binary
-        ? await binaryPiece(c, m, it.section, it.partial)
-        : await bodyPiece(c, m, it.section, it.partial);
-      s += `${it.label} `;
-      if (typeof piece === 'string') s += piece;
-      else {
-        out.push(s, piece);
-        s = '';
-      }
+    if (it.kind !== 'section' && it.kind !== 'binarysize') {
+      s += simpleItem(row, it.kind, opts);
+      continue;
+    }
+    const m = row.m;
+    if (m === null) throw new Error('message data not read');
+    if (it.kind === 'binarysize') {
+      s += `${it.label} ${await binarySize(c, m, it.section)}`;
+      continue;
+    }
+    const piece = it.binary
+      ? await binaryPiece(c, m, it.section, it.partial)
+      : await bodyPiece(c, m, it.section, it.partial);
+    s += `${it.label} `;
+    if (typeof piece === 'string') s += piece;
+    else {
+      out.push(s, piece);
+      s = '';
     }
   }
   // RFC 9051 §6.4.5: a flag change from an implicit \Seen is reported.
@@ -586,7 +673,7 @@ export const fetchHandler: Handler = async (c, _tag, p, name) => {
   const uids = c.resolveSet(spec, isUid);
   // RFC 9051 §6.4.9: UID FETCH responses always include UID.
   if (isUid && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });
-  const light = items.every((i) => i.kind === 'uid' || i.kind === 'flags');
+  const level = rowLevel(items);
   const setsSeen = !sel.readonly && items.some((i) => i.kind === 'section' && !i.peek);
   const wantsFlags = items.some((i) => i.kind === 'flags');
   // message/global is described as a message to clients that enabled UTF-8.
@@ -594,7 +681,7 @@ export const fetchHandler: Handler = async (c, _tag, p, name) => {
   for (let i = 0; i < uids.length; i += BATCH) {
     if (i > 0) await nextTick();
     const batch = uids.slice(i, i + BATCH);
-    const rows = light ? flagRows(c, sel.mailbox.id, batch) : fullRows(c, sel.mailbox.id, batch);
+    const rows = readRows(c, sel.mailbox.id, batch, level);
     checkBinary(rows, items);
     const changed = setsSeen ? await markSeen(c, sel, rows) : new Set<number>();
     for (const row of rows) {
