@@ -67,7 +67,7 @@ test('localserve: first start, serving, Ctrl-C, second start reuses everything, 
     assert.match(await metrics.text(), /tidings_panic_total/);
     const info = await fetch('http://127.0.0.1:1080/');
     assert.match(await info.text(), /^Tidings .* mail server at localhost/);
-    assert.match(await firstLine(1025), /^421 4\.3\.2 localhost /);
+    assert.equal(await firstLine(1025), '220 localhost ESMTP Tidings\r\n');
     assert.match(
       await firstLine(1143),
       /^\* OK \[CAPABILITY IMAP4rev2 .*AUTH=PLAIN.*\] Tidings IMAP ready/,

@@ -48,16 +48,11 @@ test('server: listeners, live reload of domains.toml, quota from config, clean s
   try {
     const port = (svc: string) => server.listening.find((l) => l.service === svc)!.port;
     assert.deepEqual(
-      server.listening.map((l) => [l.service, l.placeholder]),
-      [
-        ['imap', false],
-        ['smtp', true],
-        ['http', false],
-        ['metrics', false],
-      ],
+      server.listening.map((l) => l.service),
+      ['imap', 'smtp', 'http', 'metrics'],
     );
     assert.ok(server.listening.every((l) => l.port > 0));
-    assert.match(await firstLine(port('smtp')), /^421 4\.3\.2 mail\.example\.org /);
+    assert.equal(await firstLine(port('smtp')), '220 mail.example.org ESMTP Tidings\r\n');
     assert.match(
       await firstLine(port('imap')),
       /^\* OK \[CAPABILITY IMAP4rev2 .*\] Tidings IMAP ready\r\n$/,

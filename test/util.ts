@@ -8,7 +8,7 @@ export function firstLine(port: number): Promise<string> {
     let data = '';
     s.on('data', (d) => {
       data += d;
-      // The first line is enough; placeholders close, real servers keep the connection.
+      // The first line is enough.
       if (data.includes('\r\n')) {
         s.destroy();
         resolve(data);

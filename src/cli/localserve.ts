@@ -32,8 +32,7 @@ export function registerLocalserve(program: Command): void {
         const hosts = server.listening
           .filter((x) => x.service === l.service && x.port === l.port)
           .map((x) => x.host);
-        const note = l.placeholder ? '  (not available yet: answers with a refusal)' : '';
-        out.write(`  ${l.service.padEnd(12)} ${hosts.join(', ')} port ${l.port}${note}\n`);
+        out.write(`  ${l.service.padEnd(12)} ${hosts.join(', ')} port ${l.port}\n`);
       }
       out.write(
         `  certificate: ${join(configDir, 'localhost.crt')} (self-signed)\nPress Ctrl-C to stop.\n\n`,

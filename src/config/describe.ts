@@ -66,6 +66,9 @@ first_time_sender = "15s"
 auth_fail = "1s"
 # Pause before each read and per byte written to misbehaving clients. Default "1s".
 bad_client = "1s"
+# SMTP: wait before rejecting a message whose recipients are all unknown, which slows
+# down address guessing. Default "5s".
+unknown_recipients = "5s"
 
 # One table per listener; at least one. A listener is a set of addresses with services.
 # Every service is off unless "enabled = true".

@@ -39,7 +39,12 @@ test('minimal file gets every default', () => {
         connection_rate_per_minute: [300, 900, 2700],
       },
     },
-    delays: { first_time_sender: 15000, auth_fail: 1000, bad_client: 1000 },
+    delays: {
+      first_time_sender: 15000,
+      auth_fail: 1000,
+      bad_client: 1000,
+      unknown_recipients: 5000,
+    },
     listeners: {
       public: {
         ips: ['0.0.0.0', '::'],
@@ -108,7 +113,12 @@ http.enabled = true
   });
   assert.equal(cfg.limits.smtp.max_recipients, 100);
   assert.deepEqual(cfg.limits.smtp.connection_rate_per_minute, [4, 5, 6]);
-  assert.deepEqual(cfg.delays, { first_time_sender: 0, auth_fail: 500, bad_client: 90000 });
+  assert.deepEqual(cfg.delays, {
+    first_time_sender: 0,
+    auth_fail: 500,
+    bad_client: 90000,
+    unknown_recipients: 5000,
+  });
   const pub = cfg.listeners.public;
   assert.ok(pub);
   assert.deepEqual(pub.ips, ['192.0.2.1', '2001:db8::1']);

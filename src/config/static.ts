@@ -121,6 +121,8 @@ const delays = z.strictObject({
   first_time_sender: duration.default(15_000),
   auth_fail: duration.default(1000),
   bad_client: duration.default(1000),
+  // spec/smtp.md §4: before rejecting a message whose recipients are all unknown
+  unknown_recipients: duration.default(5000),
 });
 
 export const logLevels = [

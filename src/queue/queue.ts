@@ -15,13 +15,14 @@ import type { Readable } from 'node:stream';
 import type { Store } from '../store/store.js';
 import type { DomainsConfig } from '../config/domains.js';
 import { resolveAddress } from '../config/resolve.js';
+import { localserveEffect } from '../smtp/index.js';
 import type { Logger } from '../log/index.js';
 import { formatAddress } from './address.js';
 import { QueueDB, type RetryUpdate, type Stored } from './db.js';
 import { buildDSN, type BuiltDSN, type DSNItem } from './dsn.js';
 import { QueueError } from './errors.js';
 import { QueueFiles } from './files.js';
-import { LocalDelivery, deliveryPrefix } from './local.js';
+import { LocalDelivery, deliveryPrefix, type LocalTarget } from './local.js';
 import {
   DEFAULT_BACKOFF_BASE_MS,
   DEFAULT_DELAY_DSN_AFTER_MS,
@@ -62,6 +63,11 @@ export type QueueOptions = {
   cleanup?: boolean;
   /** Test hook: runs inside add()'s transaction after the inserts. */
   beforeCommit?: () => void;
+  /**
+   * localserve: nothing leaves the machine; every recipient is delivered to this
+   * account, unless its localpart asks for a simulated failure ("queue550@...").
+   */
+  localserve?: { account: string } | null;
 };
 
 export interface QueueEvents {
@@ -408,7 +414,42 @@ export class Queue extends EventEmitter<QueueEvents> {
   }
 
   private isLocal(cfg: DomainsConfig, m: QueueMessage): boolean {
+    if (this.opts.localserve) return true;
     return this.localDelivery && resolveAddress(cfg, m.recipient).kind !== 'unknown-domain';
+  }
+
+  /** localserve: the simulated outcome a recipient asks for, or its delivery target. */
+  private async localserveTarget(
+    cfg: DomainsConfig,
+    m: QueueMessage,
+    account: string,
+  ): Promise<LocalTarget | DeliveryOutcome> {
+    const eff = localserveEffect(m.recipient.localpart, 'queue');
+    if (eff?.timeout) {
+      await new Promise((r) => setTimeout(r, 60_000).unref());
+      return temporaryError('simulated timeout due to special localpart');
+    }
+    if (eff) {
+      return {
+        ok: false,
+        permanent: eff.code >= 500,
+        code: eff.code,
+        secode: `${Math.floor(eff.code / 100)}.0.0`,
+        error: `simulated failure with code ${eff.code} due to special localpart`,
+        host: 'localhost',
+      };
+    }
+    const r = resolveAddress(cfg, m.recipient);
+    if (r.kind === 'account' || r.kind === 'alias') return r;
+    const dests = cfg.accounts[account]?.destinations ?? {};
+    const destinationAddress = Object.keys(dests)[0] ?? '';
+    return {
+      kind: 'account',
+      account,
+      destination: dests[destinationAddress] ?? { mailbox: 'Inbox' },
+      destinationAddress,
+      canonical: destinationAddress,
+    };
   }
 
   private launch(group: Stored[]): Promise<void> {
@@ -457,6 +498,20 @@ export class Queue extends EventEmitter<QueueEvents> {
     const attempts: Attempt[] = [];
     const remote: Stored[] = [];
     for (const s of group) {
+      const ls = this.opts.localserve;
+      if (ls) {
+        const t = await this.localserveTarget(cfg, s.m, ls.account);
+        if ('ok' in t) {
+          attempts.push({ s, outcome: t, local: true });
+          continue;
+        }
+        const explicit = this.db.fileRecipients(s.m.fileId);
+        const outcome = await this.local
+          .deliver(s.m, t, cfg, explicit)
+          .catch((e: unknown) => temporaryError(e));
+        attempts.push({ s, outcome, local: true });
+        continue;
+      }
       const target = this.localDelivery ? resolveAddress(cfg, s.m.recipient) : null;
       if (!target || target.kind === 'unknown-domain') {
         remote.push(s);

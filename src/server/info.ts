@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { listenOn } from '../net/index.js';
 import { PRODUCT, VERSION } from '../version.js';
-import type { Service } from './placeholder.js';
+import type { Service } from './server.js';
 
 export async function startInfoServer(o: {
   host: string;

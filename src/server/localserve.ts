@@ -39,6 +39,7 @@ log_level = "info"
 first_time_sender = "0s"
 auth_fail = "0s"
 bad_client = "0s"
+unknown_recipients = "0s"
 
 [listeners.local]
 ips = ["127.0.0.1", "::1"]
@@ -106,6 +107,7 @@ export async function startLocalserve(
   const server = await Server.start({
     pretty: true,
     tolerateMissingAddresses: true,
+    localserve: { account: LOCALSERVE_ACCOUNT },
     ...opts,
     configDir,
   });

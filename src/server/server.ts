@@ -19,7 +19,9 @@ import {
   AuthFailureLimiter,
 } from '../net/index.js';
 import { startImapServer } from '../imap/server.js';
-import { startPlaceholder, type Service } from './placeholder.js';
+import { startSmtpServer, DeliveryRateLimiter, type SmtpKind } from '../smtpserver/index.js';
+import { Queue } from '../queue/index.js';
+import { SystemResolver, localserveResolver, type Resolver } from '../dns/index.js';
 import { startInfoServer } from './info.js';
 
 export type ServerOptions = {
@@ -31,21 +33,27 @@ export type ServerOptions = {
   tolerateMissingAddresses?: boolean;
   /** Called after each successful domains.toml reload. */
   onReload?: (cfg: DomainsConfig) => void;
+  /** localserve: all mail goes to this account, the queue never leaves the machine. */
+  localserve?: { account: string } | null;
+  /** DNS resolver; default the system's (localserve: a local one). */
+  resolver?: Resolver;
 };
+
+/** A running listener. */
+export type Service = { port: number; close(): Promise<void> };
 
 export type ListeningService = {
   listener: string;
   service: string;
   host: string;
   port: number;
-  /** Accepts connections but only answers "not available yet" (protocol not in this build). */
-  placeholder: boolean;
 };
 
 export class Server {
   readonly listening: ListeningService[] = [];
   private services: Service[] = [];
   private watcher: { close(): void } | null = null;
+  queue: Queue | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -69,6 +77,14 @@ export class Server {
     });
     const server = new Server(opts.configDir, st, domains, store, log);
     try {
+      server.queue = await Queue.open({
+        store,
+        domains: () => server.domains,
+        hostname: st.hostname,
+        log,
+        localserve: opts.localserve ?? null,
+      });
+      server.queue.start();
       await server.startListeners(opts);
     } catch (e) {
       await server.stop();
@@ -103,20 +119,29 @@ export class Server {
       connections: new ConnectionCounter({ limits: st.limits.imap.max_connections }),
       authFailures,
     };
+    const smtpShared = {
+      rate: new RateLimiter({
+        windowMs: 60_000,
+        limits: st.limits.smtp.connection_rate_per_minute,
+      }),
+      connections: new ConnectionCounter({ limits: st.limits.smtp.max_connections }),
+      authFailures,
+      delivery: new DeliveryRateLimiter(),
+      resolver:
+        opts.resolver ??
+        (opts.localserve
+          ? localserveResolver(() => Object.keys(this.domains.domains))
+          : new SystemResolver()),
+    };
     for (const [name, l] of Object.entries(st.listeners)) {
       const hostname = l.hostname ?? st.hostname;
       const tls = l.tls ? loadTlsContext(l.tls.keys) : null;
       for (const ip of l.ips) {
-        const start = async (
-          service: string,
-          port: number,
-          make: () => Promise<Service>,
-          placeholder = false,
-        ) => {
+        const start = async (service: string, port: number, make: () => Promise<Service>) => {
           try {
             const s = await make();
             this.services.push(s);
-            this.listening.push({ listener: name, service, host: ip, port: s.port, placeholder });
+            this.listening.push({ listener: name, service, host: ip, port: s.port });
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
             if (opts.tolerateMissingAddresses && code === 'EADDRNOTAVAIL') {
@@ -163,21 +188,7 @@ export class Server {
         for (const kind of ['smtp', 'submission', 'submissions'] as const) {
           const c = svc[kind];
           if (!c?.enabled) continue;
-          const implicitTLS = kind === 'submissions';
-          await start(
-            kind,
-            c.port,
-            () =>
-              startPlaceholder({
-                protocol: 'smtp',
-                host: ip,
-                port: c.port,
-                hostname,
-                tls: implicitTLS ? tls : null,
-                log: this.log,
-              }),
-            true,
-          );
+          await start(kind, c.port, () => this.startSmtp(kind, name, ip, c.port, smtpShared, opts));
         }
         if (l.http?.enabled) {
           const port = l.http.port;
@@ -193,12 +204,72 @@ export class Server {
     }
   }
 
+  private startSmtp(
+    kind: SmtpKind,
+    listenerName: string,
+    ip: string,
+    port: number,
+    shared: {
+      rate: RateLimiter;
+      connections: ConnectionCounter;
+      authFailures: AuthFailureLimiter;
+      delivery: DeliveryRateLimiter;
+      resolver: Resolver;
+    },
+    opts: ServerOptions,
+  ): Promise<Service> {
+    const st = this.staticConfig;
+    const l = st.listeners[listenerName]!;
+    const tls = l.tls ? loadTlsContext(l.tls.keys) : null;
+    const submission = kind !== 'smtp';
+    // spec/smtp.md §1.1: per-port TLS requirements.
+    const requireTLS =
+      kind === 'submissions' || (kind === 'submission' && !l.submission.no_require_starttls);
+    return startSmtpServer(
+      {
+        kind,
+        store: this.store,
+        domains: () => this.domains,
+        hostname: l.hostname ?? st.hostname,
+        tls,
+        requireTLSForAuth: submission ? requireTLS : true,
+        requireTLSForDelivery: submission ? requireTLS : l.smtp.require_starttls,
+        requireTLSExtension: submission || !l.smtp.no_require_tls,
+        limits: {
+          maxLineLength: st.limits.smtp.max_line_length,
+          maxRecipients: st.limits.smtp.max_recipients,
+          maxReceivedHeaders: st.limits.smtp.max_received_headers,
+          maxBadTransactions: st.limits.smtp.max_bad_transactions,
+          maxMessageSize: st.limits.max_message_size,
+          defaultMaxMessageSize: st.limits.max_message_size,
+          maxOutgoingPerDay: st.limits.max_outgoing_messages_per_day,
+          maxFirstTimeRecipientsPerDay: st.limits.max_first_time_recipients_per_day,
+        },
+        delays: {
+          authFail: st.delays.auth_fail,
+          badClient: st.delays.bad_client,
+          firstTimeSender: submission ? 0 : l.smtp.first_time_sender_delay,
+          unknownRecipients: st.delays.unknown_recipients,
+          localserveTimeout: 3600_000,
+        },
+        limiters: shared,
+        resolver: shared.resolver,
+        queue: this.queue!,
+        log: this.log,
+        localserve: opts.localserve ?? null,
+      },
+      ip,
+      port,
+    );
+  }
+
   /** Closes listeners, lets in-flight work finish, and closes the databases cleanly. */
   stop(): Promise<void> {
     if (!this.stopping) {
       this.stopping = (async () => {
         this.watcher?.close();
         await Promise.allSettled(this.services.map((s) => s.close()));
+        await this.queue?.stop();
         await this.store.close();
       })();
     }

@@ -1,4 +1,8 @@
-// SMTP protocol primitives shared by the server and the client.
+// SMTP protocol primitives shared by the server (smtpserver/) and the outgoing queue's
+// client (smtpclient/). The design's module map has no such room; it exists because
+// both engines need the same address, parameter, reply and dot-stuffing code, and
+// protocol modules must not import each other. It sits just above net/ and imports
+// nothing from the engines.
 export {
   AddressError,
   formatAddressLiteral,
@@ -35,3 +39,4 @@ export {
 export { ReplyParser, ReplySyntaxError, enhancedCode, formatReply, type Reply } from './reply.js';
 export { DataTruncatedError, DotReader, DotStuffer, type ByteSource } from './data.js';
 export { C, SE } from './codes.js';
+export { localserveEffect, type LocalserveEffect, type LocalserveStage } from './localserve.js';

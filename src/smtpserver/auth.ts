@@ -1,0 +1,238 @@
+// AUTH (RFC 4954) on the submission ports, through the shared SASL mechanisms
+// (spec/smtp.md §1.4, §2).
+import type { TLSSocket } from 'node:tls';
+import type { Command, CommandResult } from './commands.js';
+import { requireHello } from './commands.js';
+import type { SmtpConn } from './conn.js';
+import { SmtpError, userError } from './errors.js';
+import {
+  channelBindingFromSocket,
+  createSaslServer,
+  lookupLogin,
+  type SaslContext,
+  type SaslStep,
+  type StoredSecrets,
+} from '../sasl/index.js';
+import type { LoginResult } from '../store/index.js';
+import { LineTooLongError, ReadTimeoutError } from '../net/index.js';
+
+/** RFC 4954 §4: authentication lines of at least 12288 octets must be accepted. */
+const MAX_AUTH_LINE = 12288;
+
+/** A failed attempt: how it is recorded and whether it counts against the client. */
+class AuthFailed extends Error {
+  constructor(
+    readonly result: LoginResult,
+    readonly counted: boolean,
+    readonly reply: SmtpError,
+  ) {
+    super(reply.message);
+  }
+}
+
+type Attempt = { account: string; address: string; mechanism: string };
+
+export const auth: Command = async (c, args) => {
+  requireHello(c);
+  if (!c.submission) throw userError(503, '5.1', 'authentication not allowed during smtp delivery');
+  if (c.tx) throw userError(503, '5.1', 'authentication not allowed during mail transaction');
+  // RFC 4954 §4: no AUTH after a successful one. A certificate login still allows one that
+  // confirms the same account (spec §1.4).
+  if (c.authSASL || (c.account && !c.tlsIdentity)) {
+    throw userError(503, '5.1', 'already authenticated');
+  }
+  const parts = args.split(' ').filter((s, i) => s !== '' || i === 0);
+  const mech = (parts[0] ?? '').toUpperCase();
+  if (!mech) throw userError(501, '5.4', 'missing mechanism');
+  // Windows Mail sends two spaces before the initial response; tolerate that.
+  const initial = parts.length > 1 ? (parts[parts.length - 1] ?? '') : null;
+  await c.authBackoff();
+  const a: Attempt = { account: '', address: '', mechanism: mech.toLowerCase() };
+  try {
+    return await runSasl(c, mech, initial, a);
+  } catch (e) {
+    if (!(e instanceof AuthFailed)) throw e;
+    c.authFailure(a.account, a.address, a.mechanism, e.result, e.counted);
+    throw e.reply;
+  }
+};
+
+function decode64(s: string): Buffer {
+  if (s === '=') return Buffer.alloc(0); // RFC 4954 §4: an empty initial response
+  if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
+    throw new AuthFailed('badprotocol', true, userError(501, '5.2', 'invalid base64'));
+  }
+  return Buffer.from(s, 'base64');
+}
+
+function requireTLS(c: SmtpConn, why: string): void {
+  if (!c.tlsActive) {
+    throw new AuthFailed('badprotocol', true, userError(538, '7.11', `${why} requires tls`));
+  }
+}
+
+async function runSasl(
+  c: SmtpConn,
+  mech: string,
+  initial: string | null,
+  a: Attempt,
+): Promise<CommandResult> {
+  if ((mech === 'PLAIN' || mech === 'LOGIN') && c.ctx.requireTLSForAuth) {
+    requireTLS(c, 'plaintext authentication');
+  }
+  if (mech.endsWith('-PLUS')) requireTLS(c, 'channel binding');
+  if (mech === 'EXTERNAL') {
+    requireTLS(c, 'EXTERNAL');
+    if (!c.tlsIdentity) {
+      throw new AuthFailed(
+        'badprotocol',
+        false,
+        userError(535, '7.8', 'no tls client certificate'),
+      );
+    }
+  }
+  const server = createSaslServer(mech, saslContext(c, a));
+  if (!server) throw userError(504, '5.4', `mechanism ${mech} not supported`);
+  let response = initial === null ? null : decode64(initial);
+  for (;;) {
+    const step = await server.step(response);
+    if (step.kind === 'failure') throw failureOf(c, mech, step);
+    if (step.kind === 'success') return succeed(c, step, a);
+    // RFC 4954 §4: "334 " and the base64 challenge.
+    c.writer.write(`334 ${step.data.toString('base64')}\r\n`);
+    response = decode64(await readResponse(c));
+  }
+}
+
+function saslContext(c: SmtpConn, a: Attempt): SaslContext {
+  if (c.tlsIdentity) {
+    a.account = c.tlsIdentity.account;
+    a.address = c.tlsIdentity.loginAddress;
+  }
+  return {
+    hostname: c.ctx.hostname,
+    lookup: async (username) => {
+      const who = lookupLogin(c.ctx.domains(), username);
+      a.address = username;
+      a.account = who?.account ?? '';
+      if (!who) return null;
+      const acc = await c.ctx.store.account(who.account);
+      return { account: who.account, secrets: acc.secrets<StoredSecrets>() };
+    },
+    tls: c.tlsActive ? channelBindingFromSocket(c.socket as TLSSocket) : null,
+    externalIdentity: c.tlsIdentity,
+    allowAddresses: async (account, address) =>
+      lookupLogin(c.ctx.domains(), address)?.account === account,
+  };
+}
+
+/** A client response line; "*" cancels the exchange (RFC 4954 §4). */
+async function readResponse(c: SmtpConn): Promise<string> {
+  await c.flush();
+  c.reader.setTimeout(c.timeouts.io);
+  let line: Buffer;
+  try {
+    ({ line } = await c.reader.readLine(MAX_AUTH_LINE));
+  } catch (e) {
+    // Answered like the same trouble with a command line, then the connection ends.
+    if (e instanceof LineTooLongError) {
+      throw new SmtpError(500, '5.0', `line too long, auth max is ${MAX_AUTH_LINE}`, {
+        close: true,
+      });
+    }
+    if (e instanceof ReadTimeoutError) {
+      throw new SmtpError(421, '4.2', 'timeout, closing connection', { close: true });
+    }
+    throw e;
+  }
+  const s = line.toString('latin1').trim();
+  if (s === '*') {
+    throw new AuthFailed('aborted', false, userError(501, '5.0', 'authentication aborted'));
+  }
+  return s;
+}
+
+async function succeed(
+  c: SmtpConn,
+  step: Extract<SaslStep, { kind: 'success' }>,
+  a: Attempt,
+): Promise<CommandResult> {
+  a.account = step.account;
+  a.address = step.username;
+  if (step.final && step.final.length > 0) {
+    // SCRAM server-final message: sent as a challenge, answered with an empty line.
+    c.writer.write(`334 ${step.final.toString('base64')}\r\n`);
+    if ((await readResponse(c)) !== '') {
+      const reply = userError(501, '5.4', 'expected empty response after server final message');
+      throw new AuthFailed('badprotocol', true, reply);
+    }
+  }
+  const failed = () => userError(535, '7.8', 'authentication failed');
+  if (c.tlsIdentity && c.tlsIdentity.account !== step.account) {
+    throw new AuthFailed('badcredentials', true, failed());
+  }
+  const acc = c.ctx.domains().accounts[step.account];
+  if (!acc) throw new AuthFailed('badcredentials', true, failed());
+  const address = lookupLogin(c.ctx.domains(), step.username)?.address ?? step.username;
+  if (acc.login_disabled !== undefined) {
+    // RFC 4954 §6: 525 5.7.13 user account disabled.
+    const reply = userError(525, '7.13', `login disabled: ${acc.login_disabled}`);
+    throw new AuthFailed('logindisabled', false, reply);
+  }
+  c.authSucceeded(step.account, address, a.mechanism);
+  c.authSASL = true;
+  c.reply(235, '7.0', 'nice');
+  return { code: 235, secode: '7.0' };
+}
+
+/** The reply to a failed mechanism step (spec/smtp.md §2). */
+function failureOf(
+  c: SmtpConn,
+  mech: string,
+  step: Extract<SaslStep, { kind: 'failure' }>,
+): AuthFailed {
+  const scram = mech.startsWith('SCRAM-');
+  const creds = () =>
+    new AuthFailed('badcredentials', true, userError(535, '7.8', 'authentication failed'));
+  switch (step.reason) {
+    case 'badProtocol':
+      if (scram) {
+        return new AuthFailed(
+          'badprotocol',
+          true,
+          userError(535, '7.0', 'bad scram protocol message'),
+        );
+      }
+      return new AuthFailed('badprotocol', true, userError(501, '5.4', step.message));
+    case 'aborted':
+      return new AuthFailed('aborted', false, userError(501, '5.0', 'authentication aborted'));
+    case 'missingSecrets':
+      // The stored secrets predate this mechanism: not the client's fault.
+      c.log.info(
+        { mech, account: c.account },
+        'secrets for mechanism missing, set the password again',
+      );
+      return new AuthFailed(
+        'error',
+        false,
+        userError(454, '3.0', `${mech.toLowerCase()} not possible for this account`),
+      );
+    case 'unknownUser':
+      return scram
+        ? new AuthFailed('badcredentials', true, userError(454, '3.0', 'scram not possible'))
+        : creds();
+    case 'authzFailed':
+      return creds();
+    case 'badChannelBinding':
+      c.log.warn({ mech }, 'channel binding mismatch, potential man-in-the-middle');
+      return new AuthFailed(
+        'badchannelbinding',
+        true,
+        userError(535, '7.7', 'channel bindings do not match, potential mitm'),
+      );
+    case 'channelBindingUnavailable':
+      return new AuthFailed('badprotocol', false, userError(538, '7.11', step.message));
+    default:
+      return creds();
+  }
+}

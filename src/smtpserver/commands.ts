@@ -1,0 +1,148 @@
+// The command table and the session commands (RFC 5321 §4.1.1; spec/smtp.md §1.2, §2).
+import type { SmtpConn } from './conn.js';
+import { userError, SmtpError } from './errors.js';
+import { parseEhloArg, AddressError } from '../smtp/index.js';
+import { MECHANISMS } from '../sasl/index.js';
+import { auth } from './auth.js';
+import { mail, rcpt } from './envelope.js';
+import { data, bdat } from './data.js';
+import { FUTURE_RELEASE_MAX_MS } from '../queue/index.js';
+import { isNotFound } from '../dns/index.js';
+
+export type CommandResult = { code: number; secode: string } | void;
+export type Command = (c: SmtpConn, args: string) => Promise<CommandResult>;
+
+const ok = (c: SmtpConn, code: number, secode: string | null, msg: string): CommandResult => {
+  c.reply(code, secode, msg);
+  return { code, secode: secode ?? '' };
+};
+
+/** Ensures a command has no arguments (RFC 5321 §4.1.1). */
+function noArgs(args: string): void {
+  if (args.trim() !== '') throw userError(501, '5.4', 'no parameters allowed');
+}
+
+const helo: Command = (c, args) => hello(c, args, false);
+const ehlo: Command = (c, args) => hello(c, args, true);
+
+async function hello(c: SmtpConn, args: string, isEhlo: boolean): Promise<CommandResult> {
+  const arg = args.trim();
+  if (arg === '') throw userError(501, '5.4', 'missing domain or address literal');
+  let parsed: { domain: import('../smtp/index.js').Domain | null; ipLiteral: string | null };
+  if (c.submission) {
+    // Mail clients send all kinds of names; the connection's IP is what counts.
+    parsed = { domain: null, ipLiteral: c.remoteIP };
+  } else {
+    try {
+      parsed = parseEhloArg(arg, true);
+    } catch (e) {
+      if (e instanceof AddressError)
+        throw userError(501, '5.4', `invalid ${isEhlo ? 'EHLO' : 'HELO'} argument: ${e.message}`);
+      throw e;
+    }
+  }
+  if (!isEhlo && !c.submission && parsed.domain) await checkHeloDomain(c, parsed.domain.ascii);
+  // RFC 5321 §4.1.4: EHLO/HELO resets the transaction.
+  await c.resetTransaction();
+  c.hello = { ehlo: isEhlo, name: arg.split(' ')[0] ?? arg, ...parsed };
+  const host = c.ctx.hostname;
+  if (!isEhlo) return ok(c, 250, null, host);
+  const lines = [host, 'PIPELINING', `SIZE ${c.ctx.limits.maxMessageSize}`];
+  if (!c.tlsActive && c.ctx.tls) lines.push('STARTTLS');
+  else if (c.tlsActive && c.ctx.requireTLSExtension) lines.push('REQUIRETLS'); // RFC 8689 §2
+  if (c.submission) {
+    if (c.tlsActive || !c.ctx.requireTLSForAuth) {
+      const mechs = [
+        'SCRAM-SHA-256-PLUS',
+        'SCRAM-SHA-256',
+        'SCRAM-SHA-1-PLUS',
+        'SCRAM-SHA-1',
+        'CRAM-MD5',
+        'PLAIN',
+        'LOGIN',
+      ];
+      if (c.tlsIdentity) mechs.unshift('EXTERNAL');
+      lines.push(`AUTH ${mechs.filter((m) => MECHANISMS.includes(m)).join(' ')}`);
+    }
+    // RFC 4865 §3: the maximum interval and the latest date.
+    const secs = Math.floor(FUTURE_RELEASE_MAX_MS / 1000);
+    const until = new Date(Date.now() + FUTURE_RELEASE_MAX_MS)
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
+    lines.push(`FUTURERELEASE ${secs} ${until}`);
+  }
+  lines.push(
+    'ENHANCEDSTATUSCODES',
+    '8BITMIME',
+    'BINARYMIME',
+    'CHUNKING',
+    'DSN',
+    `LIMITS RCPTMAX=${c.ctx.limits.maxRecipients}`,
+    'SMTPUTF8',
+  );
+  return ok(c, 250, null, lines.join('\n'));
+}
+
+/** A HELO name must have an address; temporary DNS trouble is not held against it. */
+async function checkHeloDomain(c: SmtpConn, domain: string): Promise<void> {
+  const r = c.ctx.resolver;
+  const results = await Promise.allSettled([r.a(domain), r.aaaa(domain)]);
+  if (results.some((x) => x.status === 'fulfilled')) return;
+  if (results.every((x) => x.status === 'rejected' && isNotFound(x.reason))) {
+    throw userError(550, '5.0', 'your ehlo domain does not resolve to an IP address');
+  }
+}
+
+const starttls: Command = async (c, args) => {
+  noArgs(args);
+  if (c.tlsActive) throw userError(503, '5.1', 'already speaking tls');
+  if (c.account) throw userError(503, '5.1', 'cannot starttls after authentication');
+  if (!c.ctx.tls) throw userError(503, '5.1', 'starttls not offered');
+  c.reply(220, '0.0', `go! (${c.cid})`);
+  await c.startTLS();
+  return { code: 220, secode: '0.0' };
+};
+
+const rset: Command = async (c, args) => {
+  noArgs(args);
+  await c.resetTransaction();
+  return ok(c, 250, '0.0', 'all clear');
+};
+
+// VRFY and EXPN never reveal addresses (RFC 5321 §3.5.3).
+const vrfy: Command = async (c) => ok(c, 252, '7.0', 'no verify/expand but will try delivery');
+
+const help: Command = async (c) => ok(c, 214, '0.0', 'see rfc 5321 (smtp)');
+
+const quit: Command = async (c, args) => {
+  noArgs(args);
+  c.close();
+  return ok(c, 221, '0.0', 'okay thanks bye');
+};
+
+const noopWithArg: Command = async (c) => ok(c, 250, '0.0', 'alrighty');
+
+export const COMMANDS = new Map<string, Command>([
+  ['HELO', helo],
+  ['EHLO', ehlo],
+  ['STARTTLS', starttls],
+  ['AUTH', auth],
+  ['MAIL', mail],
+  ['RCPT', rcpt],
+  ['DATA', data],
+  ['BDAT', bdat],
+  ['RSET', rset],
+  ['VRFY', vrfy],
+  ['EXPN', vrfy],
+  ['HELP', help],
+  // RFC 5321 §4.1.1.9: NOOP may carry a string, which is ignored.
+  ['NOOP', noopWithArg],
+  ['QUIT', quit],
+]);
+
+/** Requires HELO/EHLO first (RFC 5321 §4.1.4). */
+export function requireHello(c: SmtpConn): void {
+  if (!c.hello) throw userError(503, '5.1', 'no ehlo/helo yet');
+}
+
+export { SmtpError };

@@ -1,0 +1,85 @@
+// What an SMTP listener needs from the rest of the server.
+import type { Store } from '../store/index.js';
+import type { DomainsConfig } from '../config/index.js';
+import type { Logger } from '../log/index.js';
+import type {
+  AuthFailureLimiter,
+  ConnectionCounter,
+  RateLimiter,
+  TlsServerOptions,
+} from '../net/index.js';
+import type { Resolver } from '../dns/index.js';
+import type { DeliveryRateLimiter } from './ratelimit.js';
+import type { NewQueueMessage, QueueMessage } from '../queue/index.js';
+
+/** The part of the outgoing queue the SMTP server uses. */
+export interface QueueAdder {
+  add(file: string, msgs: NewQueueMessage[]): Promise<QueueMessage[]>;
+}
+
+export type SmtpKind = 'smtp' | 'submission' | 'submissions';
+
+export type SmtpLimits = {
+  maxLineLength: number;
+  maxRecipients: number;
+  maxReceivedHeaders: number;
+  maxBadTransactions: number;
+  maxMessageSize: number;
+  /** The server-wide default; a smaller listener limit gives x.2.3 instead of x.3.4. */
+  defaultMaxMessageSize: number;
+  /** Per account: messages and first-time recipients per day (submission). */
+  maxOutgoingPerDay: number;
+  maxFirstTimeRecipientsPerDay: number;
+};
+
+export type SmtpDelays = {
+  /** Backoff unit after the third failed authentication. */
+  authFail: number;
+  /** Slow mode: pause before each read and between written bytes. */
+  badClient: number;
+  /** Before accepting mail from a sender without history (port 25 only). */
+  firstTimeSender: number;
+  /** Before rejecting a message whose recipients are all unknown. */
+  unknownRecipients: number;
+  /** How long a localserve "timeout" localpart hangs. */
+  localserveTimeout: number;
+};
+
+export type SmtpTimeouts = {
+  /** Each read and write (spec/smtp.md §4). */
+  io: number;
+  /** A whole DATA or BDAT command including delivery. */
+  data: number;
+};
+
+export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = { io: 30_000, data: 30 * 60_000 };
+
+export type SmtpContext = {
+  kind: SmtpKind;
+  store: Store;
+  domains: () => DomainsConfig;
+  hostname: string;
+  tls: TlsServerOptions | null;
+  /** Plaintext AUTH is refused unless TLS is active. */
+  requireTLSForAuth: boolean;
+  /** RCPT is refused on plaintext connections (port 25 with require_starttls). */
+  requireTLSForDelivery: boolean;
+  /** Announce and accept REQUIRETLS (RFC 8689). */
+  requireTLSExtension: boolean;
+  limits: SmtpLimits;
+  delays: SmtpDelays;
+  timeouts?: Partial<SmtpTimeouts>;
+  limiters: {
+    rate: RateLimiter;
+    connections: ConnectionCounter;
+    authFailures: AuthFailureLimiter;
+    /** Incoming messages and bytes per minute per account and /32 or /64 network. */
+    delivery: DeliveryRateLimiter;
+  };
+  resolver: Resolver;
+  queue: QueueAdder;
+  log: Logger;
+  /** Development mode: every recipient goes to one account; special localparts fail. */
+  localserve: { account: string } | null;
+  isShuttingDown: () => boolean;
+};

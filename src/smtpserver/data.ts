@@ -1,0 +1,191 @@
+// DATA (RFC 5321 §4.1.1.4) and BDAT (RFC 3030): the message streams into a temp file
+// (never held in memory), with the size limit enforced as it arrives; then it goes to
+// the submission or delivery pipeline.
+import { isAscii } from 'node:buffer';
+import type { Command, CommandResult } from './commands.js';
+import { requireHello } from './commands.js';
+import type { SmtpConn, Transaction } from './conn.js';
+import { SmtpError, fatalError, serverError, userError } from './errors.js';
+import { DotReader } from '../smtp/index.js';
+import type { PreparedMessage, TempMessage } from '../store/index.js';
+import { messageInfo } from './msginfo.js';
+import { submit } from './submit.js';
+import { deliver } from './deliver.js';
+
+const CHUNK = 64 * 1024;
+
+function requireTransaction(c: SmtpConn): Transaction {
+  requireHello(c);
+  if (c.submission && !c.account) throw userError(530, '7.0', 'authentication required');
+  const tx = c.tx;
+  if (!tx) throw userError(503, '5.1', 'missing MAIL FROM');
+  if (tx.recipients.length === 0) throw userError(503, '5.1', 'missing RCPT TO');
+  return tx;
+}
+
+/** The reply for a message over the size limit (RFC 1870 §6.1; RFC 3463 x.3.4/x.2.3). */
+function tooLarge(c: SmtpConn): SmtpError {
+  const lim = c.ctx.limits;
+  const secode = lim.maxMessageSize < lim.defaultMaxMessageSize ? '2.3' : '3.4';
+  return userError(552, secode, `message too large, max ${lim.maxMessageSize} bytes`);
+}
+
+/** Disk trouble: x.3.1 when the disk is full, so clients know to retry later. */
+function writeFailed(e: unknown): SmtpError {
+  const full = (e as NodeJS.ErrnoException).code === 'ENOSPC';
+  return serverError(full ? 452 : 451, full ? '3.1' : '3.0', 'error writing message to disk', e);
+}
+
+export const data: Command = async (c, args) => {
+  if (args.trim() !== '') throw userError(501, '5.4', 'no parameters allowed');
+  const tx = requireTransaction(c);
+  if (tx.chunks) throw userError(503, '5.1', 'DATA not allowed after BDAT');
+  // RFC 3030 §3: BINARYMIME content cannot be dot-stuffed.
+  if (tx.body === 'BINARYMIME') throw userError(503, '5.1', 'BINARYMIME requires BDAT');
+  let temp: TempMessage;
+  try {
+    temp = await c.ctx.store.tempMessage();
+  } catch (e) {
+    throw writeFailed(e);
+  }
+  c.reply(354, null, 'see you at the bare dot');
+  await c.flush();
+  const deadline = Date.now() + c.timeouts.data;
+  c.writer.setDeadline(deadline);
+  const dr = new DotReader(c.reader, { chunkSize: CHUNK });
+  let failure: SmtpError | null = null;
+  let has8bit = false;
+  try {
+    for (;;) {
+      c.reader.setTimeout(Math.min(c.timeouts.io, Math.max(1, deadline - Date.now())));
+      const chunk = await dr.next();
+      if (chunk === null) break;
+      if (failure) continue; // read and discard the rest, then answer
+      if (temp.written + chunk.length > c.ctx.limits.maxMessageSize) {
+        // The client would keep sending; answer now and close (spec §2).
+        await temp.abort();
+        const t = tooLarge(c);
+        throw new SmtpError(t.code, t.secode, t.message, { close: true });
+      }
+      if (!has8bit && !isAscii(chunk)) has8bit = true;
+      try {
+        await temp.write(chunk);
+      } catch (e) {
+        failure = writeFailed(e);
+      }
+    }
+  } catch (e) {
+    await temp.abort();
+    throw e;
+  }
+  if (dr.bareCRLF || failure) {
+    await temp.abort();
+    // RFC 5321 §4.1.1.4: the end of the data ends the transaction, whatever the reply.
+    await c.resetTransaction();
+  }
+  if (dr.bareCRLF) {
+    // SMTP smuggling: other servers may see a message end where we do not (spec §2).
+    c.badTransactions++;
+    throw userError(500, '5.2', 'invalid bare \\r or \\n, may be smtp smuggling');
+  }
+  if (failure) throw failure;
+  return finishMessage(c, tx, temp, has8bit);
+};
+
+/** Reads and drops a chunk whose BDAT command failed (RFC 3030 §2 keeps the session in sync). */
+async function discard(c: SmtpConn, size: number): Promise<void> {
+  for await (const _ of c.reader.readStream(size)) void _;
+}
+
+export const bdat: Command = async (c, args) => {
+  const m = /^(\d{1,15})(?: +(LAST))? *$/i.exec(args);
+  // Without a valid size we cannot find the next command: close.
+  if (!m) throw fatalError(501, '5.4', 'bad BDAT syntax, expected size and optional LAST');
+  const size = Number(m[1]);
+  const last = m[2] !== undefined;
+  c.reader.setTimeout(c.timeouts.io);
+  let tx: Transaction;
+  try {
+    tx = requireTransaction(c);
+  } catch (e) {
+    await discard(c, size);
+    throw e;
+  }
+  if (!tx.chunks) {
+    let temp: TempMessage;
+    try {
+      temp = await c.ctx.store.tempMessage({ binary: tx.body === 'BINARYMIME' });
+    } catch (e) {
+      // The chunk must still be read, or its bytes would be taken for commands.
+      await discard(c, size);
+      throw writeFailed(e);
+    }
+    tx.chunks = { temp, failure: null, has8bit: false };
+  }
+  const ch = tx.chunks;
+  const max = c.ctx.limits.maxMessageSize;
+  for await (const piece of c.reader.readStream(size)) {
+    if (ch.failure) continue;
+    if (ch.temp.written + piece.length > max) {
+      ch.failure = tooLarge(c);
+      continue;
+    }
+    if (!ch.has8bit && !isAscii(piece)) ch.has8bit = true;
+    try {
+      await ch.temp.write(piece);
+    } catch (e) {
+      ch.failure = writeFailed(e);
+    }
+  }
+  if (ch.failure) {
+    // The message is lost; later chunks of it get 503 (no transaction).
+    const f = ch.failure;
+    await c.resetTransaction();
+    throw f;
+  }
+  if (!last) {
+    c.reply(250, '0.0', `${size} octets received`);
+    return { code: 250, secode: '0.0' };
+  }
+  tx.chunks = null;
+  return finishMessage(c, tx, ch.temp, ch.has8bit);
+};
+
+/** Completes a received message: checks common to both pipelines, then hands it on. */
+async function finishMessage(
+  c: SmtpConn,
+  tx: Transaction,
+  temp: TempMessage,
+  has8bit: boolean,
+): Promise<CommandResult> {
+  let msg: PreparedMessage;
+  try {
+    msg = await temp.finish();
+  } catch (e) {
+    await temp.abort();
+    throw writeFailed(e);
+  }
+  try {
+    const info = messageInfo(msg);
+    const lim = c.ctx.limits;
+    if (info.receivedCount > lim.maxReceivedHeaders) {
+      throw userError(
+        550,
+        '4.6',
+        `loop detected, more than ${lim.maxReceivedHeaders} Received headers`,
+      );
+    }
+    const r = c.submission
+      ? await submit(c, tx, msg, info, has8bit)
+      : await deliver(c, tx, msg, info, has8bit);
+    c.goodTransactions++;
+    return r;
+  } catch (e) {
+    if (e instanceof SmtpError && e.user) c.badTransactions++;
+    throw e;
+  } finally {
+    await msg.cleanup();
+    // RFC 5321 §4.1.1.4: the transaction ends with the reply to the data.
+    await c.resetTransaction();
+  }
+}

@@ -1,0 +1,343 @@
+// The incoming delivery pipeline (spec/smtp.md §1.10): per recipient, analysis, then
+// delivery into the account's mailbox with the trace headers prepended. When some
+// recipients fail, the sender gets one DSN; when all fail, the reply says why.
+import type { CommandResult } from './commands.js';
+import type { Recipient, SmtpConn, Transaction } from './conn.js';
+import { userError } from './errors.js';
+import type { MessageInfo } from './msginfo.js';
+import { receivedHeader } from './received.js';
+import { analyze, REASON_NO_BAD_SIGNALS } from './analyze.js';
+import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
+import { smtpMetrics } from './metrics.js';
+import { maskIP } from '../net/index.js';
+import { isStoreError, type DeliveryFacts, type PreparedMessage } from '../store/index.js';
+import { composeDSN, dsnText } from '../message/dsn.js';
+import { newMessageId } from '../message/compose.js';
+import { formatLocalpart } from '../smtp/index.js';
+import { resolveAddress, type DomainsConfig } from '../config/index.js';
+import { readFile } from 'node:fs/promises';
+import { isAscii } from 'node:buffer';
+
+/** A recipient that did not get the message. */
+type RcptError = { rcpt: Recipient; code: number; secode: string; msg: string };
+
+/** A returned message is included whole in a DSN (RET=FULL) only up to this size. */
+const MAX_DSN_FULL = 10 * 1024 * 1024;
+
+const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+
+const ORDER = { account: 0, alias: 1, remote: 2, 'unknown-user': 3 } as const;
+
+export async function deliver(
+  c: SmtpConn,
+  tx: Transaction,
+  msg: PreparedMessage,
+  info: MessageInfo,
+  has8bit: boolean,
+): Promise<CommandResult> {
+  void has8bit;
+  const rcpts = [...tx.recipients].sort((a, b) => ORDER[a.target.kind] - ORDER[b.target.kind]);
+  if (rcpts.every((r) => r.target.kind === 'unknown-user')) {
+    // Slow down address guessing (spec §4).
+    for (const _ of rcpts) smtpMetrics.delivery.inc({ result: 'unknownuser', reason: '' });
+    await sleep(c.ctx.delays.unknownRecipients);
+    throw userError(550, '1.1', 'no such user(s)');
+  }
+  const d = new Delivery(c, tx, msg, info);
+  for (const r of rcpts) await d.recipient(r);
+  const errors = d.errors;
+  if (errors.length === tx.recipients.length) throw joinedError(errors);
+  if (errors.length > 0) await queueDSN(c, tx, msg, info, errors);
+  c.reply(250, '0.0', 'it is done');
+  return { code: 250, secode: '0.0' };
+}
+
+/** The reply when every recipient failed (spec §2, "When all recipients fail"). */
+function joinedError(errors: RcptError[]) {
+  const first = errors[0]!;
+  if (errors.every((e) => e.code === first.code && e.secode === first.secode)) {
+    return userError(first.code, first.secode, [...new Set(errors.map((e) => e.msg))].join('\n'));
+  }
+  const perm = errors.some((e) => e.code >= 500);
+  const lines = errors.map(
+    (e) => `${e.rcpt.address}: ${e.code} ${Math.floor(e.code / 100)}.${e.secode} ${e.msg}`,
+  );
+  lines.push('multiple errors');
+  return userError(perm ? 554 : 451, '3.0', lines.join('\n'));
+}
+
+class Delivery {
+  readonly errors: RcptError[] = [];
+  private readonly explicit: Set<string>;
+  private readonly fromAddress: string;
+  private readonly facts: DeliveryFacts;
+  private delayed = false;
+
+  constructor(
+    private readonly c: SmtpConn,
+    private readonly tx: Transaction,
+    private readonly msg: PreparedMessage,
+    private readonly info: MessageInfo,
+  ) {
+    this.explicit = new Set(
+      tx.recipients.flatMap((r) => (r.target.kind === 'account' ? [r.target.canonical] : [])),
+    );
+    this.fromAddress = info.from ? canonicalFrom(c.ctx.domains(), info.from) : '';
+    this.facts = baseFacts(c, tx, info);
+  }
+
+  private fail(rcpt: Recipient, code: number, secode: string, msg: string, result: string): void {
+    smtpMetrics.delivery.inc({ result, reason: '' });
+    this.errors.push({ rcpt, code, secode, msg });
+  }
+
+  async recipient(r: Recipient): Promise<void> {
+    const t = r.target;
+    if (t.kind === 'unknown-user' || t.kind === 'remote') {
+      this.fail(r, 550, '1.1', 'no such user', 'unknownuser');
+      return;
+    }
+    if (t.kind === 'account') {
+      const e = await this.toAccount(r, t.account, t.destination.mailbox, r.address);
+      if (e) this.fail(r, e.code, e.secode, e.msg, e.result);
+      return;
+    }
+    // An alias (spec §1.11): who may post, then each member once.
+    const a = t.alias;
+    const members = t.members;
+    const memberFrom = members.some((m) => m.canonical === this.fromAddress);
+    const allowed =
+      memberFrom || (a.allow_msg_from && this.fromAddress === t.canonical) || a.post_public;
+    if (!allowed) {
+      this.fail(r, 550, '7.2', 'not allowed to send to destination', 'reject');
+      return;
+    }
+    let delivered = false;
+    let firstError: Awaited<ReturnType<Delivery['toAccount']>> = null;
+    for (const m of members) {
+      if (this.explicit.has(m.canonical) || m.canonical === this.fromAddress) continue;
+      const e = await this.toAccount(r, m.account, m.destination.mailbox, m.canonical);
+      if (!e) delivered = true;
+      else {
+        firstError ??= e;
+        // After a failure that is not about quota, stop unless something got through.
+        if (e.code !== 452 && !delivered) break;
+      }
+    }
+    if (!delivered && firstError) {
+      this.fail(r, firstError.code, firstError.secode, firstError.msg, firstError.result);
+    } else if (!delivered) {
+      // Every member was skipped: they get the message another way.
+      smtpMetrics.delivery.inc({ result: 'delivered', reason: 'alias' });
+    }
+  }
+
+  /** Delivers one copy; returns the error for this recipient, or null. */
+  private async toAccount(
+    r: Recipient,
+    account: string,
+    mailbox: string,
+    deliverTo: string,
+  ): Promise<{ code: number; secode: string; msg: string; result: string } | null> {
+    const c = this.c;
+    if (c.ctx.localserve) {
+      const eff = localserveEffect(r.path.localpart, 'data');
+      if (eff?.timeout) await sleep(c.ctx.delays.localserveTimeout);
+      // The same replies as for the other stages and for submission.
+      const e = eff ? (eff.timeout ? localserveTimeoutError() : localserveError(eff.code)) : null;
+      if (e)
+        return { code: e.code, secode: e.secode ?? '0.0', msg: e.message, result: 'delivererror' };
+    }
+    const size = this.msg.size;
+    if (!c.ctx.limiters.delivery.add(account, c.remoteIP, size)) {
+      c.setSlow(true);
+      return {
+        code: 451,
+        secode: '7.1',
+        msg: 'too many messages from your ip/network, try again later',
+        result: 'reject',
+      };
+    }
+    const cfg = c.ctx.domains();
+    const facts: DeliveryFacts = {
+      ...this.facts,
+      rcptToLocalpart: r.path.localpart,
+      rcptToDomain: r.path.domain?.ascii ?? c.ctx.hostname,
+    };
+    const analysis = await analyze({ cfg, account, mailbox, facts, size });
+    if (!analysis.accept) {
+      c.setSlow(true);
+      return {
+        code: analysis.code ?? 451,
+        secode: analysis.secode ?? '3.0',
+        msg: analysis.errmsg ?? 'error processing',
+        result: 'reject',
+      };
+    }
+    const accCfg = cfg.accounts[account];
+    if (
+      !this.delayed &&
+      analysis.reason === REASON_NO_BAD_SIGNALS &&
+      !accCfg?.no_first_time_sender_delay &&
+      !c.submission
+    ) {
+      // Keep a possible spammer's connection busy (spec §1.15).
+      this.delayed = true;
+      await sleep(c.ctx.delays.firstTimeSender);
+    }
+    const prefix = Buffer.from(
+      `X-Tidings-Reason: ${[analysis.reason, ...analysis.reasonText].join('; ').replace(/[\r\n]+/g, ' ')}\r\n` +
+        analysis.headers +
+        `Delivered-To: ${deliverTo}\r\n` + // RFC 9228
+        `Return-Path: <${this.tx.mailFrom ? returnPath(this.tx) : ''}>\r\n` +
+        receivedHeader(c, {
+          forRcpt: r.address,
+          smtputf8: this.tx.smtputf8,
+          requireTLS: this.tx.requireTLS,
+        }),
+      'utf8',
+    );
+    try {
+      const acc = await c.ctx.store.account(account);
+      await acc.addMessages(analysis.mailbox, [{ message: this.msg, prefix, facts }], {
+        create: true,
+      });
+    } catch (e) {
+      if (isStoreError(e) && e.code === 'overquota') {
+        return { code: 452, secode: '2.2', msg: 'account storage full', result: 'accounterror' };
+      }
+      c.log.error({ err: e, account }, 'delivering message');
+      const full = (e as NodeJS.ErrnoException).code === 'ENOSPC';
+      return {
+        code: full ? 452 : 451,
+        secode: full ? '3.1' : '3.0',
+        msg: 'error processing',
+        result: 'delivererror',
+      };
+    }
+    smtpMetrics.delivery.inc({ result: 'delivered', reason: analysis.reason });
+    c.log.info(
+      { account, mailbox: analysis.mailbox, reason: analysis.reason },
+      'message delivered',
+    );
+    return null;
+  }
+}
+
+/**
+ * The From address in the form alias members and aliases are configured in, so that a
+ * member writing from a tagged or differently cased address is still recognised.
+ */
+function canonicalFrom(cfg: DomainsConfig, from: { localpart: string; domain: string }): string {
+  const r = resolveAddress(cfg, from);
+  if (r.kind === 'account' || r.kind === 'alias') return r.canonical;
+  return `${from.localpart}@${from.domain}`.toLowerCase();
+}
+
+function returnPath(tx: Transaction): string {
+  const p = tx.mailFrom!;
+  return `${formatLocalpart(p.localpart)}@${p.domain?.unicode ?? ''}`;
+}
+
+/** What reputation will want to know of this delivery (spec §5). */
+function baseFacts(c: SmtpConn, tx: Transaction, info: MessageInfo): DeliveryFacts {
+  let masked: [string, string, string] | undefined;
+  try {
+    masked = maskIP(c.remoteIP);
+  } catch {
+    masked = undefined;
+  }
+  const version = { 'TLSv1.2': 0x0303, 'TLSv1.3': 0x0304 } as Record<string, number>;
+  const tlsVersion = c.tlsActive ? (version[c.tlsDescription().split(' ')[0] ?? ''] ?? 0) : 1;
+  return {
+    remoteIP: c.remoteIP,
+    remoteIPMasked: masked,
+    ehloDomain: c.hello?.domain?.ascii ?? '',
+    mailFrom: tx.mailFrom ? returnPath(tx) : '',
+    mailFromLocalpart: tx.mailFrom?.localpart ?? '',
+    mailFromDomain: tx.mailFrom?.domain?.ascii ?? '',
+    msgFromLocalpart: info.from?.localpart ?? '',
+    msgFromDomain: info.from?.domain ?? '',
+    msgFromOrgDomain: info.from?.domain ?? '',
+    receivedTLSVersion: tlsVersion,
+    receivedRequireTLS: tx.requireTLS,
+    dsn: info.isDSN,
+  };
+}
+
+/** Tells the sender about the recipients that failed (spec §1.16). */
+async function queueDSN(
+  c: SmtpConn,
+  tx: Transaction,
+  msg: PreparedMessage,
+  info: MessageInfo,
+  errors: RcptError[],
+): Promise<void> {
+  // Never to a null sender; not in localserve; RFC 3461 §4.1 NOTIFY.
+  if (!tx.mailFrom || !tx.mailFrom.domain || c.ctx.localserve) return;
+  const wanted = errors.filter((e) => {
+    const n = e.rcpt.notify;
+    return n === undefined || (n !== 'NEVER' && n.includes('FAILURE'));
+  });
+  if (wanted.length === 0) return;
+  const now = new Date();
+  const host = c.ctx.hostname;
+  const firstDomain = wanted[0]!.rcpt.path.domain?.ascii ?? host;
+  const sender = `${formatLocalpart(tx.mailFrom.localpart)}@${tx.mailFrom.domain.ascii}`;
+  const smtputf8 = tx.smtputf8;
+  try {
+    const full = tx.ret === 'FULL' && msg.size <= MAX_DSN_FULL;
+    const dsn = composeDSN({
+      from: `postmaster@${firstDomain}`,
+      to: sender,
+      subject: 'mail delivery failure',
+      messageId: newMessageId(host),
+      references: info.messageId || undefined,
+      reportingMTA: host,
+      receivedFromMTA: `${c.hello?.name ?? 'unknown'} (${c.remoteIP})`,
+      arrivalDate: now,
+      envid: tx.envid || undefined,
+      recipients: wanted.map((e) => ({
+        finalRecipient: e.rcpt.address,
+        originalRecipient: e.rcpt.orcpt,
+        action: 'failed',
+        status: `${Math.floor(e.code / 100)}.${e.secode}`,
+        diagnostic: {
+          code: e.code,
+          secode: `${Math.floor(e.code / 100)}.${e.secode}`,
+          text: e.msg,
+        },
+        lastAttempt: now,
+      })),
+      text: dsnText(
+        'failed',
+        wanted.map((e) => ({ address: e.rcpt.address, error: `${e.code} ${e.msg}` })),
+      ),
+      original: full ? { message: await readFile(msg.path) } : { headers: msg.header },
+      smtputf8,
+    });
+    const p = await c.ctx.store.prepare(dsn);
+    try {
+      await c.ctx.queue.add(p.path, [
+        {
+          sender: null,
+          recipient: { localpart: tx.mailFrom.localpart, domain: tx.mailFrom.domain.ascii },
+          account: '',
+          // The returned headers may carry 8-bit text even without SMTPUTF8 (RFC 6152).
+          has8bit: !isAscii(dsn),
+          smtputf8,
+          messageId: '',
+          subject: 'mail delivery failure',
+          requireTLS: tx.requireTLS ? true : null,
+          prefix: Buffer.alloc(0),
+          isDSN: true,
+        },
+      ]);
+    } finally {
+      await p.cleanup();
+    }
+  } catch (e) {
+    smtpMetrics.errors.inc({ error: 'queuedsn' });
+    c.log.error({ err: e }, 'queueing dsn for partial delivery failure');
+  }
+}

@@ -1,0 +1,330 @@
+// MAIL and RCPT: the envelope of a transaction (RFC 5321 §4.1.1.2-3; spec/smtp.md §1.3,
+// §1.6-1.8, §2).
+import type { Command, CommandResult } from './commands.js';
+import { requireHello } from './commands.js';
+import type { Recipient, RcptTarget, SmtpConn, Transaction } from './conn.js';
+import { SmtpError, userError, fatalError, serverError } from './errors.js';
+import {
+  AddressError,
+  ParamError,
+  decodeXtext,
+  formatLocalpart,
+  parseEnvid,
+  parseMailFrom,
+  parseNotify,
+  parseOrcpt,
+  parseRcptTo,
+  parseRet,
+  type Param,
+  type Path,
+} from '../smtp/index.js';
+import { resolveAddress, type DomainsConfig } from '../config/index.js';
+import { checkMailFromDomain } from '../dns/index.js';
+import { FUTURE_RELEASE_MAX_MS } from '../queue/index.js';
+import { localserveFailure } from './localserve.js';
+
+/**
+ * The address of a path for the queue, logs and trace headers: ASCII domain, quoted
+ * localpart. A bare "<Postmaster>" is postmaster at our host name (RFC 5321 §4.1.1.3),
+ * so Delivered-To and "for" get a complete address.
+ */
+export function pathAddress(p: Path, hostname: string): string {
+  const lp = formatLocalpart(p.localpart);
+  if (p.ipLiteral) return `${lp}@[${p.ipLiteral.includes(':') ? 'IPv6:' : ''}${p.ipLiteral}]`;
+  return `${lp}@${p.domain?.ascii ?? hostname}`;
+}
+
+function requireAuth(c: SmtpConn): void {
+  if (c.submission && !c.account) throw userError(530, '7.0', 'authentication required');
+}
+
+/** Parses "FROM:" / "TO:" and the arguments, with the spec's replies for bad input. */
+function parseArgs<T>(args: string, keyword: string, parse: (rest: string) => T): T {
+  if (args.slice(0, keyword.length).toUpperCase() !== keyword) {
+    throw userError(501, '5.2', `missing "${keyword}" in command`);
+  }
+  try {
+    return parse(args.slice(keyword.length));
+  } catch (e) {
+    if (e instanceof ParamError)
+      throw userError(501, '5.4', e.duplicate ? 'duplicate param' : e.message);
+    if (e instanceof AddressError)
+      throw userError(501, keyword === 'FROM:' ? '1.7' : '1.3', e.message);
+    throw e;
+  }
+}
+
+export const mail: Command = async (c, args) => {
+  try {
+    return await mailCommand(c, args);
+  } catch (e) {
+    if (e instanceof SmtpError && e.user) c.badTransactions++;
+    throw e;
+  }
+};
+
+async function mailCommand(c: SmtpConn, args: string): Promise<CommandResult> {
+  requireHello(c);
+  requireAuth(c);
+  const lim = c.ctx.limits;
+  // Address guessing: many failures and no success (spec §4).
+  if (c.badTransactions > lim.maxBadTransactions && c.goodTransactions === 0) {
+    throw fatalError(550, '1.0', 'too many failures');
+  }
+  if (c.tx) throw userError(503, '5.1', 'already have MAIL');
+  const { path, params } = parseArgs(args, 'FROM:', parseMailFrom);
+  const tx: Transaction = {
+    mailFrom: path,
+    size: null,
+    body: null,
+    smtputf8: false,
+    requireTLS: false,
+    holdUntil: null,
+    futureReleaseRequest: '',
+    ret: null,
+    envid: '',
+    recipients: [],
+    chunks: null,
+  };
+  // RFC 4865 §3: one release request; the conflict is reported before either value
+  // (on port 25 the parameters are unknown, which mailParam reports).
+  const holds = params.filter((p) => p.key === 'HOLDFOR' || p.key === 'HOLDUNTIL');
+  if (c.submission && holds.length > 1) {
+    throw userError(501, '5.4', 'cannot use both HOLDFOR and HOLDUNTIL');
+  }
+  for (const p of params) mailParam(c, tx, p);
+  if (c.ctx.localserve && path) {
+    await localserveFailure(c, path.localpart, 'mailfrom');
+  }
+  if (c.submission) checkSubmissionSender(c, path);
+  else await checkDeliverySender(c, path);
+  c.tx = tx;
+  c.reply(250, '1.0', 'looking good');
+  return { code: 250, secode: '1.0' };
+}
+
+function mailParam(c: SmtpConn, tx: Transaction, p: Param): void {
+  const v = p.value;
+  const need = (): string => {
+    if (v === null || v === '') throw userError(501, '5.4', `missing value for ${p.key}`);
+    return v;
+  };
+  switch (p.key) {
+    case 'SIZE': {
+      // RFC 1870 §6
+      const s = need();
+      if (!/^\d{1,20}$/.test(s)) throw userError(501, '5.4', 'bad SIZE value');
+      const n = Number(s);
+      const lim = c.ctx.limits;
+      if (n > lim.maxMessageSize) {
+        const listenerLimit = lim.maxMessageSize < lim.defaultMaxMessageSize;
+        throw userError(552, listenerLimit ? '2.3' : '3.4', 'message too large');
+      }
+      tx.size = n;
+      return;
+    }
+    case 'BODY': {
+      const b = need().toUpperCase();
+      if (b !== '7BIT' && b !== '8BITMIME' && b !== 'BINARYMIME') {
+        throw userError(555, '5.4', `unrecognized BODY value ${b}`);
+      }
+      tx.body = b;
+      return;
+    }
+    case 'SMTPUTF8':
+      if (v !== null) throw userError(501, '5.4', 'SMTPUTF8 takes no value');
+      tx.smtputf8 = true;
+      return;
+    case 'REQUIRETLS':
+      // RFC 8689 §3
+      if (!c.ctx.requireTLSExtension) throw userError(555, '3.3', 'REQUIRETLS not supported');
+      if (!c.tlsActive) throw userError(530, '7.10', 'REQUIRETLS only allowed over TLS');
+      if (v !== null) throw userError(501, '5.4', 'REQUIRETLS takes no value');
+      tx.requireTLS = true;
+      return;
+    case 'HOLDFOR':
+    case 'HOLDUNTIL':
+      futureRelease(c, tx, p.key, need());
+      return;
+    case 'RET':
+      // RFC 3461 §4.3
+      try {
+        tx.ret = parseRet(need());
+      } catch {
+        throw userError(501, '5.4', 'RET must be FULL or HDRS');
+      }
+      return;
+    case 'ENVID':
+      // RFC 3461 §4.4
+      try {
+        tx.envid = parseEnvid(need());
+      } catch (e) {
+        throw userError(501, '5.4', `bad ENVID: ${(e as Error).message}`);
+      }
+      return;
+    case 'AUTH':
+      // RFC 4954 §5: the original submitter; we record nothing from it.
+      decodeCheck(need());
+      return;
+    default:
+      throw userError(555, '3.3', `unrecognized parameter ${p.key}`);
+  }
+}
+
+function decodeCheck(v: string): void {
+  try {
+    decodeXtext(v);
+  } catch {
+    throw userError(501, '5.4', 'bad xtext in AUTH parameter');
+  }
+}
+
+/** RFC 4865 FUTURERELEASE, on submission only. */
+function futureRelease(c: SmtpConn, tx: Transaction, key: string, v: string): void {
+  if (!c.submission) throw userError(555, '3.3', `unrecognized parameter ${key}`);
+  const now = Date.now();
+  let at: number;
+  if (key === 'HOLDFOR') {
+    if (!/^\d{1,9}$/.test(v)) throw userError(501, '5.4', 'bad HOLDFOR value');
+    const secs = Number(v);
+    if (secs * 1000 > FUTURE_RELEASE_MAX_MS)
+      throw userError(554, '5.4', 'HOLDFOR too far in the future');
+    at = now + secs * 1000;
+    tx.futureReleaseRequest = `for;${v}`;
+  } else {
+    // RFC 3339 date-time (RFC 4865 §4)
+    const m = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)$/i.test(v);
+    at = m ? Date.parse(v) : NaN;
+    if (Number.isNaN(at)) throw userError(501, '5.4', 'bad HOLDUNTIL date-time');
+    if (at <= now) throw userError(554, '5.4', 'HOLDUNTIL is in the past');
+    if (at - now > FUTURE_RELEASE_MAX_MS)
+      throw userError(554, '5.4', 'HOLDUNTIL too far in the future');
+    tx.futureReleaseRequest = `until;${v}`;
+  }
+  tx.holdUntil = new Date(at);
+}
+
+/** Whether the account may send as this address (its own, or an alias allowing it). */
+export function mayUseAddress(
+  cfg: DomainsConfig,
+  account: string,
+  localpart: string,
+  domain: string,
+): boolean {
+  const r = resolveAddress(cfg, { localpart, domain });
+  if (r.kind === 'account') return r.account === account;
+  if (r.kind === 'alias')
+    return r.alias.allow_msg_from && r.members.some((m) => m.account === account);
+  return false;
+}
+
+function checkSubmissionSender(c: SmtpConn, path: Path | null): void {
+  if (!path || c.ctx.localserve) return;
+  const owned =
+    path.domain !== null &&
+    mayUseAddress(c.ctx.domains(), c.account!, path.localpart, path.domain.ascii);
+  if (!owned) throw userError(550, '7.1', 'must match authenticated user');
+}
+
+async function checkDeliverySender(c: SmtpConn, path: Path | null): Promise<void> {
+  if (!path) return;
+  if (path.ipLiteral || !path.domain) throw userError(550, '7.0', 'domain name required');
+  if (c.ctx.localserve) return;
+  // RFC 7505 §4.2 null MX; RFC 5321 §5.1 implicit MX: we must be able to reply.
+  const check = await checkMailFromDomain(c.ctx.resolver, path.domain.ascii);
+  if (check === 'temperror')
+    throw userError(451, '4.0', 'cannot verify mx records for mailfrom domain');
+  if (check !== 'ok') throw userError(550, '7.27', 'mailfrom domain not configured for mail');
+}
+
+export const rcpt: Command = async (c, args) => {
+  try {
+    return await rcptCommand(c, args);
+  } catch (e) {
+    if (e instanceof SmtpError && e.user) c.badTransactions++;
+    throw e;
+  }
+};
+
+async function rcptCommand(c: SmtpConn, args: string): Promise<CommandResult> {
+  requireHello(c);
+  requireAuth(c);
+  const tx = c.tx;
+  if (!tx) throw userError(503, '5.1', 'missing MAIL FROM');
+  if (tx.chunks) throw userError(503, '5.1', 'RCPT not allowed during BDAT');
+  const { path, params } = parseArgs(args, 'TO:', (rest) => parseRcptTo(rest, tx.smtputf8));
+  const r: Recipient = { path: path!, address: '', target: { kind: 'unknown-user' } };
+  for (const p of params) rcptParam(r, p);
+  const lim = c.ctx.limits;
+  if (tx.recipients.length >= lim.maxRecipients) {
+    throw userError(452, '5.3', `max of ${lim.maxRecipients} recipients reached`);
+  }
+  if (!c.submission && c.ctx.requireTLSForDelivery && !c.tlsActive) {
+    throw userError(530, '7.0', 'STARTTLS required for mail delivery');
+  }
+  // Backscatter: a bounce (null sender) goes to one recipient (spec §4).
+  if (!c.submission && !c.ctx.localserve && tx.mailFrom === null && tx.recipients.length > 0) {
+    throw userError(452, '5.3', 'only one recipient allowed with null reverse address');
+  }
+  if (c.ctx.localserve) await localserveFailure(c, r.path.localpart, 'rcptto');
+  r.address = pathAddress(r.path, c.ctx.hostname);
+  r.target = target(c, r.path);
+  tx.recipients.push(r);
+  c.reply(250, '1.5', 'now on the list');
+  return { code: 250, secode: '1.5' };
+}
+
+function rcptParam(r: Recipient, p: Param): void {
+  const v = p.value ?? '';
+  try {
+    switch (p.key) {
+      case 'NOTIFY':
+        r.notify = parseNotify(v);
+        return;
+      case 'ORCPT':
+        r.orcpt = parseOrcpt(v);
+        return;
+    }
+  } catch (e) {
+    throw userError(501, '5.4', `bad ${p.key} parameter: ${(e as Error).message}`);
+  }
+  throw userError(555, '3.3', `unrecognized parameter ${p.key}`);
+}
+
+/** Where mail for a recipient goes, or the RCPT error. */
+function target(c: SmtpConn, path: Path): RcptTarget {
+  if (path.ipLiteral) {
+    if (c.submission) return { kind: 'remote' };
+    throw userError(550, '1.1', 'not accepting email for ip');
+  }
+  const cfg = c.ctx.domains();
+  // RFC 5321 §4.1.1.3: a bare "postmaster" is ours.
+  const domain = path.domain?.ascii ?? c.ctx.hostname;
+  let res;
+  try {
+    res = resolveAddress(cfg, { localpart: path.localpart, domain });
+  } catch (e) {
+    throw serverError(451, '3.0', 'error processing', e);
+  }
+  if (res.kind === 'account' || res.kind === 'alias') return res;
+  const ls = c.ctx.localserve;
+  if (ls) {
+    // Everything goes to the one account (spec §1.18).
+    const acc = cfg.accounts[ls.account];
+    const destinationAddress = Object.keys(acc?.destinations ?? {})[0] ?? '';
+    return {
+      kind: 'account',
+      account: ls.account,
+      destination: acc?.destinations[destinationAddress] ?? { mailbox: 'Inbox' },
+      destinationAddress,
+      canonical: destinationAddress,
+    };
+  }
+  if (res.kind === 'unknown-user') {
+    // Submission tells the user at once; delivery waits until after DATA (spec §1.3).
+    if (c.submission) throw userError(550, '1.1', 'no such user');
+    return { kind: 'unknown-user' };
+  }
+  if (c.submission) return { kind: 'remote' };
+  throw userError(550, '1.1', 'not accepting email for domain');
+}

@@ -1,0 +1,41 @@
+// SMTP server metrics (spec/smtp.md §1.22).
+import { defineCounter, defineHistogram } from '../metrics/index.js';
+
+export const smtpMetrics = {
+  connections: defineCounter({
+    name: 'tidings_smtpserver_connection_total',
+    help: 'SMTP connections accepted, by kind (smtp, submission, submissions).',
+    labelNames: ['kind'],
+  }),
+  commandDuration: defineHistogram({
+    name: 'tidings_smtpserver_command_duration_seconds',
+    help: 'SMTP command duration, by kind, command, reply code and enhanced code.',
+    labelNames: ['kind', 'cmd', 'code', 'ecode'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 20, 60, 120],
+  }),
+  delivery: defineCounter({
+    name: 'tidings_smtpserver_delivery_total',
+    help: 'Incoming deliveries per recipient, by result and reason.',
+    labelNames: ['result', 'reason'],
+  }),
+  submission: defineCounter({
+    name: 'tidings_smtpserver_submission_total',
+    help: 'Submitted messages, by result.',
+    labelNames: ['result'],
+  }),
+  errors: defineCounter({
+    name: 'tidings_smtpserver_errors_total',
+    help: 'Internal errors while handling messages, by kind.',
+    labelNames: ['error'],
+  }),
+  authentication: defineCounter({
+    name: 'tidings_smtpserver_authentication_total',
+    help: 'SMTP AUTH attempts, by mechanism and result.',
+    labelNames: ['mechanism', 'result'],
+  }),
+  starttls: defineCounter({
+    name: 'tidings_smtpserver_starttls_total',
+    help: 'STARTTLS upgrades, by kind and result.',
+    labelNames: ['kind', 'result'],
+  }),
+};

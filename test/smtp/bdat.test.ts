@@ -1,0 +1,280 @@
+// BDAT over the real listeners: CHUNKING and BINARYMIME (RFC 3030).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import {
+  startSmtpTestServer,
+  SmtpTestClient,
+  message,
+  type Reply,
+  type SmtpTestServer,
+  type SmtpTestOptions,
+} from './harness.js';
+
+/** Reply lines; an error reply must end in " (<cid>)", which is checked and removed. */
+function textOf(r: Reply): string[] {
+  if (r.code < 400) return r.lines;
+  const last = r.lines[r.lines.length - 1] ?? '';
+  const m = / \([0-9a-z]+\)$/.exec(last);
+  assert.ok(m, `error reply without connection id: ${JSON.stringify(r.lines)}`);
+  return [...r.lines.slice(0, -1), last.slice(0, m.index)];
+}
+
+async function expectReply(c: SmtpTestClient, line: string, ...want: string[]): Promise<void> {
+  assert.deepEqual(textOf(await c.cmd(line)), want, line);
+}
+
+/** Sends one BDAT command with its chunk and checks the reply. */
+async function chunk(c: SmtpTestClient, data: string | Buffer, last: boolean, ...want: string[]) {
+  const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+  c.write(Buffer.concat([Buffer.from(`BDAT ${b.length}${last ? ' LAST' : ''}\r\n`), b]));
+  assert.deepEqual(textOf(await c.reply()), want, `BDAT ${b.length}`);
+}
+
+async function withServer(
+  opts: SmtpTestOptions,
+  fn: (s: SmtpTestServer) => Promise<void>,
+): Promise<void> {
+  const s = await startSmtpTestServer(opts);
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+async function smtp(s: SmtpTestServer): Promise<SmtpTestClient> {
+  const c = await SmtpTestClient.open(s.smtp.port);
+  await c.ok('EHLO client.example');
+  return c;
+}
+
+async function inbox(s: SmtpTestServer): Promise<Buffer[]> {
+  const a = await s.store.account('mjl');
+  const mb = a.mailbox('Inbox')!;
+  const out: Buffer[] = [];
+  for (const m of a.messages(mb.id, a.uids(mb.id))) out.push(await a.readMessage(m));
+  return out;
+}
+
+/** The stored message without the delivery prefix, which ends with the Received header. */
+function original(stored: Buffer, expectedLength: number): Buffer {
+  const prefix = stored.subarray(0, stored.length - expectedLength).toString('latin1');
+  assert.match(
+    prefix,
+    /^X-Tidings-Reason: [^\r]*\r\nDelivered-To: [^\r]*\r\nReturn-Path: [^\r]*\r\nReceived: [^]*\r\n$/,
+  );
+  return stored.subarray(stored.length - expectedLength);
+}
+
+const DONE = '250 2.0.0 it is done';
+const octets = (n: number) => `250 2.0.0 ${n} octets received`;
+
+test('BDAT: several chunks, then LAST', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    const ehlo = await c.cmd('EHLO client.example');
+    assert.ok(ehlo.lines.includes('250-CHUNKING') && ehlo.lines.includes('250-BINARYMIME'));
+    const orig = message({ body: 'first line\r\n.a line with a dot\r\nlast line' });
+    await c.ok('MAIL FROM:<sender@sender.example>');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    // Chunks split anywhere, even inside a CRLF; dots are not special.
+    const cut = [0, 17, orig.indexOf('\r\n') + 1, 120, orig.length];
+    for (let i = 0; i + 2 < cut.length; i++) {
+      const part = orig.slice(cut[i], cut[i + 1]);
+      await chunk(c, part, false, octets(part.length));
+    }
+    await chunk(c, orig.slice(cut[cut.length - 2]), true, DONE);
+    const [stored] = await inbox(s);
+    assert.equal(original(stored!, orig.length).toString(), orig);
+    // The transaction is over.
+    await chunk(c, 'x', true, '503 5.5.1 missing MAIL FROM');
+    c.close();
+  });
+});
+
+test('BDAT: "BDAT 0 LAST" ends a message', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    const orig = message();
+    await c.ok('MAIL FROM:<sender@sender.example>');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await chunk(c, orig, false, octets(orig.length));
+    await expectReply(c, 'BDAT 0 LAST', DONE);
+    const [stored] = await inbox(s);
+    assert.equal(original(stored!, orig.length).toString(), orig);
+    c.close();
+  });
+});
+
+test('BDAT: without a transaction the chunk is read and dropped', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    // The chunk holds command lines: they must not run.
+    await chunk(c, 'HELP\r\nQUIT\r\n', false, '503 5.5.1 missing MAIL FROM');
+    await expectReply(c, 'NOOP', '250 2.0.0 alrighty');
+    await c.ok('MAIL FROM:<sender@sender.example>');
+    await chunk(c, 'HELP\r\n', true, '503 5.5.1 missing RCPT TO');
+    await expectReply(c, 'NOOP', '250 2.0.0 alrighty');
+    // The MAIL is still there.
+    await c.ok('RCPT TO:<mjl@example.org>');
+    const orig = message();
+    await chunk(c, orig, true, DONE);
+    assert.equal((await inbox(s)).length, 1);
+    c.close();
+  });
+});
+
+test('BDAT: DATA and RCPT are refused once chunks arrived; BINARYMIME needs BDAT', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    const orig = message();
+    await c.ok('MAIL FROM:<sender@sender.example>');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await chunk(c, orig.slice(0, 10), false, octets(10));
+    await expectReply(c, 'DATA', '503 5.5.1 DATA not allowed after BDAT');
+    await expectReply(c, 'RCPT TO:<other@example.org>', '503 5.5.1 RCPT not allowed during BDAT');
+    await chunk(c, orig.slice(10), true, DONE);
+    const [stored] = await inbox(s);
+    assert.equal(original(stored!, orig.length).toString(), orig);
+
+    // RFC 3030 §3: BINARYMIME data cannot be sent with DATA.
+    await c.ok('MAIL FROM:<sender@sender.example> BODY=BINARYMIME');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await expectReply(c, 'DATA', '503 5.5.1 BINARYMIME requires BDAT');
+    await chunk(c, orig, true, DONE);
+    c.close();
+  });
+});
+
+test('BDAT: BINARYMIME content is stored byte for byte', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    const head =
+      'From: <sender@sender.example>\r\nTo: <mjl@example.org>\r\nSubject: bin\r\n' +
+      'MIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n' +
+      'Content-Transfer-Encoding: binary\r\n\r\n';
+    const body = Buffer.from([
+      0x00, 0x0a, 0x0d, 0xff, 0x2e, 0x0a, 0x2e, 0x0d, 0x0a, 0x2e, 0x0d, 0x0a, 0x80, 0x0a,
+    ]);
+    const orig = Buffer.concat([Buffer.from(head), body]);
+    await c.ok('MAIL FROM:<sender@sender.example> BODY=BINARYMIME');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await chunk(c, orig.subarray(0, head.length + 2), false, octets(head.length + 2));
+    await chunk(c, orig.subarray(head.length + 2), true, DONE);
+    const [stored] = await inbox(s);
+    assert.ok(original(stored!, orig.length).equals(orig));
+    c.close();
+  });
+});
+
+test('BDAT: without BINARYMIME, bare LF line ends become CRLF', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    const sent = 'From: <sender@sender.example>\nSubject: lf\n\nline\n';
+    const want = sent.replace(/\n/g, '\r\n');
+    await c.ok('MAIL FROM:<sender@sender.example>');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await chunk(c, sent, true, DONE);
+    const [stored] = await inbox(s);
+    assert.equal(original(stored!, want.length).toString(), want);
+    c.close();
+  });
+});
+
+test('BDAT: a message over the size limit fails, the session goes on', async () => {
+  await withServer({ limits: { maxMessageSize: 1000 } }, async (s) => {
+    const c = await smtp(s);
+    await c.ok('MAIL FROM:<sender@sender.example>');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await chunk(c, 'a'.repeat(600), false, octets(600));
+    await chunk(c, 'b'.repeat(600), false, '552 5.2.3 message too large, max 1000 bytes');
+    // The message is gone; its remaining chunks are read and refused.
+    await chunk(c, 'c'.repeat(600), true, '503 5.5.1 missing MAIL FROM');
+    await expectReply(c, 'NOOP', '250 2.0.0 alrighty');
+    assert.equal((await inbox(s)).length, 0);
+    assert.deepEqual(await readdir(s.store.tmpDir), []);
+    const orig = message();
+    await c.ok('MAIL FROM:<sender@sender.example>');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await chunk(c, orig, true, DONE);
+    assert.equal((await inbox(s)).length, 1);
+    c.close();
+  });
+});
+
+test('BDAT: pipelined commands and chunks each get a reply', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    const orig = message({ body: 'pipelined\r\nchunks' });
+    const a = orig.slice(0, 40);
+    const b = orig.slice(40, 90);
+    const rest = orig.slice(90);
+    c.write(
+      'MAIL FROM:<sender@sender.example>\r\nRCPT TO:<mjl@example.org>\r\n' +
+        `BDAT ${a.length}\r\n${a}BDAT ${b.length}\r\n${b}BDAT ${rest.length}\r\n${rest}BDAT 0 LAST\r\n` +
+        `MAIL FROM:<sender@sender.example>\r\nRCPT TO:<other@example.org>\r\nBDAT ${orig.length} LAST\r\n${orig}` +
+        'NOOP\r\n',
+    );
+    const want = [
+      '250 2.1.0 looking good',
+      '250 2.1.5 now on the list',
+      octets(a.length),
+      octets(b.length),
+      octets(rest.length),
+      DONE,
+      '250 2.1.0 looking good',
+      '250 2.1.5 now on the list',
+      DONE,
+      '250 2.0.0 alrighty',
+    ];
+    for (const w of want) assert.deepEqual(textOf(await c.reply()), [w]);
+    const [stored] = await inbox(s);
+    assert.equal(original(stored!, orig.length).toString(), orig);
+    const acc = await s.store.account('mjl');
+    assert.equal(acc.uids(acc.mailbox('Other')!.id).length, 1);
+    c.close();
+  });
+});
+
+test('BDAT: a bad size closes the connection', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    await expectReply(c, 'BDAT many', '501 5.5.4 bad BDAT syntax, expected size and optional LAST');
+    assert.equal(await c.closed(), true);
+  });
+});
+
+test('BDAT on submission: the message is queued', async () => {
+  await withServer({}, async (s) => {
+    const c = await SmtpTestClient.open(s.submission.port);
+    await c.login();
+    const orig = message({ from: 'mjl@example.org', to: 'remote@remote.example' });
+    await c.ok('MAIL FROM:<mjl@example.org>');
+    await c.ok('RCPT TO:<remote@remote.example>');
+    await chunk(c, orig.slice(0, 50), false, octets(50));
+    await chunk(c, orig.slice(50), true, DONE);
+    assert.equal(s.recorded.added.length, 1);
+    assert.equal(s.recorded.added[0]!.data.toString(), orig);
+    c.close();
+  });
+});
+
+test('BDAT: a chunk that cannot be stored is still read, not run', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    await c.ok('MAIL FROM:<sender@sender.example>');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await rm(s.store.tmpDir, { recursive: true });
+    try {
+      await chunk(c, 'HELP\r\n', false, '451 4.3.0 error writing message to disk');
+    } finally {
+      await mkdir(s.store.tmpDir);
+    }
+    await expectReply(c, 'NOOP', '250 2.0.0 alrighty');
+    const orig = message();
+    await chunk(c, orig, true, DONE);
+    assert.equal((await inbox(s)).length, 1);
+    c.close();
+  });
+});

@@ -1,0 +1,390 @@
+// Protocol-test harness for the SMTP server: a store with accounts, the three listener
+// kinds on port 0, a mock DNS resolver, a queue (recording or real), and a raw client.
+import net from 'node:net';
+import tls from 'node:tls';
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from '../../src/store/index.js';
+import { parseDomainsConfig, type DomainsConfig } from '../../src/config/index.js';
+import {
+  generateSelfSigned,
+  loadTlsContext,
+  RateLimiter,
+  ConnectionCounter,
+  AuthFailureLimiter,
+} from '../../src/net/index.js';
+import { createLogger } from '../../src/log/index.js';
+import { deriveSecrets } from '../../src/sasl/index.js';
+import { MockResolver, type MockZone } from '../../src/dns/index.js';
+import { Queue, type NewQueueMessage, type QueueMessage } from '../../src/queue/index.js';
+import {
+  startSmtpServer,
+  DeliveryRateLimiter,
+  type SmtpContext,
+  type SmtpKind,
+  type SmtpLimits,
+  type SmtpServer,
+  type QueueAdder,
+} from '../../src/smtpserver/index.js';
+
+export const PASSWORD = 'testtest';
+
+export const DOMAINS = `[domains."example.org"]
+localpart_catchall_separators = ["+"]
+
+[accounts.mjl]
+domain = "example.org"
+destinations = { "mjl@example.org" = {}, "other@example.org" = { mailbox = "Other" } }
+
+[accounts.limited]
+domain = "example.org"
+destinations = { "limited@example.org" = {} }
+quota = 3000
+
+[accounts.disabled]
+domain = "example.org"
+destinations = { "disabled@example.org" = {} }
+login_disabled = "account under maintenance, try again tomorrow"
+
+[aliases."team@example.org"]
+members = ["mjl@example.org", "limited@example.org"]
+allow_msg_from = true
+
+[aliases."private@example.org"]
+members = ["mjl@example.org"]
+`;
+
+/** DNS for the tests: sender domains with and without mail servers. */
+export const ZONE: MockZone = {
+  mx: {
+    'sender.example': [{ exchange: 'mx.sender.example', priority: 10 }],
+    'nullmx.example': [{ exchange: '', priority: 0 }],
+  },
+  a: {
+    'mx.sender.example': ['192.0.2.10'],
+    'implicit.example': ['192.0.2.11'],
+    'client.example': ['192.0.2.12'],
+  },
+  fail: { 'MX tempfail.example': 'temporary' },
+};
+
+/** A queue that keeps copies of what it was given, for protocol tests. */
+export class RecordingQueue implements QueueAdder {
+  readonly added: { data: Buffer; msgs: NewQueueMessage[] }[] = [];
+  fail: Error | null = null;
+  async add(file: string, msgs: NewQueueMessage[]): Promise<QueueMessage[]> {
+    if (this.fail) throw this.fail;
+    this.added.push({ data: await readFile(file), msgs });
+    return [];
+  }
+}
+
+let certCache: { certPem: string; keyPem: string } | null = null;
+
+export type SmtpTestServer = {
+  dir: string;
+  store: Store;
+  domains: DomainsConfig;
+  resolver: MockResolver;
+  queue: RecordingQueue | Queue;
+  recorded: RecordingQueue;
+  smtp: SmtpServer;
+  submission: SmtpServer;
+  submissions: SmtpServer;
+  certPem: string;
+  close(): Promise<void>;
+};
+
+export type SmtpTestOptions = {
+  limits?: Partial<SmtpLimits>;
+  delays?: Partial<SmtpContext['delays']>;
+  limiters?: Partial<SmtpContext['limiters']>;
+  /** Submission without TLS allowed (like no_require_starttls). */
+  noRequireSTARTTLS?: boolean;
+  requireTLSForDelivery?: boolean;
+  /** Use the real queue (local delivery into the store) instead of the recording one. */
+  realQueue?: boolean;
+  localserve?: boolean;
+  domains?: string;
+};
+
+export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<SmtpTestServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-smtp-'));
+  certCache ??= await generateSelfSigned({ hostnames: ['localhost'], ips: ['127.0.0.1'] });
+  await writeFile(join(dir, 'cert.pem'), certCache.certPem);
+  await writeFile(join(dir, 'key.pem'), certCache.keyPem);
+  const domains = parseDomainsConfig(opts.domains ?? DOMAINS, 'domains.toml');
+  const store = await Store.open({
+    dataDir: join(dir, 'data'),
+    cleanup: true,
+    quota: (a) => domains.accounts[a]?.quota ?? 0,
+    initialMailboxes: () => domains.initial_mailboxes,
+  });
+  const secrets = await deriveSecrets(PASSWORD);
+  for (const name of Object.keys(domains.accounts)) {
+    await (await store.account(name)).setSecrets(secrets);
+  }
+  const log = createLogger({ level: process.env.TIDINGS_TEST_LOG ?? 'error' } as never);
+  const recorded = new RecordingQueue();
+  const queue = opts.realQueue
+    ? await Queue.open({ store, domains: () => domains, hostname: 'mail.example.org', log })
+    : recorded;
+  if (queue instanceof Queue) queue.start();
+  const resolver = new MockResolver(ZONE);
+  const tlsOpts = loadTlsContext([
+    { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') },
+  ]);
+  const limiters = {
+    rate: new RateLimiter({ windowMs: 60_000, limits: [100_000, 100_000, 100_000] }),
+    connections: new ConnectionCounter({ limits: [10_000, 10_000, 10_000] }),
+    authFailures: new AuthFailureLimiter(),
+    delivery: new DeliveryRateLimiter(),
+    ...opts.limiters,
+  };
+  const ctx = (kind: SmtpKind): Omit<SmtpContext, 'isShuttingDown'> => {
+    const submission = kind !== 'smtp';
+    const requireTLS = kind === 'submissions' || (kind === 'submission' && !opts.noRequireSTARTTLS);
+    return {
+      kind,
+      store,
+      domains: () => domains,
+      hostname: 'mail.example.org',
+      tls: tlsOpts,
+      requireTLSForAuth: submission ? requireTLS : true,
+      requireTLSForDelivery: submission ? requireTLS : (opts.requireTLSForDelivery ?? false),
+      requireTLSExtension: true,
+      limits: {
+        maxLineLength: 2048,
+        maxRecipients: 1000,
+        maxReceivedHeaders: 100,
+        maxBadTransactions: 10,
+        maxMessageSize: 10 * 1024 * 1024,
+        defaultMaxMessageSize: 10 * 1024 * 1024,
+        maxOutgoingPerDay: 1000,
+        maxFirstTimeRecipientsPerDay: 200,
+        ...opts.limits,
+      },
+      delays: {
+        authFail: 0,
+        badClient: 0,
+        firstTimeSender: 0,
+        unknownRecipients: 0,
+        localserveTimeout: 200,
+        ...opts.delays,
+      },
+      limiters,
+      resolver,
+      queue,
+      log,
+      localserve: opts.localserve ? { account: 'mjl' } : null,
+    };
+  };
+  const smtp = await startSmtpServer(ctx('smtp'), '127.0.0.1', 0);
+  const submission = await startSmtpServer(ctx('submission'), '127.0.0.1', 0);
+  const submissions = await startSmtpServer(ctx('submissions'), '127.0.0.1', 0);
+  return {
+    dir,
+    store,
+    domains,
+    resolver,
+    queue,
+    recorded,
+    smtp,
+    submission,
+    submissions,
+    certPem: certCache.certPem,
+    close: async () => {
+      await smtp.close();
+      await submission.close();
+      await submissions.close();
+      if (queue instanceof Queue) await queue.stop();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Reply = { code: number; lines: string[]; text: string };
+
+/** A raw SMTP client for protocol tests. */
+export class SmtpTestClient {
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  private ended = false;
+  socket: net.Socket;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    this.attach();
+  }
+
+  private attach(): void {
+    this.socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    this.socket.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+    this.socket.on('error', () => {});
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  static async connect(
+    port: number,
+    opts: { tls?: boolean; cert?: { certPem: string; keyPem: string } } = {},
+  ) {
+    const socket = opts.tls
+      ? tls.connect({
+          host: '127.0.0.1',
+          port,
+          rejectUnauthorized: false,
+          ...(opts.cert ? { cert: opts.cert.certPem, key: opts.cert.keyPem } : {}),
+        })
+      : net.connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
+    });
+    const c = new SmtpTestClient(socket);
+    return c;
+  }
+
+  /** Connects and reads the greeting. */
+  static async open(
+    port: number,
+    opts: { tls?: boolean; cert?: { certPem: string; keyPem: string } } = {},
+  ) {
+    const c = await SmtpTestClient.connect(port, opts);
+    const g = await c.reply();
+    if (g.code !== 220) throw new Error(`greeting: ${g.text}`);
+    return c;
+  }
+
+  /** The next line without CRLF, or null at end of stream. */
+  async readLine(timeoutMs = 10_000): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.buf.indexOf('\r\n');
+      if (i >= 0) {
+        const line = this.buf.subarray(0, i).toString('utf8');
+        this.buf = this.buf.subarray(i + 2);
+        return line;
+      }
+      if (this.ended) return null;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timeout waiting for a line');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** Reads one (possibly multi-line) reply. */
+  async reply(timeoutMs?: number): Promise<Reply> {
+    const lines: string[] = [];
+    for (;;) {
+      const l = await this.readLine(timeoutMs);
+      if (l === null) throw new Error(`connection closed; got ${JSON.stringify(lines)}`);
+      lines.push(l);
+      if (l.length < 4 || l[3] === ' ') break;
+    }
+    const code = Number(lines[0]!.slice(0, 3));
+    return { code, lines, text: lines.join('\n') };
+  }
+
+  write(s: string | Buffer): void {
+    this.socket.write(s);
+  }
+
+  async cmd(line: string): Promise<Reply> {
+    this.write(`${line}\r\n`);
+    return this.reply();
+  }
+
+  /** Sends a command and asserts the reply code, returning the reply. */
+  async ok(line: string, code = 250): Promise<Reply> {
+    const r = await this.cmd(line);
+    if (r.code !== code) throw new Error(`${line}: expected ${code}, got ${r.text}`);
+    return r;
+  }
+
+  async starttls(): Promise<void> {
+    await this.ok('STARTTLS', 220);
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('close');
+    const s = tls.connect({ socket: this.socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      s.once('secureConnect', () => resolve());
+      s.once('error', reject);
+    });
+    this.socket = s;
+    this.buf = Buffer.alloc(0);
+    this.attach();
+  }
+
+  /** EHLO, STARTTLS when asked, EHLO again, AUTH PLAIN. */
+  async login(user = 'mjl@example.org', password = PASSWORD, useTLS = true): Promise<void> {
+    await this.ok('EHLO client.example');
+    if (useTLS) {
+      await this.starttls();
+      await this.ok('EHLO client.example');
+    }
+    const ir = Buffer.from(`\0${user}\0${password}`).toString('base64');
+    await this.ok(`AUTH PLAIN ${ir}`, 235);
+  }
+
+  /** Whether the server closed the connection (within the timeout). */
+  async closed(timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ended && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.ended;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** A minimal message with CRLF line endings. */
+export function message(
+  opts: { from?: string; to?: string; subject?: string; body?: string; extra?: string } = {},
+) {
+  return (
+    `From: ${opts.from ?? 'Sender <sender@sender.example>'}\r\n` +
+    `To: ${opts.to ?? 'mjl@example.org'}\r\n` +
+    `Subject: ${opts.subject ?? 'test'}\r\n` +
+    `Message-ID: <test-${Math.random().toString(36).slice(2)}@sender.example>\r\n` +
+    `Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n` +
+    (opts.extra ?? '') +
+    `\r\n` +
+    `${opts.body ?? 'hello'}\r\n`
+  );
+}
+
+/** Sends a message through an open, greeted connection; returns the final reply. */
+export async function send(
+  c: SmtpTestClient,
+  from: string,
+  to: string[],
+  data: string,
+): Promise<Reply> {
+  await c.ok(`MAIL FROM:<${from}>`);
+  for (const t of to) await c.ok(`RCPT TO:<${t}>`);
+  await c.ok('DATA', 354);
+  c.write(data.replace(/^\./gm, '..') + '.\r\n');
+  return c.reply();
+}
