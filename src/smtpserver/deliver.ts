@@ -287,11 +287,12 @@ async function queueDSN(
   const smtputf8 = tx.smtputf8;
   try {
     const full = tx.ret === 'FULL' && msg.size <= MAX_DSN_FULL;
+    const dsnMessageId = newMessageId(host);
     const dsn = composeDSN({
       from: `postmaster@${firstDomain}`,
       to: sender,
       subject: 'mail delivery failure',
-      messageId: newMessageId(host),
+      messageId: dsnMessageId,
       references: info.messageId || undefined,
       reportingMTA: host,
       receivedFromMTA: `${c.hello?.name ?? 'unknown'} (${c.remoteIP})`,
@@ -326,7 +327,7 @@ async function queueDSN(
           // The returned headers may carry 8-bit text even without SMTPUTF8 (RFC 6152).
           has8bit: !isAscii(dsn),
           smtputf8,
-          messageId: '',
+          messageId: dsnMessageId,
           subject: 'mail delivery failure',
           requireTLS: tx.requireTLS ? true : null,
           prefix: Buffer.alloc(0),

@@ -301,6 +301,9 @@ test('deliver: partial failure is accepted and the sender gets a DSN', async () 
     assert.equal(m.account, '');
     assert.deepEqual(m.recipient, { localpart: 'sender', domain: 'sender.example' });
     assert.equal(m.requireTLS, null);
+    // The queue row carries the DSN's own Message-ID.
+    assert.match(m.messageId, /^<[^>]+@mail\.example\.org>$/);
+    assert.ok(q.data.toString('latin1').includes(`\r\nMessage-ID: ${m.messageId}\r\n`));
     const dsn = parseDSN(q.data);
     assert.deepEqual(dsn, {
       envid: 'env+1',
