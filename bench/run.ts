@@ -1,6 +1,8 @@
 // `npm run bench`: runs every benchmark and prints its figures.
 import { benchStore } from './store.js';
 import { benchImap } from './imap.js';
+import { benchSmtp } from './smtp.js';
 
 await benchStore();
 await benchImap();
+await benchSmtp();
