@@ -13,6 +13,8 @@ import { submit } from './submit.js';
 import { deliver } from './deliver.js';
 
 const CHUNK = 64 * 1024;
+/** Bytes collected before a write to the temp file. */
+const WRITE_BATCH = 256 * 1024;
 
 function requireTransaction(c: SmtpConn): Transaction {
   requireHello(c);
@@ -55,25 +57,39 @@ export const data: Command = async (c, args) => {
   const dr = new DotReader(c.reader, { chunkSize: CHUNK });
   let failure: SmtpError | null = null;
   let has8bit = false;
+  // Data arrives in socket-sized pieces; writing them in larger batches saves system
+  // calls and thread-pool hand-offs per message.
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  const writePending = async () => {
+    if (pendingLen === 0 || failure) return;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
+    pending = [];
+    pendingLen = 0;
+    try {
+      await temp.write(data);
+    } catch (e) {
+      failure = writeFailed(e);
+    }
+  };
   try {
     for (;;) {
       c.reader.setTimeout(Math.min(c.timeouts.io, Math.max(1, deadline - Date.now())));
       const chunk = await dr.next();
       if (chunk === null) break;
       if (failure) continue; // read and discard the rest, then answer
-      if (temp.written + chunk.length > c.ctx.limits.maxMessageSize) {
+      if (temp.written + pendingLen + chunk.length > c.ctx.limits.maxMessageSize) {
         // The client would keep sending; answer now and close (spec §2).
         await temp.abort();
         const t = tooLarge(c);
         throw new SmtpError(t.code, t.secode, t.message, { close: true });
       }
       if (!has8bit && !isAscii(chunk)) has8bit = true;
-      try {
-        await temp.write(chunk);
-      } catch (e) {
-        failure = writeFailed(e);
-      }
+      pending.push(chunk);
+      pendingLen += chunk.length;
+      if (pendingLen >= WRITE_BATCH) await writePending();
     }
+    await writePending();
   } catch (e) {
     await temp.abort();
     throw e;

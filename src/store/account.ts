@@ -976,6 +976,9 @@ export class Account {
     return (this.stmt('SELECT next_message_id AS id FROM meta').get() as { id: number }).id;
   }
 
+  /** Message directories known to exist (see linkFiles). */
+  private readonly madeDirs = new Set<string>();
+
   /** Hard-links sources to the message paths of ids; fsyncs each directory. */
   private async linkFiles(pairs: { from: string; id: number }[]): Promise<string[]> {
     const done: string[] = [];
@@ -985,7 +988,9 @@ export class Account {
         const dest = this.messagePath(p.id);
         const dir = join(dest, '..');
         if (!dirs.has(dir)) {
-          await mkdirDurable(dir);
+          // Created once per process; a mkdir per delivery is a wasted system call.
+          if (!this.madeDirs.has(dir)) await mkdirDurable(dir);
+          this.madeDirs.add(dir);
           dirs.add(dir);
         }
         try {
