@@ -5,11 +5,11 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import {
-  ConnectionClosedError,
   LineReader,
   LineTooLongError,
   ReadTimeoutError,
   Writer,
+  isConnectionGone,
   upgradeToTLS,
   type TlsServerOptions,
   type RateLimiter,
@@ -667,22 +667,6 @@ export class Conn implements LiteralSource {
 /** A fatal condition whose BYE is already queued. */
 export class FatalReply extends Error {}
 
-/** Socket-level failures: the connection is gone, so there is nobody to answer. */
-const SOCKET_ERRORS = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'ENOTCONN',
-  'ERR_STREAM_DESTROYED',
-  'ERR_STREAM_WRITE_AFTER_END',
-]);
-
 function isIOError(e: unknown): boolean {
-  return (
-    e instanceof ConnectionClosedError ||
-    e instanceof ReadTimeoutError ||
-    e instanceof CloseConnection ||
-    (e instanceof Error && SOCKET_ERRORS.has((e as NodeJS.ErrnoException).code ?? ''))
-  );
+  return e instanceof CloseConnection || isConnectionGone(e);
 }

@@ -5,6 +5,7 @@ export {
   ReadTimeoutError,
   WriteTimeoutError,
   Writer,
+  isConnectionGone,
   type Line,
   type LineReaderOptions,
   type WriterOptions,
@@ -49,3 +50,4 @@ export {
   type TlsServerOptions,
 } from './tls.js';
 export { listenOn } from './listen.js';
+export { startConnectionServer, type ConnectionServer, type ServedConnection } from './serve.js';

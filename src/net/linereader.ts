@@ -463,3 +463,23 @@ export class Writer {
     });
   }
 }
+
+/** Socket-level failures: the connection is gone, so there is nobody to answer. */
+const SOCKET_ERRORS = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'ENOTCONN',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+
+/** Whether an error means the peer is gone or silent (closed, reset, read timeout). */
+export function isConnectionGone(e: unknown): boolean {
+  return (
+    e instanceof ConnectionClosedError ||
+    e instanceof ReadTimeoutError ||
+    (e instanceof Error && SOCKET_ERRORS.has((e as NodeJS.ErrnoException).code ?? ''))
+  );
+}

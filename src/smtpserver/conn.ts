@@ -5,12 +5,12 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import {
-  ConnectionClosedError,
   LineReader,
   LineTooLongError,
   ReadTimeoutError,
   Writer,
   maskIP,
+  isConnectionGone,
   upgradeToTLS,
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
@@ -449,22 +449,6 @@ function safeMask(ip: string): string {
   }
 }
 
-/** Socket-level failures: the connection is gone, so there is nobody to answer. */
-const SOCKET_ERRORS = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'ENOTCONN',
-  'ERR_STREAM_DESTROYED',
-  'ERR_STREAM_WRITE_AFTER_END',
-]);
-
 export function isIOError(e: unknown): boolean {
-  return (
-    e instanceof ConnectionClosedError ||
-    e instanceof ReadTimeoutError ||
-    e instanceof CloseConnection ||
-    (e instanceof Error && SOCKET_ERRORS.has((e as NodeJS.ErrnoException).code ?? ''))
-  );
+  return e instanceof CloseConnection || isConnectionGone(e);
 }

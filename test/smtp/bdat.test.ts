@@ -3,50 +3,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import {
-  startSmtpTestServer,
   SmtpTestClient,
   message,
-  type Reply,
   type SmtpTestServer,
-  type SmtpTestOptions,
+  textOf,
+  expectReply,
+  withServer,
+  smtp,
 } from './harness.js';
-
-/** Reply lines; an error reply must end in " (<cid>)", which is checked and removed. */
-function textOf(r: Reply): string[] {
-  if (r.code < 400) return r.lines;
-  const last = r.lines[r.lines.length - 1] ?? '';
-  const m = / \([0-9a-z]+\)$/.exec(last);
-  assert.ok(m, `error reply without connection id: ${JSON.stringify(r.lines)}`);
-  return [...r.lines.slice(0, -1), last.slice(0, m.index)];
-}
-
-async function expectReply(c: SmtpTestClient, line: string, ...want: string[]): Promise<void> {
-  assert.deepEqual(textOf(await c.cmd(line)), want, line);
-}
 
 /** Sends one BDAT command with its chunk and checks the reply. */
 async function chunk(c: SmtpTestClient, data: string | Buffer, last: boolean, ...want: string[]) {
   const b = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
   c.write(Buffer.concat([Buffer.from(`BDAT ${b.length}${last ? ' LAST' : ''}\r\n`), b]));
   assert.deepEqual(textOf(await c.reply()), want, `BDAT ${b.length}`);
-}
-
-async function withServer(
-  opts: SmtpTestOptions,
-  fn: (s: SmtpTestServer) => Promise<void>,
-): Promise<void> {
-  const s = await startSmtpTestServer(opts);
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
-}
-
-async function smtp(s: SmtpTestServer): Promise<SmtpTestClient> {
-  const c = await SmtpTestClient.open(s.smtp.port);
-  await c.ok('EHLO client.example');
-  return c;
 }
 
 async function inbox(s: SmtpTestServer): Promise<Buffer[]> {

@@ -4,54 +4,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startSmtpTestServer,
   SmtpTestClient,
   message,
   send,
-  type Reply,
   type SmtpTestServer,
-  type SmtpTestOptions,
   DOMAINS,
+  textOf,
+  expectReply,
+  withServer,
+  smtp,
+  submission,
 } from './harness.js';
-
-/** Reply lines; an error reply must end in " (<cid>)", which is checked and removed. */
-function textOf(r: Reply): string[] {
-  if (r.code < 400) return r.lines;
-  const last = r.lines[r.lines.length - 1] ?? '';
-  const m = / \([0-9a-z]+\)$/.exec(last);
-  assert.ok(m, `error reply without connection id: ${JSON.stringify(r.lines)}`);
-  return [...r.lines.slice(0, -1), last.slice(0, m.index)];
-}
-
-async function expectReply(c: SmtpTestClient, line: string, ...want: string[]): Promise<void> {
-  assert.deepEqual(textOf(await c.cmd(line)), want, line);
-}
-
-async function withServer(
-  opts: SmtpTestOptions,
-  fn: (s: SmtpTestServer) => Promise<void>,
-): Promise<void> {
-  const s = await startSmtpTestServer(opts);
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
-}
-
-/** A greeted port 25 connection. */
-async function smtp(s: SmtpTestServer): Promise<SmtpTestClient> {
-  const c = await SmtpTestClient.open(s.smtp.port);
-  await c.ok('EHLO client.example');
-  return c;
-}
-
-/** A submission connection after STARTTLS and AUTH as mjl. */
-async function submission(s: SmtpTestServer): Promise<SmtpTestClient> {
-  const c = await SmtpTestClient.open(s.submission.port);
-  await c.login();
-  return c;
-}
 
 function inboxCount(s: SmtpTestServer, account = 'mjl', mailbox = 'Inbox'): Promise<number> {
   return s.store.account(account).then((a) => a.uidArray(a.mailbox(mailbox)!.id).length);

@@ -1,5 +1,6 @@
 // Protocol-test harness for the SMTP server: a store with accounts, the three listener
 // kinds on port 0, a mock DNS resolver, a queue (recording or real), and a raw client.
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
@@ -387,4 +388,52 @@ export async function send(
   await c.ok('DATA', 354);
   c.write(data.replace(/^\./gm, '..') + '.\r\n');
   return c.reply();
+}
+
+/** Reply lines; an error reply must end in " (<cid>)", which is checked and removed. */
+export function textOf(r: Reply): string[] {
+  if (r.code < 400) return r.lines;
+  const last = r.lines[r.lines.length - 1] ?? '';
+  const m = / \([0-9a-z]+\)$/.exec(last);
+  assert.ok(m, `error reply without connection id: ${JSON.stringify(r.lines)}`);
+  return [...r.lines.slice(0, -1), last.slice(0, m.index)];
+}
+
+/** Sends a command and asserts its reply lines (see textOf). */
+export async function expectReply(
+  c: SmtpTestClient,
+  line: string,
+  ...want: string[]
+): Promise<void> {
+  assert.deepEqual(textOf(await c.cmd(line)), want, line);
+}
+
+/** Runs fn against a fresh test server, closing it afterwards. */
+export async function withServer(
+  opts: SmtpTestOptions,
+  fn: (s: SmtpTestServer) => Promise<void>,
+): Promise<void> {
+  const s = await startSmtpTestServer(opts);
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** A greeted port-25 connection. */
+export async function smtp(
+  s: SmtpTestServer,
+  ehlo = 'EHLO client.example',
+): Promise<SmtpTestClient> {
+  const c = await SmtpTestClient.open(s.smtp.port);
+  await c.ok(ehlo);
+  return c;
+}
+
+/** A submission connection, logged in as mjl over STARTTLS. */
+export async function submission(s: SmtpTestServer): Promise<SmtpTestClient> {
+  const c = await SmtpTestClient.open(s.submission.port);
+  await c.login();
+  return c;
 }

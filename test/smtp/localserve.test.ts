@@ -7,8 +7,11 @@ import {
   SmtpTestClient,
   message,
   send,
-  type Reply,
   type SmtpTestServer,
+  textOf,
+  expectReply,
+  smtp,
+  submission,
 } from './harness.js';
 import { panicTotal } from '../../src/metrics/index.js';
 
@@ -18,19 +21,6 @@ async function smtpPanics(): Promise<number> {
   return m.values.find((v) => v.labels.origin === 'smtp')?.value ?? 0;
 }
 
-/** Reply lines; an error reply must end in " (<cid>)", which is checked and removed. */
-function textOf(r: Reply): string[] {
-  if (r.code < 400) return r.lines;
-  const last = r.lines[r.lines.length - 1] ?? '';
-  const m = / \([0-9a-z]+\)$/.exec(last);
-  assert.ok(m, `error reply without connection id: ${JSON.stringify(r.lines)}`);
-  return [...r.lines.slice(0, -1), last.slice(0, m.index)];
-}
-
-async function expectReply(c: SmtpTestClient, line: string, ...want: string[]): Promise<void> {
-  assert.deepEqual(textOf(await c.cmd(line)), want, line);
-}
-
 async function withLocalserve(fn: (s: SmtpTestServer) => Promise<void>): Promise<void> {
   const s = await startSmtpTestServer({ localserve: true });
   try {
@@ -38,18 +28,6 @@ async function withLocalserve(fn: (s: SmtpTestServer) => Promise<void>): Promise
   } finally {
     await s.close();
   }
-}
-
-async function smtp(s: SmtpTestServer): Promise<SmtpTestClient> {
-  const c = await SmtpTestClient.open(s.smtp.port);
-  await c.ok('EHLO client.example');
-  return c;
-}
-
-async function submission(s: SmtpTestServer): Promise<SmtpTestClient> {
-  const c = await SmtpTestClient.open(s.submission.port);
-  await c.login();
-  return c;
 }
 
 async function inbox(s: SmtpTestServer): Promise<string[]> {

@@ -5,42 +5,14 @@ import assert from 'node:assert/strict';
 import type { TLSSocket } from 'node:tls';
 import {
   DOMAINS,
-  startSmtpTestServer,
   SmtpTestClient,
   message,
   send,
-  type Reply,
-  type SmtpTestServer,
-  type SmtpTestOptions,
+  textOf,
+  withServer,
+  submission,
 } from './harness.js';
 import { sendCounts } from '../../src/store/index.js';
-
-/** Reply lines; an error reply must end in " (<cid>)", which is checked and removed. */
-function textOf(r: Reply): string[] {
-  if (r.code < 400) return r.lines;
-  const last = r.lines[r.lines.length - 1] ?? '';
-  const m = / \([0-9a-z]+\)$/.exec(last);
-  assert.ok(m, `error reply without connection id: ${JSON.stringify(r.lines)}`);
-  return [...r.lines.slice(0, -1), last.slice(0, m.index)];
-}
-
-async function withServer(
-  opts: SmtpTestOptions,
-  fn: (s: SmtpTestServer) => Promise<void>,
-): Promise<void> {
-  const s = await startSmtpTestServer(opts);
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
-}
-
-async function submission(s: SmtpTestServer): Promise<SmtpTestClient> {
-  const c = await SmtpTestClient.open(s.submission.port);
-  await c.login();
-  return c;
-}
 
 /** The connection id, from an error reply. */
 async function cidOf(c: SmtpTestClient): Promise<string> {

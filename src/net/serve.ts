@@ -1,0 +1,74 @@
+// A listener that runs one protocol connection per socket (IMAP, SMTP): implicit TLS
+// when configured, tracking of live connections, and a graceful close that lets
+// in-flight commands finish.
+import net from 'node:net';
+import type tls from 'node:tls';
+import { listenOn } from './listen.js';
+import { acceptImplicitTLS } from './starttls.js';
+
+export interface ServedConnection {
+  socket: net.Socket;
+  serve(): Promise<void>;
+  /** Asks the connection to end: at once when idle, after its command when busy. */
+  shutdown(): void;
+}
+
+export type ConnectionServer = {
+  port: number;
+  close(): Promise<void>;
+  readonly connections: number;
+};
+
+export async function startConnectionServer(opts: {
+  host: string;
+  port: number;
+  /** For errors and logs, e.g. "imaps listener". */
+  name: string;
+  /** TLS options for implicit TLS (imaps, submissions); null for plaintext first. */
+  implicitTLS: tls.TlsOptions | null;
+  connection: (socket: net.Socket) => ServedConnection;
+}): Promise<ConnectionServer> {
+  const conns = new Set<ServedConnection>();
+  const running = new Set<Promise<void>>();
+
+  const handle = async (socket: net.Socket) => {
+    socket.on('error', () => {});
+    let sock: net.Socket = socket;
+    if (opts.implicitTLS) {
+      try {
+        sock = await acceptImplicitTLS(socket, opts.implicitTLS);
+      } catch {
+        return;
+      }
+    }
+    const c = opts.connection(sock);
+    conns.add(c);
+    try {
+      await c.serve();
+    } finally {
+      conns.delete(c);
+    }
+  };
+
+  const server = net.createServer((s) => {
+    const p = handle(s);
+    running.add(p);
+    void p.finally(() => running.delete(p));
+  });
+  const bound = await listenOn(server, opts.host, opts.port, opts.name);
+  return {
+    port: bound,
+    get connections() {
+      return conns.size;
+    },
+    close: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const c of conns) c.shutdown();
+      // In-flight commands finish and get their reply; give them a while.
+      const all = Promise.allSettled([...running]);
+      await Promise.race([all, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      for (const c of conns) c.socket.destroy();
+      await closed;
+    },
+  };
+}
