@@ -1,0 +1,19 @@
+// Types for the parts of mailauth used here that ship without declarations.
+
+declare module 'mailauth/lib/dkim/body/index.js' {
+  /** A DKIM body hasher (RFC 6376 §3.4.3-§3.4.4, §3.7): feed the body, then digest. */
+  export interface DkimBodyHasher {
+    update(chunk: Buffer): void;
+    digest(encoding: 'base64'): string;
+  }
+
+  /**
+   * A body hasher for `canonicalization` ("relaxed" or "simple", or "header/body") and
+   * `hashAlgo` ("sha256"); `maxBodyLength` false hashes the whole body.
+   */
+  export function dkimBody(
+    canonicalization: string,
+    hashAlgo: string,
+    maxBodyLength: number | false,
+  ): DkimBodyHasher;
+}
