@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
-import { describeDomains, describeStatic } from '../config/index.js';
-import { UsageError, configDirOption, loadConfigOrExit } from './common.js';
+import { describeDomains, describeStatic, normalizeDomain } from '../config/index.js';
+import {
+  DkimKeyError,
+  dkimRecord,
+  dnsRecords,
+  formatZone,
+  loadDkimKey,
+  type MtaStsMode,
+} from '../msgauth/index.js';
+import { CliError, UsageError, configDirOption, loadConfigOrExit } from './common.js';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('check and describe the configuration');
@@ -15,6 +23,70 @@ export function registerConfig(program: Command): void {
         `${n(cfg.domains.accounts)} accounts, ${n(cfg.domains.aliases)} aliases\n`,
     );
   });
+
+  configDirOption(
+    config
+      .command('dnsrecords')
+      .description(
+        'print the DNS records to publish for a domain: MX, SPF, DKIM, DMARC, MTA-STS, TLSRPT',
+      )
+      .argument('<domain>', 'a configured domain')
+      .option(
+        '--dmarc-reports <address>',
+        'where DMARC aggregate reports go (default postmaster@<domain>)',
+      )
+      .option('--tls-reports <address>', 'where TLS reports go (default postmaster@<domain>)')
+      .option('--mta-sts-mode <mode>', 'enforce, testing or none', 'enforce'),
+  ).action(
+    async (
+      domainArg: string,
+      o: { config: string; dmarcReports?: string; tlsReports?: string; mtaStsMode: string },
+    ) => {
+      const cfg = loadConfigOrExit(o.config);
+      const nd = normalizeDomain(domainArg);
+      if ('problem' in nd)
+        throw new UsageError(`domain ${JSON.stringify(domainArg)}: ${nd.problem}`);
+      const dc = cfg.domains.domains[nd.domain];
+      if (!dc) throw new CliError(`domain ${nd.domain} is not configured in ${cfg.domainsPath}`);
+      if (!['enforce', 'testing', 'none'].includes(o.mtaStsMode)) {
+        throw new UsageError(`--mta-sts-mode: use enforce, testing or none`);
+      }
+      // Every configured key is published, signing or not, so keys can be rotated.
+      const selectors = [];
+      for (const [name, sel] of Object.entries(dc.dkim.selectors)) {
+        try {
+          selectors.push({ name, record: dkimRecord(await loadDkimKey(sel.private_key_file)) });
+        } catch (e) {
+          if (e instanceof DkimKeyError) throw new CliError(e.message);
+          throw e;
+        }
+      }
+      const host = cfg.static.hostname;
+      const postmaster = `postmaster@${nd.domain}`;
+      const { records, mtaSTSPolicy } = dnsRecords({
+        domain: nd.domain,
+        hostname: host,
+        selectors,
+        mtaSTS: {
+          // A new id for every change of the policy: the date and time, to the minute.
+          id: new Date().toISOString().slice(0, 16).replace(/[-:T]/g, ''),
+          mode: o.mtaStsMode as MtaStsMode,
+          mx: [host],
+          maxAgeSeconds: 86400,
+        },
+        reportAddress: { dmarc: o.dmarcReports ?? postmaster, tlsrpt: o.tlsReports ?? postmaster },
+      });
+      process.stdout.write(formatZone(records));
+      process.stdout.write(
+        `\n; The MTA-STS policy, served at https://mta-sts.${nd.domain}/.well-known/mta-sts.txt:\n` +
+          mtaSTSPolicy
+            .split('\r\n')
+            .filter((l) => l !== '')
+            .map((l) => `;   ${l}\n`)
+            .join(''),
+      );
+    },
+  );
 
   config
     .command('describe')

@@ -7,6 +7,8 @@ import { registerSetpassword } from './setpassword.js';
 import { registerConfig } from './config.js';
 import { registerVerifydata } from './verifydata.js';
 import { registerVersion } from './version.js';
+import { registerQueue, registerSuppression } from './queue.js';
+import { registerDkim } from './dkim.js';
 import { UsageError, CliError } from './common.js';
 
 export function buildProgram(): Command {
@@ -20,6 +22,9 @@ export function buildProgram(): Command {
   registerSetpassword(program);
   registerConfig(program);
   registerVerifydata(program);
+  registerQueue(program);
+  registerDkim(program);
+  registerSuppression(program);
   registerVersion(program);
   program.commands.forEach(function override(c: Command) {
     c.exitOverride().showHelpAfterError();

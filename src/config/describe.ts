@@ -70,6 +70,53 @@ bad_client = "1s"
 # down address guessing. Default "5s".
 unknown_recipients = "5s"
 
+# The outgoing queue.
+[queue]
+# Delivery attempts in progress at once. Default 20.
+max_concurrent = 20
+# Connections at once to one destination host. Default 5.
+max_per_host = 5
+# First retry after a temporary failure; each later one waits twice as long, up to 16
+# hours. Default "7m30s".
+retry_base = "7m30s"
+# Give up and send a failure notice after this long. Default "120h" (5 days).
+give_up_after = "120h"
+# Tell the sender about a delay after this long (if the sender asked to be told).
+# Default "4h".
+delay_dsn_after = "4h"
+# Fetch recipient domains' MTA-STS policies and enforce them (RFC 8461). Default true.
+mta_sts = true
+
+# Smarthosts: servers that take outgoing mail on our behalf. Routes choose them.
+[transports.provider]
+# Host name of the smarthost. Required.
+host = "smtp.provider.example"
+# Default 465 with tls "implicit", 587 with "starttls", 25 otherwise.
+port = 587
+# "starttls" (STARTTLS required), "implicit" (TLS from the first byte), "opportunistic"
+# (STARTTLS when offered) or "none". Default "starttls".
+tls = "starttls"
+# Check the smarthost's certificate. Default true.
+verify_certificate = true
+# PEM certificates to trust instead of the system's. Optional.
+ca_file = "tls/provider-ca.pem"
+# Login for SMTP AUTH (SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN); the file holds the
+# password on its first line. Optional, but both or neither.
+username = "user@provider.example"
+password_file = "provider.password"
+
+# Routes pick a transport for outgoing mail; the first that matches wins, and without a
+# match mail goes directly to the recipient domain's MX hosts. Empty lists match all.
+[[routes]]
+# Sender (MAIL FROM) domains. Default [].
+from_domains = ["example.com"]
+# Recipient domains. Default [].
+to_domains = []
+# Sending accounts. Default [].
+accounts = []
+# A transport name, or "direct". Required.
+transport = "provider"
+
 # One table per listener; at least one. A listener is a set of addresses with services.
 # Every service is off unless "enabled = true".
 [listeners.public]

@@ -63,6 +63,16 @@ test('minimal file gets every default', () => {
         metrics: { enabled: false, port: 8010 },
       },
     },
+    queue: {
+      max_concurrent: 20,
+      max_per_host: 5,
+      retry_base: 450000,
+      give_up_after: 432000000,
+      delay_dsn_after: 14400000,
+      mta_sts: true,
+    },
+    transports: {},
+    routes: [],
   });
 });
 
@@ -355,5 +365,54 @@ test('bad durations and other values', () => {
     () => parse(`${head}[limits.imap]\nmax_connections = [1, 2]\n[listeners.x]\n`),
     file,
     [['limits.imap.max_connections', 'must have at least 3 item(s)']],
+  );
+});
+
+test('transports and routes: defaults, resolved paths, checks', () => {
+  const cfg = parse(`${head}
+[transports.relay]
+host = "Smtp.Provider.Example"
+username = "u"
+password_file = "relay.pw"
+ca_file = "/abs/ca.pem"
+[transports.plain]
+host = "relay.example"
+tls = "opportunistic"
+[[routes]]
+from_domains = ["Example.com"]
+transport = "relay"
+[[routes]]
+transport = "direct"
+[listeners.public]
+`);
+  assert.deepEqual(cfg.transports.relay, {
+    host: 'smtp.provider.example',
+    port: 587,
+    tls: 'starttls',
+    verify_certificate: true,
+    username: 'u',
+    password_file: '/etc/tidings/relay.pw',
+    ca_file: '/abs/ca.pem',
+  });
+  assert.equal(cfg.transports.plain?.port, 25);
+  assert.deepEqual(cfg.routes, [
+    { from_domains: ['example.com'], to_domains: [], accounts: [], transport: 'relay' },
+    { from_domains: [], to_domains: [], accounts: [], transport: 'direct' },
+  ]);
+  assert.throws(
+    () =>
+      parse(`${head}
+[transports.x]
+host = "h.example"
+tls = "none"
+username = "u"
+[[routes]]
+transport = "nosuch"
+[listeners.public]
+`),
+    (e: Error) =>
+      /transports\.x: username and password_file go together/.test(e.message) &&
+      /transports\.x\.tls: authentication needs TLS/.test(e.message) &&
+      /routes\[0\]\.transport: unknown transport "nosuch"/.test(e.message),
   );
 });

@@ -135,6 +135,42 @@ export const logLevels = [
   'tracedata',
 ] as const;
 
+// A smarthost: the queue hands messages to it instead of the recipients' MX hosts.
+const transport = z.strictObject({
+  host: domainName,
+  // Default: 465 with tls "implicit", 587 with "starttls", 25 otherwise.
+  port: port.optional(),
+  // "starttls": STARTTLS required (submission, RFC 6409); "implicit": TLS from the first
+  // byte (RFC 8314 §3.3); "opportunistic": STARTTLS when offered; "none": plaintext.
+  tls: z.enum(['starttls', 'implicit', 'opportunistic', 'none']).default('starttls'),
+  // Verify the host's certificate (WebPKI, or ca_file).
+  verify_certificate: z.boolean().default(true),
+  ca_file: filePath.optional(),
+  username: z.string().min(1).optional(),
+  password_file: filePath.optional(),
+});
+
+const route = z.strictObject({
+  // Empty lists match everything; a route applies when every non-empty list matches.
+  from_domains: z.array(domainName).default(() => []),
+  to_domains: z.array(domainName).default(() => []),
+  accounts: z.array(z.string()).default(() => []),
+  // A name from [transports], or "direct" for MX delivery.
+  transport: z.string(),
+});
+
+const queue = z.strictObject({
+  // Delivery attempts in progress at once, and connections per destination host.
+  max_concurrent: positiveInt.default(20),
+  max_per_host: positiveInt.default(5),
+  // RFC 5321 §4.5.4.1: retry after at least 30 minutes is suggested; 7.5 minutes doubling.
+  retry_base: duration.default(7.5 * 60_000),
+  give_up_after: duration.default(5 * 24 * 3600_000),
+  delay_dsn_after: duration.default(4 * 3600_000),
+  // Fetch MTA-STS policies and enforce them (RFC 8461).
+  mta_sts: z.boolean().default(true),
+});
+
 const staticSchema = z.strictObject({
   hostname: domainName,
   data_dir: filePath.default('../data'),
@@ -142,6 +178,9 @@ const staticSchema = z.strictObject({
   limits: limits.prefault({}),
   delays: delays.prefault({}),
   listeners: z.record(z.string(), listener),
+  queue: queue.prefault({}),
+  transports: z.record(z.string(), transport).default(() => ({})),
+  routes: z.array(route).default(() => []),
 });
 
 /** Every key name in tidings.toml. */
@@ -153,12 +192,16 @@ type RawListener = z.output<typeof listener>;
 export type LogLevel = (typeof logLevels)[number];
 export type Limits = RawStatic['limits'];
 export type Delays = RawStatic['delays'];
+export type QueueConfig = RawStatic['queue'];
+export type TransportConfig = RawStatic['transports'][string] & { port: number };
+export type RouteConfig = RawStatic['routes'][number];
 export type ListenerConfig = Omit<RawListener, 'smtp'> & {
   smtp: RawListener['smtp'] & { first_time_sender_delay: number };
 };
 /** tidings.toml after validation: defaults filled in, paths absolute, durations in ms. */
-export type StaticConfig = Omit<RawStatic, 'listeners'> & {
+export type StaticConfig = Omit<RawStatic, 'listeners' | 'transports'> & {
   listeners: Record<string, ListenerConfig>;
+  transports: Record<string, TransportConfig>;
 };
 
 export const serviceNames = [
@@ -250,6 +293,36 @@ function checkStatic(cfg: RawStatic, problems: ProblemList): void {
   if (imap.max_literal_size > imap.max_literal_total) {
     problems.add(['limits', 'imap', 'max_literal_size'], 'must not exceed max_literal_total');
   }
+  checkTransports(cfg, problems);
+}
+
+function checkTransports(cfg: RawStatic, problems: ProblemList): void {
+  for (const [name, t] of Object.entries(cfg.transports)) {
+    if (!listenerName.test(name) || name === 'direct') {
+      problems.add(
+        ['transports', name],
+        'transport names use letters, digits, "-" and "_"; "direct" is reserved',
+      );
+    }
+    if ((t.username === undefined) !== (t.password_file === undefined)) {
+      problems.add(['transports', name], 'username and password_file go together');
+    }
+    if (t.username !== undefined && t.tls === 'none') {
+      problems.add(
+        ['transports', name, 'tls'],
+        'authentication needs TLS; "none" would send the password in plaintext',
+      );
+    }
+  }
+  cfg.routes.forEach((r, i) => {
+    if (r.transport !== 'direct' && !(r.transport in cfg.transports)) {
+      problems.add(['routes', i, 'transport'], `unknown transport ${JSON.stringify(r.transport)}`);
+    }
+  });
+}
+
+function defaultPort(tls: RawStatic['transports'][string]['tls']): number {
+  return tls === 'implicit' ? 465 : tls === 'starttls' ? 587 : 25;
 }
 
 function finish(cfg: RawStatic, dir: string): StaticConfig {
@@ -270,7 +343,16 @@ function finish(cfg: RawStatic, dir: string): StaticConfig {
     }
     listeners[name] = out;
   }
-  return { ...cfg, data_dir: resolve(dir, cfg.data_dir), listeners };
+  const transports: Record<string, TransportConfig> = {};
+  for (const [name, t] of Object.entries(cfg.transports)) {
+    transports[name] = {
+      ...t,
+      port: t.port ?? defaultPort(t.tls),
+      ...(t.ca_file !== undefined ? { ca_file: resolve(dir, t.ca_file) } : {}),
+      ...(t.password_file !== undefined ? { password_file: resolve(dir, t.password_file) } : {}),
+    };
+  }
+  return { ...cfg, data_dir: resolve(dir, cfg.data_dir), listeners, transports };
 }
 
 /**

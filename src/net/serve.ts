@@ -50,7 +50,8 @@ export async function startConnectionServer(opts: {
     }
   };
 
-  const server = net.createServer((s) => {
+  // Replies are batched per command already; Nagle's algorithm would only add latency.
+  const server = net.createServer({ noDelay: true }, (s) => {
     const p = handle(s);
     running.add(p);
     void p.finally(() => running.delete(p));

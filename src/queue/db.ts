@@ -125,11 +125,12 @@ export class QueueDB {
   /** Rows by id, in id order; missing ids are skipped. */
   byIds(ids: number[]): Stored[] {
     const out: Stored[] = [];
+    // One cached statement for any number of ids.
+    const sel = this.stmt(
+      'SELECT * FROM queue_messages WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id',
+    );
     for (const chunk of chunks([...new Set(ids)].sort((a, b) => a - b))) {
-      const rows = this.db
-        .prepare(`SELECT * FROM queue_messages WHERE id IN (${marks(chunk.length)}) ORDER BY id`)
-        .all(...chunk) as Row[];
-      for (const r of rows) out.push(storedFromRow(r));
+      for (const r of sel.all(JSON.stringify(chunk)) as Row[]) out.push(storedFromRow(r));
     }
     return out;
   }
@@ -149,21 +150,21 @@ export class QueueDB {
     return (this.stmt(sql).all(...args) as Row[]).map((r) => storedFromRow(r).m);
   }
 
-  /** Ids of messages due at `now`, oldest due first. */
-  dueIds(now: number): number[] {
-    return this.stmt(
-      'SELECT id FROM queue_messages WHERE hold = 0 AND next_attempt <= ? ORDER BY next_attempt, id',
-    )
-      .pluck()
-      .all(now) as number[];
+  /** Messages in the queue, and how many of them are on hold. */
+  counts(): { messages: number; held: number } {
+    const r = this.stmt(
+      'SELECT COUNT(*) AS n, COALESCE(SUM(hold), 0) AS h FROM queue_messages',
+    ).get() as { n: number; h: number };
+    return { messages: r.n, held: r.h };
   }
 
-  /** Up to `limit` messages due at `now`, oldest due first. */
-  due(now: number, limit: number): Stored[] {
-    const rows = this.stmt(
-      'SELECT * FROM queue_messages WHERE hold = 0 AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?',
-    ).all(now, limit) as Row[];
-    return rows.map(storedFromRow);
+  /** Ids of messages due at `now`, oldest due first. */
+  dueIds(now: number, limit = -1): number[] {
+    return this.stmt(
+      'SELECT id FROM queue_messages WHERE hold = 0 AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?',
+    )
+      .pluck()
+      .all(now, limit) as number[];
   }
 
   /** The earliest attempt time after `now` of a message not on hold. */

@@ -23,3 +23,14 @@ export {
   type DSNKind,
 } from './policy.js';
 export { formatAddress, formatLocalpart, formatPath } from './address.js';
+export { SmtpDeliverer, type MtaStsSource, type SmtpDelivererOptions } from './smtpdeliver.js';
+export { routeFor, type Route, type RoutingConfig } from './routing.js';
+export { queueAdmin, type MessageView, type Filter } from './admin.js';
+export {
+  Rules,
+  canonicalAddress,
+  suppressingFailure,
+  type HoldRule,
+  type Suppression,
+} from './rules.js';
+export { queueMetrics, deliveryMetrics } from './metrics.js';

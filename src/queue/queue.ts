@@ -32,6 +32,8 @@ import {
   type DSNKind,
 } from './policy.js';
 import { migrateQueue } from './schema.js';
+import { Rules, suppressingFailure } from './rules.js';
+import { queueMetrics, setQueueSizeSource } from './metrics.js';
 import type {
   AttemptResult,
   DeliveryOutcome,
@@ -68,6 +70,11 @@ export type QueueOptions = {
    * account, unless its localpart asks for a simulated failure ("queue550@...").
    */
   localserve?: { account: string } | null;
+  /**
+   * DKIM-signs a message the queue composes (DSNs) before it is queued for remote
+   * delivery: returns header fields to prepend, or '' when the domain signs nothing.
+   */
+  sign?: (fromDomain: string, data: Buffer) => Promise<string>;
 };
 
 export interface QueueEvents {
@@ -80,6 +87,8 @@ export interface QueueEvents {
 const MAX_GROUP = 1000;
 /** Rows read per runner pass beyond those already being delivered. */
 const PASS_ROWS = 500;
+/** Rows read per free delivery slot in a runner pass. */
+const ROWS_PER_SLOT = 50;
 /** Timers wake at least this often, so a changed clock is noticed. */
 const MAX_TIMER_MS = 3600 * 1000;
 /** Header bytes returned in DSNs (RET=HDRS, and RET=FULL for large messages). */
@@ -114,6 +123,21 @@ const FAILED_BY_ADMIN: DeliveryOutcome = {
   host: '',
 };
 
+function suppressedOutcome(reason: string): DeliveryOutcome {
+  return {
+    ok: false,
+    permanent: true,
+    code: 0,
+    secode: '5.1.0',
+    error: `recipient is on the suppression list (${reason})`,
+    host: '',
+  };
+}
+
+function dueOrder(a: Stored, b: Stored): number {
+  return a.m.nextAttempt.getTime() - b.m.nextAttempt.getTime() || a.m.id - b.m.id;
+}
+
 function temporaryError(e: unknown): DeliveryOutcome {
   return {
     ok: false,
@@ -142,6 +166,8 @@ type Attempt = { s: Stored; outcome: DeliveryOutcome; local: boolean };
 
 export class Queue extends EventEmitter<QueueEvents> {
   private readonly db: QueueDB;
+  /** Suppression lists and hold rules. */
+  readonly rules: Rules;
   private readonly files: QueueFiles;
   private readonly local: LocalDelivery;
   private readonly log: Logger;
@@ -166,6 +192,7 @@ export class Queue extends EventEmitter<QueueEvents> {
   private constructor(private readonly opts: QueueOptions) {
     super();
     this.db = new QueueDB(opts.store.global.db);
+    this.rules = new Rules(opts.store.global.db);
     this.files = new QueueFiles(join(opts.store.dataDir, 'queue'));
     this.log = opts.log.child({ pkg: 'queue' });
     this.local = new LocalDelivery(opts.store, this.files, this.log);
@@ -183,6 +210,7 @@ export class Queue extends EventEmitter<QueueEvents> {
     migrateQueue(opts.store.global.db);
     const q = new Queue(opts);
     if (opts.cleanup ?? true) await q.recover();
+    setQueueSizeSource(() => q.db.counts());
     return q;
   }
 
@@ -196,6 +224,7 @@ export class Queue extends EventEmitter<QueueEvents> {
    */
   async add(file: string, msgs: NewQueueMessage[]): Promise<QueueMessage[]> {
     validate(msgs);
+    msgs = msgs.map((m) => this.applyHoldRules(m));
     const st = await stat(file);
     if (!st.isFile()) throw new QueueError('invalid', `${file} is not a file`);
     const fileId = this.nextFileId++;
@@ -207,6 +236,8 @@ export class Queue extends EventEmitter<QueueEvents> {
       await this.files.remove(fileId);
       throw e;
     }
+    // The commit is written; acknowledged only once it is on disk.
+    await this.opts.store.global.durable();
     for (const m of added) {
       this.log.info(
         { queueId: m.id, fileId, from: senderText(m.sender), rcpt: formatAddress(m.recipient) },
@@ -215,6 +246,14 @@ export class Queue extends EventEmitter<QueueEvents> {
     }
     this.kick();
     return added;
+  }
+
+  private applyHoldRules(m: NewQueueMessage): NewQueueMessage {
+    if (m.hold) return m;
+    const rule = this.rules.holdRuleFor(m);
+    if (!rule) return m;
+    this.log.info({ rule: rule.id, rcpt: formatAddress(m.recipient) }, 'held by hold rule');
+    return { ...m, hold: true };
   }
 
   // ---- reading ----
@@ -238,6 +277,16 @@ export class Queue extends EventEmitter<QueueEvents> {
   /** Message data (prefix + file) as a stream. */
   openMessage(m: QueueMessage): Readable {
     return this.files.stream(m.fileId, m.prefix);
+  }
+
+  /** Messages queued (one per recipient), and how many are on hold. */
+  counts(): { messages: number; held: number } {
+    return this.db.counts();
+  }
+
+  /** The message's header section (prefix included), at most 256 KiB. */
+  readHeader(m: QueueMessage): Promise<Buffer> {
+    return this.files.readHeader(m.fileId, m.prefix, MAX_RETURN_HEADER);
   }
 
   // ---- administration ----
@@ -352,7 +401,14 @@ export class Queue extends EventEmitter<QueueEvents> {
   /** Launches due messages into the free delivery slots. */
   private fill(now: number): void {
     if (!this.started || this.active >= this.maxConcurrent) return;
-    const rows = this.db.due(now, this.busy.size + PASS_ROWS);
+    // Ids first (cheap), then whole rows only for enough idle messages to fill the free
+    // slots, with room for recipients that can join their groups.
+    const free = this.maxConcurrent - this.active;
+    const ids = this.db
+      .dueIds(now, this.busy.size + PASS_ROWS)
+      .filter((id) => !this.busy.has(id))
+      .slice(0, Math.min(PASS_ROWS, free * ROWS_PER_SLOT));
+    const rows = this.db.byIds(ids).sort(dueOrder);
     for (const group of this.plan(rows)) {
       if (this.active >= this.maxConcurrent) break;
       void this.launch(group);
@@ -382,7 +438,8 @@ export class Queue extends EventEmitter<QueueEvents> {
 
   /**
    * Delivery units: each local message alone; remote messages grouped by file, sender,
-   * recipient domain, prefix and TLS requirement (one SMTP transaction can carry them).
+   * account, prefix and TLS requirement. The remote deliverer splits a group by route
+   * and destination hosts; recipients that share them go in one SMTP transaction.
    */
   private plan(rows: Stored[]): Stored[][] {
     const cfg = this.opts.domains();
@@ -398,7 +455,7 @@ export class Queue extends EventEmitter<QueueEvents> {
       const key = [
         m.fileId,
         senderText(m.sender),
-        m.recipient.domain.toLowerCase(),
+        m.account,
         String(m.requireTLS),
         m.prefix.toString('base64'),
       ].join('\0');
@@ -498,6 +555,11 @@ export class Queue extends EventEmitter<QueueEvents> {
     const attempts: Attempt[] = [];
     const remote: Stored[] = [];
     for (const s of group) {
+      const sup = s.m.account !== '' ? this.rules.suppressed(s.m.account, s.m.recipient) : null;
+      if (sup) {
+        attempts.push({ s, outcome: suppressedOutcome(sup.reason), local: false });
+        continue;
+      }
       const ls = this.opts.localserve;
       if (ls) {
         const t = await this.localserveTarget(cfg, s.m, ls.account);
@@ -559,8 +621,15 @@ export class Queue extends EventEmitter<QueueEvents> {
       else remove.push(d.m.id);
     }
     const { files } = this.db.apply(retries, remove);
+    // Not awaited: a crash before the sync only repeats an attempt.
+    this.opts.store.global
+      .durable()
+      .catch((e: unknown) => this.log.error({ err: e }, 'queue sync failed'));
     await this.removeFiles(files);
-    for (const d of decisions) this.report(d);
+    for (const d of decisions) {
+      this.autoSuppress(d, now);
+      this.report(d);
+    }
   }
 
   private decide(a: Attempt, start: number, now: number): Decision {
@@ -692,13 +761,24 @@ export class Queue extends EventEmitter<QueueEvents> {
           subject: dsn.subject,
           // spec/smtp.md §1.16: the DSN carries the original's headers, so its TLS need.
           requireTLS: first.m.requireTLS === true ? true : null,
-          prefix: Buffer.alloc(0),
+          prefix: await this.signDSN(dsn.data),
           isDSN: true,
         },
       ]);
       this.log.info({ kind, to, ids: batch.map((d) => d.m.id) }, 'DSN queued');
     } finally {
       await prepared.cleanup();
+    }
+  }
+
+  /** DKIM signature for a DSN from the host's postmaster; a failure only costs the signature. */
+  private async signDSN(data: Buffer): Promise<Buffer> {
+    if (!this.opts.sign) return Buffer.alloc(0);
+    try {
+      return Buffer.from(await this.opts.sign(this.opts.hostname, data));
+    } catch (e) {
+      this.log.error({ err: e }, 'DKIM signing of DSN failed');
+      return Buffer.alloc(0);
     }
   }
 
@@ -718,7 +798,25 @@ export class Queue extends EventEmitter<QueueEvents> {
     }
   }
 
+  /** A permanent failure saying the address is gone puts it on the account's list. */
+  private autoSuppress(d: Decision, now: number): void {
+    const o = d.outcome;
+    if (d.action !== 'failed' || d.m.account === '' || o.host === '') return;
+    if (!suppressingFailure(o.code, o.secode)) return;
+    const reason = `${o.code} ${o.secode} ${o.error}`.trim();
+    if (this.rules.suppress(d.m.account, d.m.recipient, reason, false, now)) {
+      this.log.info(
+        { account: d.m.account, rcpt: formatAddress(d.m.recipient), reason },
+        'recipient added to suppression list',
+      );
+    }
+  }
+
   private report(d: Decision): void {
+    const kind = d.outcome.host === '' ? 'local' : 'remote';
+    queueMetrics.attempts.inc({ kind, result: d.action });
+    queueMetrics.attemptDuration.observe({ kind }, d.result.duration / 1000);
+    if (d.dsn) queueMetrics.dsn.inc({ kind: d.dsn });
     const fields = {
       queueId: d.m.id,
       rcpt: formatAddress(d.m.recipient),

@@ -35,7 +35,7 @@ const ok = (host: string): DeliveryOutcome => ({
   host,
 });
 
-test('remote delivery groups by file, sender and domain; outcomes drive DSNs and retries', async (t) => {
+test('remote delivery groups by file, sender and account; outcomes drive DSNs and retries', async (t) => {
   const { remote, calls } = fakeRemote((rcpt) => {
     if (rcpt === 'gone@remote.example') {
       return {
@@ -79,15 +79,14 @@ test('remote delivery groups by file, sender and domain; outcomes drive DSNs and
     calls.map((c) => [c.ids, c.rcpts]),
     [
       [
-        [ax.id, agone.id],
-        ['x@remote.example', 'gone@remote.example'],
+        [ax.id, agone.id, ay.id],
+        ['x@remote.example', 'gone@remote.example', 'y@other.example'],
       ],
-      [[ay.id], ['y@other.example']],
       [[b[0].id], ['z@remote.example']],
     ],
   );
   assert.deepEqual(calls[0]?.data, Buffer.concat([prefixA, ORIGINAL]));
-  assert.deepEqual(calls[2]?.data, Buffer.from('Subject: B\r\n\r\nB\r\n'));
+  assert.deepEqual(calls[1]?.data, Buffer.from('Subject: B\r\n\r\nB\r\n'));
 
   // Left: the temporary failure, due again after the first backoff.
   const left = h.q.list();

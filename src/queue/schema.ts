@@ -59,6 +59,30 @@ CREATE INDEX queue_messages_file ON queue_messages (file_id);
 CREATE INDEX queue_messages_account ON queue_messages (account);
 `,
   },
+  {
+    version: 2,
+    sql: `
+-- Per-account addresses that outgoing mail is no longer delivered to.
+CREATE TABLE queue_suppressions (
+  id INTEGER PRIMARY KEY,
+  account TEXT NOT NULL,
+  address TEXT NOT NULL,                -- canonical: lower-cased localpart@domain (ASCII)
+  created INTEGER NOT NULL,
+  manual INTEGER NOT NULL,              -- 1: added by an administrator; 0: by a delivery failure
+  reason TEXT NOT NULL,
+  UNIQUE (account, address)
+);
+
+-- Rules that put newly queued messages on hold; '' matches anything.
+CREATE TABLE queue_holdrules (
+  id INTEGER PRIMARY KEY,
+  account TEXT NOT NULL DEFAULT '',
+  sender_domain TEXT NOT NULL DEFAULT '',
+  recipient_domain TEXT NOT NULL DEFAULT '',
+  created INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 /** Creates or upgrades the queue tables; refuses a schema newer than this program knows. */

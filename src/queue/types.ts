@@ -89,8 +89,8 @@ export type DeliveryOutcome = {
 
 /**
  * Delivers queued messages to other hosts (SMTP client with MX lookup, MTA-STS, DANE).
- * It is given messages with the same sender, recipient domain, file and prefix, and
- * returns one outcome per message, in order. It never removes or changes queue rows.
+ * It is given messages with the same sender, account, file, prefix and TLS requirement
+ * (recipient domains may differ), and returns one outcome per message, in order. It never removes or changes queue rows.
  */
 export interface RemoteDeliverer {
   deliver(msgs: QueueMessage[], data: () => Readable): Promise<DeliveryOutcome[]>;

@@ -20,7 +20,9 @@ import {
 } from '../net/index.js';
 import { startImapServer } from '../imap/server.js';
 import { startSmtpServer, DeliveryRateLimiter, type SmtpKind } from '../smtpserver/index.js';
-import { Queue } from '../queue/index.js';
+import { Queue, queueAdmin } from '../queue/index.js';
+import { startCtlServer, type CtlServer } from './ctl.js';
+import { dkimSigner, remoteDeliverer, type Signer } from './outgoing.js';
 import { SystemResolver, localserveResolver, type Resolver } from '../dns/index.js';
 import { startInfoServer } from './info.js';
 
@@ -37,6 +39,8 @@ export type ServerOptions = {
   localserve?: { account: string } | null;
   /** DNS resolver; default the system's (localserve: a local one). */
   resolver?: Resolver;
+  /** Remote delivery settings for tests: MX port, trusted CA, MTA-STS source. */
+  outgoing?: Parameters<typeof remoteDeliverer>[3];
 };
 
 /** A running listener. */
@@ -54,6 +58,9 @@ export class Server {
   private services: Service[] = [];
   private watcher: { close(): void } | null = null;
   queue: Queue | null = null;
+  resolver!: Resolver;
+  private sign!: Signer;
+  private ctl: CtlServer | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -76,15 +83,34 @@ export class Server {
         current.accounts[account]?.initial_mailboxes ?? current.initial_mailboxes,
     });
     const server = new Server(opts.configDir, st, domains, store, log);
+    server.resolver =
+      opts.resolver ??
+      (opts.localserve
+        ? localserveResolver(() => Object.keys(server.domains.domains))
+        : new SystemResolver());
+    server.sign = dkimSigner(() => server.domains);
     try {
+      const sign = server.sign;
       server.queue = await Queue.open({
         store,
         domains: () => server.domains,
         hostname: st.hostname,
         log,
         localserve: opts.localserve ?? null,
+        remote: opts.localserve ? null : remoteDeliverer(st, server.resolver, log, opts.outgoing),
+        maxConcurrent: st.queue.max_concurrent,
+        backoffBaseMs: st.queue.retry_base,
+        maxAgeMs: st.queue.give_up_after,
+        delayDSNAfterMs: st.queue.delay_dsn_after,
+        sign: (domain, data) => sign(domain, data),
       });
       server.queue.start();
+      const queue = server.queue;
+      server.ctl = await startCtlServer(
+        st.data_dir,
+        (op, args) => queueAdmin(queue, op, args),
+        log,
+      );
       await server.startListeners(opts);
     } catch (e) {
       await server.stop();
@@ -127,11 +153,7 @@ export class Server {
       connections: new ConnectionCounter({ limits: st.limits.smtp.max_connections }),
       authFailures,
       delivery: new DeliveryRateLimiter(),
-      resolver:
-        opts.resolver ??
-        (opts.localserve
-          ? localserveResolver(() => Object.keys(this.domains.domains))
-          : new SystemResolver()),
+      resolver: this.resolver,
     };
     for (const [name, l] of Object.entries(st.listeners)) {
       const hostname = l.hostname ?? st.hostname;
@@ -255,6 +277,7 @@ export class Server {
         limiters: shared,
         resolver: shared.resolver,
         queue: this.queue!,
+        dkimSign: this.sign,
         log: this.log,
         localserve: opts.localserve ?? null,
       },
@@ -269,6 +292,7 @@ export class Server {
       this.stopping = (async () => {
         this.watcher?.close();
         await Promise.allSettled(this.services.map((s) => s.close()));
+        await this.ctl?.close();
         await this.queue?.stop();
         await this.store.close();
       })();

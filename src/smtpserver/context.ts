@@ -1,4 +1,5 @@
 // What an SMTP listener needs from the rest of the server.
+import type { Readable } from 'node:stream';
 import type { Store } from '../store/index.js';
 import type { DomainsConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
@@ -78,6 +79,11 @@ export type SmtpContext = {
   };
   resolver: Resolver;
   queue: QueueAdder;
+  /**
+   * DKIM signatures for a submitted message from `fromDomain` (spec/smtp.md §1.9 step
+   * 7): header fields to prepend, '' when the domain signs nothing.
+   */
+  dkimSign?: (fromDomain: string, data: () => Readable) => Promise<string>;
   log: Logger;
   /** Development mode: every recipient goes to one account; special localparts fail. */
   localserve: { account: string } | null;

@@ -2,6 +2,7 @@
 // the queue, suppression lists and reports add their own tables later.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import { GLOBAL_MIGRATIONS, migrate } from './schema.js';
 
 export type LoginResult =
@@ -57,7 +58,10 @@ export class GlobalDB {
   constructor(readonly file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // NORMAL: a commit only writes the WAL, without blocking the event loop on fsync;
+    // callers that must be durable (the queue) await durable(), which syncs the WAL
+    // off the event loop, once for all commits made meanwhile.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db, GLOBAL_MIGRATIONS, file);
   }
@@ -201,7 +205,43 @@ export class GlobalDB {
     })();
   }
 
-  close(): void {
+  private wal: FileHandle | null = null;
+  private syncing: Promise<void> | null = null;
+  private nextSync: Promise<void> | null = null;
+
+  /**
+   * Resolves once every commit made before the call is on disk. A sync already running
+   * may have started before that commit, so a call during one waits for the next sync,
+   * which also covers every other caller that arrived meanwhile (group commit).
+   */
+  durable(): Promise<void> {
+    if (!this.syncing) {
+      this.syncing = this.syncWAL();
+      return this.syncing;
+    }
+    this.nextSync ??= this.syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.nextSync = null;
+        this.syncing ??= this.syncWAL();
+        return this.syncing;
+      });
+    return this.nextSync;
+  }
+
+  private async syncWAL(): Promise<void> {
+    try {
+      this.wal ??= await open(`${this.file}-wal`, 'r');
+      await this.wal.datasync();
+    } finally {
+      this.syncing = null;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.durable().catch(() => undefined);
+    await this.wal?.close().catch(() => undefined);
+    this.wal = null;
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }

@@ -141,6 +141,6 @@ export class Store {
       const a = await p.catch(() => null);
       await a?.close();
     }
-    this.global.close();
+    await this.global.close();
   }
 }

@@ -108,6 +108,8 @@ export type SmtpTestOptions = {
   realQueue?: boolean;
   localserve?: boolean;
   domains?: string;
+  /** DKIM signing of submitted messages. */
+  dkimSign?: SmtpContext['dkimSign'];
 };
 
 export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<SmtpTestServer> {
@@ -179,6 +181,7 @@ export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<S
       queue,
       log,
       localserve: opts.localserve ? { account: 'mjl' } : null,
+      ...(opts.dkimSign ? { dkimSign: opts.dkimSign } : {}),
     };
   };
   const smtp = await startSmtpServer(ctx('smtp'), '127.0.0.1', 0);

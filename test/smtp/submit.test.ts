@@ -12,7 +12,16 @@ import {
   withServer,
   submission,
 } from './harness.js';
+import type { Readable } from 'node:stream';
 import { sendCounts } from '../../src/store/index.js';
+import { MockResolver } from '../../src/dns/index.js';
+import {
+  dkimRecord,
+  dkimSign,
+  generateDkimKey,
+  parseDkimKey,
+  verifyDkim,
+} from '../../src/msgauth/index.js';
 
 /** The connection id, from an error reply. */
 async function cidOf(c: SmtpTestClient): Promise<string> {
@@ -333,5 +342,51 @@ test('submit: with the real queue, a local recipient gets the message in the sto
     assert.match(stored, /^Received: from mail\.example\.org by mail\.example\.org via tcp\r\n/m);
     assert.match(stored, /^\tauth=pass smtp\.mailfrom=mjl@example\.org\r$/m);
     c.close();
+  });
+});
+
+test('submit: DKIM signatures over the added headers and the message; a signing failure only costs the signature', async () => {
+  const ed = generateDkimKey('ed25519');
+  const key = parseDkimKey(ed.pem, 'test.key');
+  const domains: string[] = [];
+  const sign = async (domain: string, data: () => Readable) => {
+    domains.push(domain);
+    if (domains.length > 1) throw new Error('key file unreadable');
+    return dkimSign(data, [{ domain, selector: 'sel', key }]);
+  };
+  await withServer({ dkimSign: sign }, async (s) => {
+    const c = await submission(s);
+    const r = await send(
+      c,
+      ACCOUNT_FROM,
+      ['remote@remote.example'],
+      message({ from: ACCOUNT_FROM }),
+    );
+    assert.deepEqual(textOf(r), DONE);
+    const added = s.recorded.added[0];
+    assert.ok(added);
+    const prefix = added.msgs[0]!.prefix.toString();
+    assert.match(
+      prefix,
+      /^DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed\/relaxed; d=example\.org;\s+s=sel;/,
+    );
+    const resolver = new MockResolver({ txt: { 'sel._domainkey.example.org': [dkimRecord(ed)] } });
+    const full = Buffer.concat([added.msgs[0]!.prefix, added.data]);
+    const results = await verifyDkim(full, resolver);
+    assert.deepEqual(
+      results.map((x) => [x.domain, x.selector, x.result]),
+      [['example.org', 'sel', 'pass']],
+    );
+
+    // The signer fails; the message is still queued, unsigned.
+    const r2 = await send(
+      c,
+      ACCOUNT_FROM,
+      ['remote@remote.example'],
+      message({ from: 'Me <mjl@EXAMPLE.org>' }),
+    );
+    assert.deepEqual(textOf(r2), DONE);
+    assert.deepEqual(domains, ['example.org', 'example.org']);
+    assert.doesNotMatch(s.recorded.added[1]!.msgs[0]!.prefix.toString(), /DKIM-Signature/);
   });
 });

@@ -1,0 +1,158 @@
+// `tidings queue ...` and `tidings suppression ...` as an admin uses them: against a
+// running server (through its control socket) and, with the server stopped, directly
+// on the data directory.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server } from '../src/server/server.js';
+import { createLogger } from '../src/log/index.js';
+import { MockResolver } from '../src/dns/index.js';
+import { parseDSN } from '../src/message/index.js';
+import { tidings } from './cli.test.js';
+
+const STATIC = `hostname = "mail.example.org"
+data_dir = "../data"
+[listeners.test]
+ips = ["127.0.0.1"]
+`;
+
+const DOMAINS = `[domains."example.org"]
+[accounts.alice]
+domain = "example.org"
+destinations = { "alice@example.org" = {} }
+`;
+
+const MESSAGE = Buffer.from(
+  'From: <alice@example.org>\r\nTo: <x@remote.example>\r\nSubject: held\r\n' +
+    'Message-ID: <held-1@example.org>\r\n\r\nWaiting.\r\n',
+);
+
+test('queue and suppression commands, with the server running and stopped', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-cliq-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const cfg = join(dir, 'config');
+  await mkdir(cfg);
+  await writeFile(join(cfg, 'tidings.toml'), STATIC);
+  await writeFile(join(cfg, 'domains.toml'), DOMAINS);
+  const cli = (...args: string[]) => tidings([...args, '-c', cfg]);
+
+  const server = await Server.start({
+    configDir: cfg,
+    log: createLogger({ level: 'silent' }),
+    resolver: new MockResolver({}),
+  });
+  let stopped = false;
+  t.after(() => (stopped ? undefined : server.stop()));
+  // Only the owner may talk to the server.
+  assert.equal((await stat(join(dir, 'data', 'ctl.sock'))).mode & 0o777, 0o600);
+
+  let r = await cli('queue', 'holdrule', 'add', '--to-domain', 'Remote.Example');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'hold rule 1 added\n');
+  r = await cli('queue', 'holdrule', 'list');
+  assert.equal(r.stdout, '1\taccount *\tfrom *\tto remote.example\n');
+
+  const queue = server.queue!;
+  const prepared = await server.store.prepare(MESSAGE);
+  const path = (lp: string) => ({ localpart: lp, domain: 'remote.example' });
+  const added = await queue.add(
+    prepared.path,
+    ['x', 'y'].map((lp) => ({
+      sender: { localpart: 'alice', domain: 'example.org' },
+      recipient: path(lp),
+      account: 'alice',
+      has8bit: false,
+      smtputf8: false,
+      messageId: '<held-1@example.org>',
+      subject: 'held',
+      requireTLS: null,
+      prefix: Buffer.alloc(0),
+    })),
+  );
+  await prepared.cleanup();
+  const [x, y] = added.map((m) => m.id);
+
+  r = await cli('queue', 'list');
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 2);
+  assert.match(
+    lines[0] ?? '',
+    new RegExp(
+      `^${x}\\talice\\t<alice@example.org> -> x@remote.example\\t\\d+ bytes\\tattempts 0\\theld$`,
+    ),
+  );
+
+  r = await cli('queue', 'show', String(x));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^id: \d+\n/);
+  assert.match(r.stdout, /\nhold: true\n/);
+  assert.match(r.stdout, /\nSubject: held\r\n/);
+
+  r = await cli('queue', 'fail');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /name message ids or a filter/);
+  r = await cli('queue', 'show', 'abc');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /not a queue message id: abc/);
+  r = await cli('queue', 'show', '9999');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no message 9999 in the queue/);
+
+  r = await cli('queue', 'schedule', '--at', '+2h', String(y));
+  assert.equal(r.stdout, '1 message\n');
+  r = await cli('queue', 'drop', String(y));
+  assert.equal(r.stdout, '1 message\n');
+  assert.deepEqual(
+    queue.list().map((m) => m.id),
+    [x],
+  );
+
+  r = await cli(
+    'suppression',
+    'add',
+    'alice',
+    'Bounce@Remote.Example',
+    '--reason',
+    'asked to stop',
+  );
+  assert.equal(r.stdout, 'Bounce@Remote.Example suppressed for alice\n');
+  r = await cli('suppression', 'list');
+  assert.match(r.stdout, /^alice\tbounce@remote\.example\t\S+\tmanual\tasked to stop\n$/);
+
+  // With the server stopped, the same commands work on the data directory.
+  await server.stop();
+  stopped = true;
+  r = await cli('queue', 'list', '--held');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^${x}\\t`));
+  r = await cli('suppression', 'remove', 'alice', 'bounce@remote.example');
+  assert.equal(r.stdout, 'bounce@remote.example removed from the suppression list of alice\n');
+  r = await cli('suppression', 'list', 'alice');
+  assert.equal(r.stdout, 'no suppressed addresses\n');
+  r = await cli('queue', 'fail', '--account', 'alice');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '1 message\n');
+  r = await cli('queue', 'list');
+  assert.equal(r.stdout, 'queue is empty\n');
+
+  // The failure DSN went to alice's Inbox.
+  const again = await Server.start({
+    configDir: cfg,
+    log: createLogger({ level: 'silent' }),
+    resolver: new MockResolver({}),
+  });
+  try {
+    const acc = await again.store.account('alice');
+    const mb = acc.mailbox('Inbox')!;
+    const msgs = acc.messages(mb.id, [...acc.uidArray(mb.id)]);
+    assert.equal(msgs.length, 1);
+    const dsn = parseDSN(await acc.readMessage(msgs[0]!, 0, msgs[0]!.size));
+    assert.equal(dsn?.recipients[0]?.finalRecipient, 'x@remote.example');
+    assert.equal(dsn?.recipients[0]?.action, 'failed');
+  } finally {
+    await again.stop();
+  }
+});
