@@ -1,4 +1,4 @@
-// `tidings queue ...` and `tidings suppression ...` as an admin uses them: against a
+// `tidings queue ...`, `tidings suppression ...` and `tidings dkim gen` as an admin uses them: against a
 // running server (through its control socket) and, with the server stopped, directly
 // on the data directory.
 import { test } from 'node:test';
@@ -10,6 +10,8 @@ import { Server } from '../src/server/server.js';
 import { createLogger } from '../src/log/index.js';
 import { MockResolver } from '../src/dns/index.js';
 import { parseDSN } from '../src/message/index.js';
+import { dkimRecord, loadDkimKey } from '../src/msgauth/index.js';
+import { loadDomainsConfig } from '../src/config/index.js';
 import { tidings } from './cli.test.js';
 
 const STATIC = `hostname = "mail.example.org"
@@ -155,4 +157,60 @@ test('queue and suppression commands, with the server running and stopped', asyn
   } finally {
     await again.stop();
   }
+});
+
+test('dkim gen creates keys and selectors; config dnsrecords publishes them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-clidkim-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const cfg = join(dir, 'config');
+  await mkdir(cfg);
+  await writeFile(join(cfg, 'tidings.toml'), STATIC);
+  await writeFile(join(cfg, 'domains.toml'), DOMAINS);
+  const cli = (...args: string[]) => tidings([...args, '-c', cfg]);
+
+  let r = await cli('dkim', 'gen', 'Example.ORG', 'first');
+  assert.equal(r.code, 0, r.stderr);
+  const file = join(cfg, 'dkim', 'example.org-first.key');
+  assert.equal((await stat(file)).mode & 0o777, 0o600);
+  const key = await loadDkimKey(file);
+  assert.equal(key.algorithm, 'ed25519-sha256');
+  const record = dkimRecord(key);
+  assert.ok(r.stdout.includes(`first._domainkey.example.org. IN TXT "${record}"`), r.stdout);
+
+  r = await cli('dkim', 'gen', 'example.org', 'second', '--algorithm', 'rsa2048', '--no-sign');
+  assert.equal(r.code, 0, r.stderr);
+  const domains = loadDomainsConfig(join(cfg, 'domains.toml'));
+  assert.deepEqual(domains.domains['example.org']?.dkim.sign, ['first']);
+  assert.deepEqual(Object.keys(domains.domains['example.org']?.dkim.selectors ?? {}).sort(), [
+    'first',
+    'second',
+  ]);
+
+  r = await cli('dkim', 'gen', 'example.org', 'first');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /already has a selector first/);
+  r = await cli('dkim', 'gen', 'nosuch.example');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /domain nosuch\.example is not configured/);
+  r = await cli('dkim', 'gen', 'example.org', '--algorithm', 'dsa');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown algorithm "dsa"/);
+
+  r = await cli('config', 'dnsrecords', 'example.org');
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.includes(`first._domainkey.example.org. IN TXT "${record}"`));
+  assert.match(r.stdout, /^second\._domainkey\.example\.org\. IN TXT "v=DKIM1; k=rsa; p=/m);
+  assert.match(r.stdout, /^example\.org\. IN MX 10 mail\.example\.org\.$/m);
+  assert.match(
+    r.stdout,
+    /^_dmarc\.example\.org\. IN TXT "v=DMARC1; p=reject; rua=mailto:postmaster@example\.org"$/m,
+  );
+  assert.match(
+    r.stdout,
+    /^_smtp\._tls\.example\.org\. IN TXT "v=TLSRPTv1; rua=mailto:postmaster@example\.org"$/m,
+  );
+  assert.match(r.stdout, /^; {3}mode: enforce$/m);
+  r = await cli('config', 'dnsrecords', 'other.example');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /domain other\.example is not configured/);
 });

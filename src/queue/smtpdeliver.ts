@@ -415,7 +415,10 @@ export class SmtpDeliverer implements RemoteDeliverer {
         throw e;
       }
       deliveryMetrics.connections.inc({ result: e.tlsFailure ? 'tls-error' : e.stage });
-      const o = outcome(false, e.permanent, e.code, e.secode, clientError(e, host), host);
+      // A refused login to a smarthost is a configuration problem to fix, not a reason
+      // to return the message: it is retried.
+      const permanent = e.permanent && e.stage !== 'auth';
+      const o = outcome(false, permanent, e.code, e.secode, clientError(e, host), host);
       // Errors about the message itself end the attempt; others move on to the next host.
       if (e.permanent && (e.stage === 'mail' || e.stage === 'rcpt' || e.stage === 'data')) {
         return { kind: 'done', outcomes: failAll(msgs.length, o) };
