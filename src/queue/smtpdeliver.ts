@@ -433,11 +433,11 @@ export class SmtpDeliverer implements RemoteDeliverer {
    */
   private fromResult(res: DeliveryResult, host: string, msgs: QueueMessage[]): HostTry {
     const outs = res.recipients.map((r) => {
-      // A reply the client made up itself (e.g. REQUIRETLS impossible) is not the
-      // host's: no reply code, so a DSN gives no Diagnostic-Code (RFC 3464 §2.3.6).
-      const said = r.reply.local
-        ? `${host}: ${r.reply.text}`
-        : `${host} said: ${r.reply.code} ${r.reply.text}`;
+      // The host's own reply text: the code and host are kept beside it, and a DSN
+      // shows "code text" with the host as Remote-MTA (RFC 3464 §2.3.5, §2.3.6). A
+      // reply the client made up itself (e.g. REQUIRETLS impossible) is not the host's:
+      // no reply code, so a DSN gives no Diagnostic-Code.
+      const said = r.reply.local ? `${host}: ${r.reply.text}` : r.reply.text;
       const o = outcome(
         r.ok,
         !r.ok && r.permanent,
@@ -464,8 +464,7 @@ function noAuthenticatedMX(domain: string): { error: DeliveryOutcome } {
 }
 
 function clientError(e: SmtpClientError, host: string): string {
-  const said = e.code > 0 ? `${host} said: ${e.code} ${e.remoteText}` : e.message;
-  return e.code > 0 ? `${said} (${e.stage})` : `${host}: ${said}`;
+  return e.code > 0 ? `${e.remoteText} (in reply to ${e.stage})` : `${host}: ${e.message}`;
 }
 
 function envelope(msgs: QueueMessage[]): Envelope {

@@ -106,7 +106,8 @@ test('smarthost routes: STARTTLS and implicit TLS with AUTH; a refused login is 
   assert.equal(left.length, 1);
   assert.equal(left[0]?.id, m?.id);
   assert.equal(left[0]?.attempts, 1);
-  assert.match(left[0]?.lastError ?? '', /535/);
+  assert.match(left[0]?.lastError ?? '', /^authentication failed \(\w+\) \(in reply to auth\)$/);
+  assert.equal(left[0]?.results[0]?.code, 535);
   assert.equal(left[0]?.results[0]?.host, 'localhost');
   assert.equal(s.recorded.added.length, 3);
   assert.ok((await metric('tidings_queue_messages', 'state="pending"')) >= 1);
