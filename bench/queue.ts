@@ -19,6 +19,8 @@ import { Queue, SmtpDeliverer, type NewQueueMessage } from '../src/queue/index.j
 const TARGET_PER_SEC = 500;
 const CONNECTIONS = 20;
 const MB = 1024 * 1024;
+/** Held messages released for delivery in the long-queue part. */
+const RELEASE = 5000;
 
 // ---- the receiving server ----
 
@@ -155,7 +157,14 @@ async function openQueue(dir: string, sinkPort: number): Promise<{ store: Store;
 }
 
 /** Adds `n` messages, `parallel` adds at a time, each with its own temp file. */
-async function addMany(q: Queue, dir: string, n: number, hold: boolean, from = 0): Promise<void> {
+async function addMany(
+  q: Queue,
+  dir: string,
+  n: number,
+  hold: boolean,
+  ids: number[] = [],
+  from = 0,
+): Promise<number[]> {
   const parallel = 32;
   let next = from;
   const worker = async (w: number) => {
@@ -164,10 +173,12 @@ async function addMany(q: Queue, dir: string, n: number, hold: boolean, from = 0
       const i = next++;
       if (i >= from + n) return;
       await writeFile(file, message(i));
-      await q.add(file, [queued(i, hold)]);
+      const [m] = await q.add(file, [queued(i, hold)]);
+      if (m && ids.length < RELEASE) ids.push(m.id);
     }
   };
   await Promise.all(Array.from({ length: parallel }, (_, w) => worker(w)));
+  return ids;
 }
 
 function mem(): number {
@@ -205,7 +216,7 @@ async function heldMemory(held: number, sink: Sink): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tidings-bench-queue-'));
   let { store, q } = await openQueue(dir, sink.port);
   const t0 = performance.now();
-  await addMany(q, tmpdir(), held, true);
+  const slice = await addMany(q, tmpdir(), held, true);
   const addSecs = (performance.now() - t0) / 1000;
   await q.stop();
   await store.close();
@@ -218,11 +229,6 @@ async function heldMemory(held: number, sink: Sink): Promise<void> {
   q.start();
   // Release a slice so the runner works while 100,000 messages wait.
   const base = await sink.accepted();
-  const slice = q
-    .list({ hold: true })
-    .slice(0, 5000)
-    .map((m) => m.id);
-  const listPeak = mem();
   q.release(slice);
   while ((await sink.accepted()) - base < slice.length) await new Promise((r) => setTimeout(r, 20));
   clearInterval(sampler);
@@ -231,8 +237,7 @@ async function heldMemory(held: number, sink: Sink): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   console.log(
     `queue: ${held} messages on hold (added at ${(held / addSecs).toFixed(0)} msg/s); ` +
-      `reopened RSS ${before.toFixed(0)} MB; delivering 5,000 of them: peak RSS ${Math.max(peak, listPeak).toFixed(0)} MB ` +
-      `(the admin listing of all held ids included)`,
+      `reopened RSS ${before.toFixed(0)} MB; delivering ${slice.length} of them while the rest wait: peak RSS ${peak.toFixed(0)} MB`,
   );
 }
 
