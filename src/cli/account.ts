@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
-import {
-  parseAddress,
-  writeDomainsConfig,
-  accountAddresses,
-  ConfigError,
-  type DomainsConfig,
-} from '../config/index.js';
+import { parseAddress, accountAddresses, type DomainsConfig } from '../config/index.js';
 import { Store } from '../store/index.js';
-import { CliError, UsageError, configDirOption, loadConfigOrExit } from './common.js';
+import { CliError, UsageError, configDirOption, loadConfigOrExit, writeConfig } from './common.js';
 
 export function registerAccount(program: Command): void {
   const account = program.command('account').description('manage accounts');
@@ -75,13 +69,4 @@ export function registerAccount(program: Command): void {
       }
     },
   );
-}
-
-async function writeConfig(path: string, cfg: DomainsConfig): Promise<void> {
-  try {
-    await writeDomainsConfig(path, cfg);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`change refused: ${e.message}`, 2);
-    throw e;
-  }
 }

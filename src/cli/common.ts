@@ -1,7 +1,14 @@
 // Shared pieces of the subcommands: config directory option, typed exit statuses.
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfigDir } from '../config/index.js';
+import {
+  ConfigError,
+  loadConfigDir,
+  normalizeDomain,
+  writeDomainsConfig,
+  type DomainsConfig,
+  type LoadedConfig,
+} from '../config/index.js';
 
 /** A bad argument: usage text and status 2. */
 export class UsageError extends Error {}
@@ -37,4 +44,30 @@ export function loadConfigOrExit(dir: string) {
     if (e instanceof ConfigError) throw new CliError(e.message, 2);
     throw e;
   }
+}
+
+/** Writes domains.toml; a change the validation refuses becomes status 2. */
+export async function writeConfig(path: string, cfg: DomainsConfig): Promise<void> {
+  try {
+    await writeDomainsConfig(path, cfg);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`change refused: ${e.message}`, 2);
+    throw e;
+  }
+}
+
+/** A domain argument in its configured (ASCII, lower-case) form; it must be configured. */
+export function configuredDomain(cfg: LoadedConfig, arg: string): string {
+  const nd = normalizeDomain(arg);
+  if ('problem' in nd) throw new UsageError(`domain ${JSON.stringify(arg)}: ${nd.problem}`);
+  if (!cfg.domains.domains[nd.domain]) {
+    throw new CliError(`domain ${nd.domain} is not configured in ${cfg.domainsPath}`);
+  }
+  return nd.domain;
+}
+
+/** A positive whole-number id argument; `what` names it in the error. */
+export function parseId(arg: string, what: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(arg)) throw new UsageError(`not a ${what}: ${arg}`);
+  return Number(arg);
 }

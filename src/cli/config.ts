@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeDomains, describeStatic, normalizeDomain } from '../config/index.js';
+import { describeDomains, describeStatic } from '../config/index.js';
 import {
   DkimKeyError,
   dkimRecord,
@@ -8,7 +8,13 @@ import {
   loadDkimKey,
   type MtaStsMode,
 } from '../msgauth/index.js';
-import { CliError, UsageError, configDirOption, loadConfigOrExit } from './common.js';
+import {
+  CliError,
+  UsageError,
+  configDirOption,
+  configuredDomain,
+  loadConfigOrExit,
+} from './common.js';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('check and describe the configuration');
@@ -43,11 +49,8 @@ export function registerConfig(program: Command): void {
       o: { config: string; dmarcReports?: string; tlsReports?: string; mtaStsMode: string },
     ) => {
       const cfg = loadConfigOrExit(o.config);
-      const nd = normalizeDomain(domainArg);
-      if ('problem' in nd)
-        throw new UsageError(`domain ${JSON.stringify(domainArg)}: ${nd.problem}`);
-      const dc = cfg.domains.domains[nd.domain];
-      if (!dc) throw new CliError(`domain ${nd.domain} is not configured in ${cfg.domainsPath}`);
+      const domain = configuredDomain(cfg, domainArg);
+      const dc = cfg.domains.domains[domain]!;
       if (!['enforce', 'testing', 'none'].includes(o.mtaStsMode)) {
         throw new UsageError(`--mta-sts-mode: use enforce, testing or none`);
       }
@@ -62,9 +65,9 @@ export function registerConfig(program: Command): void {
         }
       }
       const host = cfg.static.hostname;
-      const postmaster = `postmaster@${nd.domain}`;
+      const postmaster = `postmaster@${domain}`;
       const { records, mtaSTSPolicy } = dnsRecords({
-        domain: nd.domain,
+        domain: domain,
         hostname: host,
         selectors,
         mtaSTS: {
@@ -78,7 +81,7 @@ export function registerConfig(program: Command): void {
       });
       process.stdout.write(formatZone(records));
       process.stdout.write(
-        `\n; The MTA-STS policy, served at https://mta-sts.${nd.domain}/.well-known/mta-sts.txt:\n` +
+        `\n; The MTA-STS policy, served at https://mta-sts.${domain}/.well-known/mta-sts.txt:\n` +
           mtaSTSPolicy
             .split('\r\n')
             .filter((l) => l !== '')

@@ -1,19 +1,21 @@
 import type { Command } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import {
-  ConfigError,
-  normalizeDomain,
-  writeDomainsConfig,
-  type DomainsConfig,
-} from '../config/index.js';
+import type { DomainsConfig } from '../config/index.js';
 import {
   dkimRecord,
   formatZone,
   generateDkimKeyAsync,
   type DkimKeyKind,
 } from '../msgauth/index.js';
-import { CliError, UsageError, configDirOption, loadConfigOrExit } from './common.js';
+import {
+  CliError,
+  UsageError,
+  configDirOption,
+  configuredDomain,
+  loadConfigOrExit,
+  writeConfig,
+} from './common.js';
 
 const KINDS: DkimKeyKind[] = ['ed25519', 'rsa2048', 'rsa4096'];
 
@@ -48,12 +50,8 @@ export function registerDkim(program: Command): void {
         );
       }
       const cfg = loadConfigOrExit(o.config);
-      const nd = normalizeDomain(domainArg);
-      if ('problem' in nd)
-        throw new UsageError(`domain ${JSON.stringify(domainArg)}: ${nd.problem}`);
-      const domain = nd.domain;
-      const dc = cfg.domains.domains[domain];
-      if (!dc) throw new CliError(`domain ${domain} is not configured in ${cfg.domainsPath}`);
+      const domain = configuredDomain(cfg, domainArg);
+      const dc = cfg.domains.domains[domain] as DomainsConfig['domains'][string];
       const selector = (selectorArg ?? defaultSelector(kind)).toLowerCase();
       if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(selector)) {
         throw new UsageError(
@@ -83,12 +81,7 @@ export function registerDkim(program: Command): void {
         hash: 'sha256',
       };
       if (o.sign) (nd2.dkim.sign as string[]).push(selector);
-      try {
-        await writeDomainsConfig(cfg.domainsPath, next);
-      } catch (e) {
-        if (e instanceof ConfigError) throw new CliError(`change refused: ${e.message}`, 2);
-        throw e;
-      }
+      await writeConfig(cfg.domainsPath, next);
       process.stdout.write(
         `key written to ${file}; selector ${selector} added to ${domain}${o.sign ? ' and signing' : ''}\n` +
           `publish this DNS record:\n\n` +

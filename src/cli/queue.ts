@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { MessageView } from '../queue/index.js';
 import { adminRequest } from './ctlclient.js';
-import { UsageError, configDirOption } from './common.js';
+import { configDirOption, parseId } from './common.js';
 
 type FilterOpts = {
   config: string;
@@ -22,10 +22,7 @@ function filterOptions(c: Command): Command {
 }
 
 function filterArgs(ids: string[], o: FilterOpts): Record<string, unknown> {
-  const nums = ids.map((s) => {
-    if (!/^[1-9]\d{0,15}$/.test(s)) throw new UsageError(`not a queue message id: ${s}`);
-    return Number(s);
-  });
+  const nums = ids.map((s) => parseId(s, 'queue message id'));
   return {
     ...(nums.length > 0 ? { ids: nums } : {}),
     ...(o.account !== undefined ? { account: o.account } : {}),
@@ -81,8 +78,9 @@ export function registerQueue(program: Command): void {
       .description('show a queued message: fields, attempts and header')
       .argument('<id>', 'queue message id'),
   ).action(async (id: string, o: { config: string }) => {
-    if (!/^[1-9]\d{0,15}$/.test(id)) throw new UsageError(`not a queue message id: ${id}`);
-    const m = (await adminRequest(o.config, 'queue.show', { id: Number(id) })) as MessageView & {
+    const m = (await adminRequest(o.config, 'queue.show', {
+      id: parseId(id, 'queue message id'),
+    })) as MessageView & {
       header: string;
     };
     const { results, header, ...fields } = m;
@@ -140,8 +138,7 @@ export function registerQueue(program: Command): void {
   configDirOption(
     hr.command('remove').description('remove a hold rule').argument('<id>', 'hold rule id'),
   ).action(async (id: string, o: { config: string }) => {
-    if (!/^[1-9]\d{0,15}$/.test(id)) throw new UsageError(`not a hold rule id: ${id}`);
-    await adminRequest(o.config, 'holdrule.remove', { id: Number(id) });
+    await adminRequest(o.config, 'holdrule.remove', { id: parseId(id, 'hold rule id') });
     process.stdout.write(`hold rule ${id} removed\n`);
   });
 }

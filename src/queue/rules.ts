@@ -80,42 +80,54 @@ export class Rules {
   /** Hold rules are few and consulted on every add: kept in memory. */
   private holdRules: HoldRule[] | null = null;
 
+  private readonly stmts = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Database.Database) {}
+
+  /** Prepared once: suppressed() runs for every delivery attempt. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
+  }
 
   // ---- suppression ----
 
   suppressions(account?: string): Suppression[] {
     const rows =
       account === undefined
-        ? this.db.prepare('SELECT * FROM queue_suppressions ORDER BY account, address').all()
-        : this.db
-            .prepare('SELECT * FROM queue_suppressions WHERE account = ? ORDER BY address')
-            .all(account);
+        ? this.stmt('SELECT * FROM queue_suppressions ORDER BY account, address').all()
+        : this.stmt('SELECT * FROM queue_suppressions WHERE account = ? ORDER BY address').all(
+            account,
+          );
     return (rows as Row[]).map(suppressionFromRow);
   }
 
   /** Adds (or keeps) a suppression; returns whether it is new. */
   suppress(account: string, address: Path, reason: string, manual: boolean, now: number): boolean {
-    const r = this.db
-      .prepare(
-        `INSERT INTO queue_suppressions (account, address, created, manual, reason)
+    const r = this.stmt(
+      `INSERT INTO queue_suppressions (account, address, created, manual, reason)
          VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, address) DO NOTHING`,
-      )
-      .run(account, canonicalAddress(address), now, manual ? 1 : 0, reason);
+    ).run(account, canonicalAddress(address), now, manual ? 1 : 0, reason);
     return r.changes > 0;
   }
 
   unsuppress(account: string, address: Path): boolean {
-    const r = this.db
-      .prepare('DELETE FROM queue_suppressions WHERE account = ? AND address = ?')
-      .run(account, canonicalAddress(address));
+    const r = this.stmt('DELETE FROM queue_suppressions WHERE account = ? AND address = ?').run(
+      account,
+      canonicalAddress(address),
+    );
     return r.changes > 0;
   }
 
   suppressed(account: string, address: Path): Suppression | null {
-    const r = this.db
-      .prepare('SELECT * FROM queue_suppressions WHERE account = ? AND address = ?')
-      .get(account, canonicalAddress(address)) as Row | undefined;
+    const r = this.stmt('SELECT * FROM queue_suppressions WHERE account = ? AND address = ?').get(
+      account,
+      canonicalAddress(address),
+    ) as Row | undefined;
     return r ? suppressionFromRow(r) : null;
   }
 
@@ -123,7 +135,7 @@ export class Rules {
 
   listHoldRules(): HoldRule[] {
     if (!this.holdRules) {
-      const rows = this.db.prepare('SELECT * FROM queue_holdrules ORDER BY id').all() as Row[];
+      const rows = this.stmt('SELECT * FROM queue_holdrules ORDER BY id').all() as Row[];
       this.holdRules = rows.map(holdRuleFromRow);
     }
     return this.holdRules;
@@ -133,25 +145,23 @@ export class Rules {
     rule: { account?: string; senderDomain?: string; recipientDomain?: string },
     now: number,
   ): HoldRule {
-    const r = this.db
-      .prepare(
-        'INSERT INTO queue_holdrules (account, sender_domain, recipient_domain, created) VALUES (?, ?, ?, ?)',
-      )
-      .run(
-        rule.account ?? '',
-        (rule.senderDomain ?? '').toLowerCase(),
-        (rule.recipientDomain ?? '').toLowerCase(),
-        now,
-      );
+    const r = this.stmt(
+      'INSERT INTO queue_holdrules (account, sender_domain, recipient_domain, created) VALUES (?, ?, ?, ?)',
+    ).run(
+      rule.account ?? '',
+      (rule.senderDomain ?? '').toLowerCase(),
+      (rule.recipientDomain ?? '').toLowerCase(),
+      now,
+    );
     this.holdRules = null;
-    const row = this.db
-      .prepare('SELECT * FROM queue_holdrules WHERE id = ?')
-      .get(Number(r.lastInsertRowid)) as Row;
+    const row = this.stmt('SELECT * FROM queue_holdrules WHERE id = ?').get(
+      Number(r.lastInsertRowid),
+    ) as Row;
     return holdRuleFromRow(row);
   }
 
   removeHoldRule(id: number): boolean {
-    const r = this.db.prepare('DELETE FROM queue_holdrules WHERE id = ?').run(id);
+    const r = this.stmt('DELETE FROM queue_holdrules WHERE id = ?').run(id);
     this.holdRules = null;
     return r.changes > 0;
   }

@@ -231,7 +231,14 @@ export class SmtpDeliverer implements RemoteDeliverer {
     let last = outcome(false, false, 0, '4.4.1', 'no MX host could be reached', '');
     let allPermanent = true;
     for (const h of hosts) {
-      const r = await this.tryHost(h.host, tls, msgs, data);
+      const copts: Omit<ClientOptions, 'socket'> = {
+        ehloHostname: this.opts.hostname,
+        tlsMode: tls.mode,
+        tlsServername: h.host,
+        ...(this.opts.tlsCA !== undefined ? { tlsCA: this.opts.tlsCA } : {}),
+        ...(this.opts.clientTimeouts ? { timeouts: this.opts.clientTimeouts } : {}),
+      };
+      const r = await this.tryHost(h.host, this.opts.mxPort ?? 25, copts, msgs, data, tls.enforce);
       if (r.kind === 'done') return r.outcomes;
       last = r.outcome;
       allPermanent &&= r.outcome.permanent;
@@ -240,11 +247,14 @@ export class SmtpDeliverer implements RemoteDeliverer {
     return failAll(msgs.length, { ...last, permanent: allPermanent && last.permanent });
   }
 
+  /** One host (MX or smarthost): its addresses in turn, within its connection limit. */
   private async tryHost(
     host: string,
-    tls: TLSPlan,
+    port: number,
+    copts: Omit<ClientOptions, 'socket'>,
     msgs: QueueMessage[],
     data: () => Readable,
+    enforce = false,
   ): Promise<HostTry> {
     let ips: string[];
     try {
@@ -258,7 +268,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
     try {
       let last: DeliveryOutcome = outcome(false, false, 0, '4.4.1', 'no address', host);
       for (const ip of ips) {
-        const r = await this.tryAddress(host, ip, this.opts.mxPort ?? 25, tls, msgs, data);
+        const r = await this.tryAddress(host, ip, port, copts, msgs, data, enforce);
         if (r.kind === 'done') return r;
         last = r.outcome;
       }
@@ -272,24 +282,19 @@ export class SmtpDeliverer implements RemoteDeliverer {
     host: string,
     ip: string,
     port: number,
-    tls: TLSPlan,
+    copts: Omit<ClientOptions, 'socket'>,
     msgs: QueueMessage[],
     data: () => Readable,
+    enforce: boolean,
   ): Promise<HostTry> {
-    const base = {
-      ehloHostname: this.opts.hostname,
-      tlsServername: host,
-      ...(this.opts.tlsCA !== undefined ? { tlsCA: this.opts.tlsCA } : {}),
-      ...(this.opts.clientTimeouts ? { timeouts: this.opts.clientTimeouts } : {}),
-    };
-    let r = await this.session(ip, port, host, { ...base, tlsMode: tls.mode }, msgs, data);
-    if (r.kind === 'next' && r.tlsFailure && tls.mode === 'opportunistic') {
+    let r = await this.session(ip, port, host, copts, msgs, data);
+    if (r.kind === 'next' && r.tlsFailure && copts.tlsMode === 'opportunistic') {
       // RFC 7435 §3: opportunistic security falls back to plaintext.
       this.log.info({ host, ip, error: r.outcome.error }, 'STARTTLS failed, retrying without TLS');
       deliveryMetrics.tlsFallback.inc();
-      r = await this.session(ip, port, host, { ...base, tlsMode: 'none' }, msgs, data);
+      r = await this.session(ip, port, host, { ...copts, tlsMode: 'none' }, msgs, data);
     }
-    if (r.kind === 'next' && r.tlsFailure && tls.enforce) {
+    if (r.kind === 'next' && r.tlsFailure && enforce) {
       deliveryMetrics.mtaSts.inc({ result: 'tls-failure' });
       // RFC 8461 §5: a host failing the policy (no STARTTLS) is skipped and the message
       // waits for a retry. With REQUIRETLS the failure is final: RFC 8689 §5, 5.7.30.
@@ -350,29 +355,8 @@ export class SmtpDeliverer implements RemoteDeliverer {
       ...(t.username !== undefined ? { auth: { username: t.username, password } } : {}),
       ...(this.opts.clientTimeouts ? { timeouts: this.opts.clientTimeouts } : {}),
     };
-    let ips: string[];
-    try {
-      const a = await lookupIPs(this.opts.resolver, t.host);
-      ips = interleave(a.v6, a.v4);
-    } catch (e) {
-      const why = `looking up address of ${t.host}: ${(e as Error).message}`;
-      return failAll(msgs.length, outcome(false, false, 0, '4.4.3', why, t.host));
-    }
-    const release = await this.limiter.acquire(t.host);
-    try {
-      let last = outcome(false, false, 0, '4.4.1', 'no address', t.host);
-      for (const ip of ips) {
-        let r = await this.session(ip, t.port, t.host, copts, msgs, data);
-        if (r.kind === 'next' && r.tlsFailure && copts.tlsMode === 'opportunistic') {
-          r = await this.session(ip, t.port, t.host, { ...copts, tlsMode: 'none' }, msgs, data);
-        }
-        if (r.kind === 'done') return r.outcomes;
-        last = r.outcome;
-      }
-      return failAll(msgs.length, last);
-    } finally {
-      release();
-    }
+    const r = await this.tryHost(t.host, t.port, copts, msgs, data);
+    return r.kind === 'done' ? r.outcomes : failAll(msgs.length, r.outcome);
   }
 
   // ---- one SMTP session ----
