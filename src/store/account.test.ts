@@ -404,6 +404,101 @@ describe('account store', () => {
     }
   });
 
+  test('concurrent adds are stored as one group; each succeeds or fails on its own', async () => {
+    let limit = 0;
+    const t = await tempStore({ quota: () => limit });
+    try {
+      const a = await t.store.account('gus');
+      const watcher = a.switchboard.register();
+      const appender = a.switchboard.register();
+      const msgs = [];
+      for (let i = 0; i < 8; i++) msgs.push(await t.store.prepare(sampleMessage(i)));
+      const size = msgs[0]!.size;
+      // Room for the first add and three more; the fifth of the group is over quota.
+      limit = a.diskUsage() + 4 * size + size / 2;
+      // The adds wait for the lock held by the mailbox creation, and are stored together.
+      const busy = a.createMailbox('Busy');
+      const first = a.addMessages('Inbox', [{ message: msgs[0]! }]);
+      const group = [
+        a.addMessages('Inbox', [{ message: msgs[1]! }]),
+        a.addMessages('Nope', [{ message: msgs[2]! }]),
+        a.addMessages('Lists/New', [{ message: msgs[3]! }], { create: true }),
+        a.addMessages('Inbox', [{ message: msgs[4]! }, { message: msgs[5]! }]),
+        a.addMessages('Inbox', [{ message: msgs[6]! }], { checkQuota: false }),
+        // Another session's add is a commit of its own (it is not told of its own changes).
+        a.addMessages('Inbox', [{ message: msgs[7]! }], { from: appender, checkQuota: false }),
+      ];
+      await busy;
+      const r0 = await first;
+      const rs = await Promise.allSettled(group);
+      const ok = (i: number) => {
+        const r = rs[i]!;
+        assert.equal(r.status, 'fulfilled', `add ${i}`);
+        return (r as PromiseFulfilledResult<Awaited<(typeof group)[0]>>).value;
+      };
+      const why = (i: number) => (rs[i] as PromiseRejectedResult).reason as unknown;
+      assert.ok(isStoreError(why(1), 'nonexistent'));
+      assert.ok(isStoreError(why(3), 'overquota'));
+      assert.deepEqual(
+        ok(0).messages.map((m) => m.uid),
+        [2],
+      );
+      assert.deepEqual(
+        ok(4).messages.map((m) => m.uid),
+        [3],
+      );
+      assert.deepEqual(
+        ok(5).messages.map((m) => m.uid),
+        [4],
+      );
+      assert.equal(ok(2).mailbox.name, 'Lists/New');
+      assert.deepEqual(
+        ok(2).messages.map((m) => m.uid),
+        [1],
+      );
+      // One transaction, one modseq for the whole group; the other session's add has
+      // its own.
+      const seq = ok(0).messages[0]!.modseq;
+      assert.equal(ok(2).messages[0]!.modseq, seq);
+      assert.equal(ok(4).messages[0]!.modseq, seq);
+      assert.equal(r0.messages[0]!.modseq, seq);
+      assert.ok(ok(5).messages[0]!.modseq > seq);
+      const inbox = a.mailbox('Inbox')!;
+      assert.deepEqual(a.uids(inbox.id), [1, 2, 3, 4]);
+      assert.equal(inbox.uidnext, 5);
+      assert.equal(inbox.counts.total, 4);
+      const added = watcher
+        .take()
+        .filter((c) => c.kind === 'addUID')
+        .map((c) => `${c.mailboxId}:${(c as { uid: number }).uid}`);
+      const nw = ok(2).mailbox.id;
+      assert.deepEqual(added, [
+        `${inbox.id}:1`,
+        `${inbox.id}:2`,
+        `${nw}:1`,
+        `${inbox.id}:3`,
+        `${inbox.id}:4`,
+      ]);
+      // The session that appended is not told of its own message; the others are.
+      assert.deepEqual(
+        appender
+          .take()
+          .filter((c) => c.kind === 'addUID')
+          .map((c) => (c as { uid: number }).uid),
+        [1, 2, 1, 3],
+      );
+      for (const m of msgs) await m.cleanup();
+      // Files of the failed adds are gone: one file per stored message.
+      await clean(a);
+      const files = await readdir(join(a.dir, 'msg', '0'));
+      assert.equal(files.length, 5);
+      watcher.unregister();
+      appender.unregister();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('a failure between file link and commit leaves no file and no row', async () => {
     const t = await tempStore();
     try {
@@ -413,6 +508,20 @@ describe('account store', () => {
         throw new Error('simulated failure');
       };
       await assert.rejects(add(t.store, a, 'Inbox', 2), /simulated failure/);
+      // Concurrent adds stored as a group all fail with it.
+      const rs = await Promise.allSettled([
+        add(t.store, a, 'Inbox', 1),
+        add(t.store, a, 'Inbox', 2),
+        add(t.store, a, 'Other', 1),
+      ]);
+      assert.deepEqual(
+        rs.map((r) => (r.status === 'rejected' ? String(r.reason) : 'stored')),
+        [
+          'Error: simulated failure',
+          'Error: simulated failure',
+          'StoreError: mailbox does not exist',
+        ],
+      );
       (a as unknown as { opts: { beforeCommit?: () => void } }).opts.beforeCommit = undefined;
       assert.deepEqual(a.uids(a.mailbox('Inbox')!.id), [1]);
       const files = await readdir(join(a.dir, 'msg', '0'));

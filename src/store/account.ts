@@ -24,9 +24,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Mutex } from './mutex.js';
 import { ACCOUNT_MIGRATIONS, migrate } from './schema.js';
-import { StoreError } from './errors.js';
+import { StoreError, isStoreError } from './errors.js';
 import { Switchboard, type Change, type MailboxCounts, type Session } from './switchboard.js';
-import { fsyncPath, mkdirDurable } from './fsutil.js';
+import { mkdirDurable } from './fsutil.js';
 import {
   FACT_COLUMNS,
   MESSAGE_COLUMNS,
@@ -79,6 +79,28 @@ export type NewMessage = {
   prefix?: Buffer;
   facts?: DeliveryFacts;
 };
+
+/** Adds in a group stored together: at most this many requests. */
+const MAX_ADD_GROUP = 64;
+
+/** One addMessages call waiting for, or being stored in, a group. */
+type AddRequest = {
+  mailbox: number | string;
+  items: NewMessage[];
+  from: Session | null;
+  create: boolean;
+  quota: boolean;
+  resolve: (r: { mailbox: Mailbox; messages: Message[] }) => void;
+  reject: (e: unknown) => void;
+  mb: Mailbox | null;
+  firstId: number;
+  linked: string[];
+  uids: number[];
+  messages?: Message[];
+  error: unknown;
+};
+
+const unlinkAll = (paths: string[]) => Promise.all(paths.map((f) => unlink(f).catch(() => {})));
 
 export type FlagOp = {
   mode: 'set' | 'add' | 'remove';
@@ -978,11 +1000,26 @@ export class Account {
 
   /** Message directories known to exist (see linkFiles). */
   private readonly madeDirs = new Set<string>();
+  /** The message directory written last, kept open: fsyncing it then costs one call. */
+  private dirHandle: { dir: string; fh: FileHandle } | null = null;
 
-  /** Hard-links sources to the message paths of ids; fsyncs each directory. */
-  private async linkFiles(pairs: { from: string; id: number }[]): Promise<string[]> {
+  /** fsyncs a message directory, so the names linked into it survive a crash. */
+  private async syncDir(dir: string): Promise<void> {
+    if (this.dirHandle?.dir !== dir) {
+      const old = this.dirHandle;
+      this.dirHandle = null;
+      await old?.fh.close().catch(() => {});
+      this.dirHandle = { dir, fh: await open(dir, 'r') };
+    }
+    await this.dirHandle.fh.sync();
+  }
+
+  /** Hard-links sources to the message paths of ids, noting their directories. */
+  private async linkInto(
+    pairs: { from: string; id: number }[],
+    dirs: Set<string>,
+  ): Promise<string[]> {
     const done: string[] = [];
-    const dirs = new Set<string>();
     try {
       for (const p of pairs) {
         const dest = this.messagePath(p.id);
@@ -1003,105 +1040,218 @@ export class Account {
         }
         done.push(dest);
       }
-      for (const d of dirs) await fsyncPath(d);
     } catch (e) {
-      await Promise.all(done.map((f) => unlink(f).catch(() => {})));
+      await unlinkAll(done);
       throw e;
     }
     return done;
   }
 
+  /** Hard-links sources to the message paths of ids; fsyncs each directory. */
+  private async linkFiles(pairs: { from: string; id: number }[]): Promise<string[]> {
+    const dirs = new Set<string>();
+    const done = await this.linkInto(pairs, dirs);
+    try {
+      for (const d of dirs) await this.syncDir(d);
+    } catch (e) {
+      await unlinkAll(done);
+      throw e;
+    }
+    return done;
+  }
+
+  /** Adds waiting for the write lock; they are stored together (see addMessages). */
+  private addQueue: AddRequest[] = [];
+
   /**
    * Adds messages to a mailbox atomically: all are stored or none (MULTIAPPEND,
    * delivery). Files are linked and fsynced before the commit. Creates the mailbox
    * (with parents) when `create` is set and it does not exist.
+   *
+   * Adds that arrive while the lock is busy (concurrent deliveries) are stored as one
+   * group when it frees: one directory fsync and one transaction for all of them, and
+   * one WAL sync after. Each add still succeeds or fails on its own.
    */
   addMessages(
     mailbox: number | string,
     items: NewMessage[],
     opts: { from?: Session | null; create?: boolean; checkQuota?: boolean } = {},
   ): Promise<{ mailbox: Mailbox; messages: Message[] }> {
-    const from = opts.from ?? null;
-    return this.withLock(async () => {
-      let mb: Mailbox | null =
-        typeof mailbox === 'number' ? this.mailboxByIdSync(mailbox) : this.mailbox(mailbox);
-      if (!mb && typeof mailbox === 'string' && opts.create) {
-        const name = this.validName(mailbox);
-        mb = this.runTx(from, (tx) => {
-          for (const p of this.ancestors(name)) {
-            if (!this.existsSync(p)) this.createMailboxTx(tx, p, null, true);
-          }
-          return this.createMailboxTx(tx, name, null, true);
-        });
-      }
-      if (!mb) throw new StoreError('nonexistent', 'mailbox does not exist');
-      const total = items.reduce((n, it) => n + it.message.size + (it.prefix?.length ?? 0), 0);
-      if (opts.checkQuota !== false) this.checkQuota(total);
-      const firstId = this.nextMessageId();
-      const linked = await this.linkFiles(
-        items.map((it, i) => ({ from: it.message.path, id: firstId + i })),
-      );
-      try {
-        this.opts.beforeCommit?.();
-        const target = mb;
-        const newUids = this.runTx(from, (tx) => {
-          const cur = this.requireMailboxId(target.id);
-          if (opts.checkQuota !== false) this.checkQuota(total);
-          const seq = tx.modseq();
-          const now = Date.now();
-          const uids: number[] = [];
-          let kws: string[] = [];
-          items.forEach((it, i) => {
-            const id = firstId + i;
-            const uid = cur.uidnext + i;
-            const prefixLen = it.prefix?.length ?? 0;
-            const keywords = normalizeKeywords(it.keywords ?? []);
-            kws = addKeywords(kws, keywords);
-            const size = it.message.size + prefixLen;
-            const flags = it.flags ?? 0;
-            this.insertMessage(tx, {
-              id,
-              fileId: id,
-              mailboxId: cur.id,
-              uid,
-              flags,
-              keywords,
-              internalDate: it.internalDate ?? now,
-              saveDate: now,
-              size,
-              prefix: it.prefix && it.prefix.length > 0 ? it.prefix : null,
-              part: shiftPart(it.message.part, prefixLen),
-              thread: threadFields(it.message.header),
-              facts: it.facts,
-            });
-            tx.count(cur.id, flags, size, 1);
-            tx.changes.push({
-              kind: 'addUID',
-              mailboxId: cur.id,
-              uid,
-              modseq: seq,
-              flags,
-              keywords,
-            });
-            uids.push(uid);
-          });
-          this.stmt('UPDATE meta SET next_message_id = ?').run(firstId + items.length);
-          this.stmt('UPDATE mailboxes SET uidnext = ? WHERE id = ?').run(
-            cur.uidnext + items.length,
-            cur.id,
-          );
-          this.addMailboxKeywords(tx, cur, kws);
-          return uids;
-        });
-        return {
-          mailbox: this.mailboxByIdSync(mb.id) as Mailbox,
-          messages: this.messages(mb.id, newUids),
-        };
-      } catch (e) {
-        await Promise.all(linked.map((f) => unlink(f).catch(() => {})));
-        throw e;
-      }
+    if (this.closed) return Promise.reject(new Error(`account ${this.name} is closed`));
+    return new Promise((resolve, reject) => {
+      this.addQueue.push({
+        mailbox,
+        items,
+        from: opts.from ?? null,
+        create: opts.create ?? false,
+        quota: opts.checkQuota !== false,
+        resolve,
+        reject,
+        mb: null,
+        firstId: 0,
+        linked: [],
+        uids: [],
+        error: null,
+      });
+      if (this.addQueue.length === 1) this.scheduleAdds();
     });
+  }
+
+  /** Queues one run under the lock for the adds waiting (and any that join before it starts). */
+  private scheduleAdds(): void {
+    let batch: AddRequest[] = [];
+    this.mutex
+      .run(async () => {
+        // A group shares one commit, so it has one originating session.
+        const first = this.addQueue[0]!;
+        let n = 1;
+        while (
+          n < this.addQueue.length &&
+          n < MAX_ADD_GROUP &&
+          this.addQueue[n]!.from === first.from
+        ) {
+          n++;
+        }
+        batch = this.addQueue.splice(0, n);
+        if (this.addQueue.length > 0) this.scheduleAdds();
+        if (this.closed) throw new Error(`account ${this.name} is closed`);
+        await this.addGroup(batch);
+      })
+      .then(() => this.durable())
+      .then(
+        () => {
+          for (const r of batch) {
+            if (r.error !== null) r.reject(r.error);
+            else
+              r.resolve({
+                mailbox: r.mb!,
+                messages: r.messages ?? [],
+              });
+          }
+        },
+        (e: unknown) => {
+          for (const r of batch) r.reject(r.error ?? e);
+        },
+      );
+  }
+
+  /** Stores a group of adds under the lock; failures are noted on each request. */
+  private async addGroup(batch: AddRequest[]): Promise<void> {
+    // Each add's mailbox, and quota counting the adds before it in the group.
+    let pending = 0;
+    const ok: AddRequest[] = [];
+    for (const r of batch) {
+      try {
+        r.mb = this.addTarget(r);
+        const total = r.items.reduce((n, it) => n + it.message.size + (it.prefix?.length ?? 0), 0);
+        if (r.quota) this.checkQuota(pending + total);
+        pending += total;
+        ok.push(r);
+      } catch (e) {
+        r.error = e;
+      }
+    }
+    if (ok.length === 0) return;
+    let nextId = this.nextMessageId();
+    const dirs = new Set<string>();
+    for (const r of ok) {
+      r.firstId = nextId;
+      nextId += r.items.length;
+      try {
+        r.linked = await this.linkInto(
+          r.items.map((it, i) => ({ from: it.message.path, id: r.firstId + i })),
+          dirs,
+        );
+      } catch (e) {
+        r.error = e;
+      }
+    }
+    let live = ok.filter((r) => r.error === null);
+    try {
+      for (const d of dirs) await this.syncDir(d);
+      if (live.length > 0) {
+        this.opts.beforeCommit?.();
+        this.runTx(live[0]!.from, (tx) => {
+          for (const r of live) {
+            try {
+              r.uids = this.insertAdd(tx, r);
+            } catch (e) {
+              // Thrown before the add changed anything; the others go on.
+              if (!isStoreError(e)) throw e;
+              r.error = e;
+            }
+          }
+          this.stmt('UPDATE meta SET next_message_id = ?').run(nextId);
+        });
+      }
+    } catch (e) {
+      for (const r of live) r.error ??= e;
+    }
+    await unlinkAll(ok.flatMap((r) => (r.error !== null ? r.linked : [])));
+    live = live.filter((r) => r.error === null);
+    for (const r of live) {
+      r.mb = this.mailboxByIdSync(r.mb!.id) as Mailbox;
+      r.messages = this.messages(r.mb.id, r.uids);
+    }
+  }
+
+  /** The mailbox of an add, created (with parents) when asked; throws when missing. */
+  private addTarget(r: AddRequest): Mailbox {
+    let mb: Mailbox | null =
+      typeof r.mailbox === 'number' ? this.mailboxByIdSync(r.mailbox) : this.mailbox(r.mailbox);
+    if (!mb && typeof r.mailbox === 'string' && r.create) {
+      const name = this.validName(r.mailbox);
+      mb = this.runTx(r.from, (tx) => {
+        for (const p of this.ancestors(name)) {
+          if (!this.existsSync(p)) this.createMailboxTx(tx, p, null, true);
+        }
+        return this.createMailboxTx(tx, name, null, true);
+      });
+    }
+    if (!mb) throw new StoreError('nonexistent', 'mailbox does not exist');
+    return mb;
+  }
+
+  /** Inserts one add's messages in the group's transaction; returns their UIDs. */
+  private insertAdd(tx: WriteTx, r: AddRequest): number[] {
+    const cur = this.requireMailboxId(r.mb!.id);
+    const seq = tx.modseq();
+    const now = Date.now();
+    const uids: number[] = [];
+    let kws: string[] = [];
+    r.items.forEach((it, i) => {
+      const id = r.firstId + i;
+      const uid = cur.uidnext + i;
+      const prefixLen = it.prefix?.length ?? 0;
+      const keywords = normalizeKeywords(it.keywords ?? []);
+      kws = addKeywords(kws, keywords);
+      const size = it.message.size + prefixLen;
+      const flags = it.flags ?? 0;
+      this.insertMessage(tx, {
+        id,
+        fileId: id,
+        mailboxId: cur.id,
+        uid,
+        flags,
+        keywords,
+        internalDate: it.internalDate ?? now,
+        saveDate: now,
+        size,
+        prefix: it.prefix && it.prefix.length > 0 ? it.prefix : null,
+        part: shiftPart(it.message.part, prefixLen),
+        thread: threadFields(it.message.header),
+        facts: it.facts,
+      });
+      tx.count(cur.id, flags, size, 1);
+      tx.changes.push({ kind: 'addUID', mailboxId: cur.id, uid, modseq: seq, flags, keywords });
+      uids.push(uid);
+    });
+    this.stmt('UPDATE mailboxes SET uidnext = ? WHERE id = ?').run(
+      cur.uidnext + r.items.length,
+      cur.id,
+    );
+    this.addMailboxKeywords(tx, cur, kws);
+    return uids;
   }
 
   /** Changes flags and keywords of messages, one modseq for all (RFC 9051 §6.4.6). */
@@ -1423,6 +1573,8 @@ export class Account {
     });
     await this.wal?.close().catch(() => {});
     this.wal = null;
+    await this.dirHandle?.fh.close().catch(() => {});
+    this.dirHandle = null;
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }

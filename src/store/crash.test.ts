@@ -91,3 +91,20 @@ test('killed at arbitrary moments during delivery: store stays consistent', asyn
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('killed at arbitrary moments during concurrent deliveries stored in groups', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-crash-'));
+  try {
+    let total: number[] = [];
+    let runs = 0;
+    for (const ms of [29, 97, 233]) {
+      const acked = await runChild(dir, 'concurrent', ms);
+      // Each run may leave up to four adds in flight stored but unacknowledged.
+      await checkAfterCrash(dir, [...total, ...acked], 4 * ++runs);
+      total = [...total, ...acked];
+    }
+    assert.ok(total.length > 8);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

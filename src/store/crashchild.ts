@@ -13,10 +13,21 @@ const store = await Store.open({
   },
 });
 const a = await store.account('crash');
-for (let i = 0; ; i++) {
-  const p = await store.prepare(sampleMessage(i, `X-Pad: ${'x'.repeat(i % 5000)}\r\n`));
-  const r = await a.addMessages('Inbox', [{ message: p }]);
-  await p.cleanup();
-  process.stdout.write(`ok ${r.messages[0]!.uid}\n`);
-  if (i === 0) process.stdout.write('ready\n');
+// "concurrent" runs four delivery loops at once, so adds are stored in groups.
+const loops = mode === 'concurrent' ? 4 : 1;
+let next = 0;
+let ready = false;
+async function loop(): Promise<never> {
+  for (;;) {
+    const i = next++;
+    const p = await store.prepare(sampleMessage(i, `X-Pad: ${'x'.repeat(i % 5000)}\r\n`));
+    const r = await a.addMessages('Inbox', [{ message: p }]);
+    await p.cleanup();
+    process.stdout.write(`ok ${r.messages[0]!.uid}\n`);
+    if (!ready) {
+      ready = true;
+      process.stdout.write('ready\n');
+    }
+  }
 }
+await Promise.all(Array.from({ length: loops }, () => loop()));
