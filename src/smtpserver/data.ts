@@ -46,7 +46,9 @@ export const data: Command = async (c, args) => {
   if (tx.body === 'BINARYMIME') throw userError(503, '5.1', 'BINARYMIME requires BDAT');
   let temp: TempMessage;
   try {
-    temp = await c.ctx.store.tempMessage();
+    // Verbatim: a message with a bare CR or LF is refused below, so there is nothing to
+    // normalise.
+    temp = await c.ctx.store.tempMessage({ verbatim: true });
   } catch (e) {
     throw writeFailed(e);
   }
@@ -63,11 +65,11 @@ export const data: Command = async (c, args) => {
   let pendingLen = 0;
   const writePending = async () => {
     if (pendingLen === 0 || failure) return;
-    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
+    const data = pending;
     pending = [];
     pendingLen = 0;
     try {
-      await temp.write(data);
+      await temp.writeChunks(data);
     } catch (e) {
       failure = writeFailed(e);
     }
@@ -130,7 +132,7 @@ export const bdat: Command = async (c, args) => {
   if (!tx.chunks) {
     let temp: TempMessage;
     try {
-      temp = await c.ctx.store.tempMessage({ binary: tx.body === 'BINARYMIME' });
+      temp = await c.ctx.store.tempMessage({ verbatim: tx.body === 'BINARYMIME' });
     } catch (e) {
       // The chunk must still be read, or its bytes would be taken for commands.
       await discard(c, size);

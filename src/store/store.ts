@@ -125,7 +125,7 @@ export class Store {
   }
 
   /** Starts a streamed temp message (SMTP DATA, IMAP APPEND literals). */
-  tempMessage(opts: { binary?: boolean } = {}): Promise<TempMessage> {
+  tempMessage(opts: { verbatim?: boolean } = {}): Promise<TempMessage> {
     return TempMessage.create(this.tmpDir, opts);
   }
 

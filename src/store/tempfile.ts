@@ -26,6 +26,21 @@ const CRLF = Buffer.from('\r\n');
 /** Header bytes kept for threading fields; longer headers are cut here. */
 const MAX_HEADER = 256 * 1024;
 
+/** writev of all the buffers, continuing after a short write. */
+async function writeAll(fh: FileHandle, bufs: Buffer[], len: number): Promise<void> {
+  let done = (await fh.writev(bufs)).bytesWritten;
+  if (done === len) return;
+  // A short write (rare for regular files): the rest one piece at a time.
+  for (const b of bufs) {
+    if (done >= b.length) {
+      done -= b.length;
+      continue;
+    }
+    await fh.write(b.subarray(done));
+    done = 0;
+  }
+}
+
 export class TempMessage {
   private fh: FileHandle | null;
   private size = 0;
@@ -39,39 +54,50 @@ export class TempMessage {
   private constructor(
     readonly path: string,
     fh: FileHandle,
-    private readonly binary: boolean,
+    private readonly verbatim: boolean,
   ) {
     this.fh = fh;
   }
 
   /**
-   * `binary` keeps the data exactly as written: for RFC 3030 BINARYMIME bodies, where a
-   * lone LF is content, not a line ending.
+   * `verbatim` keeps the data exactly as written: for RFC 3030 BINARYMIME bodies, where a
+   * lone LF is content, not a line ending, and for data whose line endings the writer
+   * has checked already (SMTP DATA refuses a message with a bare CR or LF).
    */
-  static async create(tmpDir: string, opts: { binary?: boolean } = {}): Promise<TempMessage> {
+  static async create(tmpDir: string, opts: { verbatim?: boolean } = {}): Promise<TempMessage> {
     const path = join(tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.msg`);
     const fh = await open(path, 'wx', 0o660);
-    return new TempMessage(path, fh, opts.binary ?? false);
+    return new TempMessage(path, fh, opts.verbatim ?? false);
   }
 
   get written(): number {
     return this.size;
   }
 
-  /** Appends data, turning bare LF into CRLF unless the message is binary. */
-  async write(chunk: Buffer): Promise<void> {
-    const data = this.binary ? chunk : this.normalize(chunk);
-    if (data.length === 0) return;
+  /** Appends data, turning bare LF into CRLF unless the message is verbatim. */
+  write(chunk: Buffer): Promise<void> {
+    return this.writeChunks([chunk]);
+  }
+
+  /** Appends several pieces of data with one write (no copy into one buffer). */
+  async writeChunks(chunks: Buffer[]): Promise<void> {
+    const data = this.verbatim ? chunks : chunks.map((c) => this.normalize(c));
     if (!this.fh) throw new Error('temp message already finished');
+    let len = 0;
+    for (const d of data) len += d.length;
+    if (len === 0) return;
     try {
-      await this.fh.write(data);
+      if (data.length === 1) await this.fh.write(data[0]!);
+      else await writeAll(this.fh, data, len);
     } catch (e) {
       this.failed = true;
       throw e;
     }
-    this.size += data.length;
-    this.parser.write(data);
-    if (!this.headerDone) this.captureHeader(data);
+    this.size += len;
+    for (const d of data) {
+      this.parser.write(d);
+      if (!this.headerDone) this.captureHeader(d);
+    }
   }
 
   private captureHeader(data: Buffer): void {
