@@ -1,8 +1,8 @@
 // Charset conversion through libmime's charset table (iconv-lite underneath, plus the
-// Japanese ISO-2022-JP family).
+// Japanese ISO-2022-JP family). The tables are large (several MB of memory), so they
+// are loaded on first use: UTF-8 and ASCII text never needs them.
 import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
-import iconv from 'iconv-lite';
 
 interface CharsetModule {
   normalizeCharset(name: string): string;
@@ -10,7 +10,15 @@ interface CharsetModule {
 }
 
 const require = createRequire(import.meta.url);
-const libcharset = require('libmime/lib/charset.js') as CharsetModule;
+let tables: { iconv: typeof import('iconv-lite'); charset: CharsetModule } | null = null;
+
+function lib() {
+  tables ??= {
+    iconv: require('iconv-lite') as typeof import('iconv-lite'),
+    charset: require('libmime/lib/charset.js') as CharsetModule,
+  };
+  return tables;
+}
 
 const JAPANESE = /^(jis|iso-?2022-?jp|eucjp)/i;
 const UTF8 = /^utf-?8$/i;
@@ -20,9 +28,11 @@ const ASCII = /^(us-?)?ascii$|^ansi_x3\.4-1968$/i;
 export function knownCharset(label: string): string | undefined {
   const name = label.trim();
   if (name === '') return undefined;
+  if (UTF8.test(name)) return 'UTF-8';
+  const { iconv, charset } = lib();
   let norm: string;
   try {
-    norm = libcharset.normalizeCharset(name);
+    norm = charset.normalizeCharset(name);
   } catch {
     return undefined;
   }
@@ -32,7 +42,7 @@ export function knownCharset(label: string): string | undefined {
 
 /** UTF-8 when the bytes are valid UTF-8, windows-1252 (a latin1 superset) otherwise. */
 export function utf8OrLatin1(data: Buffer): string {
-  return isUtf8(data) ? data.toString('utf8') : iconv.decode(data, 'windows-1252');
+  return isUtf8(data) ? data.toString('utf8') : lib().iconv.decode(data, 'windows-1252');
 }
 
 /**
@@ -46,7 +56,7 @@ export function decodeCharset(data: Buffer, label: string): string | undefined {
   if (norm === undefined) return undefined;
   if (UTF8.test(norm)) return data.toString('utf8');
   try {
-    return libcharset.decode(data, norm);
+    return lib().charset.decode(data, norm);
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
-// DKIM verification of a received message: a thin wrapper over mailauth's verifier.
-import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+// DKIM verification of a received message: a thin wrapper over mailauth's verifier,
+// which is loaded on first use (it and its dependencies take about 20 MB of memory).
 import { nodeStyleResolve } from '../dns/nodestyle.js';
 import type { Resolver } from '../dns/types.js';
 
@@ -33,6 +33,7 @@ export async function verifyDkim(
   resolver: Resolver,
   opts: { now?: Date } = {},
 ): Promise<DkimVerification[]> {
+  const { dkimVerify } = await import('mailauth/lib/dkim/verify.js');
   const r = await dkimVerify(message, {
     resolver: nodeStyleResolve(resolver) as (name: string, rrtype: string) => Promise<string[][]>,
     ...(opts.now ? { curTime: opts.now } : {}),

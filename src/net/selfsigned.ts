@@ -7,7 +7,6 @@ import { access, chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -33,6 +32,8 @@ export async function generateSelfSigned(opts: SelfSignedOptions): Promise<SelfS
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
+  // Loaded here: only localserve and tests need it, and it costs about 10 MB of memory.
+  const { default: forge } = await import('node-forge');
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
   cert.serialNumber = randomSerial();
