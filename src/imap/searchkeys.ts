@@ -622,6 +622,12 @@ export function toPredicate(m: Matcher): FlagPredicate | null {
         if (!p) return null;
         ps.push(p);
       }
+      // The usual one or two keys without a loop per message.
+      if (ps.length === 1) return ps[0]!;
+      if (ps.length === 2) {
+        const [a, b] = ps as [FlagPredicate, FlagPredicate];
+        return (f, u, s) => a(f, u, s) && b(f, u, s);
+      }
       return (f, u, s) => ps.every((p) => p(f, u, s));
     }
     default:

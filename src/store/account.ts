@@ -80,6 +80,33 @@ export type NewMessage = {
   facts?: DeliveryFacts;
 };
 
+const INSERT_COLUMNS = [
+  'id',
+  'file_id',
+  'mailbox_id',
+  'uid',
+  'modseq',
+  'createseq',
+  'expunged',
+  'flags',
+  'keywords',
+  'internal_date',
+  'save_date',
+  'size',
+  'prefix',
+  'part',
+  'message_id',
+  'in_reply_to',
+  'refs',
+  'subject_base',
+  'envelope',
+  ...FACT_COLUMNS,
+];
+const INSERT_MESSAGE_SQL = `INSERT INTO messages (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`;
+
+/** Changes of a group transaction up to index upTo (from the previous origin's) are from. */
+type Origin = { from: Session | null; upTo: number };
+
 /** Adds in a group stored together: at most this many requests. */
 const MAX_ADD_GROUP = 64;
 
@@ -382,17 +409,40 @@ export class Account {
    * Runs a synchronous transaction; on commit, broadcasts its changes to the other
    * sessions. Must be called with the lock held (see write()).
    */
-  private runTx<T>(from: Session | null, fn: (tx: WriteTx) => T): T {
+  private runTx<T>(from: Session | null, fn: (tx: WriteTx) => T, origins?: Origin[]): T {
     const tx = new WriteTx(this);
-    const result = this.db.transaction(() => {
-      const r = fn(tx);
-      tx.flushCounts();
-      return r;
-    })();
+    let result: T;
+    try {
+      result = this.db.transaction(() => {
+        const r = fn(tx);
+        tx.flushCounts();
+        return r;
+      })();
+    } finally {
+      // Whether committed or rolled back, what was read meanwhile may be stale.
+      this.writeVersion++;
+    }
     this.updateUidCache(tx.changes);
     // Announced once durable, in commit order (startSync).
     const seq = ++this.commitSeq;
-    this.unsynced.push({ seq, from, changes: tx.changes, removed: tx.removedMessageIds });
+    if (!origins) {
+      this.unsynced.push({ seq, from, changes: tx.changes, removed: tx.removedMessageIds });
+      return result;
+    }
+    // A group of adds from several sessions: each session is not told of its own
+    // changes; the order of all changes is kept. What follows the last origin (the
+    // counts) goes to every session.
+    let start = 0;
+    for (const o of [...origins, { from: null, upTo: tx.changes.length }]) {
+      if (o.upTo <= start) continue;
+      this.unsynced.push({
+        seq,
+        from: o.from,
+        changes: tx.changes.slice(start, o.upTo),
+        removed: [],
+      });
+      start = o.upTo;
+    }
     return result;
   }
 
@@ -436,8 +486,20 @@ export class Account {
     return r ? mailboxFromRow(r) : null;
   }
 
+  /**
+   * A live mailbox by id, outside a transaction. Cached until the next write transaction
+   * (commands of an IMAP session re-read their selected mailbox before each command).
+   */
   mailboxById(id: number): Mailbox | null {
-    return this.mailboxByIdSync(id);
+    const hit = this.mailboxCache.get(id);
+    if (hit && hit.version === this.writeVersion) return hit.mb;
+    const mb = this.mailboxByIdSync(id);
+    if (mb) {
+      Object.freeze(mb.counts);
+      Object.freeze(mb.keywords);
+    }
+    this.mailboxCache.set(id, { version: this.writeVersion, mb: mb && Object.freeze(mb) });
+    return mb;
   }
 
   /** The mailbox with a special-use flag (by flag, never by name). */
@@ -938,30 +1000,7 @@ export class Account {
 
   private insertMessage(tx: WriteTx, s: MessageRowSpec, expunged = false): void {
     const seq = tx.modseq();
-    const cols = [
-      'id',
-      'file_id',
-      'mailbox_id',
-      'uid',
-      'modseq',
-      'createseq',
-      'expunged',
-      'flags',
-      'keywords',
-      'internal_date',
-      'save_date',
-      'size',
-      'prefix',
-      'part',
-      'message_id',
-      'in_reply_to',
-      'refs',
-      'subject_base',
-      ...FACT_COLUMNS,
-    ];
-    this.stmt(
-      `INSERT INTO messages (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
-    ).run(
+    this.stmt(INSERT_MESSAGE_SQL).run(
       s.id,
       s.fileId,
       s.mailboxId,
@@ -980,6 +1019,7 @@ export class Account {
       s.thread.inReplyTo,
       JSON.stringify(s.thread.references),
       s.thread.subjectBase,
+      s.part.envelope ? JSON.stringify(s.part.envelope) : null,
       ...factValues(s.facts),
     );
   }
@@ -997,6 +1037,10 @@ export class Account {
   private nextMessageId(): number {
     return (this.stmt('SELECT next_message_id AS id FROM meta').get() as { id: number }).id;
   }
+
+  /** Bumped by every write transaction; cached reads of an older version are stale. */
+  private writeVersion = 0;
+  private readonly mailboxCache = new Map<number, { version: number; mb: Mailbox | null }>();
 
   /** Message directories known to exist (see linkFiles). */
   private readonly madeDirs = new Set<string>();
@@ -1070,7 +1114,8 @@ export class Account {
    *
    * Adds that arrive while the lock is busy (concurrent deliveries) are stored as one
    * group when it frees: one directory fsync and one transaction for all of them, and
-   * one WAL sync after. Each add still succeeds or fails on its own.
+   * one WAL sync after. Each add still succeeds or fails on its own, and the session
+   * that made an add is still not told of it.
    */
   addMessages(
     mailbox: number | string,
@@ -1102,17 +1147,7 @@ export class Account {
     let batch: AddRequest[] = [];
     this.mutex
       .run(async () => {
-        // A group shares one commit, so it has one originating session.
-        const first = this.addQueue[0]!;
-        let n = 1;
-        while (
-          n < this.addQueue.length &&
-          n < MAX_ADD_GROUP &&
-          this.addQueue[n]!.from === first.from
-        ) {
-          n++;
-        }
-        batch = this.addQueue.splice(0, n);
+        batch = this.addQueue.splice(0, MAX_ADD_GROUP);
         if (this.addQueue.length > 0) this.scheduleAdds();
         if (this.closed) throw new Error(`account ${this.name} is closed`);
         await this.addGroup(batch);
@@ -1171,18 +1206,24 @@ export class Account {
       for (const d of dirs) await this.syncDir(d);
       if (live.length > 0) {
         this.opts.beforeCommit?.();
-        this.runTx(live[0]!.from, (tx) => {
-          for (const r of live) {
-            try {
-              r.uids = this.insertAdd(tx, r);
-            } catch (e) {
-              // Thrown before the add changed anything; the others go on.
-              if (!isStoreError(e)) throw e;
-              r.error = e;
+        const origins: Origin[] = [];
+        this.runTx(
+          null,
+          (tx) => {
+            for (const r of live) {
+              try {
+                r.uids = this.insertAdd(tx, r);
+              } catch (e) {
+                // Thrown before the add changed anything; the others go on.
+                if (!isStoreError(e)) throw e;
+                r.error = e;
+              }
+              origins.push({ from: r.from, upTo: tx.changes.length });
             }
-          }
-          this.stmt('UPDATE meta SET next_message_id = ?').run(nextId);
-        });
+            this.stmt('UPDATE meta SET next_message_id = ?').run(nextId);
+          },
+          origins,
+        );
       }
     } catch (e) {
       for (const r of live) r.error ??= e;

@@ -129,6 +129,14 @@ ACCOUNT_MIGRATIONS.push({
   sql: `CREATE INDEX messages_cover ON messages (mailbox_id, uid, expunged, erased, flags, size, internal_date, keywords);`,
 });
 
+ACCOUNT_MIGRATIONS.push({
+  version: 3,
+  // The message's envelope (JSON) apart from its MIME structure: FETCH ENVELOPE, what
+  // clients ask for to list messages, then parses a few hundred bytes instead of the
+  // whole structure. Rows stored before have NULL and are answered from the structure.
+  sql: `ALTER TABLE messages ADD COLUMN envelope TEXT;`,
+});
+
 export const GLOBAL_MIGRATIONS: Migration[] = [
   {
     version: 1,

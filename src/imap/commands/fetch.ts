@@ -21,6 +21,7 @@ import {
   decodeTransfer,
   knownTransferEncoding,
   selectHeaderFields,
+  type Envelope,
   type Part,
 } from '../../message/index.js';
 
@@ -231,10 +232,11 @@ type Row = {
   m: Message | null;
 };
 
-type RowInfo = { internalDate: number; size: number; part: Part };
+/** Date, size and MIME structure; for an envelope-level read, the envelope alone. */
+type RowInfo = { internalDate: number; size: number; part: Part | null; envelope?: Envelope };
 
 /** How much of each message a FETCH needs. */
-type RowLevel = 'flags' | 'structure' | 'full';
+type RowLevel = 'flags' | 'envelope' | 'structure' | 'full';
 
 const NO_KEYWORDS: string[] = [];
 const EMPTY = Buffer.alloc(0);
@@ -246,11 +248,14 @@ type SqlRow = {
   expunged: number;
   internal_date?: number;
   size?: number;
-  part?: string;
+  part?: string | null;
+  envelope?: string | null;
 };
 
 const FLAG_COLUMNS = 'uid, flags, keywords, expunged';
 const STRUCTURE_COLUMNS = `${FLAG_COLUMNS}, internal_date, size, part`;
+// Rows stored before the envelope column existed are answered from their structure.
+const ENVELOPE_COLUMNS = `${FLAG_COLUMNS}, internal_date, size, envelope, CASE WHEN envelope IS NULL THEN part END AS part`;
 
 /** Whether sorted UIDs are exactly the numbers from first to last. */
 function contiguous(uids: number[]): boolean {
@@ -287,24 +292,33 @@ function selectRows(c: Conn, mailboxId: number, uids: number[], columns: string)
   return account.stmt(sql).all(mailboxId, ...args) as SqlRow[];
 }
 
-function structureInfo(r: SqlRow): RowInfo {
-  return {
-    internalDate: r.internal_date as number,
-    size: r.size as number,
-    part: JSON.parse(r.part as string) as Part,
-  };
+function rowInfo(r: SqlRow): RowInfo {
+  const part = r.part ? (JSON.parse(r.part) as Part) : null;
+  const info: RowInfo = { internalDate: r.internal_date as number, size: r.size as number, part };
+  if (r.envelope) info.envelope = JSON.parse(r.envelope) as Envelope;
+  return info;
 }
 
-/** Rows without the full message: flags only, or with date, size and MIME structure. */
-function lightRows(c: Conn, mailboxId: number, uids: number[], level: RowLevel): Row[] {
-  const withStructure = level === 'structure';
-  const rows = selectRows(c, mailboxId, uids, withStructure ? STRUCTURE_COLUMNS : FLAG_COLUMNS);
+const LEVEL_COLUMNS = {
+  flags: FLAG_COLUMNS,
+  envelope: ENVELOPE_COLUMNS,
+  structure: STRUCTURE_COLUMNS,
+} as const;
+
+/** Rows without the full message: flags only, or with date, size and envelope or structure. */
+function lightRows(
+  c: Conn,
+  mailboxId: number,
+  uids: number[],
+  level: Exclude<RowLevel, 'full'>,
+): Row[] {
+  const rows = selectRows(c, mailboxId, uids, LEVEL_COLUMNS[level]);
   return rows.map((r) => ({
     uid: r.uid,
     flags: r.flags,
     keywords: r.keywords === '[]' ? NO_KEYWORDS : (JSON.parse(r.keywords) as string[]),
     expunged: r.expunged === 1,
-    info: withStructure ? structureInfo(r) : null,
+    info: level === 'flags' ? null : rowInfo(r),
     m: null,
   }));
 }
@@ -330,7 +344,8 @@ function rowLevel(items: FetchItem[]): RowLevel {
   let level: RowLevel = 'flags';
   for (const it of items) {
     if (it.kind === 'section' || it.kind === 'binarysize') return 'full';
-    if (it.kind !== 'uid' && it.kind !== 'flags') level = 'structure';
+    if (it.kind === 'body' || it.kind === 'bodystructure') level = 'structure';
+    else if (it.kind !== 'uid' && it.kind !== 'flags' && level === 'flags') level = 'envelope';
   }
   return level;
 }
@@ -536,6 +551,11 @@ export function imapDateTime(ms: number): string {
   );
 }
 
+function structure(info: RowInfo): Part {
+  if (info.part === null) throw new Error('message structure not read');
+  return info.part;
+}
+
 /** An item answered from the row alone: flags, date, size, envelope or structure. */
 function simpleItem(row: Row, kind: SimpleKind, opts: StructureOptions): string {
   if (kind === 'uid') return `UID ${row.uid}`;
@@ -548,11 +568,11 @@ function simpleItem(row: Row, kind: SimpleKind, opts: StructureOptions): string 
     case 'size':
       return `RFC822.SIZE ${info.size}`;
     case 'envelope':
-      return `ENVELOPE ${envelopeText(info.part.envelope, opts.utf8)}`;
+      return `ENVELOPE ${envelopeText(info.envelope ?? info.part?.envelope, opts.utf8)}`;
     case 'body':
-      return `BODY ${bodyStructureText(info.part, false, opts)}`;
+      return `BODY ${bodyStructureText(structure(info), false, opts)}`;
     case 'bodystructure':
-      return `BODYSTRUCTURE ${bodyStructureText(info.part, true, opts)}`;
+      return `BODYSTRUCTURE ${bodyStructureText(structure(info), true, opts)}`;
   }
 }
 

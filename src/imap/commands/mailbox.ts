@@ -73,8 +73,8 @@ async function selectMailbox(c: Conn, p: Parser, readonly: boolean): Promise<str
   if (!c.rev2) c.untagged('0 RECENT');
   c.untagged(`${uids.length} EXISTS`);
   if (!c.rev2) {
-    const first = account.db
-      .prepare(
+    const first = account
+      .stmt(
         'SELECT MIN(uid) AS u FROM messages WHERE mailbox_id = ? AND expunged = 0 AND (flags & ?) = 0',
       )
       .get(mb.id, Flag.Seen) as { u: number | null };
