@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'testdata/'] },
+  { ignores: ['dist/', '.bench-build/', 'node_modules/', 'testdata/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

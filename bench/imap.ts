@@ -357,7 +357,11 @@ class ServerProcess {
   }
 
   static async start(): Promise<ServerProcess> {
-    const execArgv = ['--expose-gc', '--import', 'tsx'];
+    // Compiled (npm run bench:imap), the child runs as the server does in production.
+    const execArgv = [
+      '--expose-gc',
+      ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []),
+    ];
     const prof = process.env.TIDINGS_BENCH_PROF;
     if (prof) execArgv.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
     const child = fork(fileURLToPath(import.meta.url), ['--server'], {

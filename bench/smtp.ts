@@ -5,9 +5,9 @@
 // process (this file with `--server`) so its memory and CPU are measured alone.
 // `npm run bench:smtp -- small --seconds=5` runs one part for 5 s.
 // TIDINGS_BENCH_PROF=<dir> writes a CPU profile of the server (node --cpu-prof) there.
-// Run through tsx, the server's RSS includes tsx and its transpiled modules (about 70 MB
-// more than compiled code); compiled to JavaScript (tsc with outDir, then
-// `node <outDir>/bench/smtp.js`), the server child runs without tsx, as in production.
+// `npm run bench:smtp` compiles the benchmark and the server (tsconfig.bench.json) and
+// runs the JavaScript, so the server child runs without tsx, as in production (through
+// tsx, its RSS would include tsx and its transpiled modules, about 70 MB more).
 import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
