@@ -91,7 +91,15 @@ export function mailboxFromRow(r: SqlRow): Mailbox {
 export const MESSAGE_COLUMNS =
   'id, file_id, mailbox_id, uid, modseq, createseq, expunged, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base';
 
+/**
+ * A message from its row. The MIME structure and references are parsed on first use:
+ * many reads (flags, whole-message fetches, copies) never look at them.
+ */
 export function messageFromRow(r: SqlRow): Message {
+  const partJSON = r.part as string;
+  const refsJSON = r.refs as string;
+  let part: Part | undefined;
+  let refs: string[] | undefined;
   return {
     id: r.id as number,
     fileId: r.file_id as number,
@@ -106,10 +114,14 @@ export function messageFromRow(r: SqlRow): Message {
     saveDate: r.save_date as number,
     size: r.size as number,
     prefix: (r.prefix as Buffer | null) ?? null,
-    part: JSON.parse(r.part as string) as Part,
+    get part(): Part {
+      return (part ??= JSON.parse(partJSON) as Part);
+    },
     messageId: r.message_id as string,
     inReplyTo: r.in_reply_to as string,
-    references: JSON.parse(r.refs as string) as string[],
+    get references(): string[] {
+      return (refs ??= JSON.parse(refsJSON) as string[]);
+    },
     subjectBase: r.subject_base as string,
   };
 }

@@ -141,6 +141,36 @@ describe('FETCH', () => {
     c.close();
   });
 
+  test('ENVELOPE with UTF-8 text: a literal before UTF8=ACCEPT, quoted after', async () => {
+    const msg = crlf(
+      'From: =?utf-8?q?J=C3=B6rg?= <jorg@example.org>',
+      'Subject: Grüße',
+      'Message-ID: <u1@example.org>',
+      '',
+      'Hallo.',
+    );
+    const name = await mailbox([{ data: msg }]);
+    const subject = Buffer.from('Grüße', 'utf8').toString('latin1');
+    const rest = '(("=?utf-8?q?J=C3=B6rg?=" NIL "jorg" "example.org"))';
+    const tail = `${rest} ${rest} ${rest} NIL NIL NIL NIL "<u1@example.org>"))`;
+    const plain = await Client.login(s);
+    await plain.ok(`EXAMINE ${name}`);
+    const utf8 = await Client.login(s);
+    await utf8.ok('ENABLE UTF8=ACCEPT');
+    await utf8.ok(`EXAMINE ${name}`);
+    // Each mode twice: the second answer comes from the rendered-envelope cache.
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(await plain.ok('FETCH 1 ENVELOPE'), [
+        `* 1 FETCH (ENVELOPE (NIL {${subject.length}}\r\n${subject} ${tail}`,
+      ]);
+      assert.deepEqual(await utf8.ok('FETCH 1 ENVELOPE'), [
+        `* 1 FETCH (ENVELOPE (NIL "${subject}" ${tail}`,
+      ]);
+    }
+    plain.close();
+    utf8.close();
+  });
+
   test('RFC 2049 nested multipart BODYSTRUCTURE and sections of an enclosed message', async () => {
     const c = await selected([{ data: RFC2049, flags: Flag.Seen }]);
     assert.deepEqual(await lines(c, 'FETCH 1 BODYSTRUCTURE'), [

@@ -232,8 +232,17 @@ type Row = {
   m: Message | null;
 };
 
-/** Date, size and MIME structure; for an envelope-level read, the envelope alone. */
-type RowInfo = { internalDate: number; size: number; part: Part | null; envelope?: Envelope };
+/**
+ * Date, size and MIME structure; for an envelope-level read, the stored envelope (JSON)
+ * instead of the structure.
+ */
+type RowInfo = {
+  internalDate: number;
+  size: number;
+  part: Part | null;
+  fileId?: number;
+  envelopeJSON?: string;
+};
 
 /** How much of each message a FETCH needs. */
 type RowLevel = 'flags' | 'envelope' | 'structure' | 'full';
@@ -249,13 +258,14 @@ type SqlRow = {
   internal_date?: number;
   size?: number;
   part?: string | null;
+  file_id?: number;
   envelope?: string | null;
 };
 
 const FLAG_COLUMNS = 'uid, flags, keywords, expunged';
 const STRUCTURE_COLUMNS = `${FLAG_COLUMNS}, internal_date, size, part`;
 // Rows stored before the envelope column existed are answered from their structure.
-const ENVELOPE_COLUMNS = `${FLAG_COLUMNS}, internal_date, size, envelope, CASE WHEN envelope IS NULL THEN part END AS part`;
+const ENVELOPE_COLUMNS = `${FLAG_COLUMNS}, internal_date, size, file_id, envelope, CASE WHEN envelope IS NULL THEN part END AS part`;
 
 /** Whether sorted UIDs are exactly the numbers from first to last. */
 function contiguous(uids: number[]): boolean {
@@ -295,7 +305,10 @@ function selectRows(c: Conn, mailboxId: number, uids: number[], columns: string)
 function rowInfo(r: SqlRow): RowInfo {
   const part = r.part ? (JSON.parse(r.part) as Part) : null;
   const info: RowInfo = { internalDate: r.internal_date as number, size: r.size as number, part };
-  if (r.envelope) info.envelope = JSON.parse(r.envelope) as Envelope;
+  if (r.envelope) {
+    info.fileId = r.file_id as number;
+    info.envelopeJSON = r.envelope;
+  }
   return info;
 }
 
@@ -441,23 +454,23 @@ async function bodyPiece(
   s: Section,
   partial: PartialSpec | null,
 ): Promise<Piece> {
-  const root = m.part;
+  // The structure is parsed only when a part is asked for (not for BODY[]).
   switch (s.text) {
     case '': {
       if (s.path.length === 0) return rangePiece(c, m, 0, m.size, partial, false);
-      const p = findPart(root, s.path);
+      const p = findPart(m.part, s.path);
       return p ? rangePiece(c, m, p.bodyStart, p.end, partial, false) : 'NIL';
     }
     case 'MIME': {
-      const p = findPart(root, s.path);
+      const p = findPart(m.part, s.path);
       return p ? rangePiece(c, m, p.headerStart, p.bodyStart, partial, false) : 'NIL';
     }
     case 'HEADER': {
-      const msg = sectionMessage(root, s.path);
+      const msg = sectionMessage(m.part, s.path);
       return msg ? rangePiece(c, m, msg.headerStart, msg.bodyStart, partial, false) : 'NIL';
     }
     case 'TEXT': {
-      const msg = sectionMessage(root, s.path);
+      const msg = sectionMessage(m.part, s.path);
       if (!msg) return 'NIL';
       return rangePiece(
         c,
@@ -470,7 +483,7 @@ async function bodyPiece(
     }
     case 'HEADER.FIELDS':
     case 'HEADER.FIELDS.NOT': {
-      const msg = sectionMessage(root, s.path);
+      const msg = sectionMessage(m.part, s.path);
       if (!msg) return 'NIL';
       const header = await readRange(c, m, msg.headerStart, msg.bodyStart);
       const data = selectHeaderFields(header, s.fields, s.text === 'HEADER.FIELDS.NOT');
@@ -551,13 +564,40 @@ export function imapDateTime(ms: number): string {
   );
 }
 
+/**
+ * Rendered envelopes by file (a message's content never changes) and UTF-8 mode, per
+ * account; the oldest go first. Message lists are fetched again and again (on every
+ * connect, by every device), and this saves parsing and formatting each time.
+ */
+const ENVELOPE_CACHE_MAX = 4096;
+const envelopeCache = new WeakMap<object, Map<number, string>>();
+
+function envelope(info: RowInfo, opts: FetchRenderOptions): string {
+  if (info.envelopeJSON === undefined || info.fileId === undefined) {
+    return envelopeText(info.part?.envelope, opts.utf8);
+  }
+  let cache = envelopeCache.get(opts.account);
+  if (!cache) envelopeCache.set(opts.account, (cache = new Map()));
+  const key = info.fileId * 2 + (opts.utf8 ? 1 : 0);
+  let text = cache.get(key);
+  if (text === undefined) {
+    text = envelopeText(JSON.parse(info.envelopeJSON) as Envelope, opts.utf8);
+    if (cache.size >= ENVELOPE_CACHE_MAX) cache.delete(cache.keys().next().value as number);
+    cache.set(key, text);
+  }
+  return text;
+}
+
 function structure(info: RowInfo): Part {
   if (info.part === null) throw new Error('message structure not read');
   return info.part;
 }
 
 /** An item answered from the row alone: flags, date, size, envelope or structure. */
-function simpleItem(row: Row, kind: SimpleKind, opts: StructureOptions): string {
+/** Rendering options, and the account whose envelope cache to use. */
+type FetchRenderOptions = StructureOptions & { account: object };
+
+function simpleItem(row: Row, kind: SimpleKind, opts: FetchRenderOptions): string {
   if (kind === 'uid') return `UID ${row.uid}`;
   if (kind === 'flags') return `FLAGS ${flagList(row.flags, row.keywords)}`;
   const info = row.info;
@@ -568,7 +608,7 @@ function simpleItem(row: Row, kind: SimpleKind, opts: StructureOptions): string 
     case 'size':
       return `RFC822.SIZE ${info.size}`;
     case 'envelope':
-      return `ENVELOPE ${envelopeText(info.envelope ?? info.part?.envelope, opts.utf8)}`;
+      return `ENVELOPE ${envelope(info, opts)}`;
     case 'body':
       return `BODY ${bodyStructureText(structure(info), false, opts)}`;
     case 'bodystructure':
@@ -582,7 +622,7 @@ async function messagePieces(
   row: Row,
   items: FetchItem[],
   addFlags: boolean,
-  opts: StructureOptions,
+  opts: FetchRenderOptions,
 ): Promise<Piece[]> {
   const out: Piece[] = [];
   let s = '';
@@ -697,7 +737,7 @@ export const fetchHandler: Handler = async (c, _tag, p, name) => {
   const setsSeen = !sel.readonly && items.some((i) => i.kind === 'section' && !i.peek);
   const wantsFlags = items.some((i) => i.kind === 'flags');
   // message/global is described as a message to clients that enabled UTF-8.
-  const opts: StructureOptions = { utf8: c.utf8, messageGlobal: c.utf8 };
+  const opts: FetchRenderOptions = { utf8: c.utf8, messageGlobal: c.utf8, account: c.account! };
   for (let i = 0; i < uids.length; i += BATCH) {
     if (i > 0) await nextTick();
     const batch = uids.slice(i, i + BATCH);
