@@ -198,6 +198,12 @@ export class MimeParser {
     for (let nl = chunk.indexOf(LF, pos); nl >= 0; nl = chunk.indexOf(LF, pos)) {
       this.completeLine(chunk, pos, nl);
       pos = nl + 1;
+      // In a body with no multipart open, no line can change the structure any more:
+      // the rest only needs counting.
+      if (this.boundaryLengths.length === 0 && this.top().phase !== HEADER) {
+        pos = this.countLines(chunk, pos);
+        break;
+      }
     }
     if (pos < len) {
       this.saveHead(chunk, pos, len);
@@ -235,6 +241,31 @@ export class MimeParser {
       chunk.copy(this.head, this.headFill, from, from + n);
       this.headFill += n;
     }
+  }
+
+  /**
+   * Counts the complete lines of chunk from pos on, as completeLine would one by one
+   * when no line can be a delimiter or a header; returns where the last one ends.
+   */
+  private countLines(chunk: Buffer, pos: number): number {
+    let n = 0;
+    let begin = pos;
+    let lastBegin = pos;
+    let lastNl = -1;
+    for (let k = chunk.indexOf(LF, pos); k >= 0; k = chunk.indexOf(LF, k + 1)) {
+      n++;
+      lastBegin = begin;
+      lastNl = k;
+      begin = k + 1;
+    }
+    if (n === 0) return pos;
+    const absNl = this.offset + lastNl;
+    const termStart = lastNl > lastBegin && chunk[lastNl - 1] === CR ? absNl - 1 : absNl;
+    this.prevTermStart = termStart;
+    this.prevContentLen = termStart - (this.offset + lastBegin);
+    this.lineStart = absNl + 1;
+    this.eols += n;
+    return lastNl + 1;
   }
 
   private completeLine(chunk: Buffer, from: number, nl: number): void {

@@ -126,27 +126,36 @@ export class DotReader {
     return Buffer.concat(parts);
   }
 
-  /** In state MID: skips to just after the next LF (or the chunk end), noting bare CR/LF. */
+  /**
+   * In state MID: skips lines up to one that starts with a dot, the chunk end or a bare
+   * LF, noting bare CR/LF. Ordinary lines stay in this loop, without a state change each.
+   */
   private scanLine(buf: Buffer, i: number): number {
-    const lf = buf.indexOf(LF, i);
-    const end = lf < 0 ? buf.length : lf;
-    if (!this.bare) {
-      // A CR inside [i, end) is bare unless it is the CR of a CRLF, or the chunk's last byte.
-      const cr = buf.indexOf(CR, i);
-      if (cr >= 0 && cr < end - 1) this.bare = true;
-    }
-    if (lf < 0) {
-      this.state = buf[end - 1] === CR ? AFTER_CR : MID;
-      return end;
-    }
-    // MID is entered only after a byte that is not CR, so an LF at i is bare.
-    if (lf > i && buf[lf - 1] === CR) {
+    const n = buf.length;
+    for (;;) {
+      const lf = buf.indexOf(LF, i);
+      const end = lf < 0 ? n : lf;
+      if (!this.bare) {
+        // A CR inside [i, end) is bare unless it is the CR of a CRLF, or the chunk's last byte.
+        const cr = buf.indexOf(CR, i);
+        if (cr >= 0 && cr < end - 1) this.bare = true;
+      }
+      if (lf < 0) {
+        this.state = buf[n - 1] === CR ? AFTER_CR : MID;
+        return n;
+      }
+      // MID is entered only after a byte that is not CR, so an LF at i is bare.
+      if (lf === i || buf[lf - 1] !== CR) {
+        this.bare = true;
+        this.state = MID;
+        return lf + 1;
+      }
+      i = lf + 1;
+      // At the start of a line: one that does not start with a dot is scanned here.
+      if (i < n && buf[i] !== DOT) continue;
       this.state = BOL;
-    } else {
-      this.bare = true;
-      this.state = MID;
+      return i;
     }
-    return lf + 1;
   }
 
   private finish(buf: Buffer, after: number, parts: Buffer[]): Buffer {
