@@ -121,6 +121,7 @@ export class LocalDelivery {
       part,
       header,
       cleanup: async () => {},
+      disown: () => {},
     };
   }
 

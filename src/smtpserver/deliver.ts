@@ -199,7 +199,9 @@ class Delivery {
     );
     try {
       const acc = await c.ctx.store.account(account);
-      await acc.addMessages(analysis.mailbox, [{ message: this.msg, prefix, facts }], {
+      // The only copy: the store may move the temp file into place instead of linking.
+      const take = this.tx.recipients.length === 1 && r.target.kind === 'account';
+      await acc.addMessages(analysis.mailbox, [{ message: this.msg, prefix, facts, take }], {
         create: true,
       });
     } catch (e) {

@@ -483,6 +483,35 @@ describe('account store', () => {
     }
   });
 
+  test('take: the prepared file is moved into place, not linked', async () => {
+    let limit = 0;
+    const t = await tempStore({ quota: () => limit });
+    try {
+      const a = await t.store.account('tia');
+      const data = sampleMessage(1);
+      const p = await t.store.prepare(data);
+      const r = await a.addMessages('Inbox', [{ message: p, take: true }]);
+      await assert.rejects(stat(p.path), /ENOENT/);
+      assert.deepEqual(await a.readMessage(r.messages[0]!), data);
+      // One name only: nothing is left in the temp directory.
+      assert.equal((await stat(join(a.dir, 'msg', '0', '1'))).nlink, 1);
+      await p.cleanup();
+      // A take that fails leaves the prepared file to its owner.
+      limit = 1;
+      const q = await t.store.prepare(data);
+      await assert.rejects(a.addMessages('Inbox', [{ message: q, take: true }]), (e) =>
+        isStoreError(e, 'overquota'),
+      );
+      assert.equal((await stat(q.path)).size, data.length);
+      await q.cleanup();
+      await assert.rejects(stat(q.path), /ENOENT/);
+      limit = 0;
+      await clean(a);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('a failure between file link and commit leaves no file and no row', async () => {
     const t = await tempStore();
     try {

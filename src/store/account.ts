@@ -18,7 +18,7 @@
 // the event loop, so a read always sees a consistent snapshot without a second
 // connection. Reads are batched (many rows per call) to keep those slices short.
 import Database from 'better-sqlite3';
-import { link, unlink, readdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { link, rename, unlink, readdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -77,6 +77,11 @@ export type NewMessage = {
   internalDate?: number;
   /** Delivery-time header lines (Received, Return-Path, ...), each ending in CRLF. */
   prefix?: Buffer;
+  /**
+   * The caller is done with the prepared file: the store moves it into place instead
+   * of linking it (saving the removal of the temp file) and disowns it.
+   */
+  take?: boolean;
   facts?: DeliveryFacts;
 };
 
@@ -1058,9 +1063,12 @@ export class Account {
     await this.dirHandle.fh.sync();
   }
 
-  /** Hard-links sources to the message paths of ids, noting their directories. */
+  /**
+   * Hard-links sources to the message paths of ids (moves them, for `take`), noting
+   * their directories.
+   */
   private async linkInto(
-    pairs: { from: string; id: number }[],
+    pairs: { from: string; id: number; take?: PreparedMessage }[],
     dirs: Set<string>,
   ): Promise<string[]> {
     const done: string[] = [];
@@ -1074,13 +1082,19 @@ export class Account {
           this.madeDirs.add(dir);
           dirs.add(dir);
         }
-        try {
-          await link(p.from, dest);
-        } catch (e) {
-          // A file left by a crash before its commit: nothing references it.
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-          await unlink(dest);
-          await link(p.from, dest);
+        if (p.take) {
+          // Replaces a file left by a crash before its commit, as link does below.
+          await rename(p.from, dest);
+          p.take.disown();
+        } else {
+          try {
+            await link(p.from, dest);
+          } catch (e) {
+            // A file left by a crash before its commit: nothing references it.
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            await unlink(dest);
+            await link(p.from, dest);
+          }
         }
         done.push(dest);
       }
@@ -1194,7 +1208,11 @@ export class Account {
       nextId += r.items.length;
       try {
         r.linked = await this.linkInto(
-          r.items.map((it, i) => ({ from: it.message.path, id: r.firstId + i })),
+          r.items.map((it, i) => ({
+            from: it.message.path,
+            id: r.firstId + i,
+            ...(it.take ? { take: it.message } : {}),
+          })),
           dirs,
         );
       } catch (e) {

@@ -18,6 +18,8 @@ export type PreparedMessage = {
   header: Buffer;
   /** Removes the temp file; safe to call more than once and after delivery. */
   cleanup(): Promise<void>;
+  /** The store moved the file into place (NewMessage.take): cleanup() leaves it alone. */
+  disown(): void;
 };
 
 const CR = 13;
@@ -162,6 +164,9 @@ export class TempMessage {
         if (removed) return;
         removed = true;
         await unlink(path).catch(() => {});
+      },
+      disown: () => {
+        removed = true;
       },
     };
   }
