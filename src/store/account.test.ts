@@ -371,6 +371,13 @@ describe('account store', () => {
       );
       assert.equal(a.mailbox('Inbox')?.counts.total, 2);
       assert.equal(a.mailbox('Archive')?.counts.total, 3);
+      // Every row keeps the envelope: originals, copies, the moved row and the tombstone.
+      const envelopes = a.db
+        .prepare('SELECT envelope FROM messages ORDER BY id')
+        .pluck()
+        .all() as string[];
+      assert.equal(envelopes.length, 6);
+      for (const e of envelopes) assert.match(e, /^\{"date":"[^"]+","subject":"Re: message \d"/);
       await assert.rejects(a.moveMessages(r.mailbox.id, [99], dst.id), (e) =>
         isStoreError(e, 'notfound'),
       );

@@ -1433,8 +1433,8 @@ export class Account {
             const id = firstId + i;
             const uid = dst.uidnext + i;
             this.stmt(
-              `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, ${FACT_COLUMNS.join(', ')})
-                 SELECT ?, ?, ?, ?, ?, ?, 0, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, ${FACT_COLUMNS.join(', ')} FROM messages WHERE id = ?`,
+              `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, ${FACT_COLUMNS.join(', ')})
+                 SELECT ?, ?, ?, ?, ?, ?, 0, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, ${FACT_COLUMNS.join(', ')} FROM messages WHERE id = ?`,
             ).run(id, id, dst.id, uid, seq, seq, now, m.id);
             tx.count(dst.id, m.flags, m.size, 1);
             kws = addKeywords(kws, m.keywords);
@@ -1502,8 +1502,8 @@ export class Account {
         // Tombstone in the source, sharing the file, so a session that still has the old
         // UID can fetch it until it has seen the expunge.
         this.stmt(
-          `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base)
-             SELECT ?, file_id, ?, ?, ?, ?, 1, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base FROM messages WHERE id = ?`,
+          `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope)
+             SELECT ?, file_id, ?, ?, ?, ?, 1, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope FROM messages WHERE id = ?`,
         ).run(nextId, srcId, m.uid, seq, m.createseq, m.saveDate, m.id);
         tx.removedMessageIds.push(nextId);
         nextId++;

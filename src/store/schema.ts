@@ -129,14 +129,6 @@ ACCOUNT_MIGRATIONS.push({
   sql: `CREATE INDEX messages_cover ON messages (mailbox_id, uid, expunged, erased, flags, size, internal_date, keywords);`,
 });
 
-ACCOUNT_MIGRATIONS.push({
-  version: 3,
-  // The message's envelope (JSON) apart from its MIME structure: FETCH ENVELOPE, what
-  // clients ask for to list messages, then parses a few hundred bytes instead of the
-  // whole structure. Rows stored before have NULL and are answered from the structure.
-  sql: `ALTER TABLE messages ADD COLUMN envelope TEXT;`,
-});
-
 export const GLOBAL_MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -179,6 +171,10 @@ CREATE INDEX tls_public_keys_account ON tls_public_keys (account);
 
 /** Applies pending migrations; refuses a database newer than this program knows. */
 export function migrate(db: Database.Database, migrations: Migration[], file: string): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1)
+      throw new Error(`${file}: migration ${i + 1} has version ${m.version}`);
+  });
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = migrations[migrations.length - 1]?.version ?? 0;
   if (current > latest) {
@@ -215,5 +211,16 @@ CREATE TABLE recipients (
   count INTEGER NOT NULL
 );
 CREATE INDEX recipients_domain ON recipients (domain);
+`,
+});
+
+ACCOUNT_MIGRATIONS.push({
+  version: 4,
+  // The message's envelope (JSON) apart from its MIME structure: FETCH ENVELOPE, what
+  // clients ask for to list messages, then parses a few hundred bytes instead of the
+  // whole structure. Stored messages get theirs from their structure.
+  sql: `
+ALTER TABLE messages ADD COLUMN envelope TEXT;
+UPDATE messages SET envelope = json_extract(part, '$.envelope');
 `,
 });

@@ -127,17 +127,15 @@ describe('FETCH', () => {
     assert.deepEqual(await lines(c, 'FETCH 1 RFC822.SIZE'), [
       `* 1 FETCH (RFC822.SIZE ${RFC3501.length})`,
     ]);
-    // ENVELOPE without the structure is read from the envelope column; rows stored
-    // before that column existed (NULL there) are answered from their structure.
-    const envOnly = [
-      `* 1 FETCH (INTERNALDATE "17-Jul-1996 09:44:25 +0000" ENVELOPE ${RFC3501_ENVELOPE})`,
-    ];
-    assert.deepEqual(await lines(c, 'FETCH 1 (INTERNALDATE ENVELOPE)'), envOnly);
+    // ENVELOPE without the structure is read from the envelope column (the other tests
+    // here); a row without one (NULL) is answered from its structure.
     const a = await s.store.account('mjl');
-    const before = a.db.prepare('SELECT envelope FROM messages WHERE size = ?').pluck();
-    assert.match(String(before.get(RFC3501.length)), /^\{"date":"Wed, 17 Jul 1996 02:23:25 -0700/);
+    const env = a.db.prepare('SELECT envelope FROM messages WHERE size = ?').pluck();
+    assert.match(String(env.get(RFC3501.length)), /^\{"date":"Wed, 17 Jul 1996 02:23:25 -0700/);
     a.db.prepare('UPDATE messages SET envelope = NULL WHERE size = ?').run(RFC3501.length);
-    assert.deepEqual(await lines(c, 'FETCH 1 (INTERNALDATE ENVELOPE)'), envOnly);
+    assert.deepEqual(await lines(c, 'FETCH 1 (INTERNALDATE ENVELOPE)'), [
+      `* 1 FETCH (INTERNALDATE "17-Jul-1996 09:44:25 +0000" ENVELOPE ${RFC3501_ENVELOPE})`,
+    ]);
     c.close();
   });
 

@@ -305,10 +305,8 @@ function selectRows(c: Conn, mailboxId: number, uids: number[], columns: string)
 function rowInfo(r: SqlRow): RowInfo {
   const part = r.part ? (JSON.parse(r.part) as Part) : null;
   const info: RowInfo = { internalDate: r.internal_date as number, size: r.size as number, part };
-  if (r.envelope) {
-    info.fileId = r.file_id as number;
-    info.envelopeJSON = r.envelope;
-  }
+  if (r.file_id !== undefined) info.fileId = r.file_id;
+  if (r.envelope) info.envelopeJSON = r.envelope;
   return info;
 }
 
@@ -573,15 +571,16 @@ const ENVELOPE_CACHE_MAX = 4096;
 const envelopeCache = new WeakMap<object, Map<number, string>>();
 
 function envelope(info: RowInfo, opts: FetchRenderOptions): string {
-  if (info.envelopeJSON === undefined || info.fileId === undefined) {
-    return envelopeText(info.part?.envelope, opts.utf8);
-  }
+  if (info.fileId === undefined) return envelopeText(info.part?.envelope, opts.utf8);
   let cache = envelopeCache.get(opts.account);
   if (!cache) envelopeCache.set(opts.account, (cache = new Map()));
   const key = info.fileId * 2 + (opts.utf8 ? 1 : 0);
   let text = cache.get(key);
   if (text === undefined) {
-    text = envelopeText(JSON.parse(info.envelopeJSON) as Envelope, opts.utf8);
+    const env = info.envelopeJSON
+      ? (JSON.parse(info.envelopeJSON) as Envelope)
+      : info.part?.envelope;
+    text = envelopeText(env, opts.utf8);
     if (cache.size >= ENVELOPE_CACHE_MAX) cache.delete(cache.keys().next().value as number);
     cache.set(key, text);
   }

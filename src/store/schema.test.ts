@@ -1,0 +1,65 @@
+// Schema migrations: their numbering, and an account database upgraded with messages in it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ACCOUNT_MIGRATIONS, GLOBAL_MIGRATIONS, migrate } from './schema.js';
+import { Store } from './store.js';
+import { tempStore, sampleMessage } from './testutil.js';
+
+test('migrations are numbered 1, 2, 3, ... and a gap or repeat is refused', () => {
+  for (const list of [ACCOUNT_MIGRATIONS, GLOBAL_MIGRATIONS]) {
+    assert.deepEqual(
+      list.map((m) => m.version),
+      list.map((_, i) => i + 1),
+    );
+  }
+  const db = new Database(':memory:');
+  const bad = [
+    ACCOUNT_MIGRATIONS[0]!,
+    ACCOUNT_MIGRATIONS[1]!,
+    { ...ACCOUNT_MIGRATIONS[2]!, version: 2 },
+  ];
+  assert.throws(() => migrate(db, bad, 'test.db'), /^Error: test\.db: migration 3 has version 2$/);
+  assert.equal(db.pragma('user_version', { simple: true }), 0);
+  db.close();
+});
+
+test('schema 4: messages stored before get their envelope from their structure', async () => {
+  const t = await tempStore();
+  try {
+    let a = await t.store.account('olga');
+    const p = await t.store.prepare(sampleMessage(1));
+    const r = await a.addMessages('Inbox', [{ message: p }]);
+    await p.cleanup();
+    const expected = JSON.stringify(r.messages[0]!.part.envelope);
+    await t.store.close();
+    // Make it a database of schema 3, from before the envelope column.
+    const file = join(t.dir, 'accounts', 'olga', 'index.db');
+    const db = new Database(file);
+    db.exec('ALTER TABLE messages DROP COLUMN envelope');
+    db.pragma('user_version = 3');
+    db.close();
+
+    const store = await Store.open({ dataDir: t.dir });
+    try {
+      a = await store.account('olga');
+      assert.equal(a.db.pragma('user_version', { simple: true }), ACCOUNT_MIGRATIONS.length);
+      const env = a.db.prepare('SELECT envelope FROM messages').pluck().all();
+      assert.deepEqual(env, [expected]);
+      assert.match(expected, /"subject":"Re: message 1"/);
+      // New messages get theirs when stored.
+      const q = await store.prepare(sampleMessage(2));
+      await a.addMessages('Inbox', [{ message: q }]);
+      await q.cleanup();
+      assert.match(
+        String(a.db.prepare('SELECT envelope FROM messages WHERE uid = 2').pluck().get()),
+        /"subject":"Re: message 2"/,
+      );
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
