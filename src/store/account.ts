@@ -1,8 +1,10 @@
 // One account's store: its SQLite database, message files, switchboard and write lock.
 //
-// Writes are serialised per account by an async mutex. Message files are linked into
-// place and fsynced (file, then directory) before the transaction that references them
-// commits; a crash before the commit leaves only unreferenced files with ids at or above
+// Writes are serialised per account by an async mutex; adds that wait for it together
+// (concurrent deliveries and APPENDs) are stored as one group, with one directory fsync,
+// one transaction and one WAL sync. Message files are linked into place and fsynced
+// (file, then directory) before the transaction that references them commits; a crash
+// before the commit leaves only unreferenced files with ids at or above
 // meta.next_message_id, which are removed at the next open. Every write transaction
 // that changes something takes one new account-wide modseq.
 //
