@@ -22,6 +22,7 @@ import {
 import { createLogger } from '../src/log/index.js';
 import { deriveSecrets } from '../src/sasl/index.js';
 import { startImapServer, type ImapServer } from '../src/imap/server.js';
+import { serverNodeFlags } from './nodeflags.js';
 
 const PASSWORD = 'benchbench';
 
@@ -363,7 +364,10 @@ class ServerProcess {
       ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []),
     ];
     const prof = process.env.TIDINGS_BENCH_PROF;
+    execArgv.push(...serverNodeFlags());
     if (prof) execArgv.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
+    // TIDINGS_BENCH_NODE_FLAGS: more flags for the server's node (--trace-gc, say).
+    execArgv.push(...(process.env.TIDINGS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
     const child = fork(fileURLToPath(import.meta.url), ['--server'], {
       execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -22,6 +22,7 @@ import { createLogger } from '../src/log/index.js';
 import { MockResolver } from '../src/dns/index.js';
 import { Queue } from '../src/queue/index.js';
 import { DeliveryRateLimiter, startSmtpServer, type SmtpServer } from '../src/smtpserver/index.js';
+import { serverNodeFlags } from './nodeflags.js';
 
 // ---- targets ----
 
@@ -276,7 +277,10 @@ class ServerProcess {
       ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []),
     ];
     const prof = process.env.TIDINGS_BENCH_PROF;
+    execArgv.push(...serverNodeFlags());
     if (prof) execArgv.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
+    // TIDINGS_BENCH_NODE_FLAGS: more flags for the server's node (--trace-gc, say).
+    execArgv.push(...(process.env.TIDINGS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
     const child = fork(fileURLToPath(import.meta.url), ['--server'], {
       execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

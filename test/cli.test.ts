@@ -147,3 +147,17 @@ describe('tidings CLI', () => {
     assert.equal(r.stdout, 'alice\talice@example.org\n');
   });
 });
+
+test('the executable and npm run localserve start node with the same flags', async () => {
+  const first = (await readFile(MAIN, 'utf8')).split('\n')[0];
+  assert.equal(first, '#!/usr/bin/env -S node --max-semi-space-size=4');
+  const pkg = JSON.parse(
+    await readFile(join(import.meta.dirname, '..', 'package.json'), 'utf8'),
+  ) as {
+    scripts: Record<string, string>;
+  };
+  assert.match(
+    pkg.scripts.localserve!,
+    / node --max-semi-space-size=4 dist\/cli\/main\.js localserve$/,
+  );
+});
