@@ -580,7 +580,9 @@ function envelope(info: RowInfo, opts: FetchRenderOptions): string {
     const env = info.envelopeJSON
       ? (JSON.parse(info.envelopeJSON) as Envelope)
       : info.part?.envelope;
-    text = envelopeText(env, opts.utf8);
+    // Kept flat: a rope of the pieces it was built from would be walked again on
+    // every use and hold all of them.
+    text = Buffer.from(envelopeText(env, opts.utf8), 'latin1').toString('latin1');
     if (cache.size >= ENVELOPE_CACHE_MAX) cache.delete(cache.keys().next().value as number);
     cache.set(key, text);
   }
