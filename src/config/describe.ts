@@ -199,6 +199,15 @@ const domainsExample = `# domains.toml: domains, accounts and aliases of the Tid
 # Changes are picked up while running; a file with errors is ignored (the error is logged)
 # and the previous version stays in use. Unknown keys are errors.
 
+# Who gets mail for postmaster at every domain (RFC 5321 requires it), and for a bare
+# "<postmaster>", unless postmaster@<domain> is configured as an address of its own.
+# Optional; without it, only configured postmaster addresses take mail.
+[postmaster]
+# The account. It must be configured below.
+account = "alice"
+# Its mailbox for this mail. Default "Inbox".
+mailbox = "Postmaster"
+
 # Mailboxes created for each new account. Special-use mailboxes are found by their role,
 # so these may be renamed later.
 [initial_mailboxes]

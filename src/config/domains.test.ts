@@ -411,3 +411,15 @@ test('loadConfigDir loads both files; errors name the failing file', () => {
     cleanup();
   }
 });
+
+test('postmaster: an account that exists, a valid mailbox', () => {
+  const ok = parse(`[postmaster]\naccount = "alice"\n${base}`);
+  assert.deepEqual(ok.postmaster, { account: 'alice', mailbox: 'Inbox' });
+  assert.equal(parse(base).postmaster, undefined);
+  assertProblems(() => parse(`[postmaster]\naccount = "nobody"\nmailbox = "a//b"\n${base}`), file, [
+    ['postmaster.mailbox', 'invalid mailbox name "a//b": contains "//"'],
+  ]);
+  assertProblems(() => parse(`[postmaster]\naccount = "nobody"\n${base}`), file, [
+    ['postmaster.account', 'no account "nobody"'],
+  ]);
+});

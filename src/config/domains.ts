@@ -69,8 +69,15 @@ const alias = z.strictObject({
   allow_msg_from: z.boolean().default(false),
 });
 
+// RFC 5321 §4.5.1: every domain must take mail for "postmaster".
+const postmaster = z.strictObject({
+  account: z.string(),
+  mailbox: mailboxName.default('Inbox'),
+});
+
 const domainsSchema = z.strictObject({
   initial_mailboxes: initialMailboxes.prefault({}),
+  postmaster: postmaster.optional(),
   domains: z.record(z.string(), domain).default(() => ({})),
   accounts: z.record(z.string(), account).default(() => ({})),
   aliases: z.record(z.string(), alias).default(() => ({})),
@@ -395,9 +402,18 @@ export function parseDomainsConfig(text: string, file: string): DomainsConfig {
   const owners: Owners = new Map();
   const accounts = checkAccounts(raw, ctx, owners);
   const aliases = checkAliases(raw, ctx, owners);
+  if (raw.postmaster && !accounts[raw.postmaster.account]) {
+    problems.add(['postmaster', 'account'], `no account ${JSON.stringify(raw.postmaster.account)}`);
+  }
   problems.throwIfAny(file);
   const domains = resolvePaths(ctx.domains, dirname(resolve(file)));
-  return deepFreeze({ initial_mailboxes: raw.initial_mailboxes, domains, accounts, aliases });
+  return deepFreeze({
+    initial_mailboxes: raw.initial_mailboxes,
+    ...(raw.postmaster ? { postmaster: raw.postmaster } : {}),
+    domains,
+    accounts,
+    aliases,
+  });
 }
 
 /** Loaded configs are shared and cached by identity, so they are made immutable. */

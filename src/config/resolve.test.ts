@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDomainsConfig } from './domains.js';
-import { accountAddresses, resolveAddress } from './resolve.js';
+import { accountAddresses, postmasterTarget, resolveAddress } from './resolve.js';
 
 const cfg = parseDomainsConfig(
   `
@@ -150,4 +150,59 @@ test('accountAddresses', () => {
     'known@catch.example',
   ]);
   assert.deepEqual(accountAddresses(cfg, 'nobody'), []);
+});
+
+test('postmaster at every domain goes to the configured postmaster', () => {
+  const withPm = parseDomainsConfig(
+    `[postmaster]
+account = "bob"
+mailbox = "Postmaster"
+[domains."example.com"]
+localpart_catchall_separators = ["+"]
+[domains."catch.example"]
+[domains."own.example"]
+[accounts.alice]
+domain = "example.com"
+destinations.alice = {}
+destinations."postmaster@own.example" = { mailbox = "Own" }
+[accounts.bob]
+domain = "example.com"
+destinations.bob = {}
+destinations."@catch.example" = {}
+`,
+    '/etc/tidings/domains.toml',
+  );
+  const pm = (canonical: string) => ({
+    kind: 'account',
+    account: 'bob',
+    destination: { mailbox: 'Postmaster' },
+    destinationAddress: canonical,
+    canonical,
+  });
+  assert.deepEqual(resolveAddress(withPm, 'postmaster@example.com'), pm('postmaster@example.com'));
+  assert.deepEqual(
+    resolveAddress(withPm, 'PostMaster+x@example.com'),
+    pm('postmaster@example.com'),
+  );
+  // Not taken by a catch-all.
+  assert.deepEqual(
+    resolveAddress(withPm, 'postmaster@catch.example'),
+    pm('postmaster@catch.example'),
+  );
+  // An address of its own wins.
+  assert.equal(resolveAddress(withPm, 'postmaster@own.example').kind, 'account');
+  assert.deepEqual(
+    (resolveAddress(withPm, 'postmaster@own.example') as { account: string }).account,
+    'alice',
+  );
+  assert.deepEqual(resolveAddress(withPm, 'postmaster@elsewhere.example'), {
+    kind: 'unknown-domain',
+    domain: 'elsewhere.example',
+  });
+  // Without [postmaster], postmaster is an address like any other.
+  assert.deepEqual(resolveAddress(cfg, 'postmaster@example.com'), {
+    kind: 'unknown-user',
+    domain: 'example.com',
+  });
+  assert.equal(postmasterTarget(cfg, 'postmaster@x.example'), null);
 });

@@ -79,10 +79,35 @@ export function resolveAddress(
     return { kind: 'alias', alias, canonical, members };
   }
   const exact = lp === '' ? undefined : idx.destinations.get(canonical);
+  // Postmaster at any domain reaches the configured postmaster, unless it is an address
+  // of its own; a catch-all does not take it (RFC 5321 §4.5.1).
+  if (!exact && lp.toLowerCase() === 'postmaster') {
+    const pm = postmasterTarget(cfg, `postmaster@${dom.domain}`);
+    if (pm) return pm;
+  }
   const destinationAddress = exact ? canonical : `@${dom.domain}`;
   const hit = exact ?? idx.destinations.get(destinationAddress);
   if (!hit) return { kind: 'unknown-user', domain: dom.domain };
   return { kind: 'account', ...hit, destinationAddress, canonical };
+}
+
+/**
+ * The configured postmaster (domains.toml [postmaster]) as the target of `canonical`,
+ * or null when none is configured. Also for a bare "<postmaster>" (RFC 5321 §4.1.1.3).
+ */
+export function postmasterTarget(
+  cfg: DomainsConfig,
+  canonical: string,
+): Extract<AddressResolution, { kind: 'account' }> | null {
+  const pm = cfg.postmaster;
+  if (!pm) return null;
+  return {
+    kind: 'account',
+    account: pm.account,
+    destination: { mailbox: pm.mailbox },
+    destinationAddress: canonical,
+    canonical,
+  };
 }
 
 /** The configured destination addresses of an account ("@domain" for catch-alls). */

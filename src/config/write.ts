@@ -123,6 +123,14 @@ export function serializeDomainsConfig(cfg: DomainsConfig, file: string): string
   const initial = cfg.initial_mailboxes ? mailboxesTable(cfg.initial_mailboxes, true) : {};
   const doc = pick([
     ['initial_mailboxes', Object.keys(initial).length > 0 ? initial : undefined],
+    [
+      'postmaster',
+      cfg.postmaster &&
+        pick([
+          ['account', cfg.postmaster.account],
+          ['mailbox', cfg.postmaster.mailbox === 'Inbox' ? undefined : cfg.postmaster.mailbox],
+        ]),
+    ],
     ['domains', mapValues(cfg.domains ?? {}, (d) => domainTable(d, dir))],
     ['accounts', mapValues(cfg.accounts ?? {}, accountTable)],
     ['aliases', mapValues(cfg.aliases ?? {}, aliasTable)],

@@ -18,7 +18,7 @@ import {
   type Param,
   type Path,
 } from '../smtp/index.js';
-import { resolveAddress, type DomainsConfig } from '../config/index.js';
+import { postmasterTarget, resolveAddress, type DomainsConfig } from '../config/index.js';
 import { checkMailFromDomain } from '../dns/index.js';
 import { FUTURE_RELEASE_MAX_MS } from '../queue/index.js';
 import { localserveFailure } from './localserve.js';
@@ -307,6 +307,9 @@ function target(c: SmtpConn, path: Path): RcptTarget {
     throw serverError(451, '3.0', 'error processing', e);
   }
   if (res.kind === 'account' || res.kind === 'alias') return res;
+  // A bare "<postmaster>" when the host name is no configured domain.
+  const pm = path.domain === null ? postmasterTarget(cfg, `postmaster@${domain}`) : null;
+  if (pm) return pm;
   const ls = c.ctx.localserve;
   if (ls) {
     // Everything goes to the one account (spec §1.18).

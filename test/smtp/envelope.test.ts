@@ -288,6 +288,35 @@ test('RCPT: a bare <Postmaster> is postmaster at the host name (RFC 5321 §4.1.1
   });
 });
 
+test('RCPT: [postmaster] takes postmaster at every domain and a bare <postmaster>', async () => {
+  // The host name mail.example.org is no configured domain here.
+  const domains = `[postmaster]\naccount = "mjl"\nmailbox = "Postmaster"\n\n${DOMAINS}`;
+  await withServer({ domains }, async (s) => {
+    const c = await smtp(s);
+    for (const rcpt of ['<postmaster>', '<POSTMASTER@example.org>']) {
+      await c.ok('MAIL FROM:<sender@sender.example>');
+      await expectReply(c, `RCPT TO:${rcpt}`, '250 2.1.5 now on the list');
+      await c.ok('DATA', 354);
+      c.write(message() + '.\r\n');
+      assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    }
+    await c.ok('MAIL FROM:<sender@sender.example>');
+    await expectReply(
+      c,
+      'RCPT TO:<postmaster@elsewhere.example>',
+      '550 5.1.1 not accepting email for domain',
+    );
+    const a = await s.store.account('mjl');
+    const box = a.mailbox('Postmaster')!;
+    const got = [];
+    for (const m of a.messages(box.id, a.uids(box.id))) {
+      got.push(/^Delivered-To: (.*)\r$/m.exec((await a.readMessage(m)).toString())?.[1]);
+    }
+    assert.deepEqual(got, ['postmaster@mail.example.org', 'POSTMASTER@example.org']);
+    c.close();
+  });
+});
+
 test('RCPT: a null sender gets one recipient on port 25', async () => {
   await withServer({}, async (s) => {
     const c = await smtp(s);
