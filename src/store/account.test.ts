@@ -289,6 +289,47 @@ describe('account store', () => {
     }
   });
 
+  test('header fields in the delivery prefix count for envelope and threading', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('ida');
+      // As submission stores a message it gave a Message-ID and Date.
+      const data = Buffer.from('From: ida@example.org\r\nSubject: Re: plans\r\n\r\nHi.\r\n');
+      const prefix = Buffer.from(
+        'Received: from x by y; Sun, 22 Nov 2026 05:00:00 +0000\r\n' +
+          'Message-Id: <added@example.org>\r\nDate: Sun, 22 Nov 2026 05:00:00 +0000\r\n',
+      );
+      const p = await t.store.prepare(data);
+      // A trace-only prefix (incoming delivery) leaves the file's own fields.
+      const trace = Buffer.from('Delivered-To: ida@example.org\r\nReturn-Path: <a@b>\r\n');
+      const r = await a.addMessages('Inbox', [
+        { message: p, prefix },
+        { message: p, prefix: trace },
+      ]);
+      await p.cleanup();
+      const [withFields, traced] = r.messages;
+      assert.deepEqual(withFields!.part.envelope, {
+        date: 'Sun, 22 Nov 2026 05:00:00 +0000',
+        subject: 'Re: plans',
+        from: [{ name: null, adl: null, mailbox: 'ida', host: 'example.org' }],
+        messageId: '<added@example.org>',
+      });
+      assert.equal(withFields!.messageId, 'added@example.org');
+      assert.equal(withFields!.subjectBase, 'plans');
+      assert.equal(withFields!.part.headerStart, 0);
+      assert.equal(withFields!.part.bodyStart, prefix.length + data.indexOf('\r\n\r\n') + 4);
+      assert.equal(traced!.part.envelope?.date, undefined);
+      assert.equal(traced!.messageId, '');
+      const env = a.db.prepare('SELECT envelope FROM messages ORDER BY uid').pluck().all();
+      assert.deepEqual(env, [
+        JSON.stringify(withFields!.part.envelope),
+        JSON.stringify(traced!.part.envelope),
+      ]);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('mailbox create, rename (children, Inbox rule), delete (leaf only), subscribe', async () => {
     const t = await tempStore();
     try {

@@ -40,7 +40,7 @@ import {
   type Message,
 } from './rows.js';
 import { Flag, addKeywords, normalizeKeywords, removeKeywords, sameKeywords } from './flags.js';
-import { shiftPart, threadFields } from './thread.js';
+import { storedStructure } from './thread.js';
 import type { PreparedMessage } from './tempfile.js';
 import { checkMailboxName } from '../config/index.js';
 import type { Part } from '../message/index.js';
@@ -1299,8 +1299,7 @@ export class Account {
         saveDate: now,
         size,
         prefix: it.prefix && it.prefix.length > 0 ? it.prefix : null,
-        part: shiftPart(it.message.part, prefixLen),
-        thread: threadFields(it.message.header),
+        ...storedStructure(it.message, it.prefix),
         facts: it.facts,
       });
       tx.count(cur.id, flags, size, 1);

@@ -1,5 +1,5 @@
 // Threading fields stored with each message, and offset shifting for a delivery prefix.
-import { threadingFields, type Part } from '../message/index.js';
+import { buildEnvelope, parseHeaderBlock, threadingFields, type Part } from '../message/index.js';
 
 export type ThreadFields = {
   messageId: string;
@@ -43,4 +43,28 @@ function shiftTree(v: unknown, n: number): unknown {
     else out[k] = x;
   }
   return out;
+}
+
+/** A prefix line that is no trace field: one the envelope or threading reads. */
+const ENVELOPE_FIELD =
+  /^(?:date|subject|from|sender|reply-to|to|cc|bcc|in-reply-to|message-id|references)[ \t]*:/im;
+
+/**
+ * Structure and threading fields of prefix+file. Prefix lines are part of the message's
+ * header: when they hold a field the envelope or threading reads (submission adds
+ * Message-ID and Date when missing), both are taken from prefix and header together,
+ * the first occurrence of a field winning as in the header itself.
+ */
+export function storedStructure(
+  msg: { part: Part; header: Buffer },
+  prefix: Buffer | null | undefined,
+): { part: Part; thread: ThreadFields } {
+  const n = prefix?.length ?? 0;
+  const part = shiftPart(msg.part, n);
+  if (!prefix || n === 0 || !ENVELOPE_FIELD.test(prefix.toString('latin1'))) {
+    return { part, thread: threadFields(msg.header) };
+  }
+  const header = Buffer.concat([prefix, msg.header]);
+  const envelope = buildEnvelope(parseHeaderBlock(header));
+  return { part: { ...part, envelope }, thread: threadFields(header) };
 }
