@@ -3,7 +3,7 @@
 // IMAPS connection. The server runs in a child process (this file with `--server`) so
 // that its memory and CPU are measured alone; the clients run here.
 // TIDINGS_BENCH_PROF=<dir> writes a CPU profile of the server (node --cpu-prof) there.
-import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import tls from 'node:tls';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -22,7 +22,15 @@ import {
 import { createLogger } from '../src/log/index.js';
 import { deriveSecrets } from '../src/sasl/index.js';
 import { startImapServer, type ImapServer } from '../src/imap/server.js';
-import { serverNodeFlags } from './nodeflags.js';
+import {
+  ServerProcess,
+  UsageTracker,
+  mb,
+  percentile,
+  serveRequests,
+  verdict,
+  type TrackReport,
+} from './serverproc.js';
 
 const PASSWORD = 'benchbench';
 
@@ -149,18 +157,9 @@ type MemReport = {
   connections: number;
 };
 
-type TrackReport = {
-  peakRss: number;
-  peakHeapUsed: number;
-  /** Share of wall time the event loop was busy (synchronous work, fsync in SQLite included). */
-  elu: number;
-  cpuSeconds: number;
-  wallSeconds: number;
-};
-
 type Request =
-  | { id: number; op: 'build'; account: string; mailbox: string; count: number; seed: number }
-  | { id: number; op: 'mem' | 'trackStart' | 'trackStop' | 'stop' };
+  | { op: 'build'; account: string; mailbox: string; count: number; seed: number }
+  | { op: 'mem' | 'trackStart' | 'trackStop' | 'stop' };
 
 type BenchServer = { store: Store; server: ImapServer; close(): Promise<void> };
 
@@ -264,40 +263,6 @@ async function collectedMemory(connections: number): Promise<MemReport> {
   return { ...process.memoryUsage(), connections };
 }
 
-/** Peak memory, CPU time and event-loop use over an interval. */
-class UsageTracker {
-  private timer: NodeJS.Timeout;
-  private peakRss = 0;
-  private peakHeapUsed = 0;
-  private elu = performance.eventLoopUtilization();
-  private cpu = process.cpuUsage();
-  private t0 = performance.now();
-
-  constructor() {
-    this.timer = setInterval(() => this.sample(), 10);
-    this.sample();
-  }
-
-  private sample(): void {
-    const m = process.memoryUsage();
-    this.peakRss = Math.max(this.peakRss, m.rss);
-    this.peakHeapUsed = Math.max(this.peakHeapUsed, m.heapUsed);
-  }
-
-  stop(): TrackReport {
-    this.sample();
-    clearInterval(this.timer);
-    const cpu = process.cpuUsage(this.cpu);
-    return {
-      peakRss: this.peakRss,
-      peakHeapUsed: this.peakHeapUsed,
-      elu: performance.eventLoopUtilization(this.elu).utilization,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      wallSeconds: (performance.now() - this.t0) / 1000,
-    };
-  }
-}
-
 /** The child process: serves IMAPS and answers requests from the benchmark over IPC. */
 async function serverMain(): Promise<void> {
   const s = await startBenchServer();
@@ -321,93 +286,7 @@ async function serverMain(): Promise<void> {
         return s.close().then(() => null);
     }
   };
-  process.on('message', (req: Request) => {
-    handle(req).then(
-      (result) => {
-        process.send!({ id: req.id, result });
-        if (req.op === 'stop') process.disconnect();
-      },
-      (e: unknown) => process.send!({ id: req.id, error: String((e as Error)?.stack ?? e) }),
-    );
-  });
-  // Ctrl-C reaches the whole process group: leave when the benchmark's channel closes,
-  // cleaning up, whether it stopped us or went away.
-  process.on('SIGINT', () => {});
-  process.on('disconnect', () => void s.close().finally(() => process.exit(0)));
-  process.send!({ id: 0, result: { port: s.server.port } });
-}
-
-/** The server child process, driven over IPC. */
-class ServerProcess {
-  private n = 0;
-  private calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  port = 0;
-
-  private constructor(readonly child: ChildProcess) {
-    child.on('message', (m: { id: number; result?: unknown; error?: string }) => {
-      const w = this.calls.get(m.id);
-      if (!w) return;
-      this.calls.delete(m.id);
-      if (m.error !== undefined) w.reject(new Error(`server: ${m.error}`));
-      else w.resolve(m.result);
-    });
-    child.on('exit', (code) => {
-      for (const w of this.calls.values()) w.reject(new Error(`server exited (${code})`));
-      this.calls.clear();
-    });
-  }
-
-  static async start(): Promise<ServerProcess> {
-    // Compiled (npm run bench:imap), the child runs as the server does in production.
-    const execArgv = [
-      '--expose-gc',
-      ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []),
-    ];
-    const prof = process.env.TIDINGS_BENCH_PROF;
-    execArgv.push(...serverNodeFlags());
-    if (prof) execArgv.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
-    // TIDINGS_BENCH_NODE_FLAGS: more flags for the server's node (--trace-gc, say).
-    execArgv.push(...(process.env.TIDINGS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
-    const child = fork(fileURLToPath(import.meta.url), ['--server'], {
-      execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const s = new ServerProcess(child);
-    const ready = await s.wait<{ port: number }>(0);
-    s.port = ready.port;
-    return s;
-  }
-
-  private wait<T>(id: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
-    });
-  }
-
-  call<T>(req: Omit<Extract<Request, { op: 'build' }>, 'id'>): Promise<T>;
-  call<T>(req: { op: 'mem' | 'trackStart' | 'trackStop' | 'stop' }): Promise<T>;
-  call<T>(req: Record<string, unknown>): Promise<T> {
-    const id = ++this.n;
-    const p = this.wait<T>(id);
-    this.child.send({ ...req, id });
-    return p;
-  }
-
-  mem(): Promise<MemReport> {
-    return this.call<MemReport>({ op: 'mem' });
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    await Promise.race([
-      this.call({ op: 'stop' }).catch(() => {}),
-      new Promise((r) => setTimeout(r, 15_000)),
-    ]);
-    const timer = setTimeout(() => this.child.kill(), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
+  serveRequests(handle, () => s.close(), s.server.port);
 }
 
 // ---- a minimal client ----
@@ -530,14 +409,7 @@ const CRLF = Buffer.from('\r\n');
 
 const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
-const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 const signedMb = (n: number) => `${n >= 0 ? '+' : '-'}${mb(Math.abs(n))}`;
-const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 /** A small deterministic PRNG (mulberry32), so runs issue the same commands. */
 function prng(seed: number): () => number {
@@ -615,7 +487,7 @@ type LoadResult = { lat: Map<string, number[]>; seconds: number; usage: TrackRep
  * latencies of commands that started and ended inside the measured window are kept.
  */
 async function runLoad(
-  srv: ServerProcess,
+  srv: ServerProcess<Request>,
   clients: ImapClient[],
   ops: MixOp[],
   warmupMs: number,
@@ -646,7 +518,7 @@ async function runLoad(
   return { lat, seconds: measureMs / 1000, usage };
 }
 
-async function benchMix(srv: ServerProcess): Promise<void> {
+async function benchMix(srv: ServerProcess<Request>): Promise<void> {
   const built = await srv.call<{ seconds: number }>({
     op: 'build',
     account: 'mix',
@@ -722,7 +594,7 @@ function printLatencies(lat: Map<string, number[]>): void {
 
 // ---- 2. a 100,000-message mailbox ----
 
-async function benchBigMailbox(srv: ServerProcess): Promise<void> {
+async function benchBigMailbox(srv: ServerProcess<Request>): Promise<void> {
   const built = await srv.call<{ seconds: number }>({
     op: 'build',
     account: 'big',
@@ -736,7 +608,7 @@ async function benchBigMailbox(srv: ServerProcess): Promise<void> {
   const c = await ImapClient.connect(srv.port);
   try {
     await c.ok(`LOGIN big@example.org ${PASSWORD}`);
-    const before = await srv.mem();
+    const before = await srv.call<MemReport>({ op: 'mem' });
     for (let run = 1; run <= BIG_RUNS; run++) {
       await srv.call({ op: 'trackStart' });
       let t = performance.now();
@@ -754,7 +626,7 @@ async function benchBigMailbox(srv: ServerProcess): Promise<void> {
           `peak during: RSS ${mb(usage.peakRss)}, heap ${mb(usage.peakHeapUsed)}`,
       );
     }
-    const after = await srv.mem();
+    const after = await srv.call<MemReport>({ op: 'mem' });
     console.log(
       `imap big: server after GC, logged in before SELECT: heap ${mb(before.heapUsed)}, RSS ${mb(before.rss)}; ` +
         `with Big selected after the FETCHes: heap ${mb(after.heapUsed)}, RSS ${mb(after.rss)}`,
@@ -787,7 +659,7 @@ async function openIdle(port: number): Promise<ImapClient> {
   return c;
 }
 
-async function benchIdle(srv: ServerProcess): Promise<void> {
+async function benchIdle(srv: ServerProcess<Request>): Promise<void> {
   const limit = fileLimit();
   let n = IDLE_CONNECTIONS;
   // The server and this process each hold one descriptor per connection, plus some.
@@ -806,7 +678,7 @@ async function benchIdle(srv: ServerProcess): Promise<void> {
   });
   // One connection first, so the account and lazily built state exist before the baseline.
   const warm = await openIdle(srv.port);
-  const before = await srv.mem();
+  const before = await srv.call<MemReport>({ op: 'mem' });
   const conns: ImapClient[] = [];
   const t0 = performance.now();
   let next = 0;
@@ -819,7 +691,7 @@ async function benchIdle(srv: ServerProcess): Promise<void> {
     }),
   );
   const opened = (performance.now() - t0) / 1000;
-  const after = await srv.mem();
+  const after = await srv.call<MemReport>({ op: 'mem' });
   const per = (k: keyof MemReport) => (after[k] - before[k]) / n;
   console.log(
     `imap idle: ${n} IMAPS connections logged in, INBOX (${IDLE_MAILBOX} messages) selected, in IDLE; opened in ${opened.toFixed(1)} s; server has ${after.connections}`,
@@ -836,11 +708,11 @@ async function benchIdle(srv: ServerProcess): Promise<void> {
   for (const c of conns) c.close();
   warm.close();
   for (let i = 0; i < 100; i++) {
-    let m = await srv.mem();
+    let m = await srv.call<MemReport>({ op: 'mem' });
     if (m.connections === 0) {
       // A closed connection's socket is destroyed up to a second after its teardown.
       await new Promise((r) => setTimeout(r, 1500));
-      m = await srv.mem();
+      m = await srv.call<MemReport>({ op: 'mem' });
       console.log(
         `imap idle: all closed: ${mb(m.rss)} RSS / ${mb(m.heapUsed)} heap (heap ${signedMb(m.heapUsed - before.heapUsed)} against the baseline)`,
       );
@@ -864,7 +736,7 @@ export async function benchImap(only: string[] = []): Promise<void> {
   for (const [name, run] of Object.entries(PARTS)) {
     if (only.length > 0 && !only.includes(name)) continue;
     // A fresh server for each part, so no part's memory or data skews another's.
-    const srv = await ServerProcess.start();
+    const srv = await ServerProcess.start<Request>(import.meta.url);
     try {
       await run(srv);
     } finally {

@@ -8,9 +8,7 @@
 // `npm run bench:smtp` compiles the benchmark and the server (tsconfig.bench.json) and
 // runs the JavaScript, so the server child runs without tsx, as in production (through
 // tsx, its RSS would include tsx and its transpiled modules, about 70 MB more).
-import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +20,15 @@ import { createLogger } from '../src/log/index.js';
 import { MockResolver } from '../src/dns/index.js';
 import { Queue } from '../src/queue/index.js';
 import { DeliveryRateLimiter, startSmtpServer, type SmtpServer } from '../src/smtpserver/index.js';
-import { serverNodeFlags } from './nodeflags.js';
+import {
+  ServerProcess,
+  UsageTracker,
+  mb,
+  percentile,
+  serveRequests,
+  verdict,
+  type TrackReport,
+} from './serverproc.js';
 
 // ---- targets ----
 
@@ -69,17 +75,7 @@ domain = "example.org"
 destinations = { "bench@example.org" = {} }
 `;
 
-type TrackReport = {
-  peakRss: number;
-  peakHeapUsed: number;
-  peakExternal: number;
-  /** Share of wall time the event loop was busy. */
-  elu: number;
-  cpuSeconds: number;
-  wallSeconds: number;
-};
-
-type Request = { id: number; op: 'trackStart' | 'trackStop' | 'count' | 'mem' | 'stop' };
+type Request = { op: 'trackStart' | 'trackStop' | 'count' | 'mem' | 'stop' };
 
 type MemReport = { rss: number; heapUsed: number; external: number };
 
@@ -90,43 +86,6 @@ function collectedMemory(): MemReport {
   gc();
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
-}
-
-/** Peak memory, CPU time and event-loop use over an interval, sampled every 10 ms. */
-class UsageTracker {
-  private timer: NodeJS.Timeout;
-  private peakRss = 0;
-  private peakHeapUsed = 0;
-  private peakExternal = 0;
-  private elu = performance.eventLoopUtilization();
-  private cpu = process.cpuUsage();
-  private t0 = performance.now();
-
-  constructor() {
-    this.timer = setInterval(() => this.sample(), 10);
-    this.sample();
-  }
-
-  private sample(): void {
-    const m = process.memoryUsage();
-    this.peakRss = Math.max(this.peakRss, m.rss);
-    this.peakHeapUsed = Math.max(this.peakHeapUsed, m.heapUsed);
-    this.peakExternal = Math.max(this.peakExternal, m.external);
-  }
-
-  stop(): TrackReport {
-    this.sample();
-    clearInterval(this.timer);
-    const cpu = process.cpuUsage(this.cpu);
-    return {
-      peakRss: this.peakRss,
-      peakHeapUsed: this.peakHeapUsed,
-      peakExternal: this.peakExternal,
-      elu: performance.eventLoopUtilization(this.elu).utilization,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      wallSeconds: (performance.now() - this.t0) / 1000,
-    };
-  }
 }
 
 type BenchServer = { store: Store; smtp: SmtpServer; close(): Promise<void> };
@@ -235,97 +194,7 @@ async function serverMain(): Promise<void> {
         return s.close().then(() => null);
     }
   };
-  process.on('message', (req: Request) => {
-    handle(req).then(
-      (result) => {
-        process.send!({ id: req.id, result });
-        if (req.op === 'stop') process.disconnect();
-      },
-      (e: unknown) => process.send!({ id: req.id, error: String((e as Error)?.stack ?? e) }),
-    );
-  });
-  // Ctrl-C reaches the whole process group: leave when the benchmark's channel closes.
-  process.on('SIGINT', () => {});
-  process.on('disconnect', () => void s.close().finally(() => process.exit(0)));
-  process.send!({ id: 0, result: { port: s.smtp.port } });
-}
-
-/** The server child process, driven over IPC. */
-class ServerProcess {
-  private n = 0;
-  private calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  port = 0;
-
-  private constructor(readonly child: ChildProcess) {
-    child.on('message', (m: { id: number; result?: unknown; error?: string }) => {
-      const w = this.calls.get(m.id);
-      if (!w) return;
-      this.calls.delete(m.id);
-      if (m.error !== undefined) w.reject(new Error(`server: ${m.error}`));
-      else w.resolve(m.result);
-    });
-    child.on('exit', (code) => {
-      for (const w of this.calls.values()) w.reject(new Error(`server exited (${code})`));
-      this.calls.clear();
-    });
-  }
-
-  static async start(): Promise<ServerProcess> {
-    // Compiled (bench/smtp.js), the child runs as the server does in production: without tsx.
-    const execArgv = [
-      '--expose-gc',
-      ...(import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : []),
-    ];
-    const prof = process.env.TIDINGS_BENCH_PROF;
-    execArgv.push(...serverNodeFlags());
-    if (prof) execArgv.push('--cpu-prof', `--cpu-prof-dir=${prof}`);
-    // TIDINGS_BENCH_NODE_FLAGS: more flags for the server's node (--trace-gc, say).
-    execArgv.push(...(process.env.TIDINGS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
-    const child = fork(fileURLToPath(import.meta.url), ['--server'], {
-      execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const s = new ServerProcess(child);
-    const ready = await s.wait<{ port: number }>(0);
-    s.port = ready.port;
-    return s;
-  }
-
-  private wait<T>(id: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
-    });
-  }
-
-  call<T>(op: Request['op']): Promise<T> {
-    const id = ++this.n;
-    const p = this.wait<T>(id);
-    this.child.send({ op, id });
-    return p;
-  }
-
-  /** The kernel's peak resident set of the child since it started (VmHWM), in bytes. */
-  peakRssSinceStart(): number {
-    try {
-      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-      const m = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-      return m ? Number(m[1]) * 1024 : NaN;
-    } catch {
-      return NaN;
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    await Promise.race([
-      this.call('stop').catch(() => {}),
-      new Promise((r) => setTimeout(r, 15_000)),
-    ]);
-    const timer = setTimeout(() => this.child.kill(), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
+  serveRequests(handle, () => s.close(), s.smtp.port);
 }
 
 // ---- a minimal pipelining client ----
@@ -415,14 +284,6 @@ const END = Buffer.from('.\r\n');
 
 // ---- figures ----
 
-const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
-const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
 type LoadResult = {
   messages: number;
   bytes: number;
@@ -436,7 +297,11 @@ type LoadResult = {
  * Delivers messages from every sender, one transaction at a time each, for warm-up plus
  * measuring time.
  */
-async function runLoad(srv: ServerProcess, size: number, measureMs: number): Promise<LoadResult> {
+async function runLoad(
+  srv: ServerProcess<Request>,
+  size: number,
+  measureMs: number,
+): Promise<LoadResult> {
   const bodies = Array.from({ length: VARIANTS }, (_, i) =>
     Buffer.concat([benchMessage(size, i), END]),
   );
@@ -451,7 +316,7 @@ async function runLoad(srv: ServerProcess, size: number, measureMs: number): Pro
   let totalAcked = 0;
   const tracking = (async () => {
     await new Promise((r) => setTimeout(r, WARMUP_MS));
-    await srv.call('trackStart');
+    await srv.call({ op: 'trackStart' });
   })();
   try {
     await Promise.all(
@@ -477,7 +342,7 @@ async function runLoad(srv: ServerProcess, size: number, measureMs: number): Pro
     for (const c of clients) c.close();
   }
   await tracking;
-  const usage = await srv.call<TrackReport>('trackStop');
+  const usage = await srv.call<TrackReport>({ op: 'trackStop' });
   return {
     messages,
     bytes,
@@ -503,11 +368,11 @@ const PARTS: Part[] = [
   { name: 'large', size: 100 * 1024, label: '100 KB' },
 ];
 
-async function benchPart(srv: ServerProcess, p: Part, seconds: number): Promise<void> {
-  const rest = await srv.call<MemReport>('mem');
-  const before = await srv.call<number>('count');
+async function benchPart(srv: ServerProcess<Request>, p: Part, seconds: number): Promise<void> {
+  const rest = await srv.call<MemReport>({ op: 'mem' });
+  const before = await srv.call<number>({ op: 'count' });
   const r = await runLoad(srv, p.size, seconds * 1000);
-  const after = await srv.call<number>('count');
+  const after = await srv.call<number>({ op: 'count' });
   const rate = r.messages / r.seconds;
   const mbps = r.bytes / MB / r.seconds;
   // The tracker runs a little past the window, until the last transactions finish.
@@ -560,7 +425,7 @@ export async function benchSmtp(args: string[] = []): Promise<void> {
   for (const p of PARTS) {
     if (only.length > 0 && !only.includes(p.name)) continue;
     // A fresh server for each part, so one part's memory does not show in another's.
-    const srv = await ServerProcess.start();
+    const srv = await ServerProcess.start<Request>(import.meta.url);
     try {
       await benchPart(srv, p, seconds);
       console.log(
