@@ -17,6 +17,8 @@ export type ConnectionServer = {
   port: number;
   close(): Promise<void>;
   readonly connections: number;
+  /** close() has begun: connections should wind down. */
+  readonly shuttingDown: boolean;
 };
 
 export async function startConnectionServer(opts: {
@@ -24,19 +26,29 @@ export async function startConnectionServer(opts: {
   port: number;
   /** For errors and logs, e.g. "imaps listener". */
   name: string;
-  /** TLS options for implicit TLS (imaps, submissions); null for plaintext first. */
+  /**
+   * TLS options for implicit TLS (imaps, submissions); null for plaintext first. Client
+   * certificates are requested, never required: a registered public key logs the
+   * account in (spec/imap.md §1.3, spec/smtp.md §1.4); there is no CA check.
+   */
   implicitTLS: tls.TlsOptions | null;
   connection: (socket: net.Socket) => ServedConnection;
 }): Promise<ConnectionServer> {
   const conns = new Set<ServedConnection>();
   const running = new Set<Promise<void>>();
 
+  const implicitTLS: tls.TlsOptions | null = opts.implicitTLS && {
+    ...opts.implicitTLS,
+    requestCert: true,
+    rejectUnauthorized: false,
+  };
+
   const handle = async (socket: net.Socket) => {
     socket.on('error', () => {});
     let sock: net.Socket = socket;
-    if (opts.implicitTLS) {
+    if (implicitTLS) {
       try {
-        sock = await acceptImplicitTLS(socket, opts.implicitTLS);
+        sock = await acceptImplicitTLS(socket, implicitTLS);
       } catch {
         return;
       }
@@ -57,12 +69,17 @@ export async function startConnectionServer(opts: {
     void p.finally(() => running.delete(p));
   });
   const bound = await listenOn(server, opts.host, opts.port, opts.name);
+  let shuttingDown = false;
   return {
     port: bound,
     get connections() {
       return conns.size;
     },
+    get shuttingDown() {
+      return shuttingDown;
+    },
     close: async () => {
+      shuttingDown = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
       for (const c of conns) c.shutdown();
       // In-flight commands finish and get their reply; give them a while.
