@@ -107,7 +107,8 @@ function prefixOf(stored: Buffer, sent: Buffer): string {
 /** The prefix split into header fields (each with its CRLFs). */
 const fieldsOf = (text: string) => text.match(/[A-Za-z-]+: [^\r\n]*\r\n(?:\t[^\r\n]*\r\n)*/g) ?? [];
 
-const DATE = String.raw`[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}`;
+// RFC 5322 §3.3: the day may follow folding white space; Postfix pads a one-digit day.
+const DATE = String.raw`[A-Z][a-z]{2}, +\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}`;
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Postfix's trace line: its EHLO peer, its name, the protocol, "for" with one recipient. */

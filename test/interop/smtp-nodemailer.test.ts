@@ -165,7 +165,7 @@ describe('nodemailer', () => {
     new RegExp(
       `^Received: from mail\\.example\\.org by mail\\.example\\.org via tcp\\r\\n` +
         `\\twith ${proto} id \\w+ \\(TLSv1\\.[23] [A-Z0-9_-]+\\)\\r\\n` +
-        `\\tfor <${rcpt.replace(/\./g, '\\.')}>; [A-Z][a-z]{2}, \\d{1,2} [A-Z][a-z]{2} \\d{4} \\d\\d:\\d\\d:\\d\\d [+-]\\d{4}\\r\\n`,
+        `\\tfor <${rcpt.replace(/\./g, '\\.')}>; [A-Z][a-z]{2}, +\\d{1,2} [A-Z][a-z]{2} \\d{4} \\d\\d:\\d\\d:\\d\\d [+-]\\d{4}\\r\\n`,
       'm',
     );
 
