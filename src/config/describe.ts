@@ -154,12 +154,19 @@ enabled = true
 port = 587
 # Allow login and submission without TLS. Default false.
 no_require_starttls = false
+# SASL mechanisms to announce and accept. Default: all of them, strongest first:
+# SCRAM-SHA-256-PLUS, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN
+# and EXTERNAL (the last only with a client certificate). -PLUS mechanisms are never
+# announced without TLS. Leave them out for clients that choose one but cannot bind.
+auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"]
 
 # Mail submission by users over TLS from the first byte.
 [listeners.public.submissions]
 enabled = true
 # Default 465.
 port = 465
+# As for submission.
+auth_mechanisms = ["SCRAM-SHA-256", "PLAIN", "LOGIN"]
 
 # IMAP with STARTTLS.
 [listeners.public.imap]
@@ -168,12 +175,16 @@ enabled = true
 port = 143
 # Allow login without TLS. Default false.
 no_require_starttls = false
+# As for submission; IMAP has its own LOGIN command, allowed where PLAIN is.
+auth_mechanisms = ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN"]
 
 # IMAP over TLS from the first byte.
 [listeners.public.imaps]
 enabled = true
 # Default 993.
 port = 993
+# As for imap.
+auth_mechanisms = ["SCRAM-SHA-256", "PLAIN"]
 
 # Web services.
 [listeners.public.http]

@@ -416,3 +416,24 @@ transport = "nosuch"
       /routes\[0\]\.transport: unknown transport "nosuch"/.test(e.message),
   );
 });
+
+test('auth_mechanisms: names in any case; an unknown name or an empty list is an error', () => {
+  const cfg = parse(
+    `${head}[listeners.x]\nsubmission.auth_mechanisms = ["scram-sha-256", "PLAIN"]\n`,
+  );
+  assert.deepEqual(cfg.listeners.x?.submission.auth_mechanisms, ['SCRAM-SHA-256', 'PLAIN']);
+  assert.equal(cfg.listeners.x?.imap.auth_mechanisms, undefined);
+  assertProblems(
+    () => parse(`${head}[listeners.x]\nimaps.auth_mechanisms = ["PLAIN", "NTLM"]\n`),
+    file,
+    [
+      [
+        'listeners.x.imaps.auth_mechanisms[1]',
+        'expected one of "SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN", "EXTERNAL", got string "NTLM"',
+      ],
+    ],
+  );
+  assertProblems(() => parse(`${head}[listeners.x]\nimap.auth_mechanisms = []\n`), file, [
+    ['listeners.x.imap.auth_mechanisms', 'must have at least 1 item(s)'],
+  ]);
+});

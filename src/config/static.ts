@@ -50,6 +50,32 @@ const tls = z
     return { keys };
   });
 
+/** The SASL mechanisms a listener can enable (the server's whole set). */
+export const SASL_MECHANISM_NAMES = [
+  'SCRAM-SHA-256-PLUS',
+  'SCRAM-SHA-256',
+  'SCRAM-SHA-1-PLUS',
+  'SCRAM-SHA-1',
+  'CRAM-MD5',
+  'PLAIN',
+  'LOGIN',
+  'EXTERNAL',
+] as const;
+
+/**
+ * The mechanisms a login listener announces and accepts; absent means all. Some clients
+ * pick a -PLUS mechanism they cannot complete; leaving those out helps them.
+ */
+const authMechanisms = z
+  .array(
+    z
+      .string()
+      .transform((v) => v.toUpperCase())
+      .pipe(z.enum(SASL_MECHANISM_NAMES)),
+  )
+  .min(1)
+  .optional();
+
 function service(defaultPort: number) {
   return { enabled: z.boolean().default(false), port: port.default(defaultPort) };
 }
@@ -70,13 +96,21 @@ const listener = z.strictObject({
     })
     .prefault({}),
   submission: z
-    .strictObject({ ...service(587), no_require_starttls: z.boolean().default(false) })
+    .strictObject({
+      ...service(587),
+      no_require_starttls: z.boolean().default(false),
+      auth_mechanisms: authMechanisms,
+    })
     .prefault({}),
-  submissions: z.strictObject(service(465)).prefault({}),
+  submissions: z.strictObject({ ...service(465), auth_mechanisms: authMechanisms }).prefault({}),
   imap: z
-    .strictObject({ ...service(143), no_require_starttls: z.boolean().default(false) })
+    .strictObject({
+      ...service(143),
+      no_require_starttls: z.boolean().default(false),
+      auth_mechanisms: authMechanisms,
+    })
     .prefault({}),
-  imaps: z.strictObject(service(993)).prefault({}),
+  imaps: z.strictObject({ ...service(993), auth_mechanisms: authMechanisms }).prefault({}),
   http: z.strictObject(service(80)).prefault({}),
   metrics: z.strictObject(service(8010)).prefault({}),
 });

@@ -21,6 +21,12 @@ import type { Account, Mailbox, Session, Store, LoginResult } from '../store/ind
 import { publicKeyFingerprint } from '../store/index.js';
 import type { DomainsConfig } from '../config/index.js';
 import {
+  announcedMechanisms,
+  mechanismRefusal,
+  type AuthConnState,
+  type AuthPolicy,
+} from '../auth/mechanisms.js';
+import {
   ParseError,
   Parser,
   type LiteralInfo,
@@ -53,6 +59,8 @@ export type ImapContext = {
   tls: TlsServerOptions | null;
   service: 'imap' | 'imaps';
   noRequireSTARTTLS: boolean;
+  /** The SASL mechanisms enabled on this listener; null or absent is all of them. */
+  authMechanisms?: readonly string[] | null;
   limits: ImapLimits;
   /** Delays in ms (0 in tests): auth failure backoff, slow-mode byte delay. */
   delays: { authFail: number; badClient: number };
@@ -518,22 +526,26 @@ export class Conn implements LiteralSource {
     ];
     if (this.state !== 'notauth') return caps.join(' ');
     if (!this.tlsActive && this.ctx.tls) caps.push('STARTTLS');
-    if (this.tlsActive || this.ctx.noRequireSTARTTLS) caps.push('AUTH=PLAIN');
-    else caps.push('LOGINDISABLED');
-    caps.push(
-      'AUTH=SCRAM-SHA-256-PLUS',
-      'AUTH=SCRAM-SHA-256',
-      'AUTH=SCRAM-SHA-1-PLUS',
-      'AUTH=SCRAM-SHA-1',
-      'AUTH=CRAM-MD5',
-    );
-    if (this.tlsIdentity) caps.push('AUTH=EXTERNAL');
+    // RFC 9051 §6.2.3: LOGINDISABLED where LOGIN would be refused.
+    if (!this.plaintextAllowed) caps.push('LOGINDISABLED');
+    for (const m of announcedMechanisms('imap', this.authPolicy, this.authState)) {
+      caps.push(`AUTH=${m}`);
+    }
     return caps.join(' ');
   }
 
-  /** Whether plaintext passwords may be used on this connection. */
+  /** What the listener allows: TLS required for any login unless configured otherwise. */
+  get authPolicy(): AuthPolicy {
+    return { requireTLS: !this.ctx.noRequireSTARTTLS, mechanisms: this.ctx.authMechanisms ?? null };
+  }
+
+  get authState(): AuthConnState {
+    return { tls: this.tlsActive, certificate: this.tlsIdentity !== null };
+  }
+
+  /** Whether a plaintext password (LOGIN, AUTHENTICATE PLAIN) may be used now. */
   get plaintextAllowed(): boolean {
-    return this.tlsActive || this.ctx.noRequireSTARTTLS;
+    return mechanismRefusal('imap', this.authPolicy, this.authState, 'PLAIN') === null;
   }
 
   /** Identifies a TLS client certificate by its public key (spec/imap.md §1.3). */

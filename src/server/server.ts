@@ -191,6 +191,7 @@ export class Server {
                 tls,
                 service: kind,
                 noRequireSTARTTLS: kind === 'imap' && l.imap.no_require_starttls,
+                authMechanisms: c.auth_mechanisms ?? null,
                 limits: {
                   maxLineLength: st.limits.imap.max_line_length,
                   maxLiteralSize: st.limits.imap.max_literal_size,
@@ -255,6 +256,7 @@ export class Server {
         hostname: l.hostname ?? st.hostname,
         tls,
         requireTLSForAuth: submission ? requireTLS : true,
+        authMechanisms: kind === 'smtp' ? null : (l[kind].auth_mechanisms ?? null),
         requireTLSForDelivery: submission ? requireTLS : l.smtp.require_starttls,
         requireTLSExtension: submission || !l.smtp.no_require_tls,
         limits: {

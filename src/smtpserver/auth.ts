@@ -15,6 +15,12 @@ import {
 } from '../sasl/index.js';
 import type { LoginResult } from '../store/index.js';
 import { LineTooLongError, ReadTimeoutError } from '../net/index.js';
+import {
+  mechanismRefusal,
+  type AuthConnState,
+  type AuthPolicy,
+  type MechanismRefusal,
+} from '../auth/mechanisms.js';
 
 /** RFC 4954 §4: authentication lines of at least 12288 octets must be accepted. */
 const MAX_AUTH_LINE = 12288;
@@ -65,9 +71,33 @@ function decode64(s: string): Buffer {
   return Buffer.from(s, 'base64');
 }
 
-function requireTLS(c: SmtpConn, why: string): void {
-  if (!c.tlsActive) {
-    throw new AuthFailed('badprotocol', true, userError(538, '7.11', `${why} requires tls`));
+/** The listener's rule: TLS for any authentication unless no_require_starttls. */
+export function authPolicy(c: SmtpConn): AuthPolicy {
+  return { requireTLS: c.ctx.requireTLSForAuth, mechanisms: c.ctx.authMechanisms ?? null };
+}
+
+export function authState(c: SmtpConn): AuthConnState {
+  return { tls: c.tlsActive, certificate: c.tlsIdentity !== null };
+}
+
+/** The reply to a mechanism this connection cannot use (RFC 4954 §6). */
+function refused(mech: string, why: MechanismRefusal): AuthFailed | SmtpError {
+  switch (why) {
+    case 'tls-required': {
+      const reply = userError(538, '7.11', 'authentication requires TLS: use STARTTLS first');
+      return new AuthFailed('badprotocol', true, reply);
+    }
+    case 'needs-tls':
+      return new AuthFailed('badprotocol', true, userError(538, '7.11', `${mech} requires TLS`));
+    case 'no-certificate':
+      return new AuthFailed(
+        'badprotocol',
+        false,
+        userError(535, '7.8', 'no tls client certificate'),
+      );
+    case 'disabled':
+    case 'unknown':
+      return userError(504, '5.4', `mechanism ${mech} not supported`);
   }
 }
 
@@ -77,20 +107,8 @@ async function runSasl(
   initial: string | null,
   a: Attempt,
 ): Promise<CommandResult> {
-  if ((mech === 'PLAIN' || mech === 'LOGIN') && c.ctx.requireTLSForAuth) {
-    requireTLS(c, 'plaintext authentication');
-  }
-  if (mech.endsWith('-PLUS')) requireTLS(c, 'channel binding');
-  if (mech === 'EXTERNAL') {
-    requireTLS(c, 'EXTERNAL');
-    if (!c.tlsIdentity) {
-      throw new AuthFailed(
-        'badprotocol',
-        false,
-        userError(535, '7.8', 'no tls client certificate'),
-      );
-    }
-  }
+  const refusal = mechanismRefusal('smtp', authPolicy(c), authState(c), mech);
+  if (refusal) throw refused(mech, refusal);
   const server = createSaslServer(mech, saslContext(c, a));
   if (!server) throw userError(504, '5.4', `mechanism ${mech} not supported`);
   let response = initial === null ? null : decode64(initial);

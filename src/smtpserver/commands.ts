@@ -2,7 +2,8 @@
 import type { SmtpConn } from './conn.js';
 import { userError, SmtpError } from './errors.js';
 import { parseEhloArg, AddressError } from '../smtp/index.js';
-import { MECHANISMS } from '../sasl/index.js';
+import { announcedMechanisms } from '../auth/mechanisms.js';
+import { authPolicy, authState } from './auth.js';
 import { auth } from './auth.js';
 import { mail, rcpt } from './envelope.js';
 import { data, bdat } from './data.js';
@@ -51,19 +52,8 @@ async function hello(c: SmtpConn, args: string, isEhlo: boolean): Promise<Comman
   if (!c.tlsActive && c.ctx.tls) lines.push('STARTTLS');
   else if (c.tlsActive && c.ctx.requireTLSExtension) lines.push('REQUIRETLS'); // RFC 8689 §2
   if (c.submission) {
-    if (c.tlsActive || !c.ctx.requireTLSForAuth) {
-      const mechs = [
-        'SCRAM-SHA-256-PLUS',
-        'SCRAM-SHA-256',
-        'SCRAM-SHA-1-PLUS',
-        'SCRAM-SHA-1',
-        'CRAM-MD5',
-        'PLAIN',
-        'LOGIN',
-      ];
-      if (c.tlsIdentity) mechs.unshift('EXTERNAL');
-      lines.push(`AUTH ${mechs.filter((m) => MECHANISMS.includes(m)).join(' ')}`);
-    }
+    const mechs = announcedMechanisms('smtp', authPolicy(c), authState(c));
+    if (mechs.length > 0) lines.push(`AUTH ${mechs.join(' ')}`);
     // RFC 4865 §3: the maximum interval and the latest date.
     const secs = Math.floor(FUTURE_RELEASE_MAX_MS / 1000);
     const until = new Date(Date.now() + FUTURE_RELEASE_MAX_MS)

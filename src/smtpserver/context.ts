@@ -61,8 +61,10 @@ export type SmtpContext = {
   domains: () => DomainsConfig;
   hostname: string;
   tls: TlsServerOptions | null;
-  /** Plaintext AUTH is refused unless TLS is active. */
+  /** AUTH of any mechanism, and submission, are refused unless TLS is active. */
   requireTLSForAuth: boolean;
+  /** The SASL mechanisms enabled on this listener; null or absent is all of them. */
+  authMechanisms?: readonly string[] | null;
   /** RCPT is refused on plaintext connections (port 25 with require_starttls). */
   requireTLSForDelivery: boolean;
   /** Announce and accept REQUIRETLS (RFC 8689). */

@@ -11,6 +11,7 @@ import type { PreparedMessage, TempMessage } from '../store/index.js';
 import { messageInfo } from './msginfo.js';
 import { submit } from './submit.js';
 import { deliver } from './deliver.js';
+import { requireAuth } from './envelope.js';
 
 const CHUNK = 64 * 1024;
 /** Bytes collected before a write to the temp file. */
@@ -18,7 +19,7 @@ const WRITE_BATCH = 256 * 1024;
 
 function requireTransaction(c: SmtpConn): Transaction {
   requireHello(c);
-  if (c.submission && !c.account) throw userError(530, '7.0', 'authentication required');
+  requireAuth(c);
   const tx = c.tx;
   if (!tx) throw userError(503, '5.1', 'missing MAIL FROM');
   if (tx.recipients.length === 0) throw userError(503, '5.1', 'missing RCPT TO');

@@ -34,8 +34,14 @@ export function pathAddress(p: Path, hostname: string): string {
   return `${lp}@${p.domain?.ascii ?? hostname}`;
 }
 
-function requireAuth(c: SmtpConn): void {
-  if (c.submission && !c.account) throw userError(530, '7.0', 'authentication required');
+/** Submission needs TLS (unless the listener allows it without) and a logged-in account. */
+export function requireAuth(c: SmtpConn): void {
+  if (!c.submission) return;
+  // RFC 3207 §4: 530 5.7.0 until STARTTLS; the missing TLS is the problem to name first.
+  if (c.ctx.requireTLSForAuth && !c.tlsActive) {
+    throw userError(530, '7.0', 'submission requires TLS: use STARTTLS first');
+  }
+  if (!c.account) throw userError(530, '7.0', 'authentication required');
 }
 
 /** Parses "FROM:" / "TO:" and the arguments, with the spec's replies for bad input. */

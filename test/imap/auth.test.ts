@@ -240,8 +240,41 @@ describe('imap AUTHENTICATE CRAM-MD5 and SCRAM', () => {
   });
   after(() => s.close());
 
-  test('CRAM-MD5, also on plaintext', async () => {
+  test('no mechanism before TLS, not even CRAM-MD5 or SCRAM; all of them after STARTTLS', async () => {
     const c = await Client.connect(s.imap.port);
+    // RFC 9051 §6.2.3: LOGINDISABLED, and nothing to AUTHENTICATE with.
+    assert.match(c.greeting, / STARTTLS LOGINDISABLED\]/);
+    assert.doesNotMatch(c.greeting, /AUTH=/);
+    for (const mech of [
+      'CRAM-MD5',
+      'SCRAM-SHA-256',
+      'SCRAM-SHA-1',
+      'SCRAM-SHA-256-PLUS',
+      'PLAIN',
+    ]) {
+      const cb = { type: 'tls-exporter' as const, data: randomBytes(32) };
+      const r = await sasl(c, client(mech, mech.endsWith('-PLUS') ? { channelBinding: cb } : {}));
+      assert.deepEqual(r, {
+        conts: [],
+        tagged: `NO [PRIVACYREQUIRED] AUTHENTICATE ${mech} only allowed with TLS`,
+      });
+    }
+    // Still not authenticated: mail cannot be read over this connection.
+    assert.equal(
+      (await c.cmd('SELECT INBOX')).tagged,
+      'NO SELECT not allowed in this connection state',
+    );
+    await c.startTLS();
+    assert.match(
+      (await c.ok('CAPABILITY'))[0]!,
+      / AUTH=SCRAM-SHA-256-PLUS .* AUTH=CRAM-MD5 AUTH=PLAIN$/,
+    );
+    await assertAuthOK(c, (await sasl(c, client('CRAM-MD5'))).tagged);
+    c.close();
+  });
+
+  test('CRAM-MD5 over TLS', async () => {
+    const c = await Client.connect(s.imaps.port, { tls: true });
     assert.match(c.greeting, / AUTH=CRAM-MD5[ \]]/);
     const r = await sasl(c, client('CRAM-MD5'));
     assert.equal(r.conts.length, 1);
@@ -252,7 +285,7 @@ describe('imap AUTHENTICATE CRAM-MD5 and SCRAM', () => {
   });
 
   test('CRAM-MD5 failures: bad password, unknown user, bad response syntax', async () => {
-    const c = await Client.connect(s.imap.port);
+    const c = await Client.connect(s.imaps.port, { tls: true });
     await c.ok('NOOP');
     assert.equal(
       (await sasl(c, client('CRAM-MD5', { password: 'wrong' }))).tagged,
@@ -278,14 +311,15 @@ describe('imap AUTHENTICATE CRAM-MD5 and SCRAM', () => {
   });
 
   for (const mech of ['SCRAM-SHA-1', 'SCRAM-SHA-256']) {
-    test(`${mech} with and without an initial response, on plaintext and TLS`, async () => {
+    test(`${mech} with and without an initial response, over TLS and after STARTTLS`, async () => {
       for (const [port, tls] of [
         [s.imap.port, false],
         [s.imaps.port, true],
       ] as const) {
         for (const ir of [true, false]) {
           const c = await Client.connect(port, { tls });
-          assert.match(c.greeting, new RegExp(` AUTH=${mech} `));
+          if (!tls) await c.startTLS();
+          assert.match((await c.ok('CAPABILITY'))[0]!, new RegExp(` AUTH=${mech} `));
           const r = await sasl(c, client(mech), ir);
           // Without SASL-IR the server first asks with an empty challenge.
           assert.equal(r.conts.length, ir ? 2 : 3);
@@ -418,20 +452,29 @@ describe('imap AUTHENTICATE CRAM-MD5 and SCRAM', () => {
     c.close();
   });
 
-  test('a -PLUS mechanism on plaintext is refused', async () => {
-    const c = await Client.connect(s.imap.port);
-    // Announced even without TLS (spec/imap.md §1.3).
-    assert.match(c.greeting, / AUTH=SCRAM-SHA-256-PLUS /);
-    for (const mech of ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS']) {
-      assert.equal(
-        (await c.cmd(`AUTHENTICATE ${mech}`)).tagged,
-        `NO AUTHENTICATE ${mech} requires TLS`,
-      );
+  test('no_require_starttls: CRAM-MD5 and SCRAM in cleartext, but never -PLUS', async () => {
+    const lax = await startTestServer({ noRequireSTARTTLS: true });
+    try {
+      const c = await Client.connect(lax.imap.port);
+      assert.match(c.greeting, / AUTH=SCRAM-SHA-256 /);
+      assert.doesNotMatch(c.greeting, /-PLUS|LOGINDISABLED/);
+      for (const mech of ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS']) {
+        assert.equal(
+          (await c.cmd(`AUTHENTICATE ${mech}`)).tagged,
+          `NO [PRIVACYREQUIRED] AUTHENTICATE ${mech} only allowed with TLS`,
+        );
+      }
+      const cb = { type: 'tls-exporter' as const, data: randomBytes(32) };
+      const r = await sasl(c, client('SCRAM-SHA-256-PLUS', { channelBinding: cb }));
+      assert.deepEqual(r, {
+        conts: [],
+        tagged: 'NO [PRIVACYREQUIRED] AUTHENTICATE SCRAM-SHA-256-PLUS only allowed with TLS',
+      });
+      await assertAuthOK(c, (await sasl(c, client('CRAM-MD5'))).tagged);
+      c.close();
+    } finally {
+      await lax.close();
     }
-    const cb = { type: 'tls-exporter' as const, data: randomBytes(32) };
-    const r = await sasl(c, client('SCRAM-SHA-256-PLUS', { channelBinding: cb }));
-    assert.deepEqual(r, { conts: [], tagged: 'NO AUTHENTICATE SCRAM-SHA-256-PLUS requires TLS' });
-    c.close();
   });
 });
 
@@ -524,22 +567,28 @@ describe('imap login attempts', () => {
     ]);
     c.close();
 
-    // Plaintext: no TLS details; no ID, so written after a second.
-    const p = await Client.connect(s.imap.port);
-    const r = await sasl(p, client('SCRAM-SHA-1'));
-    assert.match(r.tagged, /^OK /);
-    const t0 = Date.now();
-    const rows2 = await attempts(s, 'mjl', 3);
-    assert.ok(Date.now() - t0 >= 800, 'attempt written before ID had a chance');
-    assert.deepEqual(pick(rows2[0]!), {
-      ...base,
-      address: 'mjl@example.org',
-      mechanism: 'scram-sha-1',
-      result: 'success',
-      tls: '',
-      userAgent: '',
-    });
-    p.close();
+    // Plaintext, where the listener allows it: no TLS details; no ID, so written after a
+    // second.
+    const lax = await startTestServer({ noRequireSTARTTLS: true });
+    try {
+      const p = await Client.connect(lax.imap.port);
+      const r = await sasl(p, client('SCRAM-SHA-1'));
+      assert.match(r.tagged, /^OK /);
+      const t0 = Date.now();
+      const rows2 = await attempts(lax, 'mjl', 1);
+      assert.ok(Date.now() - t0 >= 800, 'attempt written before ID had a chance');
+      assert.deepEqual(pick(rows2[0]!), {
+        ...base,
+        address: 'mjl@example.org',
+        mechanism: 'scram-sha-1',
+        result: 'success',
+        tls: '',
+        userAgent: '',
+      });
+      p.close();
+    } finally {
+      await lax.close();
+    }
   });
 
   test('each mechanism and result is recorded, with the ID of before the login', async () => {
@@ -547,9 +596,10 @@ describe('imap login attempts', () => {
     await c.ok('ID ("name" "early")');
     await c.cmd(`LOGIN limited@example.org ${PASSWORD}`); // PRIVACYREQUIRED
     await c.cmd(`AUTHENTICATE PLAIN ${plain('limited@example.org', PASSWORD)}`); // idem
+    await sasl(c, client('CRAM-MD5', { username: 'limited' })); // idem, before any user name
+    await c.startTLS();
     await sasl(c, client('CRAM-MD5', { username: 'limited', password: 'x' }));
     await sasl(c, client('SCRAM-SHA-256', { username: 'nobody@example.org' }));
-    await c.startTLS();
     const wrong = { type: 'tls-exporter' as const, data: randomBytes(32) };
     await sasl(c, client('SCRAM-SHA-256-PLUS', { username: 'limited', channelBinding: wrong }));
     await c.cmd(`AUTHENTICATE PLAIN ${plain('limited@example.org', PASSWORD, 'mjl@example.org')}`);
@@ -559,7 +609,7 @@ describe('imap login attempts', () => {
     const rows = await attempts(s, 'limited', 4);
     const got = rows.map((r) => [r.mechanism, r.result, r.address, r.tls, r.userAgent]);
     assert.deepEqual(got.sort(), [
-      ['cram-md5', 'badcredentials', 'limited', '', 'early'],
+      ['cram-md5', 'badcredentials', 'limited', tls, 'early'],
       ['login', 'badprotocol', 'limited@example.org', '', 'early'],
       ['scram-sha-1', 'success', 'limited@example.org', tls, 'early'],
       ['scram-sha-256-plus', 'badchannelbinding', 'limited', tls, 'early'],
@@ -567,6 +617,7 @@ describe('imap login attempts', () => {
     // Attempts that name no known account are recorded without one.
     const anon = s.store.global.loginAttempts('').map((r) => [r.mechanism, r.result, r.address]);
     assert.deepEqual(anon.sort(), [
+      ['cram-md5', 'badprotocol', ''],
       ['plain', 'badcredentials', ''],
       ['plain', 'badprotocol', ''],
       ['scram-sha-256', 'badcredentials', 'nobody@example.org'],

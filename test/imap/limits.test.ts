@@ -93,7 +93,8 @@ describe('imap slow mode', () => {
       'NO [PRIVACYREQUIRED] AUTHENTICATE PLAIN only allowed with TLS',
     );
     assert.equal((await timed(c, 'NOOP')).chunks, 1);
-    // The third: CRAM-MD5 (allowed on plaintext) with a wrong password.
+    // The third: CRAM-MD5 with a wrong password (after STARTTLS: no mechanism before it).
+    await c.startTLS();
     c.write('A4 AUTHENTICATE CRAM-MD5\r\n');
     assert.match(await c.readLine(), /^\+ /);
     c.write(`${b64(`mjl@example.org ${'0'.repeat(32)}`)}\r\n`);

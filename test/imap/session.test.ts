@@ -15,9 +15,9 @@ describe('imap session', () => {
     const c = await Client.connect(s.imap.port);
     assert.match(
       c.greeting,
-      /^\* OK \[CAPABILITY IMAP4rev2 IMAP4rev1 .* STARTTLS LOGINDISABLED .*AUTH=SCRAM-SHA-256-PLUS .*\] Tidings IMAP ready$/,
+      /^\* OK \[CAPABILITY IMAP4rev2 IMAP4rev1 .* STARTTLS LOGINDISABLED\] Tidings IMAP ready$/,
     );
-    assert.doesNotMatch(c.greeting, /AUTH=PLAIN/);
+    assert.doesNotMatch(c.greeting, /AUTH=/);
     const r = await c.cmd(`LOGIN mjl@example.org ${PASSWORD}`);
     assert.equal(r.tagged, 'NO [PRIVACYREQUIRED] LOGIN login only allowed with TLS');
     await c.startTLS();

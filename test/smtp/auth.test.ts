@@ -433,18 +433,35 @@ describe('smtp AUTH mechanisms', () => {
     c.close();
   });
 
-  test('plaintext: PLAIN, LOGIN and -PLUS need TLS (538 5.7.11), SCRAM works', async () => {
+  test('before STARTTLS no mechanism is announced or accepted, and nothing is submitted', async () => {
     const c = await SmtpTestClient.open(s.submission.port);
-    await c.ok('EHLO client.example');
-    const needTLS = '538 5.7.11 plaintext authentication requires tls';
+    const ehlo = await c.ok('EHLO client.example');
+    assert.ok(!ehlo.lines.some((l) => /AUTH/.test(l)), ehlo.lines.join('\n'));
+    const needTLS = '538 5.7.11 authentication requires TLS: use STARTTLS first';
     assertError(await c.cmd(`AUTH PLAIN ${plain('mjl@example.org', PASSWORD)}`), needTLS);
     assertError(await c.cmd('AUTH LOGIN'), needTLS);
-    assertError(await c.cmd('AUTH SCRAM-SHA-256-PLUS'), '538 5.7.11 channel binding requires tls');
-    assertError(await c.cmd('AUTH EXTERNAL ='), '538 5.7.11 EXTERNAL requires tls');
+    // Challenge-response mechanisms too: the mail that follows would be in cleartext.
+    for (const mech of ['CRAM-MD5', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'SCRAM-SHA-256-PLUS']) {
+      assertError(await c.cmd(`AUTH ${mech}`), needTLS);
+    }
+    assertError(await c.cmd('AUTH EXTERNAL ='), needTLS);
+    assertError(
+      await c.cmd('MAIL FROM:<mjl@example.org>'),
+      '530 5.7.0 submission requires TLS: use STARTTLS first',
+    );
     const rows = s.store.global
       .loginAttempts('', 1000)
       .filter((a) => a.tls === '' && a.protocol === 'submission');
-    assert.ok(rows.some((a) => a.mechanism === 'plain' && a.result === 'badprotocol'));
+    for (const mech of ['plain', 'cram-md5', 'scram-sha-256']) {
+      assert.ok(
+        rows.some((a) => a.mechanism === mech && a.result === 'badprotocol'),
+        mech,
+      );
+    }
+    // After STARTTLS the same mechanism works.
+    await c.starttls();
+    await c.ok('EHLO client.example');
+    assert.deepEqual((await sasl(c, client('CRAM-MD5'))).reply.lines, OK);
     c.close();
   });
 
@@ -541,7 +558,7 @@ describe('smtp AUTH without required STARTTLS', () => {
   test('PLAIN on plaintext; -PLUS still needs TLS', async () => {
     const c = await SmtpTestClient.open(s.submission.port);
     await c.ok('EHLO client.example');
-    assertError(await c.cmd('AUTH SCRAM-SHA-1-PLUS'), '538 5.7.11 channel binding requires tls');
+    assertError(await c.cmd('AUTH SCRAM-SHA-1-PLUS'), '538 5.7.11 SCRAM-SHA-1-PLUS requires TLS');
     assert.deepEqual(
       (await c.ok(`AUTH PLAIN ${plain('mjl@example.org', PASSWORD)}`, 235)).lines,
       OK,

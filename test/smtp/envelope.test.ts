@@ -217,9 +217,16 @@ test('MAIL on submission: the sender must belong to the account', async () => {
   });
 });
 
-test('MAIL and RCPT on submission need authentication', async () => {
+test('MAIL and RCPT on submission need TLS, then authentication', async () => {
   await withServer({}, async (s) => {
     const c = await SmtpTestClient.open(s.submission.port);
+    await c.ok('EHLO client.example');
+    // Before STARTTLS the missing TLS is named, not the missing login.
+    const noTLS = '530 5.7.0 submission requires TLS: use STARTTLS first';
+    await expectReply(c, 'MAIL FROM:<mjl@example.org>', noTLS);
+    await expectReply(c, 'RCPT TO:<mjl@example.org>', noTLS);
+    await expectReply(c, 'DATA', noTLS);
+    await c.starttls();
     await c.ok('EHLO client.example');
     await expectReply(c, 'MAIL FROM:<mjl@example.org>', '530 5.7.0 authentication required');
     await expectReply(c, 'RCPT TO:<mjl@example.org>', '530 5.7.0 authentication required');

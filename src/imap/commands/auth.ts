@@ -15,6 +15,7 @@ import {
   type StoredSecrets,
 } from '../../sasl/index.js';
 import type { LoginResult } from '../../store/index.js';
+import { mechanismRefusal, type MechanismRefusal } from '../../auth/mechanisms.js';
 import type { TLSSocket } from 'node:tls';
 
 export const starttls: Handler = async (c, tag, p) => {
@@ -134,14 +135,8 @@ export const authenticate: Handler = async (c, _tag, p) => {
 };
 
 async function runSasl(c: Conn, mech: string, initial: string | null, a: Attempt) {
-  if (mech === 'LOGIN') throw new UserError('', 'method not supported');
-  if (mech === 'PLAIN' && !c.plaintextAllowed) {
-    const reply = new UserError('PRIVACYREQUIRED', 'PLAIN only allowed with TLS');
-    throw new AuthFailed('badprotocol', true, reply);
-  }
-  if (mech === 'EXTERNAL' && !c.tlsIdentity) {
-    throw new AuthFailed('badprotocol', false, new UserError('', 'no client certificate'));
-  }
+  const refusal = mechanismRefusal('imap', c.authPolicy, c.authState, mech);
+  if (refusal) throw refused(mech, refusal);
   const server = createSaslServer(mech, saslContext(c, a));
   if (!server) throw new UserError('', 'method not supported');
   let response = initial === null ? null : decode64(initial);
@@ -154,6 +149,23 @@ async function runSasl(c: Conn, mech: string, initial: string | null, a: Attempt
     await c.flush();
     const line = await readResponse(c);
     response = line === '' ? Buffer.alloc(0) : decode64(line);
+  }
+}
+
+/** The reply to a mechanism this connection cannot use (RFC 5530 codes). */
+function refused(mech: string, why: MechanismRefusal): AuthFailed | UserError {
+  switch (why) {
+    case 'tls-required':
+    case 'needs-tls': {
+      // Counted: a client that sends credentials in the clear is told, and slowed down.
+      const reply = new UserError('PRIVACYREQUIRED', `${mech} only allowed with TLS`);
+      return new AuthFailed('badprotocol', true, reply);
+    }
+    case 'no-certificate':
+      return new AuthFailed('badprotocol', false, new UserError('', 'no client certificate'));
+    case 'disabled':
+    case 'unknown':
+      return new UserError('', 'method not supported');
   }
 }
 
