@@ -29,6 +29,7 @@ import {
 import {
   ParseError,
   Parser,
+  literalAtEnd,
   type LiteralInfo,
   type LiteralSource,
   type NumSetSpec,
@@ -135,6 +136,10 @@ export class Conn implements LiteralSource {
   private lastLine = '';
   private litCount = 0;
   private litTotal = 0;
+  /** The literal announced at the end of the last command line read, while not yet read. */
+  private unreadLiteral: LiteralInfo | null = null;
+  /** Octets of a streamed literal (APPEND) that the handler has not read. */
+  private streamLeft = 0;
   private idleWake: (() => void) | null = null;
   private out: string[] = [];
   private outSize = 0;
@@ -215,6 +220,7 @@ export class Conn implements LiteralSource {
       this.send('+ \r\n');
       await this.flush();
     }
+    this.unreadLiteral = null;
     this.reader.setTimeout(this.timeouts.literal);
     return this.reader.readExact(lit.size);
   }
@@ -253,15 +259,62 @@ export class Conn implements LiteralSource {
   }
 
   /** Streams a message literal (after "+ " when sync was requested by the caller). */
-  readLiteralStream(size: number): AsyncGenerator<Buffer> {
+  async *readLiteralStream(size: number): AsyncGenerator<Buffer> {
+    this.unreadLiteral = null;
+    this.streamLeft = size;
     this.reader.setTimeout(this.timeouts.literal);
-    return this.reader.readStream(size);
+    for await (const chunk of this.reader.readStream(size)) {
+      this.streamLeft -= chunk.length;
+      yield chunk;
+    }
   }
 
+  /** The line that continues the current command after a literal (for the parser). */
   async nextLine(): Promise<Buffer> {
-    const l = await this.reader.readLine(this.ctx.limits.maxLineLength);
-    this.lastLine = l.line.toString('latin1');
-    return l.line;
+    const line = await this.responseLine();
+    this.lastLine = line.toString('latin1');
+    this.unreadLiteral = literalAtEnd(line);
+    return line;
+  }
+
+  /** A line the client sends in answer to a continuation: SASL data, IDLE's DONE. */
+  async responseLine(): Promise<Buffer> {
+    return (await this.reader.readLine(this.ctx.limits.maxLineLength)).line;
+  }
+
+  /**
+   * Reads and discards what is left of a command's literals, so that nothing a client sent
+   * as data is ever read as a command. A non-synchronizing literal (RFC 7888) is on its way
+   * whatever the server answers; a synchronizing one is only sent after "+ ", which a
+   * command that failed first never gave, so the discarding stops there.
+   */
+  private async discardUnreadLiterals(): Promise<void> {
+    let budget = this.ctx.limits.maxMessageSize + this.ctx.limits.maxLiteralTotal;
+    for (;;) {
+      let n = this.streamLeft;
+      if (n === 0) {
+        const lit = this.unreadLiteral;
+        if (!lit || lit.sync) return;
+        n = lit.size;
+      }
+      if (n > budget) {
+        this.untagged(`BYE [TOOBIG] literal larger than ${budget} bytes`);
+        await this.flush().catch(() => {});
+        throw new CloseConnection();
+      }
+      budget -= n;
+      this.unreadLiteral = null;
+      this.streamLeft = 0;
+      try {
+        this.reader.setTimeout(this.timeouts.literal);
+        for await (const _ of this.reader.readStream(n)) {
+          // discarded
+        }
+        await this.nextLine();
+      } catch {
+        throw new CloseConnection();
+      }
+    }
   }
 
   // ---- the connection ----
@@ -373,6 +426,8 @@ export class Conn implements LiteralSource {
     }
     this.inCommand = true;
     this.lastLine = line.toString('latin1');
+    this.unreadLiteral = literalAtEnd(line);
+    this.streamLeft = 0;
     this.litCount = 0;
     this.litTotal = 0;
     this.writer.setTimeout(
@@ -430,12 +485,6 @@ export class Conn implements LiteralSource {
         this.send(
           `${tag} BAD ${code}${name || 'command'} unrecognized syntax/command: ${e.message}\r\n`,
         );
-        if (/\+\}$/.test(this.lastLine)) {
-          // The rest of a non-synchronizing literal is on its way and would be read as commands.
-          this.writer.setTimeout(5000);
-          await this.flush().catch(() => {});
-          throw new CloseConnection();
-        }
       } else if (e instanceof UserError) {
         result = 'usererror';
         if (applyAtEnd) this.applyPending();
@@ -454,6 +503,7 @@ export class Conn implements LiteralSource {
       this.log.debug({ cmd: metricName, result, duration: secs }, 'imap command done');
     }
     await this.flush();
+    if (this.streamLeft > 0 || this.unreadLiteral) await this.discardUnreadLiterals();
   }
 
   // ---- changes from other sessions ----

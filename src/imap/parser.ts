@@ -24,6 +24,28 @@ export interface LiteralSource {
   nextLine(): Promise<Buffer>;
 }
 
+const LITERAL_MARKER = /^(~?)\{(\d{1,19})(\+?)\}$/;
+
+/**
+ * The literal a command line announces at its end, whatever the rest of the line says
+ * (RFC 9051 §4.3: a line that ends in "{n}" or "{n+}" is followed by n octets of data).
+ * An absurd size is returned as Infinity, for the caller to refuse.
+ */
+export function literalAtEnd(line: Buffer): LiteralInfo | null {
+  if (line[line.length - 1] !== 0x7d) return null; // "}"
+  const open = line.lastIndexOf(0x7b); // "{"
+  if (open < 0) return null;
+  const start = open > 0 && line[open - 1] === 0x7e ? open - 1 : open; // "~"
+  const m = LITERAL_MARKER.exec(line.toString('latin1', start));
+  if (!m) return null;
+  const size = Number(m[2]);
+  return {
+    size: Number.isSafeInteger(size) ? size : Infinity,
+    sync: m[3] !== '+',
+    binary: m[1] === '~',
+  };
+}
+
 const SP = 0x20;
 const DQUOTE = 0x22;
 
@@ -161,7 +183,7 @@ export class Parser {
 
   /** A literal marker at the end of the current line: {n}, {n+} or ~{n}. */
   literalHere(): LiteralInfo | null {
-    const m = /^(~?)\{(\d{1,19})(\+?)\}$/.exec(this.line.toString('latin1', this.pos));
+    const m = LITERAL_MARKER.exec(this.line.toString('latin1', this.pos));
     if (!m) return null;
     const size = Number(m[2]);
     if (!Number.isSafeInteger(size)) this.fail('literal size too large', 'TOOBIG');

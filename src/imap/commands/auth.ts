@@ -192,7 +192,7 @@ function saslContext(c: Conn, a: Attempt): SaslContext {
 
 /** A client response line; "*" aborts the exchange (RFC 9051 §6.2.2). */
 async function readResponse(c: Conn): Promise<string> {
-  const line = (await c.nextLine()).toString('latin1');
+  const line = (await c.responseLine()).toString('latin1');
   if (line === '*') throw aborted();
   return line;
 }

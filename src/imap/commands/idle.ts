@@ -10,7 +10,7 @@ export const idle: Handler = async (c, tag, p) => {
   c.applyPending();
   await c.flush();
   c.reader.setTimeout(c.timeouts.readAuth);
-  const line = c.nextLine().then(
+  const line = c.responseLine().then(
     (l) => ({ line: l }),
     (err: unknown) => ({ err }),
   );
