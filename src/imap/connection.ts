@@ -631,13 +631,28 @@ export class Conn implements LiteralSource {
     this.state = 'auth';
     this.authFailed = 0;
     this.writer.setSlow(false);
-    this.ctx.limiters.authFailures.success(this.remoteIP);
+    this.ctx.limiters.authFailures.success(this.remoteIP, account);
     this.recordLogin(account, address, mechanism, 'success');
   }
 
-  /** Backoff before an authentication attempt (spec/imap.md §2.2). */
+  /**
+   * Before every authentication attempt: a growing delay after the third failure on this
+   * connection, then the failed-auth limit of the client's network, checked per attempt
+   * so that connections opened in advance do not escape it.
+   */
   async authBackoff(): Promise<void> {
     if (this.authFailed > 3) await sleep((this.authFailed - 3) * this.ctx.delays.authFail);
+    if (this.ctx.limiters.authFailures.check(this.remoteIP)) return;
+    imapMetrics.authRatelimited.inc();
+    this.log.info({ remote: this.remoteIP }, 'too many failed logins, closing connection');
+    this.untagged('BYE too many failed logins from your network, try again later');
+    await this.flush().catch(() => {});
+    throw new CloseConnection();
+  }
+
+  /** Whether a password may be tried for `account` from this client's network. */
+  accountAttemptAllowed(account: string): boolean {
+    return this.ctx.limiters.authFailures.checkAccount(account, this.remoteIP);
   }
 
   /** Counts a failed authentication: limiter, slow mode from the third. */
@@ -651,7 +666,7 @@ export class Conn implements LiteralSource {
     this.recordLogin(account, address, mechanism, result);
     if (!countIt) return;
     this.authFailed++;
-    this.ctx.limiters.authFailures.fail(this.remoteIP);
+    this.ctx.limiters.authFailures.fail(this.remoteIP, account);
     imapMetrics.authFailures.inc({ mechanism });
     if (this.authFailed >= 3) this.writer.setSlow(true);
   }

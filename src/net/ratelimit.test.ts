@@ -121,19 +121,6 @@ test('RateLimiter: IPv6 classes and mapped IPv4 share counts', () => {
   assert.equal(rl.add('::ffff:198.51.100.7', 0), false);
 });
 
-test('RateLimiter: reset clears an address and its share of wider classes', () => {
-  const rl = new RateLimiter({ windowMs: 1000, limits: [2, 3, 10] });
-  rl.add('10.0.0.1', 0);
-  rl.add('10.0.0.1', 0);
-  rl.add('10.0.0.2', 0);
-  assert.equal(rl.canAdd('10.0.0.1', 0), false);
-  rl.reset('10.0.0.1', 0);
-  assert.equal(rl.add('10.0.0.1', 0, 2), true); // /26: 1 + 2 = 3
-  assert.equal(rl.canAdd('10.0.0.3', 0), false);
-  rl.reset('10.0.0.9', 0); // unknown address: no effect
-  assert.equal(rl.canAdd('10.0.0.3', 0), false);
-});
-
 test('RateLimiter: memory is bounded', () => {
   const rl = new RateLimiter({ windowMs: 1000, limits: [5, 5, 5], maxEntries: 10 });
   for (let i = 0; i < 1000; i++) rl.add(`2001:${i.toString(16)}::1`, 0);
@@ -175,7 +162,7 @@ test('ConnectionCounter: default limit of 30 per address', () => {
   assert.equal(cc.tryAcquire('2001:db8:0:1::1'), true);
 });
 
-test('AuthFailureLimiter: per-minute and per-day windows, reset on success', () => {
+test('AuthFailureLimiter: per-minute and per-day windows; a success clears nothing', () => {
   let now = 0;
   const af = new AuthFailureLimiter({ now: () => now });
   for (let i = 0; i < 10; i++) {
@@ -192,11 +179,37 @@ test('AuthFailureLimiter: per-minute and per-day windows, reset on success', () 
   }
   now = 10 * 60_000;
   assert.equal(af.check('192.0.2.1'), false); // 50 today
-  af.success('192.0.2.1');
-  assert.equal(af.check('192.0.2.1'), true);
-  for (let i = 0; i < 50; i++) af.fail('192.0.2.1');
+  // Logging in to an account of one's own does not buy more guesses.
+  af.success('192.0.2.1', 'own');
+  assert.equal(af.check('192.0.2.1'), false);
   now = 86_400_000;
   assert.equal(af.check('192.0.2.1'), true);
+});
+
+test('AuthFailureLimiter: failures per account, except from networks it logs in from', () => {
+  let now = 0;
+  const af = new AuthFailureLimiter({ now: () => now, perAccount: [3, 5] });
+  af.success('198.51.100.7', 'mjl'); // the owner's network
+  // Guesses from many networks, each under its own limit.
+  for (let i = 0; i < 3; i++) {
+    assert.equal(af.checkAccount('mjl', `203.0.${i}.1`), true);
+    af.fail(`203.0.${i}.1`, 'mjl');
+  }
+  assert.equal(af.checkAccount('mjl', '203.0.9.1'), false);
+  assert.equal(af.checkAccount('other', '203.0.9.1'), true);
+  // The owner still gets in, from its network (any address in the same /64 or /32 only).
+  assert.equal(af.checkAccount('mjl', '198.51.100.7'), true);
+  assert.equal(af.checkAccount('mjl', '198.51.100.8'), false);
+  now = 60_000;
+  assert.equal(af.checkAccount('mjl', '203.0.9.1'), true);
+  af.fail('203.0.9.1', 'mjl');
+  af.fail('203.0.9.1', 'mjl');
+  assert.equal(af.checkAccount('mjl', '203.0.9.1'), false); // 5 today
+  assert.equal(af.checkAccount('mjl', '198.51.100.7'), true);
+  // A network is known for a day after its last login.
+  now = 86_400_000 + 1000;
+  for (let i = 0; i < 3; i++) af.fail(`203.0.${i}.1`, 'mjl');
+  assert.equal(af.checkAccount('mjl', '198.51.100.7'), false);
 });
 
 test('AuthFailureLimiter: a network is blocked at its wider class', () => {

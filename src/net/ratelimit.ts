@@ -138,15 +138,6 @@ export class RateLimiter {
     return true;
   }
 
-  /** Forget the current window's count of `ip` and take it off its wider classes too. */
-  reset(ip: string, now: number): void {
-    this.roll(now);
-    const masked = maskIP(ip);
-    const n = this.counts[0].get(masked[0]) ?? 0;
-    if (n === 0) return;
-    for (let i = 0; i < 3; i++) this.bump(i, masked[i] as string, -n);
-  }
-
   /** Number of tracked keys over all classes (for tests and metrics). */
   get size(): number {
     return this.counts[0].size + this.counts[1].size + this.counts[2].size;
@@ -247,37 +238,109 @@ export interface AuthFailureLimiterOptions {
   now?: () => number;
   perMinute?: [number, number, number];
   perDay?: [number, number, number];
+  /** Failures per target account, from networks it has not logged in from: minute, day. */
+  perAccount?: [number, number];
 }
 
-/** Failed authentications per class: 10/30/90 per minute and 50/150/450 per day. */
+/** Counts per key in fixed windows; the number of keys is bounded (oldest evicted). */
+class KeyedWindow {
+  private window = -1;
+  private readonly counts = new Map<string, number>();
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  count(key: string, now: number): number {
+    this.roll(now);
+    return this.counts.get(key) ?? 0;
+  }
+
+  add(key: string, now: number): void {
+    this.roll(now);
+    if (!this.counts.has(key) && this.counts.size >= this.maxEntries) {
+      const oldest = this.counts.keys().next();
+      if (!oldest.done) this.counts.delete(oldest.value);
+    }
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  private roll(now: number): void {
+    const w = Math.floor(now / this.windowMs);
+    if (w <= this.window) return;
+    this.window = w;
+    this.counts.clear();
+  }
+}
+
+const DAY = 86_400_000;
+/** Networks remembered per account as ones it logged in from. */
+const KNOWN_NETWORKS = 32;
+
+/**
+ * Failed authentications, counted per masked IP class (10/30/90 per minute and 50/150/450
+ * per day) and per target account (30 per minute, 150 per day). A success clears
+ * nothing: an attacker who owns one account must not be able to reset the count that
+ * protects the others by logging in to it between guesses. The account limit applies to
+ * networks the account has not logged in from in the last day, so a guessing campaign
+ * spread over many addresses is stopped without locking its owner out.
+ */
 export class AuthFailureLimiter {
   private readonly now: () => number;
   private readonly minute: RateLimiter;
   private readonly day: RateLimiter;
+  private readonly accountLimits: [number, number];
+  private readonly accountMinute = new KeyedWindow(60_000);
+  private readonly accountDay = new KeyedWindow(DAY);
+  /** Per account: the /32 or /64 networks of recent successful logins, with their time. */
+  private readonly known = new Map<string, Map<string, number>>();
 
   constructor(opts: AuthFailureLimiterOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.minute = new RateLimiter({ windowMs: 60_000, limits: opts.perMinute ?? [10, 30, 90] });
-    this.day = new RateLimiter({ windowMs: 86_400_000, limits: opts.perDay ?? [50, 150, 450] });
+    this.day = new RateLimiter({ windowMs: DAY, limits: opts.perDay ?? [50, 150, 450] });
+    this.accountLimits = opts.perAccount ?? [30, 150];
   }
 
-  /** Whether `ip` may still attempt to authenticate. */
+  /** Whether `ip` may still attempt to authenticate: asked before every attempt. */
   check(ip: string): boolean {
     const t = this.now();
     return this.minute.canAdd(ip, t, 1) && this.day.canAdd(ip, t, 1);
   }
 
-  /** Record a failed attempt from `ip`. */
-  fail(ip: string): void {
+  /** Whether `ip` may still try a password for `account`. */
+  checkAccount(account: string, ip: string): boolean {
+    const t = this.now();
+    const [perMinute, perDay] = this.accountLimits;
+    if (
+      this.accountMinute.count(account, t) < perMinute &&
+      this.accountDay.count(account, t) < perDay
+    ) {
+      return true;
+    }
+    const seen = this.known.get(account)?.get(maskIP(ip)[0]);
+    return seen !== undefined && t - seen < DAY;
+  }
+
+  /** Records a failed attempt from `ip`, against `account` when the attempt named one. */
+  fail(ip: string, account = ''): void {
     const t = this.now();
     this.minute.add(ip, t, 1);
     this.day.add(ip, t, 1);
+    if (account) {
+      this.accountMinute.add(account, t);
+      this.accountDay.add(account, t);
+    }
   }
 
-  /** A successful login clears the failures of `ip` (not those of its neighbours). */
-  success(ip: string): void {
-    const t = this.now();
-    this.minute.reset(ip, t);
-    this.day.reset(ip, t);
+  /** A successful login: `ip`'s network becomes one `account` is known to log in from. */
+  success(ip: string, account: string): void {
+    let nets = this.known.get(account);
+    if (!nets) this.known.set(account, (nets = new Map()));
+    const net = maskIP(ip)[0];
+    nets.delete(net);
+    nets.set(net, this.now());
+    if (nets.size > KNOWN_NETWORKS) nets.delete(nets.keys().next().value!);
   }
 }

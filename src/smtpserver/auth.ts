@@ -134,6 +134,10 @@ function saslContext(c: SmtpConn, a: Attempt): SaslContext {
       a.address = username;
       a.account = who?.account ?? '';
       if (!who) return null;
+      if (!c.accountAttemptAllowed(who.account)) {
+        // Answered like a wrong password, so that guessing learns nothing.
+        throw new AuthFailed('ratelimited', true, userError(535, '7.8', 'authentication failed'));
+      }
       const acc = await c.ctx.store.account(who.account);
       return { account: who.account, secrets: acc.secrets<StoredSecrets>() };
     },

@@ -15,7 +15,7 @@ import {
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
 import { publicKeyFingerprint, type LoginResult } from '../store/index.js';
-import { formatReply, type Domain, type Orcpt, type Path } from '../smtp/index.js';
+import { C, SE, formatReply, type Domain, type Orcpt, type Path } from '../smtp/index.js';
 import type { AddressResolution } from '../config/index.js';
 import type { Notify } from '../queue/index.js';
 import { DEFAULT_SMTP_TIMEOUTS, type SmtpContext, type SmtpTimeouts } from './context.js';
@@ -329,9 +329,27 @@ export class SmtpConn {
 
   // ---- authentication ----
 
-  /** Backoff before an authentication attempt after repeated failures (spec §4). */
+  /**
+   * Before every authentication attempt: a growing delay after the third failure on this
+   * connection, then the failed-auth limit of the client's network, checked per attempt
+   * so that connections opened in advance do not escape it.
+   */
   async authBackoff(): Promise<void> {
     if (this.authFailed > 3) await sleep((this.authFailed - 3) * this.ctx.delays.authFail);
+    if (this.ctx.limiters.authFailures.check(this.remoteIP)) return;
+    smtpMetrics.authentication.inc({ mechanism: '', result: 'ratelimited' });
+    this.log.info({ remote: this.remoteIP }, 'too many failed logins, closing connection');
+    throw new SmtpError(
+      C.ServiceNotAvailable,
+      SE.OtherSecurity0,
+      'too many failed logins from your network, try again later',
+      { close: true },
+    );
+  }
+
+  /** Whether a password may be tried for `account` from this client's network. */
+  accountAttemptAllowed(account: string): boolean {
+    return this.ctx.limiters.authFailures.checkAccount(account, this.remoteIP);
   }
 
   authSucceeded(account: string, address: string, mechanism: string): void {
@@ -339,7 +357,7 @@ export class SmtpConn {
     this.username = address;
     this.authFailed = 0;
     this.setSlow(false);
-    this.ctx.limiters.authFailures.success(this.remoteIP);
+    this.ctx.limiters.authFailures.success(this.remoteIP, account);
     this.recordLogin(account, address, mechanism, 'success');
     smtpMetrics.authentication.inc({ mechanism, result: 'ok' });
   }
@@ -355,7 +373,7 @@ export class SmtpConn {
     smtpMetrics.authentication.inc({ mechanism, result });
     if (!counted) return;
     this.authFailed++;
-    this.ctx.limiters.authFailures.fail(this.remoteIP);
+    this.ctx.limiters.authFailures.fail(this.remoteIP, account);
     if (this.authFailed >= 3) this.setSlow(true);
   }
 

@@ -99,7 +99,13 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     limiters: {
       rate: new RateLimiter({ windowMs: 60_000, limits: [100_000, 100_000, 100_000] }),
       connections: new ConnectionCounter({ limits: [10_000, 10_000, 10_000] }),
-      authFailures: new AuthFailureLimiter(),
+      // Generous: a test of the limits passes its own; a shared server must not lock out
+      // the tests that fail logins on purpose.
+      authFailures: new AuthFailureLimiter({
+        perMinute: [1000, 1000, 1000],
+        perDay: [10_000, 10_000, 10_000],
+        perAccount: [1000, 10_000],
+      }),
       ...opts.limiters,
     },
     log: createLogger({ level: process.env.TIDINGS_TEST_LOG ?? 'error' } as never),

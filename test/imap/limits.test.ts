@@ -177,25 +177,86 @@ describe('imap failed-auth limiter', () => {
     d.close();
   });
 
-  test('a successful login clears the failures of the IP', async () => {
+  test('logging in to an own account between guesses clears nothing', async () => {
     const s = await server({
       limiters: { authFailures: new AuthFailureLimiter({ perMinute: [3, 100, 100] }) },
     });
-    const c = await Client.connect(s.imaps.port, { tls: true });
-    await c.cmd('LOGIN mjl@example.org wrong');
-    await c.cmd('LOGIN mjl@example.org wrong');
-    await c.ok(`LOGIN mjl@example.org ${PASSWORD}`);
-    c.close();
+    const own = await Client.connect(s.imaps.port, { tls: true });
+    await own.cmd('LOGIN mjl@example.org wrong');
+    await own.cmd('LOGIN mjl@example.org wrong');
+    // The attacker's own account: a success, which once reset the count of the IP.
+    await own.ok(`LOGIN limited@example.org ${PASSWORD}`);
+    own.close();
     const d = await Client.connect(s.imaps.port, { tls: true });
     await d.cmd('LOGIN mjl@example.org wrong');
-    await d.cmd('LOGIN mjl@example.org wrong');
-    // Four failures in all, but only two since the success.
-    const e = await Client.connect(s.imaps.port, { tls: true });
-    assert.match(e.greeting, /^\* OK \[CAPABILITY /);
-    await d.cmd('LOGIN mjl@example.org wrong');
+    // Three failures in the window: the next attempt is refused and the connection ends.
+    d.write('A9 LOGIN mjl@example.org guess\r\n');
+    assert.equal(
+      await d.readLine(),
+      '* BYE too many failed logins from your network, try again later',
+    );
+    await assert.rejects(d.readLine(2000), /connection closed/);
     await assertRefused(s.imaps.port, true, 'too many auth failures');
+  });
+
+  test('connections opened before the guessing are held to the limit too', async () => {
+    const s = await server({
+      limiters: { authFailures: new AuthFailureLimiter({ perMinute: [10, 100, 100] }) },
+    });
+    const open: Client[] = [];
+    for (let i = 0; i < 30; i++) open.push(await Client.connect(s.imaps.port, { tls: true }));
+    let failed = 0;
+    let refused = 0;
+    for (const c of open) {
+      for (let k = 0; k < 3; k++) {
+        c.write(`G${k} AUTHENTICATE PLAIN ${plain('mjl@example.org', `guess${k}`)}\r\n`);
+        const line = await c.readLine();
+        if (line.startsWith(`G${k} NO [AUTHENTICATIONFAILED]`)) failed++;
+        else {
+          assert.equal(line, '* BYE too many failed logins from your network, try again later');
+          refused++;
+          break;
+        }
+      }
+      c.close();
+    }
+    // Ten guesses, then every connection is refused at its next attempt.
+    assert.equal(failed, 10);
+    assert.equal(refused, 30 - 3);
+  });
+
+  test('guesses against one account from many networks: stopped, but not its owner', async () => {
+    const s = await server({
+      limiters: {
+        authFailures: new AuthFailureLimiter({ perMinute: [100, 100, 100], perAccount: [3, 10] }),
+      },
+    });
+    // The owner logs in from 127.0.0.1 (the test's only network) before the attack...
+    const owner = await Client.connect(s.imaps.port, { tls: true });
+    await owner.ok(`LOGIN mjl@example.org ${PASSWORD}`);
+    owner.close();
+    // ...so the account limit does not apply to it: guesses from here count per IP only.
+    const c = await Client.connect(s.imaps.port, { tls: true });
+    for (let i = 0; i < 5; i++) await c.cmd(`LOGIN mjl@example.org guess${i}`);
+    await c.ok(`LOGIN mjl@example.org ${PASSWORD}`);
+    c.close();
+    // An account never logged in to from here: after 3 failures even the right password is
+    // answered like a wrong one, and recorded as rate limited.
+    const d = await Client.connect(s.imaps.port, { tls: true });
+    for (let i = 0; i < 3; i++) await d.cmd(`LOGIN limited@example.org guess${i}`);
+    const r = await d.cmd(`LOGIN limited@example.org ${PASSWORD}`);
+    assert.equal(r.tagged, 'NO [AUTHENTICATIONFAILED] LOGIN login failed');
+    const r2 = await d.cmd(`AUTHENTICATE PLAIN ${plain('limited@example.org', PASSWORD)}`);
+    assert.equal(r2.tagged, 'NO [AUTHENTICATIONFAILED] AUTHENTICATE authentication failed');
     d.close();
-    e.close();
+    const deadline = Date.now() + 5000;
+    let results: string[] = [];
+    while (Date.now() < deadline) {
+      results = s.store.global.loginAttempts('limited').map((a) => a.result);
+      if (results.filter((x) => x === 'ratelimited').length >= 2) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.deepEqual(results.filter((x) => x === 'ratelimited').length, 2, results.join(' '));
   });
 
   test('missing secrets and aborted exchanges are not counted', async () => {

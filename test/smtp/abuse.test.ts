@@ -199,9 +199,11 @@ describe('smtp per-IP failed-auth limiter', () => {
   });
   after(() => s.close());
 
-  test('refuses new submission connections, not port 25; a success lifts it', async () => {
+  test('refuses new submission connections, not port 25, and the next attempt on open ones', async () => {
     const c = await SmtpTestClient.open(s.submissions.port, { tls: true });
     await c.ok('EHLO client.example');
+    const pre = await SmtpTestClient.open(s.submissions.port, { tls: true });
+    await pre.ok('EHLO client.example');
     assertError(await c.cmd(BAD), FAILED);
     assertError(await c.cmd(BAD), FAILED);
     const too = '421 4.7.0 too many auth failures';
@@ -210,12 +212,37 @@ describe('smtp per-IP failed-auth limiter', () => {
     const d = await SmtpTestClient.open(s.smtp.port);
     await d.ok('EHLO client.example');
     d.close();
-    // The open connection may still log in, which clears the failures of this IP.
-    await c.ok(GOOD, 235);
-    const e = await SmtpTestClient.open(s.submission.port);
-    await e.ok('EHLO client.example');
-    e.close();
-    c.close();
+    // A connection opened before, and the one that failed: refused at the next attempt,
+    // even with the right password, and closed.
+    const limit = '421 4.7.0 too many failed logins from your network, try again later';
+    for (const x of [pre, c]) {
+      assertError(await x.cmd(GOOD), limit);
+      assert.equal(await x.closed(), true);
+    }
+  });
+
+  test('logging in to an own account between guesses clears nothing', async () => {
+    const t = await startSmtpTestServer({
+      limiters: { authFailures: new AuthFailureLimiter({ perMinute: [3, 100, 100] }) },
+    });
+    try {
+      const c = await SmtpTestClient.open(t.submissions.port, { tls: true });
+      await c.ok('EHLO client.example');
+      assertError(await c.cmd(BAD), FAILED);
+      assertError(await c.cmd(BAD), FAILED);
+      await c.ok(`AUTH PLAIN ${plain('limited@example.org', PASSWORD)}`, 235);
+      c.close();
+      const e = await SmtpTestClient.open(t.submissions.port, { tls: true });
+      await e.ok('EHLO client.example');
+      assertError(await e.cmd(BAD), FAILED);
+      assertError(
+        await e.cmd(BAD),
+        '421 4.7.0 too many failed logins from your network, try again later',
+      );
+      e.close();
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -68,6 +68,13 @@ function recordFailure(c: Conn, a: Attempt, e: unknown): unknown {
 const loginFailed = () =>
   new AuthFailed('badcredentials', true, new UserError('AUTHENTICATIONFAILED', 'login failed'));
 
+/**
+ * Too many failures against the account from networks it does not log in from: answered
+ * like a wrong password, so that guessing learns nothing, and recorded as rate limited.
+ */
+const throttled = (text: string) =>
+  new AuthFailed('ratelimited', true, new UserError('AUTHENTICATIONFAILED', text));
+
 export const login: Handler = async (c, _tag, p) => {
   p.sp();
   const user = await p.astring();
@@ -95,6 +102,10 @@ async function checkLogin(c: Conn, a: Attempt, user: string, pass: string): Prom
   if (!who) {
     await spendPasswordCheck(pass);
     throw loginFailed();
+  }
+  if (!c.accountAttemptAllowed(who.account)) {
+    await spendPasswordCheck(pass);
+    throw throttled('login failed');
   }
   // A TLS client certificate already identified an account: only that one may log in.
   if (c.tlsIdentity && c.tlsIdentity.account !== who.account) throw loginFailed();
@@ -182,6 +193,7 @@ function saslContext(c: Conn, a: Attempt): SaslContext {
       a.address = username;
       a.account = who?.account ?? '';
       if (!who) return null;
+      if (!c.accountAttemptAllowed(who.account)) throw throttled('authentication failed');
       return { account: who.account, secrets: await secretsOf(c, who.account) };
     },
     tls: c.tlsActive ? channelBindingFromSocket(c.socket as TLSSocket) : null,
