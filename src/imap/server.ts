@@ -1,5 +1,5 @@
 // The IMAP listener: IMAP with STARTTLS (143) or implicit TLS (993).
-import { startConnectionServer, type ConnectionServer } from '../net/index.js';
+import { ConnectionCounter, startConnectionServer, type ConnectionServer } from '../net/index.js';
 import { Conn, type ImapContext } from './connection.js';
 
 export type ImapServer = ConnectionServer;
@@ -19,6 +19,8 @@ export async function startImapServer(
     name: `${ctx.service} listener`,
     implicitTLS: implicitTLS ? ctx.tls! : null,
     connection: (sock) => new Conn(sock, full, implicitTLS),
+    // Handshakes in progress are held to the same per-network limit as connections.
+    pendingHandshakes: new ConnectionCounter({ limits: [...ctx.limiters.connections.limits] }),
   });
   return server;
 }

@@ -187,7 +187,7 @@ export function newConnectionRateLimiter(): RateLimiter {
 
 /** Concurrent connections per masked IP class. Entries exist only while connections do. */
 export class ConnectionCounter {
-  private readonly limits: readonly [number, number, number];
+  readonly limits: readonly [number, number, number];
   private readonly counts = [
     new Map<string, number>(),
     new Map<string, number>(),

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import type tls from 'node:tls';
 import { listenOn } from './listen.js';
+import { ConnectionCounter } from './ratelimit.js';
 import { acceptImplicitTLS } from './starttls.js';
 
 export interface ServedConnection {
@@ -33,6 +34,14 @@ export async function startConnectionServer(opts: {
    */
   implicitTLS: tls.TlsOptions | null;
   connection: (socket: net.Socket) => ServedConnection;
+  /**
+   * Implicit TLS: connections still in their handshake, per masked IP class. Over the
+   * limit a new connection is closed at once: it cannot be told why before TLS, and a
+   * client that holds handshakes open must not escape the per-network connection limit,
+   * which the protocol applies only once the handshake is done.
+   */
+  pendingHandshakes?: ConnectionCounter;
+  handshakeTimeoutMs?: number;
 }): Promise<ConnectionServer> {
   const conns = new Set<ServedConnection>();
   const running = new Set<Promise<void>>();
@@ -43,14 +52,25 @@ export async function startConnectionServer(opts: {
     rejectUnauthorized: false,
   };
 
+  const pending = opts.pendingHandshakes ?? new ConnectionCounter();
+
   const handle = async (socket: net.Socket) => {
     socket.on('error', () => {});
     let sock: net.Socket = socket;
     if (implicitTLS) {
+      const ip = socket.remoteAddress ?? '';
+      if (!ip || !pending.tryAcquire(ip)) {
+        socket.destroy();
+        return;
+      }
       try {
-        sock = await acceptImplicitTLS(socket, implicitTLS);
+        sock = await acceptImplicitTLS(socket, implicitTLS, {
+          handshakeTimeoutMs: opts.handshakeTimeoutMs,
+        });
       } catch {
         return;
+      } finally {
+        pending.release(ip);
       }
     }
     const c = opts.connection(sock);

@@ -72,11 +72,49 @@ export function upgradeToTLS(
   });
 }
 
-/** Handshake on a freshly accepted connection of an implicit-TLS listener. */
+/**
+ * Deadline for an implicit-TLS handshake, counted from the connection's acceptance. Shorter
+ * than for STARTTLS: a connection that has not finished its handshake has not been
+ * counted against its network's connection limit yet, only against the pending one.
+ */
+export const IMPLICIT_HANDSHAKE_TIMEOUT_MS = 15_000;
+
+/**
+ * Handshake on a freshly accepted connection of an implicit-TLS listener. The TLS state
+ * (tens of kilobytes) is only created once the client has sent its first bytes, so a
+ * connection that never starts a handshake costs a plain socket until the deadline.
+ */
 export function acceptImplicitTLS(
   socket: Socket,
   options: TlsOptions,
   opts: { handshakeTimeoutMs?: number } = {},
 ): Promise<TLSSocket> {
-  return upgradeToTLS(socket, options, { handshakeTimeoutMs: opts.handshakeTimeoutMs });
+  const timeoutMs = opts.handshakeTimeoutMs ?? IMPLICIT_HANDSHAKE_TIMEOUT_MS;
+  const started = Date.now();
+  return new Promise<void>((resolve, reject) => {
+    const fail = (err: TlsHandshakeError) => {
+      cleanup();
+      socket.destroy();
+      reject(err);
+    };
+    const onReadable = () => {
+      cleanup();
+      if (socket.readableLength === 0) {
+        fail(new TlsHandshakeError('connection closed before the TLS handshake'));
+      } else resolve();
+    };
+    const onClose = () => fail(new TlsHandshakeError('connection closed before the TLS handshake'));
+    const timer = setTimeout(() => fail(new TlsHandshakeTimeoutError(timeoutMs)), timeoutMs);
+    function cleanup() {
+      clearTimeout(timer);
+      socket.off('readable', onReadable);
+      socket.off('close', onClose);
+    }
+    socket.on('readable', onReadable);
+    socket.once('close', onClose);
+  }).then(() =>
+    upgradeToTLS(socket, options, {
+      handshakeTimeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
+    }),
+  );
 }

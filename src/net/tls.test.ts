@@ -274,3 +274,31 @@ test('implicit TLS accept on a plain listener', async () => {
     server.close();
   }
 });
+
+test('implicit TLS accept: a client that never starts the handshake is dropped at the deadline', async () => {
+  const accepted: Promise<tls.TLSSocket>[] = [];
+  const server = createServer((s) => {
+    accepted.push(acceptImplicitTLS(s, opts, { handshakeTimeoutMs: 100 }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  try {
+    const { connect } = await import('node:net');
+    const silent = connect({ host: '127.0.0.1', port });
+    await once(silent, 'connect');
+    const closed = once(silent, 'close');
+    await assert.rejects(accepted[0] as Promise<tls.TLSSocket>, TlsHandshakeTimeoutError);
+    await closed;
+    // A client whose first bytes come late, but within the deadline, gets its handshake.
+    const late = connect({ host: '127.0.0.1', port });
+    await once(late, 'connect');
+    await new Promise((r) => setTimeout(r, 20));
+    const c = tls.connect({ socket: late, servername: 'x.b.test', ca: certB.certPem });
+    await once(c, 'secureConnect');
+    assert.equal((await (accepted[1] as Promise<tls.TLSSocket>)).servername, 'x.b.test');
+    c.destroy();
+  } finally {
+    server.close();
+  }
+});

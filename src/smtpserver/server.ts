@@ -1,6 +1,6 @@
 // The SMTP listeners: delivery (25) and submission (587) with STARTTLS, submissions (465)
 // with implicit TLS.
-import { startConnectionServer, type ConnectionServer } from '../net/index.js';
+import { ConnectionCounter, startConnectionServer, type ConnectionServer } from '../net/index.js';
 import { SmtpConn } from './conn.js';
 import type { SmtpContext } from './context.js';
 
@@ -21,6 +21,8 @@ export async function startSmtpServer(
     name: `${ctx.kind} listener`,
     implicitTLS: implicitTLS ? ctx.tls! : null,
     connection: (sock) => new SmtpConn(sock, full, implicitTLS),
+    // Handshakes in progress are held to the same per-network limit as connections.
+    pendingHandshakes: new ConnectionCounter({ limits: [...ctx.limiters.connections.limits] }),
   });
   return server;
 }

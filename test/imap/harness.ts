@@ -182,17 +182,23 @@ export class Client {
       cert?: { cert: string; key: string };
       /** Extra client TLS options, e.g. maxVersion. */
       tlsOptions?: tls.ConnectionOptions;
+      /** The client's own address, e.g. 127.0.0.2 to come from another network. */
+      localAddress?: string;
     } = {},
   ): Promise<Client> {
+    const localAddress = opts.localAddress;
     const socket = opts.tls
       ? tls.connect({
           host: '127.0.0.1',
           port,
+          ...(localAddress
+            ? { socket: net.connect({ host: '127.0.0.1', port, localAddress }) }
+            : {}),
           rejectUnauthorized: false,
           ...opts.tlsOptions,
           ...opts.cert,
         })
-      : net.connect({ host: '127.0.0.1', port });
+      : net.connect({ host: '127.0.0.1', port, localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

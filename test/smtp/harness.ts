@@ -218,6 +218,13 @@ export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<S
 export type Reply = { code: number; lines: string[]; text: string };
 
 /** A raw SMTP client for protocol tests. */
+type ConnectOptions = {
+  tls?: boolean;
+  cert?: { certPem: string; keyPem: string };
+  /** The client's own address, e.g. 127.0.0.2 to come from another network. */
+  localAddress?: string;
+};
+
 export class SmtpTestClient {
   private buf = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
@@ -247,18 +254,19 @@ export class SmtpTestClient {
     for (const f of w) f();
   }
 
-  static async connect(
-    port: number,
-    opts: { tls?: boolean; cert?: { certPem: string; keyPem: string } } = {},
-  ) {
+  static async connect(port: number, opts: ConnectOptions = {}) {
+    const localAddress = opts.localAddress;
     const socket = opts.tls
       ? tls.connect({
           host: '127.0.0.1',
           port,
+          ...(localAddress
+            ? { socket: net.connect({ host: '127.0.0.1', port, localAddress }) }
+            : {}),
           rejectUnauthorized: false,
           ...(opts.cert ? { cert: opts.cert.certPem, key: opts.cert.keyPem } : {}),
         })
-      : net.connect({ host: '127.0.0.1', port });
+      : net.connect({ host: '127.0.0.1', port, localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
@@ -268,10 +276,7 @@ export class SmtpTestClient {
   }
 
   /** Connects and reads the greeting. */
-  static async open(
-    port: number,
-    opts: { tls?: boolean; cert?: { certPem: string; keyPem: string } } = {},
-  ) {
+  static async open(port: number, opts: ConnectOptions = {}) {
     const c = await SmtpTestClient.connect(port, opts);
     const g = await c.reply();
     if (g.code !== 220) throw new Error(`greeting: ${g.text}`);
