@@ -379,3 +379,17 @@ test('the queue schema version lives in its own table, not in user_version', asy
         'queue schema version 99 is newer than this program supports (2); upgrade Tidings',
   );
 });
+
+test('queued message files and their directories are private under a permissive umask', async (t) => {
+  const old = process.umask(0);
+  t.after(() => process.umask(old));
+  const h = await harness();
+  t.after(() => h.close());
+  const [m] = await h.submit(ORIGINAL, [msg('x@remote.example')]);
+  const fileId = (m as QueueMessage).fileId;
+  const mode = async (p: string) => (await stat(join(h.dir, p))).mode & 0o777;
+  assert.deepEqual(
+    [await mode('queue'), await mode('queue/0'), await mode(`queue/0/${fileId}`)],
+    [0o700, 0o700, 0o600],
+  );
+});

@@ -29,6 +29,7 @@ import { ACCOUNT_MIGRATIONS, migrate } from './schema.js';
 import { StoreError, isStoreError } from './errors.js';
 import { Switchboard, type Change, type MailboxCounts, type Session } from './switchboard.js';
 import { mkdirDurable } from './fsutil.js';
+import { ensurePrivateFileSync } from './fsmode.js';
 import {
   FACT_COLUMNS,
   MESSAGE_COLUMNS,
@@ -259,6 +260,8 @@ export class Account {
     private readonly opts: AccountOptions,
   ) {
     const file = join(dir, 'index.db');
+    // It holds password-equivalent secrets: 0600 before SQLite writes to it.
+    ensurePrivateFileSync(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // NORMAL: a commit writes the WAL; syncWAL() makes it durable (see above).

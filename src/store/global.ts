@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { GLOBAL_MIGRATIONS, migrate } from './schema.js';
+import { ensurePrivateFileSync } from './fsmode.js';
 
 export type LoginResult =
   | 'success'
@@ -56,6 +57,7 @@ export class GlobalDB {
   private addsSinceCleanup = 0;
 
   constructor(readonly file: string) {
+    ensurePrivateFileSync(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // NORMAL: a commit only writes the WAL, without blocking the event loop on fsync;

@@ -2,10 +2,11 @@
 // system as the accounts, so delivery hard-links it into place). While writing, bare LF
 // line endings become CRLF and the MIME structure is parsed, so the message is never
 // held in memory and never re-read to parse it.
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MimeParser, type Part } from '../message/index.js';
+import { createPrivateFile } from './fsmode.js';
 
 export type PreparedMessage = {
   /** Path of the temp file holding the normalised message (without any delivery prefix). */
@@ -68,7 +69,8 @@ export class TempMessage {
    */
   static async create(tmpDir: string, opts: { verbatim?: boolean } = {}): Promise<TempMessage> {
     const path = join(tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.msg`);
-    const fh = await open(path, 'wx', 0o660);
+    // Mode 0600: the file becomes the message file (and queue file) by a hard link.
+    const fh = await createPrivateFile(path);
     return new TempMessage(path, fh, opts.verbatim ?? false);
   }
 
