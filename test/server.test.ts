@@ -1,13 +1,15 @@
 // The server lifecycle: listeners from the config, domains.toml followed while running
-// (only complete, valid versions replace the running one), config-driven quota, and a
-// clean stop.
+// (only complete, valid versions replace the running one), config-driven quota, a clean
+// stop, and the modes of the data directory fixed at start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, lstatSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server } from '../src/server/server.js';
 import { createLogger } from '../src/log/index.js';
+import { Store } from '../src/store/index.js';
 import type { DomainsConfig } from '../src/config/index.js';
 import { firstLine } from './util.js';
 
@@ -89,4 +91,75 @@ test('server: listeners, live reload of domains.toml, quota from config, clean s
   // Listeners are closed after stop.
   const p = server.listening[0]!.port;
   await assert.rejects(firstLine(p), /ECONNREFUSED/);
+});
+
+test('server start: a data directory open to other users is made private, and the log says so', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-server-'));
+  const cfg = join(dir, 'config');
+  const data = join(dir, 'data');
+  await mkdir(cfg);
+  await writeFile(join(cfg, 'tidings.toml'), STATIC);
+  await writeFile(join(cfg, 'domains.toml'), domains());
+  const lines: string[] = [];
+  const log = createLogger({ level: 'warn', destination: { write: (s: string) => lines.push(s) } });
+  const walk = (p: string, out: string[] = []): string[] => {
+    out.push(p);
+    if (lstatSync(p).isDirectory()) for (const n of readdirSync(p)) walk(join(p, n), out);
+    return out;
+  };
+  try {
+    // Data as an older version (or a restore with the wrong umask) left it.
+    const store = await Store.open({ dataDir: data });
+    const alice = await store.account('alice');
+    const m = await store.prepare(Buffer.from('Subject: hi\r\n\r\nHello.\r\n'));
+    await alice.addMessages('Inbox', [{ message: m, take: true }]);
+    await store.close();
+    const paths = walk(data);
+    for (const p of paths) chmodSync(p, lstatSync(p).isDirectory() ? 0o755 : 0o644);
+    await writeFile(join(dir, 'elsewhere'), 'not data');
+    chmodSync(join(dir, 'elsewhere'), 0o644);
+    symlinkSync(join(dir, 'elsewhere'), join(data, 'link'));
+
+    const server = await Server.start({ configDir: cfg, log });
+    try {
+      assert.equal(statSync(data).mode & 0o777, 0o700, 'the data directory before listening');
+      const r = await server.dataModes;
+      // Also tidings.db-wal and -shm: SQLite made them with the 0644 of tidings.db.
+      assert.equal(r?.fixed, paths.length + 2);
+      for (const p of walk(data)) {
+        const st = lstatSync(p);
+        if (st.isSymbolicLink()) continue;
+        assert.equal(st.mode & 0o777, st.isDirectory() ? 0o700 : 0o600, p);
+      }
+      assert.ok(walk(data).includes(join(data, 'ctl.sock')));
+      assert.ok(walk(data).includes(join(data, 'accounts', 'alice', 'msg', '0', '1')));
+      assert.equal(statSync(join(dir, 'elsewhere')).mode & 0o777, 0o644, 'link not followed');
+    } finally {
+      await server.stop();
+    }
+    const warned = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const n = paths.length + 2;
+    assert.deepEqual(
+      warned.map((l) => [l.level, l.fixed, l.msg]),
+      [
+        [
+          'warn',
+          n,
+          `fixed the modes of ${n} paths in the data directory (directories 0700, files 0600)`,
+        ],
+      ],
+    );
+
+    // Nothing to fix at the next start: nothing logged.
+    lines.length = 0;
+    const again = await Server.start({ configDir: cfg, log });
+    try {
+      assert.equal((await again.dataModes)?.fixed, 0);
+    } finally {
+      await again.stop();
+    }
+    assert.deepEqual(lines, []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

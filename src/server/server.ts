@@ -8,7 +8,7 @@ import {
   type StaticConfig,
   type DomainsConfig,
 } from '../config/index.js';
-import { Store } from '../store/index.js';
+import { Store, scanModes, type ModeScan } from '../store/index.js';
 import { createLogger } from '../log/index.js';
 import { registry } from '../metrics/index.js';
 import { startMetricsServer } from '../http/index.js';
@@ -62,6 +62,12 @@ export class Server {
   private sign!: Signer;
   private ctl: CtlServer | null = null;
   private stopping: Promise<void> | null = null;
+  /**
+   * The walk that fixes modes in the data directory (see start): what it did, partial if
+   * the server stopped first; null if it failed.
+   */
+  dataModes: Promise<ModeScan | null> = Promise.resolve(null);
+  private readonly stopWalk = new AbortController();
 
   private constructor(
     readonly configDir: string,
@@ -75,6 +81,12 @@ export class Server {
     const { static: st, domains } = loadConfigDir(opts.configDir);
     const log = opts.log ?? createLogger({ level: st.log_level, pretty: opts.pretty });
     let current = domains;
+    // Data written by older versions, or restored from a backup, may be readable by
+    // other users. The data directory itself is made 0700 first, before anything is
+    // opened: that alone shuts every other user out of all of it. Fixing each path
+    // below it reads every message file's inode, which takes a while for a million
+    // of them, so that walk runs beside the listeners instead of delaying them.
+    const rootModes = await scanModes(st.data_dir, { fix: true, depth: 0 });
     const store = await Store.open({
       dataDir: st.data_dir,
       cleanup: true,
@@ -111,6 +123,7 @@ export class Server {
         (op, args) => queueAdmin(queue, op, args),
         log,
       );
+      server.dataModes = server.fixDataModes(rootModes);
       await server.startListeners(opts);
     } catch (e) {
       await server.stop();
@@ -288,14 +301,44 @@ export class Server {
     );
   }
 
+  /**
+   * Walks the data directory, making directories 0700 and everything else 0600; logs
+   * one warning with the number of paths changed, if any (root: the result for the
+   * data directory itself, fixed before the server started).
+   */
+  private async fixDataModes(root: ModeScan): Promise<ModeScan | null> {
+    const dataDir = this.staticConfig.data_dir;
+    let r: ModeScan;
+    try {
+      r = await scanModes(dataDir, { fix: true, signal: this.stopWalk.signal });
+    } catch (err) {
+      this.log.error({ err, dataDir }, 'checking the modes in the data directory failed');
+      return null;
+    }
+    r.wrong += root.wrong;
+    r.fixed += root.fixed;
+    r.failed += root.failed;
+    if (root.error !== undefined) r.error = root.error;
+    if (r.fixed > 0 || r.failed > 0) {
+      this.log.warn(
+        { dataDir, fixed: r.fixed, failed: r.failed, ...(r.error ? { error: r.error } : {}) },
+        `fixed the modes of ${r.fixed} paths in the data directory (directories 0700, files 0600)` +
+          (r.failed > 0 ? `; ${r.failed} paths could not be checked or changed` : ''),
+      );
+    }
+    return r;
+  }
+
   /** Closes listeners, lets in-flight work finish, and closes the databases cleanly. */
   stop(): Promise<void> {
     if (!this.stopping) {
       this.stopping = (async () => {
+        this.stopWalk.abort();
         this.watcher?.close();
         await Promise.allSettled(this.services.map((s) => s.close()));
         await this.ctl?.close();
         await this.queue?.stop();
+        await this.dataModes;
         await this.store.close();
       })();
     }

@@ -1,15 +1,15 @@
 // File modes of the data directory: whatever the umask, what the store writes (databases
 // with their -wal and -shm files, message files, temp files, directories) is readable by
-// the owner only.
+// the owner only, and the mode walk finds and fixes what is not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstatSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile, lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Store } from './store.js';
 import { sampleMessage } from './testutil.js';
-import { mkdirPrivate } from './fsmode.js';
+import { mkdirPrivate, scanModes, type WrongMode } from './fsmode.js';
 import { deriveSecrets } from '../sasl/index.js';
 
 /** Every path under root (root included, links not followed) with its permission bits. */
@@ -110,6 +110,71 @@ test('mkdirPrivate makes missing parents 0700 under any umask and reports them',
     assert.deepEqual(made, [join(base, 'a'), join(base, 'a', 'b'), join(base, 'a', 'b', 'c')]);
     assert.deepEqual(await mkdirPrivate(join(base, 'a', 'b')), []);
     assert.deepEqual(notPrivate(join(base, 'a')), []);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
+test('scanModes reports and fixes world-readable data, leaving links and their targets alone', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'tidings-fsmode-'));
+  const dir = join(base, 'data');
+  try {
+    await mkdir(join(dir, 'accounts', 'alice', 'msg', '0'), { recursive: true });
+    await writeFile(join(dir, 'accounts', 'alice', 'index.db'), 'secrets');
+    await writeFile(join(dir, 'accounts', 'alice', 'msg', '0', '1'), 'message');
+    await writeFile(join(dir, 'tidings.db'), 'x');
+    await writeFile(join(base, 'elsewhere'), 'not ours');
+    await chmod(join(base, 'elsewhere'), 0o644);
+    await symlink(join(base, 'elsewhere'), join(dir, 'link'));
+    for (const p of [
+      '',
+      'accounts',
+      'accounts/alice',
+      'accounts/alice/msg',
+      'accounts/alice/msg/0',
+    ])
+      await chmod(join(dir, p), 0o755);
+    for (const p of ['accounts/alice/index.db', 'accounts/alice/msg/0/1', 'tidings.db'])
+      await chmod(join(dir, p), 0o644);
+    await chmod(join(dir, 'tidings.db'), 0o600);
+
+    const seen: WrongMode[] = [];
+    const check = await scanModes(dir, { onWrong: (w) => seen.push(w) });
+    assert.deepEqual(check, { paths: 8, wrong: 7, fixed: 0, failed: 0 });
+    assert.deepEqual(
+      seen.map((w) => [relative(dir, w.path) || '.', w.mode, w.expected]).sort(),
+      [
+        ['.', 0o755, 0o700],
+        ['accounts', 0o755, 0o700],
+        ['accounts/alice', 0o755, 0o700],
+        ['accounts/alice/index.db', 0o644, 0o600],
+        ['accounts/alice/msg', 0o755, 0o700],
+        ['accounts/alice/msg/0', 0o755, 0o700],
+        ['accounts/alice/msg/0/1', 0o644, 0o600],
+      ].sort(),
+    );
+    assert.equal(notPrivate(dir).length, 8, 'checking changes nothing (the link counts here)');
+
+    const root = await scanModes(dir, { fix: true, depth: 0 });
+    assert.deepEqual(root, { paths: 1, wrong: 1, fixed: 1, failed: 0 });
+    assert.equal((await lstat(dir)).mode & 0o777, 0o700);
+
+    const fixed = await scanModes(dir, { fix: true });
+    assert.deepEqual(fixed, { paths: 8, wrong: 6, fixed: 6, failed: 0 });
+    assert.deepEqual(notPrivate(dir), ['link 777']);
+    assert.equal((await lstat(join(base, 'elsewhere'))).mode & 0o777, 0o644, 'link not followed');
+    assert.deepEqual(await scanModes(dir, { fix: true }), {
+      paths: 8,
+      wrong: 0,
+      fixed: 0,
+      failed: 0,
+    });
+    assert.deepEqual(await scanModes(join(base, 'missing')), {
+      paths: 0,
+      wrong: 0,
+      fixed: 0,
+      failed: 0,
+    });
   } finally {
     await rm(base, { recursive: true, force: true });
   }
