@@ -2,7 +2,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile, readFile, readdir, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile, readFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -145,6 +145,39 @@ describe('tidings CLI', () => {
     assert.match(r.stdout, /moved to .*removed-accounts/);
     r = await tidings(['account', 'list', '-c', cfg]);
     assert.equal(r.stdout, 'alice\talice@example.org\n');
+  });
+
+  test('verifydata reports each path other users may read, with its mode and the expected one', async () => {
+    let r = await tidings(['setpassword', '-c', cfg, 'alice'], { input: 'correct horse\n' });
+    assert.equal(r.code, 0, r.stderr);
+    const data = join(dir, 'data');
+    r = await tidings(['verifydata', '-c', cfg]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^modes: \\d+ paths in ${data}: ok$`, 'm'));
+
+    // The password's derived secrets in a file any local user can read.
+    await chmod(join(data, 'accounts', 'alice', 'index.db'), 0o644);
+    await chmod(join(data, 'accounts'), 0o755);
+    r = await tidings(['verifydata', '-c', cfg]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^modes: \\d+ paths in ${data}: 2 problems\n` +
+          '  accounts: mode 0755, expected 0700\n' +
+          '  accounts/alice/index.db: mode 0644, expected 0600\n',
+        'm',
+      ),
+    );
+    r = await tidings(['verifydata', '-c', cfg, 'alice']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^alice: \d+ mailboxes, 0 messages, 0 files: 1 problems\n {2}accounts\/alice\/index\.db: mode 0644, expected 0600\n/m,
+    );
+    assert.equal((await stat(join(data, 'accounts', 'alice', 'index.db'))).mode & 0o777, 0o644);
+    await chmod(join(data, 'accounts', 'alice', 'index.db'), 0o600);
+    await chmod(join(data, 'accounts'), 0o700);
   });
 });
 

@@ -1,6 +1,8 @@
+// `tidings verifydata`: checks the data directory (modes of its paths, and per account
+// mailbox counts, UIDs, message files and sizes, modseqs) and prints every problem.
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { Store, verifyAccount } from '../store/index.js';
+import { Store, verifyAccount, verifyModes } from '../store/index.js';
 import { configDirOption, loadConfigOrExit } from './common.js';
 
 export function registerVerifydata(program: Command): void {
@@ -8,28 +10,42 @@ export function registerVerifydata(program: Command): void {
     program
       .command('verifydata')
       .description(
-        'check the data directory: mailbox counts, UIDs, message files and sizes, modseqs; changes nothing',
+        'check the data directory: modes (directories 0700, files 0600), mailbox counts, UIDs, message files and sizes, modseqs; changes nothing',
       )
       .option('--data <dir>', 'data directory to check (default: data_dir of the configuration)')
       .argument('[accounts...]', 'accounts to check (default: all)'),
   ).action(async (accounts: string[], o: { config: string; data?: string }) => {
     const dataDir = o.data ? resolve(o.data) : loadConfigOrExit(o.config).static.data_dir;
-    const store = await Store.open({ dataDir });
     let problems = 0;
+    const report = (head: string, list: string[]) => {
+      process.stdout.write(`${head}: ${list.length === 0 ? 'ok' : `${list.length} problems`}\n`);
+      for (const p of list) process.stdout.write(`  ${p}\n`);
+      problems += list.length;
+    };
+    // Modes as found: checked before any database is opened, since SQLite creates -wal
+    // and -shm files (with the database file's mode) while one is open.
+    if (accounts.length === 0) {
+      const m = await verifyModes(dataDir);
+      report(`modes: ${m.paths} paths in ${dataDir}`, m.problems);
+    }
+    const store = await Store.open({ dataDir });
     try {
-      const names = accounts.length > 0 ? accounts : await store.accountNames();
+      const known = new Set(await store.accountNames());
+      const names = accounts.length > 0 ? accounts : [...known];
       for (const name of names) {
-        if (!(await store.accountExists(name))) {
+        if (!known.has(name) || !(await store.accountExists(name))) {
           process.stdout.write(`${name}: no such account in ${dataDir}\n`);
           problems++;
           continue;
         }
+        // A named account: the modes of its own directory (all were checked above otherwise).
+        const modes =
+          accounts.length > 0 ? await verifyModes(dataDir, store.accountDir(name)) : null;
         const r = await verifyAccount(await store.account(name));
-        process.stdout.write(
-          `${name}: ${r.mailboxes} mailboxes, ${r.messages} messages, ${r.files} files: ${r.problems.length === 0 ? 'ok' : `${r.problems.length} problems`}\n`,
-        );
-        for (const p of r.problems) process.stdout.write(`  ${p}\n`);
-        problems += r.problems.length;
+        report(`${name}: ${r.mailboxes} mailboxes, ${r.messages} messages, ${r.files} files`, [
+          ...(modes?.problems ?? []),
+          ...r.problems,
+        ]);
       }
     } finally {
       await store.close();

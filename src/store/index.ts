@@ -24,6 +24,6 @@ export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';
 export * from './flags.js';
 export type { Mailbox, Message, DeliveryFacts } from './rows.js';
 export { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';
-export { verifyAccount, type VerifyReport } from './verify.js';
+export { verifyAccount, verifyModes, type VerifyReport } from './verify.js';
 export { scanModes, type ModeScan, type WrongMode } from './fsmode.js';
 export { sendCounts, recordOutgoing, type SendCounts } from './outgoing.js';

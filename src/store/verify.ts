@@ -1,10 +1,11 @@
-// Consistency checks for `tidings verifydata`: reads an account's database and files and
-// reports every mismatch it finds. It changes nothing.
+// Consistency checks for `tidings verifydata`: reads an account's database and files, and
+// the modes of the data directory, and reports every mismatch it finds. It changes nothing.
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Account } from './account.js';
 import { FILES_PER_DIR } from './account.js';
 import { Flag } from './flags.js';
+import { formatMode, scanModes, type WrongMode } from './fsmode.js';
 
 export type VerifyReport = {
   account: string;
@@ -181,4 +182,25 @@ export async function verifyAccount(a: Account): Promise<VerifyReport> {
     files,
     problems,
   };
+}
+
+/**
+ * Paths under root (dataDir or a directory in it) whose mode is not 0700 (directories)
+ * or 0600 (everything else), each named relative to dataDir with its mode and the
+ * expected one.
+ */
+export async function verifyModes(
+  dataDir: string,
+  root = dataDir,
+): Promise<{ paths: number; problems: string[] }> {
+  const wrong: WrongMode[] = [];
+  const r = await scanModes(root, { onWrong: (w) => wrong.push(w) });
+  const problems = wrong
+    .sort((x, y) => (x.path < y.path ? -1 : 1))
+    .map(
+      (w) =>
+        `${relative(dataDir, w.path) || '.'}: mode ${formatMode(w.mode)}, expected ${formatMode(w.expected)}`,
+    );
+  if (r.failed > 0) problems.push(`${r.failed} paths could not be checked: ${r.error}`);
+  return { paths: r.paths, problems };
 }
