@@ -168,10 +168,13 @@ test('dkim gen creates keys and selectors; config dnsrecords publishes them', as
   await writeFile(join(cfg, 'domains.toml'), DOMAINS);
   const cli = (...args: string[]) => tidings([...args, '-c', cfg]);
 
-  let r = await cli('dkim', 'gen', 'Example.ORG', 'first');
+  // A umask that would leave the key unwritable, or readable by others, changes nothing.
+  const umask = process.umask(0o277);
+  let r = await cli('dkim', 'gen', 'Example.ORG', 'first').finally(() => process.umask(umask));
   assert.equal(r.code, 0, r.stderr);
   const file = join(cfg, 'dkim', 'example.org-first.key');
   assert.equal((await stat(file)).mode & 0o777, 0o600);
+  assert.equal((await stat(join(cfg, 'dkim'))).mode & 0o777, 0o700);
   const key = await loadDkimKey(file);
   assert.equal(key.algorithm, 'ed25519-sha256');
   const record = dkimRecord(key);

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { lstatSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,9 @@ function stop(
 test('localserve: first start, serving, Ctrl-C, second start reuses everything, SIGTERM', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tidings-localserve-'));
   try {
-    const first = await start(dir);
+    // Under a permissive umask, which the started process inherits.
+    const umask = process.umask(0);
+    const first = await start(dir).finally(() => process.umask(umask));
     const out = first.out();
     assert.match(out, /created and running/);
     assert.match(out, /login: {2}you@localhost {2}password: tidings/);
@@ -77,6 +80,17 @@ test('localserve: first start, serving, Ctrl-C, second start reuses everything, 
     assert.deepEqual(r, { code: 0, signal: null }, `first run:\n${first.out()}`);
     assert.ok((await stat(join(dir, 'config', 'localhost.crt'))).isFile());
     assert.equal((await stat(join(dir, 'config', 'localhost.key'))).mode & 0o777, 0o600);
+    // Configuration and data, with the password set at the first start, are the owner's only.
+    const open: string[] = [];
+    const walk = (p: string, deep = true) => {
+      const st = lstatSync(p);
+      if ((st.mode & 0o777) !== (st.isDirectory() ? 0o700 : 0o600)) open.push(p);
+      if (deep && st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+    };
+    walk(join(dir, 'data'));
+    for (const p of ['config', 'config/tidings.toml', 'config/domains.toml'])
+      walk(join(dir, p), false);
+    assert.deepEqual(open, []);
 
     // The account exists with the printed password.
     const store = await Store.open({ dataDir: join(dir, 'data') });

@@ -1,5 +1,6 @@
+// `tidings dkim gen`: creates a DKIM signing key, adds its selector to domains.toml and
+// prints the DNS record to publish.
 import type { Command } from 'commander';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DomainsConfig } from '../config/index.js';
 import {
@@ -8,6 +9,7 @@ import {
   generateDkimKeyAsync,
   type DkimKeyKind,
 } from '../msgauth/index.js';
+import { mkdirPrivate, writePrivateFile } from '../store/index.js';
 import {
   CliError,
   UsageError,
@@ -63,17 +65,16 @@ export function registerDkim(program: Command): void {
       }
       const key = await generateDkimKeyAsync(kind);
       const file = join(dirname(cfg.domainsPath), 'dkim', `${domain}-${selector}.key`);
-      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-      // "wx": never overwrite an existing key.
-      await writeFile(file, key.pem, { mode: 0o600, flag: 'wx' }).catch(
-        (e: NodeJS.ErrnoException) => {
-          throw new CliError(
-            e.code === 'EEXIST'
-              ? `${file} exists already; not overwriting it`
-              : `${file}: ${e.message}`,
-          );
-        },
-      );
+      // The private key: directory 0700 and file 0600 whatever the umask; an existing
+      // key is never overwritten.
+      await mkdirPrivate(dirname(file));
+      await writePrivateFile(file, key.pem).catch((e: NodeJS.ErrnoException) => {
+        throw new CliError(
+          e.code === 'EEXIST'
+            ? `${file} exists already; not overwriting it`
+            : `${file}: ${e.message}`,
+        );
+      });
       const next = structuredClone(cfg.domains) as DomainsConfig;
       const nd2 = next.domains[domain] as (typeof next.domains)[string];
       (nd2.dkim.selectors as Record<string, unknown>)[selector] = {

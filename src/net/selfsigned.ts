@@ -3,7 +3,7 @@
 // the certificate.
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, rename } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -103,7 +103,14 @@ async function exists(path: string): Promise<boolean> {
 
 async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp${process.pid}`;
-  await writeFile(tmp, data, { mode, flag: 'w' });
-  await chmod(tmp, mode); // the umask may have narrowed or the file existed
+  const fh = await open(tmp, 'w', mode);
+  try {
+    // Before the data: a temp file left by a crash keeps its old mode, and the umask
+    // may have narrowed this one.
+    await fh.chmod(mode);
+    await fh.writeFile(data);
+  } finally {
+    await fh.close();
+  }
   await rename(tmp, path);
 }

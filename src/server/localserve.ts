@@ -4,9 +4,10 @@
 // one account; later starts reuse all of it.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { ensureSelfSigned } from '../net/index.js';
 import { deriveSecrets } from '../sasl/index.js';
+import { mkdirPrivate, writePrivateFile } from '../store/index.js';
 import { Server, type ServerOptions } from './server.js';
 
 export const LOCALSERVE_ACCOUNT = 'you';
@@ -80,19 +81,18 @@ export async function ensureLocalserveConfig(
   dir = localserveDir(),
 ): Promise<{ configDir: string; created: boolean }> {
   const configDir = join(dir, 'config');
-  await mkdir(configDir, { recursive: true, mode: 0o700 });
+  // Private whatever the umask: it holds the TLS key (and DKIM keys, if added).
+  await mkdirPrivate(configDir);
   const { cert_file: certFile, key_file: keyFile } = await ensureSelfSigned(configDir, [
     'localhost',
   ]);
   let created = false;
   if (!(await exists(join(configDir, 'tidings.toml')))) {
-    await writeFile(join(configDir, 'tidings.toml'), staticConfigText(certFile, keyFile), {
-      mode: 0o600,
-    });
+    await writePrivateFile(join(configDir, 'tidings.toml'), staticConfigText(certFile, keyFile));
     created = true;
   }
   if (!(await exists(join(configDir, 'domains.toml')))) {
-    await writeFile(join(configDir, 'domains.toml'), domainsConfigText(), { mode: 0o600 });
+    await writePrivateFile(join(configDir, 'domains.toml'), domainsConfigText());
     created = true;
   }
   return { configDir, created };

@@ -3,7 +3,16 @@
 // is followed by an explicit chmod). Helpers that create paths that way, and a walk
 // that finds, and optionally fixes, paths with other modes (server start, verifydata).
 import { closeSync, fchmodSync, openSync, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, opendir, stat, type FileHandle } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  open,
+  opendir,
+  stat,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export const DIR_MODE = 0o700;
@@ -46,6 +55,25 @@ export async function createPrivateFile(path: string): Promise<FileHandle> {
     throw e;
   }
   return fh;
+}
+
+/**
+ * Writes a new file (failing with EEXIST if it exists, so nothing is ever overwritten)
+ * with mode 0600, and syncs it. A partly written file is removed.
+ */
+export async function writePrivateFile(path: string, data: string | Buffer): Promise<void> {
+  const fh = await createPrivateFile(path);
+  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    await unlink(path).catch(() => undefined);
+    throw e;
+  }
 }
 
 /**

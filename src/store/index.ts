@@ -25,5 +25,11 @@ export * from './flags.js';
 export type { Mailbox, Message, DeliveryFacts } from './rows.js';
 export { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';
 export { verifyAccount, verifyModes, type VerifyReport } from './verify.js';
-export { scanModes, type ModeScan, type WrongMode } from './fsmode.js';
+export {
+  mkdirPrivate,
+  writePrivateFile,
+  scanModes,
+  type ModeScan,
+  type WrongMode,
+} from './fsmode.js';
 export { sendCounts, recordOutgoing, type SendCounts } from './outgoing.js';
