@@ -45,9 +45,19 @@ export async function mkdirPrivate(dir: string): Promise<string[]> {
   return made;
 }
 
+/**
+ * Whether the process umask takes bits from 0600, so that a created file needs a chmod:
+ * reading the umask is a cheap system call on this thread, a chmod is a round trip to the
+ * thread pool for every received message.
+ */
+function needsChmod(): boolean {
+  return (process.umask() & FILE_MODE) !== 0;
+}
+
 /** Creates a new file (failing with EEXIST if it exists) with mode 0600, open for writing. */
 export async function createPrivateFile(path: string): Promise<FileHandle> {
   const fh = await open(path, 'wx', FILE_MODE);
+  if (!needsChmod()) return fh;
   try {
     await fh.chmod(FILE_MODE);
   } catch (e) {
