@@ -2,7 +2,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile, readFile, readdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile, readFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -178,6 +178,105 @@ describe('tidings CLI', () => {
     assert.equal((await stat(join(data, 'accounts', 'alice', 'index.db'))).mode & 0o777, 0o644);
     await chmod(join(data, 'accounts', 'alice', 'index.db'), 0o600);
     await chmod(join(data, 'accounts'), 0o700);
+  });
+});
+
+/** A domains.toml as an admin keeps it: comments on top, between tables, after keys. */
+const COMMENTED = `# Domains of example.org; edited by hand and by tidings.
+
+# Mail for postmaster goes to alice.
+[postmaster]
+account = "alice" # keep
+
+# Main domain
+[domains."example.org"]
+description = "main" # shown nowhere yet
+
+[domains."example.net"]
+
+# Accounts
+[accounts.alice]
+domain = "example.org"   # alice's domain
+destinations = { "alice@example.org" = {} }
+
+# Lists
+[aliases."team@example.org"]
+members = ["alice@example.org"] # just alice
+`;
+
+describe('tidings CLI edits domains.toml in place', () => {
+  let dir: string;
+  let cfg: string;
+  const domainsFile = () => readFile(join(cfg, 'domains.toml'), 'utf8');
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tidings-cli-edit-'));
+    cfg = join(dir, 'config');
+    await mkdir(cfg);
+    await writeFile(join(cfg, 'tidings.toml'), STATIC);
+    await writeFile(join(cfg, 'domains.toml'), COMMENTED);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('account add, dkim gen and account remove keep comments and layout', async () => {
+    let r = await tidings(['account', 'add', '-c', cfg, 'bob', 'bob@example.net']);
+    assert.equal(r.code, 0, r.stderr);
+    const bob =
+      '\n[accounts.bob]\ndomain = "example.net"\ndestinations = { "bob@example.net" = {} }\n';
+    const withBob = COMMENTED.replace(
+      '{ "alice@example.org" = {} }\n',
+      `{ "alice@example.org" = {} }\n${bob}`,
+    );
+    assert.equal(await domainsFile(), withBob);
+
+    r = await tidings(['dkim', 'gen', '-c', cfg, 'Example.NET', 'sel1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^sel1\._domainkey\.example\.net\. +.*TXT/m);
+    const withKey = withBob.replace(
+      '[domains."example.net"]\n',
+      '[domains."example.net"]\ndkim.sign = ["sel1"]\n\n' +
+        '[domains."example.net".dkim.selectors.sel1]\n' +
+        'private_key_file = "dkim/example.net-sel1.key"\n',
+    );
+    assert.equal(await domainsFile(), withKey);
+    assert.equal((await stat(join(cfg, 'dkim', 'example.net-sel1.key'))).mode & 0o777, 0o600);
+
+    r = await tidings(['dkim', 'gen', '-c', cfg, 'example.net', 'sel1']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /already has a selector sel1/);
+
+    r = await tidings(['account', 'remove', '-c', cfg, 'bob']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await domainsFile(), withKey.replace(bob, ''));
+
+    // The postmaster's account cannot be removed; nothing changes.
+    r = await tidings(['account', 'remove', '-c', cfg, 'alice']);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^tidings: change refused: .*domains\.toml: aliases\."team@example\.org"\.members\[0\]: alice@example\.org is not an account destination\n.*domains\.toml: postmaster\.account: no account "alice"\n$/,
+    );
+    assert.equal(await domainsFile(), withKey.replace(bob, ''));
+  });
+
+  test('[postmaster] may name the account before account add creates it', async () => {
+    const pm = join(dir, 'pm');
+    await mkdir(pm);
+    await writeFile(join(pm, 'tidings.toml'), STATIC);
+    const text = '[postmaster]\naccount = "carol" # to be added\n\n[domains."example.org"]\n';
+    await writeFile(join(pm, 'domains.toml'), text);
+    let r = await tidings(['config', 'check', '-c', pm]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /domains\.toml: postmaster\.account: no account "carol"/);
+
+    r = await tidings(['account', 'add', '-c', pm, 'carol', 'carol@example.org']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      await readFile(join(pm, 'domains.toml'), 'utf8'),
+      `${text}\n[accounts.carol]\ndomain = "example.org"\ndestinations = { "carol@example.org" = {} }\n`,
+    );
+    r = await tidings(['config', 'check', '-c', pm]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await stat(join(dir, 'data', 'accounts', 'carol', 'index.db'))).isFile());
   });
 });
 

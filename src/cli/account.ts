@@ -1,7 +1,22 @@
+// `tidings account add`, `remove` and `list`: accounts in domains.toml and their data.
 import type { Command } from 'commander';
-import { parseAddress, accountAddresses, type DomainsConfig } from '../config/index.js';
+import {
+  accountAddresses,
+  addAccountEdit,
+  parseAddress,
+  rawTable,
+  removeAccountEdit,
+} from '../config/index.js';
 import { Store } from '../store/index.js';
-import { CliError, UsageError, configDirOption, loadConfigOrExit, writeConfig } from './common.js';
+import {
+  CliError,
+  UsageError,
+  changeDomains,
+  configDirOption,
+  loadConfigOrExit,
+  loadStaticOrExit,
+  readDomainsOrExit,
+} from './common.js';
 
 export function registerAccount(program: Command): void {
   const account = program.command('account').description('manage accounts');
@@ -13,20 +28,17 @@ export function registerAccount(program: Command): void {
       .argument('<name>', 'account name (letters, digits, ".", "-", "_")')
       .argument('<address>', 'email address at a configured domain'),
   ).action(async (name: string, address: string, o: { config: string }) => {
-    const cfg = loadConfigOrExit(o.config);
+    const st = loadStaticOrExit(o.config);
     const parsed = parseAddress(address);
     if ('problem' in parsed)
       throw new UsageError(`address ${JSON.stringify(address)}: ${parsed.problem}`);
-    if (cfg.domains.accounts[name]) throw new CliError(`account ${name} already exists`);
-    const next = structuredClone(cfg.domains) as DomainsConfig;
-    (next.accounts as Record<string, unknown>)[name] = {
-      domain: parsed.domain,
-      destinations: { [`${parsed.localpart}@${parsed.domain}`]: {} },
-    };
-    await writeConfig(cfg.domainsPath, next);
+    // Only the changed file must be valid: a [postmaster] may already name this account.
+    const file = readDomainsOrExit(o.config);
+    if (rawTable(file.data, 'accounts', name)) throw new CliError(`account ${name} already exists`);
+    const domains = await changeDomains(file, [addAccountEdit(name, parsed)]);
     const store = await Store.open({
-      dataDir: cfg.static.data_dir,
-      initialMailboxes: () => cfg.domains.initial_mailboxes,
+      dataDir: st.data_dir,
+      initialMailboxes: () => domains.initial_mailboxes,
     });
     try {
       await store.account(name);
@@ -45,12 +57,11 @@ export function registerAccount(program: Command): void {
       .description('remove an account from the configuration; its data is moved aside, not deleted')
       .argument('<name>', 'account name'),
   ).action(async (name: string, o: { config: string }) => {
-    const cfg = loadConfigOrExit(o.config);
-    if (!cfg.domains.accounts[name]) throw new CliError(`no account ${name}`);
-    const next = structuredClone(cfg.domains) as DomainsConfig;
-    delete (next.accounts as Record<string, unknown>)[name];
-    await writeConfig(cfg.domainsPath, next);
-    const store = await Store.open({ dataDir: cfg.static.data_dir });
+    const st = loadStaticOrExit(o.config);
+    const file = readDomainsOrExit(o.config);
+    if (!rawTable(file.data, 'accounts', name)) throw new CliError(`no account ${name}`);
+    await changeDomains(file, [removeAccountEdit(name)]);
+    const store = await Store.open({ dataDir: st.data_dir });
     try {
       const moved = await store.removeAccount(name);
       process.stdout.write(

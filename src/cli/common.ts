@@ -3,11 +3,17 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import {
   ConfigError,
+  editDomainsFile,
   loadConfigDir,
+  loadStaticConfig,
   normalizeDomain,
-  writeDomainsConfig,
+  readDomainsFile,
+  replaceDomainsFile,
   type DomainsConfig,
+  type DomainsFile,
   type LoadedConfig,
+  type StaticConfig,
+  type TomlEdit,
 } from '../config/index.js';
 
 /** A bad argument: usage text and status 2. */
@@ -37,23 +43,54 @@ export function configPaths(dir: string): { dir: string; static: string; domains
 }
 
 /** Loads the configuration; a config error becomes exit status 2 with its message. */
-export function loadConfigOrExit(dir: string) {
+export function loadConfigOrExit(dir: string): LoadedConfig {
+  return exitOnConfigError(() => loadConfigDir(resolve(dir)));
+}
+
+/** A config error becomes exit status 2 with its message, after `prefix`. */
+function exitOnConfigError<T>(f: () => T, prefix = ''): T {
   try {
-    return loadConfigDir(resolve(dir));
+    return f();
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message, 2);
+    if (e instanceof ConfigError) throw new CliError(`${prefix}${e.message}`, 2);
     throw e;
   }
 }
 
-/** Writes domains.toml; a change the validation refuses becomes status 2. */
-export async function writeConfig(path: string, cfg: DomainsConfig): Promise<void> {
+/** Loads tidings.toml alone, for commands that change domains.toml. */
+export function loadStaticOrExit(dir: string): StaticConfig {
+  return exitOnConfigError(() => loadStaticConfig(configPaths(dir).static));
+}
+
+/**
+ * Reads domains.toml for a change. It need not be valid as it is (only readable TOML):
+ * what counts is that the changed file is.
+ */
+export function readDomainsOrExit(dir: string): DomainsFile {
+  return exitOnConfigError(() => readDomainsFile(configPaths(dir).domains));
+}
+
+/**
+ * Changes domains.toml in place, keeping its comments and layout. The complete result
+ * is validated first; a change that cannot be made or would not load becomes status 2.
+ */
+export async function changeDomains(
+  file: DomainsFile,
+  edits: readonly TomlEdit[],
+  beforeWrite?: () => Promise<void>,
+): Promise<DomainsConfig> {
+  const { text, config } = exitOnConfigError(
+    () => editDomainsFile(file, edits),
+    'change refused: ',
+  );
+  await beforeWrite?.();
   try {
-    await writeDomainsConfig(path, cfg);
+    await replaceDomainsFile(file, text);
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`change refused: ${e.message}`, 2);
+    if (e instanceof ConfigError) throw new CliError(e.message, 2);
     throw e;
   }
+  return config;
 }
 
 /** A domain argument in its configured (ASCII, lower-case) form; it must be configured. */

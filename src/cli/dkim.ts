@@ -1,8 +1,8 @@
-// `tidings dkim gen`: creates a DKIM signing key, adds its selector to domains.toml and
-// prints the DNS record to publish.
+// `tidings dkim gen`: a new DKIM key file, its selector added to domains.toml, and the
+// DNS record to publish (RFC 6376 §3.6).
 import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
-import type { DomainsConfig } from '../config/index.js';
+import { addDkimSelectorEdits, domainKey, normalizeDomain, rawTable } from '../config/index.js';
 import {
   dkimRecord,
   formatZone,
@@ -13,10 +13,9 @@ import { mkdirPrivate, writePrivateFile } from '../store/index.js';
 import {
   CliError,
   UsageError,
+  changeDomains,
   configDirOption,
-  configuredDomain,
-  loadConfigOrExit,
-  writeConfig,
+  readDomainsOrExit,
 } from './common.js';
 
 const KINDS: DkimKeyKind[] = ['ed25519', 'rsa2048', 'rsa4096'];
@@ -51,47 +50,51 @@ export function registerDkim(program: Command): void {
           `unknown algorithm ${JSON.stringify(o.algorithm)}: use ${KINDS.join(', ')}`,
         );
       }
-      const cfg = loadConfigOrExit(o.config);
-      const domain = configuredDomain(cfg, domainArg);
-      const dc = cfg.domains.domains[domain] as DomainsConfig['domains'][string];
+      const nd = normalizeDomain(domainArg);
+      if ('problem' in nd) {
+        throw new UsageError(`domain ${JSON.stringify(domainArg)}: ${nd.problem}`);
+      }
+      const domain = nd.domain;
+      const file = readDomainsOrExit(o.config);
+      const key = domainKey(file, domain);
+      if (key === undefined) {
+        throw new CliError(`domain ${domain} is not configured in ${file.path}`);
+      }
       const selector = (selectorArg ?? defaultSelector(kind)).toLowerCase();
       if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(selector)) {
         throw new UsageError(
           `selector ${JSON.stringify(selector)}: letters, digits and inner hyphens`,
         );
       }
-      if (selector in dc.dkim.selectors) {
+      const selectors = Object.keys(rawTable(file.data, 'domains', key, 'dkim', 'selectors') ?? {});
+      if (selectors.some((s) => s.toLowerCase() === selector)) {
         throw new CliError(`domain ${domain} already has a selector ${selector}`);
       }
-      const key = await generateDkimKeyAsync(kind);
-      const file = join(dirname(cfg.domainsPath), 'dkim', `${domain}-${selector}.key`);
-      // The private key: directory 0700 and file 0600 whatever the umask; an existing
-      // key is never overwritten.
-      await mkdirPrivate(dirname(file));
-      await writePrivateFile(file, key.pem).catch((e: NodeJS.ErrnoException) => {
-        throw new CliError(
-          e.code === 'EEXIST'
-            ? `${file} exists already; not overwriting it`
-            : `${file}: ${e.message}`,
-        );
+      const keyFile = join(dirname(file.path), 'dkim', `${domain}-${selector}.key`);
+      const edits = addDkimSelectorEdits(file, key, selector, keyFile, o.sign);
+      const dkimKey = await generateDkimKeyAsync(kind);
+      // The changed config is validated before the key is written, and written after it.
+      await changeDomains(file, edits, async () => {
+        // The private key: directory 0700 and file 0600 whatever the umask; an existing
+        // key is never overwritten.
+        await mkdirPrivate(dirname(keyFile));
+        await writePrivateFile(keyFile, dkimKey.pem).catch((e: NodeJS.ErrnoException) => {
+          throw new CliError(
+            e.code === 'EEXIST'
+              ? `${keyFile} exists already; not overwriting it`
+              : `${keyFile}: ${e.message}`,
+          );
+        });
       });
-      const next = structuredClone(cfg.domains) as DomainsConfig;
-      const nd2 = next.domains[domain] as (typeof next.domains)[string];
-      (nd2.dkim.selectors as Record<string, unknown>)[selector] = {
-        private_key_file: file,
-        hash: 'sha256',
-      };
-      if (o.sign) (nd2.dkim.sign as string[]).push(selector);
-      await writeConfig(cfg.domainsPath, next);
       process.stdout.write(
-        `key written to ${file}; selector ${selector} added to ${domain}${o.sign ? ' and signing' : ''}\n` +
+        `key written to ${keyFile}; selector ${selector} added to ${domain}${o.sign ? ' and signing' : ''}\n` +
           `publish this DNS record:\n\n` +
           formatZone([
             {
               name: `${selector}._domainkey.${domain}.`,
               type: 'TXT',
-              value: dkimRecord(key),
-              comment: `DKIM key ${selector} of ${domain} (${key.algorithm}).`,
+              value: dkimRecord(dkimKey),
+              comment: `DKIM key ${selector} of ${domain} (${dkimKey.algorithm}).`,
             },
           ]),
       );

@@ -1,50 +1,73 @@
-// Writing domains.toml: serialise, validate, then replace the file atomically.
+// Changing domains.toml: edits are made in the text itself, so the admin's comments and
+// layout stay; the whole result is validated, then the file is replaced atomically.
 import { randomBytes } from 'node:crypto';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { stringify } from 'smol-toml';
-import type {
-  AccountConfig,
-  AliasConfig,
-  DomainConfig,
-  DomainsConfig,
-  InitialMailboxes,
-} from './domains.js';
-import { parseDomainsConfig } from './domains.js';
-import { formatDuration, formatSize } from './units.js';
+import { type DomainsConfig, parseDomainsConfig } from './domains.js';
+import { ConfigError } from './errors.js';
+import { normalizeDomain } from './names.js';
+import { parseToml, readConfigText } from './toml.js';
+import { editToml, TomlEditError, type TomlEdit, type TomlPath } from './tomledit.js';
 
-type Table = Record<string, unknown>;
+export { type TomlEdit } from './tomledit.js';
 
-/** Copies the entries whose value is set and differs from the default. */
-function pick(entries: [string, unknown, unknown?][]): Table {
-  const out: Table = {};
-  for (const [key, value, def] of entries) {
-    if (value === undefined || value === def) continue;
-    if (Array.isArray(value) && value.length === 0 && Array.isArray(def)) continue;
-    out[key] = value;
-  }
-  return out;
+/** domains.toml as read from disk: its text and TOML data, not validated. */
+export interface DomainsFile {
+  path: string;
+  text: string;
+  data: Record<string, unknown>;
 }
 
-const defaultMailboxes: InitialMailboxes = {
-  archive: 'Archive',
-  drafts: 'Drafts',
-  junk: 'Junk',
-  sent: 'Sent',
-  trash: 'Trash',
-  regular: [],
-};
+/** Reads domains.toml for editing. Only unreadable files and TOML syntax errors throw. */
+export function readDomainsFile(path: string): DomainsFile {
+  const text = readConfigText(path);
+  return { path, text, data: parseToml(path, text) };
+}
 
-function mailboxesTable(m: InitialMailboxes, omitDefaults: boolean): Table {
-  const d = omitDefaults ? defaultMailboxes : ({} as Partial<InitialMailboxes>);
-  return pick([
-    ['archive', m.archive, d.archive],
-    ['drafts', m.drafts, d.drafts],
-    ['junk', m.junk, d.junk],
-    ['sent', m.sent, d.sent],
-    ['trash', m.trash, d.trash],
-    ['regular', m.regular, omitDefaults ? [] : undefined],
-  ]);
+/** The table at a path of the raw data, if there is one. */
+export function rawTable(data: unknown, ...path: string[]): Record<string, unknown> | undefined {
+  let cur = data;
+  for (const k of path) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return typeof cur === 'object' && cur !== null && !Array.isArray(cur)
+    ? (cur as Record<string, unknown>)
+    : undefined;
+}
+
+/** The key under [domains] that configures `domain` (lower-case ASCII), if any. */
+export function domainKey(file: DomainsFile, domain: string): string | undefined {
+  return Object.keys(rawTable(file.data, 'domains') ?? {}).find((k) => {
+    const r = normalizeDomain(k);
+    return 'domain' in r && r.domain === domain;
+  });
+}
+
+// Where new tables go: the sections in the order `tidings config describe` shows them.
+const ACCOUNTS: TomlPath = ['accounts'];
+const ALIASES: TomlPath = ['aliases'];
+
+/** A new account with its first address. */
+export function addAccountEdit(
+  name: string,
+  address: { localpart: string; domain: string },
+): TomlEdit {
+  return {
+    op: 'addTable',
+    path: ['accounts', name],
+    value: {
+      domain: address.domain,
+      destinations: { [`${address.localpart}@${address.domain}`]: {} },
+    },
+    after: [ACCOUNTS],
+    before: [ALIASES],
+  };
+}
+
+/** The account's table and everything under it. */
+export function removeAccountEdit(name: string): TomlEdit {
+  return { op: 'remove', path: ['accounts', name] };
 }
 
 /** A path inside the config directory is written relative to it. */
@@ -53,96 +76,56 @@ function portablePath(p: string, dir: string): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : p;
 }
 
-function domainTable(d: DomainConfig, dir: string): Table {
-  const selectors: Table = {};
-  for (const [name, s] of Object.entries(d.dkim?.selectors ?? {})) {
-    selectors[name] = pick([
-      ['private_key_file', portablePath(s.private_key_file, dir)],
-      ['hash', s.hash, 'sha256'],
-      ['headers', s.headers],
-      ['expiration', s.expiration === undefined ? undefined : formatDuration(s.expiration)],
-    ]);
-  }
-  const dkim = pick([
-    ['selectors', Object.keys(selectors).length > 0 ? selectors : undefined],
-    ['sign', d.dkim?.sign, []],
-  ]);
-  return pick([
-    ['description', d.description],
-    ['localpart_catchall_separators', d.localpart_catchall_separators, []],
-    ['localpart_case_sensitive', d.localpart_case_sensitive, false],
-    ['dkim', Object.keys(dkim).length > 0 ? dkim : undefined],
-  ]);
-}
-
-function accountTable(a: AccountConfig): Table {
-  const destinations: Table = {};
-  for (const [addr, dest] of Object.entries(a.destinations ?? {})) {
-    destinations[addr] = pick([
-      ['mailbox', dest.mailbox, 'Inbox'],
-      ['full_name', dest.full_name],
-    ]);
-  }
-  return pick([
-    ['domain', a.domain],
-    ['full_name', a.full_name],
-    ['quota', a.quota ? formatSize(a.quota) : undefined],
-    ['login_disabled', a.login_disabled],
-    ['rejects_mailbox', a.rejects_mailbox],
-    ['keep_rejects', a.keep_rejects, false],
-    ['no_first_time_sender_delay', a.no_first_time_sender_delay, false],
-    ['max_outgoing_messages_per_day', a.max_outgoing_messages_per_day],
-    ['max_first_time_recipients_per_day', a.max_first_time_recipients_per_day],
-    ['initial_mailboxes', a.initial_mailboxes && mailboxesTable(a.initial_mailboxes, false)],
-    ['destinations', destinations],
-  ]);
-}
-
-function aliasTable(a: AliasConfig): Table {
-  return pick([
-    ['members', a.members],
-    ['post_public', a.post_public, false],
-    ['list_members', a.list_members, false],
-    ['allow_msg_from', a.allow_msg_from, false],
-  ]);
-}
-
-function mapValues<T>(rec: Record<string, T>, f: (v: T) => Table): Table {
-  const out: Table = {};
-  for (const [k, v] of Object.entries(rec)) out[k] = f(v);
-  return out;
+/**
+ * A DKIM selector of the domain configured under `key`, with its key file; when `sign`,
+ * also appended to the domain's `dkim.sign`.
+ */
+export function addDkimSelectorEdits(
+  file: DomainsFile,
+  key: string,
+  selector: string,
+  keyFile: string,
+  sign: boolean,
+): TomlEdit[] {
+  const edits: TomlEdit[] = [
+    {
+      op: 'addTable',
+      path: ['domains', key, 'dkim', 'selectors', selector],
+      value: { private_key_file: portablePath(keyFile, dirname(resolve(file.path))) },
+      after: [['domains', key], ['domains']],
+      before: [ACCOUNTS, ALIASES],
+    },
+  ];
+  if (sign) edits.push({ op: 'append', path: ['domains', key, 'dkim', 'sign'], item: selector });
+  return edits;
 }
 
 /**
- * Serialises a domains config as TOML for `file` (paths inside its directory become
- * relative). Default values are left out, and so are keys missing from hand-built
- * objects (validation fills their defaults back in). Comments are not kept.
+ * Applies edits to the file's text and validates the complete result as domains.toml.
+ * Writes nothing. Throws ConfigError naming the file, key and problem when an edit
+ * cannot be made in place or the result would not load.
  */
-export function serializeDomainsConfig(cfg: DomainsConfig, file: string): string {
-  const dir = dirname(resolve(file));
-  const initial = cfg.initial_mailboxes ? mailboxesTable(cfg.initial_mailboxes, true) : {};
-  const doc = pick([
-    ['initial_mailboxes', Object.keys(initial).length > 0 ? initial : undefined],
-    [
-      'postmaster',
-      cfg.postmaster &&
-        pick([
-          ['account', cfg.postmaster.account],
-          ['mailbox', cfg.postmaster.mailbox === 'Inbox' ? undefined : cfg.postmaster.mailbox],
-        ]),
-    ],
-    ['domains', mapValues(cfg.domains ?? {}, (d) => domainTable(d, dir))],
-    ['accounts', mapValues(cfg.accounts ?? {}, accountTable)],
-    ['aliases', mapValues(cfg.aliases ?? {}, aliasTable)],
-  ]);
-  // Strings are written with escaped newlines, so a line starting with "[" is a header;
-  // give every header a blank line before it.
-  const body = stringify(doc).replace(/([^\n])\n\[/g, '$1\n\n[');
-  return `# Tidings domains, accounts and aliases; reloaded when it changes.\n\n${body}\n`;
+export function editDomainsFile(
+  file: DomainsFile,
+  edits: readonly TomlEdit[],
+): { text: string; config: DomainsConfig } {
+  let text: string;
+  try {
+    text = editToml(file.text, edits);
+  } catch (e) {
+    if (!(e instanceof TomlEditError)) throw e;
+    throw new ConfigError(file.path, [{ keyPath: e.keyPath, problem: e.problem }]);
+  }
+  return { text, config: parseDomainsConfig(text, file.path) };
 }
 
-/** Writes text to a temp file in the same directory, syncs it, renames it over `path`. */
-async function atomicWrite(path: string, text: string): Promise<void> {
+/**
+ * Replaces the file with `text` atomically: temp file in the same directory (same
+ * permissions), fsync, rename, fsync of the directory. Refuses, writing nothing, when the
+ * file changed since it was read.
+ */
+export async function replaceDomainsFile(file: DomainsFile, text: string): Promise<void> {
+  const path = file.path;
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const mode = await stat(path).then(
@@ -158,6 +141,12 @@ async function atomicWrite(path: string, text: string): Promise<void> {
     } finally {
       await fh.close();
     }
+    const now = await readFile(path, 'utf8').catch(() => null);
+    if (now !== file.text) {
+      throw new ConfigError(path, [
+        { keyPath: '', problem: 'changed while it was being edited; nothing written, try again' },
+      ]);
+    }
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -172,13 +161,13 @@ async function atomicWrite(path: string, text: string): Promise<void> {
   }
 }
 
-/**
- * Validates `cfg` (as it will be read back) and atomically replaces domains.toml with it:
- * temp file in the same directory, fsync, rename, fsync of the directory. Throws
- * ConfigError and writes nothing when the result would not load.
- */
-export async function writeDomainsConfig(path: string, cfg: DomainsConfig): Promise<void> {
-  const text = serializeDomainsConfig(cfg, path);
-  parseDomainsConfig(text, path);
-  await atomicWrite(path, text);
+/** Reads domains.toml, applies edits, validates and replaces it; returns the new config. */
+export async function updateDomainsConfig(
+  path: string,
+  edits: readonly TomlEdit[],
+): Promise<DomainsConfig> {
+  const file = readDomainsFile(path);
+  const { text, config } = editDomainsFile(file, edits);
+  await replaceDomainsFile(file, text);
+  return config;
 }
