@@ -89,7 +89,9 @@ mta_sts = true
 
 # Smarthosts: servers that take outgoing mail on our behalf. Routes choose them.
 [transports.provider]
-# Host name of the smarthost. Required.
+# Host name or IP address of the smarthost. Required. A name is looked up as other
+# programs on this machine do: the hosts file (so "localhost" works), then DNS. With an
+# IP address and verify_certificate, the certificate must name that address.
 host = "smtp.provider.example"
 # Default 465 with tls "implicit", 587 with "starttls", 25 otherwise.
 port = 587

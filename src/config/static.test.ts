@@ -395,6 +395,30 @@ transport = "direct"
     ca_file: '/abs/ca.pem',
   });
   assert.equal(cfg.transports.plain?.port, 25);
+  // IP addresses are hosts too, in canonical form.
+  const ips = parse(`${head}
+[transports.v4]
+host = "127.0.0.1"
+[transports.v6]
+host = "0:0:0:0:0:0:0:1"
+[transports.local]
+host = "LocalHost"
+[listeners.public]
+`);
+  assert.deepEqual(
+    Object.values(ips.transports).map((t) => t.host),
+    ['127.0.0.1', '::1', 'localhost'],
+  );
+  assertProblems(
+    () => parse(`${head}[transports.bad]\nhost = "300.1.2.3"\n[listeners.public]\n`),
+    file,
+    [
+      [
+        'transports.bad.host',
+        'expected a host name or IP address: invalid domain name "300.1.2.3"',
+      ],
+    ],
+  );
   assert.deepEqual(cfg.routes, [
     { from_domains: ['example.com'], to_domains: [], accounts: [], transport: 'relay' },
     { from_domains: [], to_domains: [], accounts: [], transport: 'direct' },

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ProblemList } from './errors.js';
+import { normalizeDomain } from './names.js';
 import { domainName, duration, filePath, port, positiveInt, size, tiers } from './fields.js';
 import { addIssues, problemText, schemaKeys } from './issues.js';
 import { parseToml, readConfigText } from './toml.js';
@@ -13,14 +14,36 @@ type Tiers = [number, number, number];
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/** An IPv4 or IPv6 address in canonical text form; undefined for anything else. */
+function canonicalIP(v: string): string | undefined {
+  const family = isIP(v);
+  if (family === 0) return undefined;
+  return family === 4 ? v : new URL(`http://[${v}]/`).hostname.slice(1, -1);
+}
+
 /** An IPv4 or IPv6 address in canonical text form. */
 const ipAddress = z.string().transform((v, ctx): string => {
-  const family = isIP(v);
-  if (family === 0) {
+  const ip = canonicalIP(v);
+  if (ip === undefined) {
     ctx.addIssue({ code: 'custom', message: `invalid IP address ${JSON.stringify(v)}` });
     return z.NEVER;
   }
-  return family === 4 ? v : new URL(`http://[${v}]/`).hostname.slice(1, -1);
+  return ip;
+});
+
+/**
+ * A host to connect to: an IP address (canonical form), or a domain name (lower-case
+ * ASCII) that is looked up when connecting.
+ */
+const hostOrIP = z.string().transform((v, ctx): string => {
+  const ip = canonicalIP(v);
+  if (ip !== undefined) return ip;
+  const r = normalizeDomain(v);
+  if ('problem' in r) {
+    ctx.addIssue({ code: 'custom', message: `expected a host name or IP address: ${r.problem}` });
+    return z.NEVER;
+  }
+  return r.domain;
 });
 
 const certKey = z.strictObject({ cert_file: filePath, key_file: filePath });
@@ -171,7 +194,9 @@ export const logLevels = [
 
 // A smarthost: the queue hands messages to it instead of the recipients' MX hosts.
 const transport = z.strictObject({
-  host: domainName,
+  // A name is looked up as the system does (hosts file, then DNS); an IP address is used
+  // as it is, and a verified certificate must then name that address.
+  host: hostOrIP,
   // Default: 465 with tls "implicit", 587 with "starttls", 25 otherwise.
   port: port.optional(),
   // "starttls": STARTTLS required (submission, RFC 6409); "implicit": TLS from the first

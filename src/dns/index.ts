@@ -9,7 +9,7 @@ export {
   type MX,
   type Resolver,
 } from './types.js';
-export { SystemResolver, type SystemResolverOptions } from './system.js';
+export { SystemResolver, lookupSystemHost, type SystemResolverOptions } from './system.js';
 export { MockResolver } from './mock.js';
 export { ZoneError, type MockZone } from './zone.js';
 export { checkMailFromDomain, type MailDomainCheck } from './mailfrom.js';

@@ -1,7 +1,15 @@
-// Resolver backed by node:dns (c-ares): the system's name servers or configured ones.
-import { Resolver as NodeResolver } from 'node:dns/promises';
+// Lookups backed by node:dns: a Resolver asking DNS servers (c-ares; the system's name
+// servers or configured ones), and the operating system's own host lookup (getaddrinfo).
+import { lookup, Resolver as NodeResolver } from 'node:dns/promises';
 import { canonicalIP } from './ip.js';
-import { dnsErrorFromCode, normalizeName, type MX, type Resolver } from './types.js';
+import {
+  DNSError,
+  dnsErrorFromCode,
+  errorKindOfCode,
+  normalizeName,
+  type MX,
+  type Resolver,
+} from './types.js';
 
 export type SystemResolverOptions = {
   /** Name servers, e.g. "192.0.2.53", "127.0.0.1:5353", "[::1]:53"; default: the system's. */
@@ -68,4 +76,34 @@ export class SystemResolver implements Resolver {
     if (records.length === 0) throw dnsErrorFromCode('ENODATA', name, rrtype);
     return records;
   }
+}
+
+/**
+ * Addresses of a host as every other program on this machine finds them: getaddrinfo
+ * through dns.lookup, which reads the hosts file (so "localhost" and names an admin
+ * added there work) and then asks DNS, in the order /etc/nsswitch.conf gives. Meant for
+ * hosts an admin configures, such as smarthosts; mail to MX hosts uses a Resolver (DNS
+ * alone). Rejects with a DNSError.
+ */
+export async function lookupSystemHost(host: string): Promise<{ v6: string[]; v4: string[] }> {
+  let found: { address: string }[];
+  try {
+    found = await lookup(host, { all: true, order: 'verbatim' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const c = typeof code === 'string' ? code : 'EUNKNOWN';
+    // getaddrinfo's EAI_AGAIN: the name server did not answer in time.
+    const kind = c === 'EAI_AGAIN' ? 'temporary' : errorKindOfCode(c);
+    const what = c === 'ENOTFOUND' ? 'not found in the hosts file or DNS' : c;
+    throw new DNSError(`address lookup of ${host}: ${what}`, kind, host, 'A', c);
+  }
+  const out = { v6: [] as string[], v4: [] as string[] };
+  for (const { address } of found) {
+    const ip = canonicalIP(address);
+    if (ip === undefined) continue;
+    const list = ip.includes(':') ? out.v6 : out.v4;
+    if (!list.includes(ip)) list.push(ip);
+  }
+  if (out.v6.length + out.v4.length === 0) throw dnsErrorFromCode('ENODATA', host, 'A');
+  return out;
 }

@@ -2,13 +2,14 @@
 // MTA-STS (RFC 8461), REQUIRETLS (RFC 8689), opportunistic STARTTLS with plaintext
 // fallback, smarthosts with AUTH, and per-host connection limits.
 import { readFile } from 'node:fs/promises';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import {
   DNSError,
   isTemporary,
   lookupIPs,
   lookupMXTargets,
+  lookupSystemHost,
   type MXTarget,
   type Resolver,
 } from '../dns/index.js';
@@ -48,6 +49,11 @@ export type SmtpDelivererOptions = {
   tlsCA?: string | Buffer | Array<string | Buffer>;
   connectTimeoutMs?: number;
   clientTimeouts?: ClientOptions['timeouts'];
+  /**
+   * Addresses of a smarthost given by name; default the system's lookup (hosts file,
+   * then DNS). An IP address is used as it is, without lookup.
+   */
+  lookupHost?: (host: string) => Promise<{ v6: string[]; v4: string[] }>;
   /** Opens a TCP connection (tests may redirect); default net.connect. */
   connect?: (ip: string, port: number, timeoutMs: number) => Promise<Socket>;
 };
@@ -55,6 +61,9 @@ export type SmtpDelivererOptions = {
 /** Outcome of trying one host with one set of messages. */
 type HostTry =
   { kind: 'done'; outcomes: DeliveryOutcome[] } | { kind: 'next'; outcome: DeliveryOutcome };
+
+/** How a host's addresses are found. */
+type AddressLookup = (host: string) => Promise<{ v6: string[]; v4: string[] }>;
 
 /** How TLS is demanded for a domain's hosts. */
 type TLSPlan = {
@@ -230,6 +239,8 @@ export class SmtpDeliverer implements RemoteDeliverer {
   ): Promise<DeliveryOutcome[]> {
     let last = outcome(false, false, 0, '4.4.1', 'no MX host could be reached', '');
     let allPermanent = true;
+    // MX hosts are found in DNS only: the hosts file of this machine has no say.
+    const lookup: AddressLookup = (host) => lookupIPs(this.opts.resolver, host);
     for (const h of hosts) {
       const copts: Omit<ClientOptions, 'socket'> = {
         ehloHostname: this.opts.hostname,
@@ -238,7 +249,8 @@ export class SmtpDeliverer implements RemoteDeliverer {
         ...(this.opts.tlsCA !== undefined ? { tlsCA: this.opts.tlsCA } : {}),
         ...(this.opts.clientTimeouts ? { timeouts: this.opts.clientTimeouts } : {}),
       };
-      const r = await this.tryHost(h.host, this.opts.mxPort ?? 25, copts, msgs, data, tls.enforce);
+      const port = this.opts.mxPort ?? 25;
+      const r = await this.tryHost(h.host, port, lookup, copts, msgs, data, tls.enforce);
       if (r.kind === 'done') return r.outcomes;
       last = r.outcome;
       allPermanent &&= r.outcome.permanent;
@@ -251,6 +263,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
   private async tryHost(
     host: string,
     port: number,
+    lookup: AddressLookup,
     copts: Omit<ClientOptions, 'socket'>,
     msgs: QueueMessage[],
     data: () => Readable,
@@ -258,7 +271,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
   ): Promise<HostTry> {
     let ips: string[];
     try {
-      const a = await lookupIPs(this.opts.resolver, host);
+      const a = await lookup(host);
       ips = interleave(a.v6, a.v4);
     } catch (e) {
       const why = `looking up address of ${host}: ${(e as Error).message}`;
@@ -355,9 +368,20 @@ export class SmtpDeliverer implements RemoteDeliverer {
       ...(t.username !== undefined ? { auth: { username: t.username, password } } : {}),
       ...(this.opts.clientTimeouts ? { timeouts: this.opts.clientTimeouts } : {}),
     };
-    const r = await this.tryHost(t.host, t.port, copts, msgs, data);
+    const r = await this.tryHost(t.host, t.port, this.smarthostLookup, copts, msgs, data);
     return r.kind === 'done' ? r.outcomes : failAll(msgs.length, r.outcome);
   }
+
+  /**
+   * A smarthost's addresses: an IP address as written; a name as the system resolves it,
+   * so "localhost" and names in the hosts file work.
+   */
+  private readonly smarthostLookup: AddressLookup = async (host) => {
+    const family = isIP(host);
+    if (family === 4) return { v6: [], v4: [host] };
+    if (family === 6) return { v6: [host], v4: [] };
+    return (this.opts.lookupHost ?? lookupSystemHost)(host);
+  };
 
   // ---- one SMTP session ----
 

@@ -1,6 +1,8 @@
 // Routes and smarthost transports: the queue relays through a submission server (here
 // Tidings' own listeners) with STARTTLS or implicit TLS, a verified certificate and SMTP
 // AUTH, chosen by recipient domain, sender domain or account; metrics count attempts.
+// Smarthosts are found by IP address or through the system's hosts file; MX hosts only
+// through DNS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -11,7 +13,7 @@ import { SmtpDeliverer, type RoutingConfig } from '../../src/queue/index.js';
 import { ORIGINAL, harness, msg } from '../../src/queue/testutil.js';
 import type { TransportConfig } from '../../src/config/index.js';
 import { PASSWORD, startSmtpTestServer } from '../smtp/harness.js';
-import { TEST_TIMEOUTS, testLog } from './receiver.js';
+import { TEST_TIMEOUTS, startReceiver, testCA, testLog } from './receiver.js';
 
 const FROM = 'mjl@example.org';
 const DATA = Buffer.from(
@@ -58,7 +60,8 @@ test('smarthost routes: STARTTLS and implicit TLS with AUTH; a refused login is 
   };
   const remote = new SmtpDeliverer({
     hostname: 'mail.example.com',
-    resolver: new MockResolver({ a: { localhost: ['127.0.0.1'] } }),
+    // DNS knows no "localhost": the system's hosts file names it.
+    resolver: new MockResolver({}),
     log: testLog,
     routing: () => routing,
     mtaSts: null,
@@ -111,4 +114,114 @@ test('smarthost routes: STARTTLS and implicit TLS with AUTH; a refused login is 
   assert.equal(left[0]?.results[0]?.host, 'localhost');
   assert.equal(s.recorded.added.length, 3);
   assert.ok((await metric('tidings_queue_messages', 'state="pending"')) >= 1);
+});
+
+test('smarthosts at 127.0.0.1 and at localhost deliver; an MX host is looked up in DNS only', async (t) => {
+  const s = await startSmtpTestServer();
+  t.after(() => s.close());
+  const ca = join(s.dir, 'smarthost-ca.pem');
+  const pw = join(s.dir, 'good.pw');
+  await writeFile(ca, s.certPem);
+  await writeFile(pw, `${PASSWORD}\n`);
+  // The certificate names both "localhost" and the address 127.0.0.1: both verify.
+  const transport = (host: string): TransportConfig => ({
+    host,
+    port: s.submission.port,
+    tls: 'starttls',
+    verify_certificate: true,
+    ca_file: ca,
+    username: FROM,
+    password_file: pw,
+  });
+  const routing: RoutingConfig = {
+    transports: { ip: transport('127.0.0.1'), name: transport('localhost') },
+    routes: [
+      { from_domains: [], to_domains: ['ip.example'], accounts: [], transport: 'ip' },
+      { from_domains: [], to_domains: ['name.example'], accounts: [], transport: 'name' },
+    ],
+  };
+  // DNS: mx.example's MX host is "localhost", which has no address records. Were the
+  // hosts file asked, the message would reach the SMTP listener on mxPort.
+  const resolver = new MockResolver({
+    mx: { 'mx.example': [{ exchange: 'localhost', priority: 10 }] },
+  });
+  const remote = new SmtpDeliverer({
+    hostname: 'mail.example.com',
+    resolver,
+    log: testLog,
+    routing: () => routing,
+    mtaSts: null,
+    mxPort: s.smtp.port,
+    clientTimeouts: TEST_TIMEOUTS,
+    connectTimeoutMs: 2000,
+  });
+  const h = await harness({ remote });
+  t.after(() => h.close());
+  await h.submit(DATA, [msg('one@ip.example', { from: FROM })]);
+  await h.submit(DATA, [msg('two@name.example', { from: FROM })]);
+  const [direct] = await h.submit(DATA, [msg('three@mx.example', { from: FROM })]);
+  await h.q.runOnce();
+
+  const rcpts = s.recorded.added.map(
+    (a) => `${a.msgs[0]?.recipient.localpart}@${a.msgs[0]?.recipient.domain}`,
+  );
+  assert.deepEqual(rcpts.sort(), ['one@ip.example', 'two@name.example']);
+  for (const a of s.recorded.added) {
+    assert.match(a.msgs[0]!.prefix.toString(), /with ESMTPSA id \S+ \(TLSv1\.3/);
+  }
+  const left = h.q.list();
+  assert.deepEqual(
+    left.map((m) => m.id),
+    [direct?.id],
+  );
+  assert.match(left[0]?.lastError ?? '', /^looking up address of localhost: /);
+});
+
+test('a smarthost at an IP address: the certificate must name it, or verify_certificate = false', async (t) => {
+  const ca = await testCA();
+  // A certificate for the name only, without the address.
+  const r = await startReceiver({ tls: await ca.issue(['localhost']) });
+  t.after(() => r.close());
+  const h = await harness({});
+  t.after(() => h.close());
+  const caFile = join(h.dir, 'ca.pem');
+  await writeFile(caFile, ca.caPem);
+  const transport = (verify: boolean): TransportConfig => ({
+    host: '127.0.0.1',
+    port: r.port,
+    tls: 'starttls',
+    verify_certificate: verify,
+    ca_file: caFile,
+  });
+  const routing: RoutingConfig = {
+    transports: { strict: transport(true), lax: transport(false) },
+    routes: [
+      { from_domains: [], to_domains: ['strict.example'], accounts: [], transport: 'strict' },
+      { from_domains: [], to_domains: ['lax.example'], accounts: [], transport: 'lax' },
+    ],
+  };
+  const remote = new SmtpDeliverer({
+    hostname: 'mail.example.com',
+    resolver: new MockResolver({}),
+    log: testLog,
+    routing: () => routing,
+    mtaSts: null,
+    clientTimeouts: TEST_TIMEOUTS,
+    connectTimeoutMs: 2000,
+  });
+  await h.reopen({ remote });
+  const [strict] = await h.submit(DATA, [msg('one@strict.example', { from: FROM })]);
+  await h.submit(DATA, [msg('two@lax.example', { from: FROM })]);
+  await h.q.runOnce();
+
+  assert.deepEqual(
+    r.messages.map((m) => [m.rcpts, m.tls]),
+    [[['two@lax.example'], true]],
+  );
+  const left = h.q.list();
+  assert.deepEqual(
+    left.map((m) => m.id),
+    [strict?.id],
+  );
+  assert.match(left[0]?.lastError ?? '', /IP: 127\.0\.0\.1 is not in the cert's list/);
 });
