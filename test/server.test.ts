@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, readdirSync, statSync, symlinkSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, writeFile, rename } from 'node:fs/promises';
+import { mkdtemp, mkdir, open, rm, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server } from '../src/server/server.js';
@@ -12,6 +12,7 @@ import { createLogger } from '../src/log/index.js';
 import { Store } from '../src/store/index.js';
 import type { DomainsConfig } from '../src/config/index.js';
 import { firstLine } from './util.js';
+import { SmtpTestClient } from './smtp/harness.js';
 
 const STATIC = `hostname = "mail.example.org"
 data_dir = "../data"
@@ -160,6 +161,80 @@ test('server start: a data directory open to other users is made private, and th
     }
     assert.deepEqual(lines, []);
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('domains.toml emptied or caught mid-write: the running version stays; unknown addresses get 451', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-server-'));
+  const cfg = join(dir, 'config');
+  await mkdir(cfg);
+  await writeFile(join(cfg, 'tidings.toml'), STATIC);
+  await writeFile(join(cfg, 'domains.toml'), domains());
+  const reloads: DomainsConfig[] = [];
+  const server = await Server.start({
+    configDir: cfg,
+    log: createLogger({ level: 'fatal' }),
+    onReload: (c) => reloads.push(c),
+  });
+  const until = async (what: string, cond: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`${what}: not within 10 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const rcpt = async (to: string): Promise<string> => {
+    const port = server.listening.find((l) => l.service === 'smtp')!.port;
+    const c = await SmtpTestClient.open(port);
+    await c.ok('EHLO client.example.net');
+    await c.ok('MAIL FROM:<>');
+    const r = await c.cmd(`RCPT TO:<${to}>`);
+    c.close();
+    return r.lines.join('\n');
+  };
+  try {
+    // An empty file: refused, loudly; alice still gets mail, an unknown address is
+    // deferred instead of refused for good.
+    await writeFile(join(cfg, 'domains.toml'), '');
+    await until('empty file refused', () => server.domainsProblem !== null);
+    assert.match(server.domainsProblem!, /has no accounts, the running configuration has 1/);
+    assert.ok(server.domains.accounts.alice);
+    assert.match(await rcpt('alice@example.org'), /^250 /);
+    assert.match(
+      await rcpt('bob@example.org'),
+      /^451 4\.3\.5 mail system configuration being fixed, try again later /,
+    );
+    assert.match(await rcpt('someone@elsewhere.example'), /^451 4\.3\.5 /);
+
+    // A file written in two pieces with a pause between: only the whole one is loaded,
+    // although the first piece alone would parse (with alice only).
+    const whole = domains(
+      '[accounts.bob]\ndomain = "example.org"\ndestinations = { "bob@example.org" = {} }\n',
+    );
+    const cut = whole.indexOf('[accounts.bob]');
+    const fh = await open(join(cfg, 'domains.toml'), 'w');
+    await fh.write(whole.slice(0, cut));
+    await new Promise((r) => setTimeout(r, 300));
+    await fh.write(whole.slice(cut));
+    await fh.close();
+    await until('whole file loaded', () => server.domainsProblem === null);
+    assert.deepEqual(
+      reloads.map((c) => Object.keys(c.accounts).sort()),
+      [['alice', 'bob']],
+    );
+    assert.match(await rcpt('bob@example.org'), /^250 /);
+    // Unknown addresses are refused again once the configuration is sound (on port 25,
+    // after DATA; at RCPT for an unknown domain).
+    assert.match(await rcpt('someone@elsewhere.example'), /^550 5\.1\.1 /);
+
+    // A deleted file: the running version stays, unknown addresses wait.
+    await rm(join(cfg, 'domains.toml'));
+    await until('deleted file reported', () => server.domainsProblem !== null);
+    assert.match(server.domainsProblem!, /cannot read file/);
+    assert.match(await rcpt('bob@example.org'), /^250 /);
+  } finally {
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -110,3 +110,22 @@ test('a closed watcher reports nothing', async () => {
     cleanup();
   }
 });
+
+test('emptiedBy: a version without accounts or domains does not replace one with some', async () => {
+  const { emptiedBy } = await import('./watch.js');
+  const { parseDomainsConfig } = await import('./domains.js');
+  const cfg = (text: string) => parseDomainsConfig(text, 'domains.toml');
+  const full = cfg(domainsFor('alice'));
+  const cases: [string, string, RegExp | null][] = [
+    ['empty file', '', /^has no accounts, the running configuration has 1: not loaded/],
+    ['domains only', '[domains."example.com"]\n', /^has no accounts/],
+    ['another account', domainsFor('bob'), null],
+  ];
+  for (const [name, text, want] of cases) {
+    const got = emptiedBy(full, cfg(text));
+    if (want) assert.match(got ?? '', want, name);
+    else assert.equal(got, null, name);
+  }
+  // Nothing to lose: an empty running version accepts anything.
+  assert.equal(emptiedBy(cfg(''), cfg('')), null);
+});

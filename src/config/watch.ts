@@ -1,6 +1,6 @@
 // Reloading domains.toml when it changes on disk.
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { type DomainsConfig, parseDomainsConfig } from './domains.js';
 import { ConfigError } from './errors.js';
@@ -8,6 +8,14 @@ import { ConfigError } from './errors.js';
 export interface WatchOptions {
   /** Quiet time after the last change event before reloading; default 100 ms. */
   debounceMs?: number;
+  /**
+   * How long the file must have been unchanged (by its modification time) before it is
+   * read; default 1 s. A script or editor may write the file in pieces, and a version
+   * cut off between two tables would parse.
+   */
+  settleMs?: number;
+  /** The running configuration, to refuse a version that would empty it. */
+  running?: () => DomainsConfig;
 }
 
 export interface ConfigWatcher {
@@ -33,16 +41,24 @@ export function watchDomainsConfig(
   let closed = false;
   let generation = 0;
 
+  const settleMs = options.settleMs ?? 1000;
+  const cannotRead = (err: unknown) =>
+    new ConfigError(path, [{ keyPath: '', problem: `cannot read file: ${errorText(err)}` }]);
+
   const reload = async (): Promise<void> => {
     const gen = ++generation;
     let text: string;
     try {
+      const before = await stat(path);
+      const quiet = Date.now() - before.mtimeMs;
+      if (quiet < settleMs) return schedule(settleMs - quiet);
       text = await readFile(path, 'utf8');
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      if (!closed && gen === generation) {
-        onError(new ConfigError(path, [{ keyPath: '', problem: `cannot read file: ${reason}` }]));
+      const after = await stat(path);
+      if (after.mtimeMs !== before.mtimeMs || after.size !== before.size) {
+        return schedule(settleMs);
       }
+    } catch (err) {
+      if (!closed && gen === generation) onError(cannotRead(err));
       return;
     }
     // A newer change started reading meanwhile; it reports instead.
@@ -54,17 +70,22 @@ export function watchDomainsConfig(
       onError(err instanceof Error ? err : new Error(String(err)));
       return;
     }
+    const emptied = options.running && emptiedBy(options.running(), cfg);
+    if (emptied) {
+      onError(new ConfigError(path, [{ keyPath: '', problem: emptied }]));
+      return;
+    }
     accepted = text;
     onChange(cfg);
   };
 
-  const schedule = (): void => {
+  const schedule = (delayMs = debounceMs): void => {
     if (closed) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
       void reload();
-    }, debounceMs);
+    }, delayMs);
   };
 
   const watcher: FSWatcher = watch(dirname(path), { persistent: false }, (_event, filename) => {
@@ -81,4 +102,25 @@ export function watchDomainsConfig(
       watcher.close();
     },
   };
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Why `next` must not replace `running`: it has no accounts, or no domains, while the
+ * running version has some. Far more often an empty or half-written file than an admin's
+ * intent, and loading it would refuse all mail as "no such user"; a restart loads such a
+ * file on purpose.
+ */
+export function emptiedBy(running: DomainsConfig, next: DomainsConfig): string | null {
+  for (const key of ['accounts', 'domains'] as const) {
+    const have = Object.keys(running[key]).length;
+    if (have > 0 && Object.keys(next[key]).length === 0) {
+      return (
+        `has no ${key}, the running configuration has ${have}: not loaded, in case the ` +
+        `file is empty or only partly written; restart the server to load it on purpose`
+      );
+    }
+  }
+  return null;
 }

@@ -67,6 +67,12 @@ export class Server {
    * the server stopped first; null if it failed.
    */
   dataModes: Promise<ModeScan | null> = Promise.resolve(null);
+  /**
+   * Why the domains.toml on disk is not loaded, while it is not: meanwhile mail for an
+   * address the running version does not know is deferred (451), not refused, since the
+   * admin may be adding it.
+   */
+  domainsProblem: string | null = null;
   private readonly stopWalk = new AbortController();
 
   private constructor(
@@ -134,11 +140,18 @@ export class Server {
       (cfg) => {
         current = cfg;
         server.domains = cfg;
+        server.domainsProblem = null;
         log.info('domains.toml reloaded');
         opts.onReload?.(cfg);
       },
-      (err) =>
-        log.error({ err: err.message }, 'domains.toml not reloaded, keeping the running version'),
+      (err) => {
+        server.domainsProblem = err.message;
+        log.error(
+          { err: err.message },
+          'domains.toml not reloaded, keeping the running version; mail for addresses it does not know is deferred until the file is fixed',
+        );
+      },
+      { running: () => server.domains },
     );
     return server;
   }
@@ -269,6 +282,7 @@ export class Server {
         hostname: l.hostname ?? st.hostname,
         tls,
         requireTLSForAuth: submission ? requireTLS : true,
+        configProblem: () => this.domainsProblem,
         authMechanisms: kind === 'smtp' ? null : (l[kind].auth_mechanisms ?? null),
         requireTLSForDelivery: submission ? requireTLS : l.smtp.require_starttls,
         requireTLSExtension: submission || !l.smtp.no_require_tls,

@@ -63,6 +63,11 @@ export type SmtpContext = {
   tls: TlsServerOptions | null;
   /** AUTH of any mechanism, and submission, are refused unless TLS is active. */
   requireTLSForAuth: boolean;
+  /**
+   * Why the configuration on disk could not be loaded, while it cannot: recipients the
+   * running configuration does not know are then deferred, not refused.
+   */
+  configProblem?: () => string | null;
   /** The SASL mechanisms enabled on this listener; null or absent is all of them. */
   authMechanisms?: readonly string[] | null;
   /** RCPT is refused on plaintext connections (port 25 with require_starttls). */

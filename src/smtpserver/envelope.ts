@@ -329,6 +329,13 @@ function target(c: SmtpConn, path: Path): RcptTarget {
       canonical: destinationAddress,
     };
   }
+  if (res.kind === 'unknown-user' || !c.submission) {
+    // The address may be one the admin is adding right now: a configuration problem must
+    // not become a permanent failure.
+    if (c.ctx.configProblem?.()) {
+      throw userError(451, '3.5', 'mail system configuration being fixed, try again later');
+    }
+  }
   if (res.kind === 'unknown-user') {
     // Submission tells the user at once; delivery waits until after DATA (spec §1.3).
     if (c.submission) throw userError(550, '1.1', 'no such user');
