@@ -374,7 +374,9 @@ export class Conn implements LiteralSource {
     }
   }
 
+  /** Refuses the connection at its start (limits, shutdown), saying why in the log too. */
   private async bye(text: string): Promise<void> {
+    this.log.info({ remote: this.remoteIP, reason: text }, 'connection refused');
     this.untagged(`BYE ${text}`);
     await this.flush().catch(() => {});
   }

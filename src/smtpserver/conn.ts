@@ -190,7 +190,9 @@ export class SmtpConn {
     }
   }
 
+  /** Refuses the connection at its start (limits, shutdown), saying why in the log too. */
   private async refuse(code: number, secode: string, msg: string): Promise<void> {
+    this.log.info({ remote: this.remoteIP, code, reason: msg }, 'connection refused');
     this.reply(code, secode, msg);
     await this.flush().catch(() => {});
   }
@@ -279,7 +281,12 @@ export class SmtpConn {
           panicTotal.inc({ origin: 'smtp' });
           this.log.error({ err: e.cause ?? e, cmd: verb }, 'smtp command failed');
         } else {
-          this.log.info({ cmd: verb, code, msg: e.message }, 'smtp error');
+          // The reason in a field of its own: "msg" is the line's message key.
+          const mechanism = verb === 'AUTH' ? args.split(' ')[0]?.toUpperCase() : undefined;
+          this.log.info(
+            { cmd: verb, mechanism, code, ecode: e.secode, reason: e.message },
+            'smtp error',
+          );
         }
         this.reply(e.code, e.secode, e.message);
         if (e.opts.close) {

@@ -53,6 +53,7 @@ export type TestServer = {
 };
 
 export type TestServerOptions = {
+  log?: ImapContext['log'];
   limits?: Partial<ImapLimits>;
   noRequireSTARTTLS?: boolean;
   /** Slow-down delays in ms (default 0). */
@@ -108,7 +109,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       }),
       ...opts.limiters,
     },
-    log: createLogger({ level: process.env.TIDINGS_TEST_LOG ?? 'error' } as never),
+    log: opts.log ?? createLogger({ level: process.env.TIDINGS_TEST_LOG ?? 'error' } as never),
   });
   const imap = await startImapServer(ctx('imap'), '127.0.0.1', 0);
   const imaps = await startImapServer(ctx('imaps'), '127.0.0.1', 0);

@@ -110,6 +110,7 @@ export type SmtpTestOptions = {
   domains?: string;
   /** DKIM signing of submitted messages. */
   dkimSign?: SmtpContext['dkimSign'];
+  log?: SmtpContext['log'];
 };
 
 export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<SmtpTestServer> {
@@ -128,7 +129,7 @@ export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<S
   for (const name of Object.keys(domains.accounts)) {
     await (await store.account(name)).setSecrets(secrets);
   }
-  const log = createLogger({ level: process.env.TIDINGS_TEST_LOG ?? 'error' } as never);
+  const log = opts.log ?? createLogger({ level: process.env.TIDINGS_TEST_LOG ?? 'error' } as never);
   const recorded = new RecordingQueue();
   const queue = opts.realQueue
     ? await Queue.open({ store, domains: () => domains, hostname: 'mail.example.org', log })
