@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PassThrough } from 'node:stream';
 import { LineReader } from '../net/linereader.js';
-import { DataTruncatedError, DotReader, DotStuffer, type ByteSource } from './data.js';
+import {
+  BareCRLFDetector,
+  DataTruncatedError,
+  DotReader,
+  DotStuffer,
+  type ByteSource,
+} from './data.js';
 
 /** Serves the given chunks (split further at `max`) and records unread bytes. */
 class ChunkSource implements ByteSource {
@@ -284,4 +290,28 @@ test('DotReader works on the connection LineReader', async () => {
   assert.equal(Buffer.concat(out).toString(), 'Subject: hi\r\n\r\n.dot\r\n');
   assert.equal(r.bareCRLF, false);
   assert.deepEqual(await reader.readLine(512), { line: Buffer.from('QUIT'), bareLF: false });
+});
+
+/** Splits s at the given cut points (taken modulo its length), keeping empty pieces out. */
+function split(s: string, cutList: number[]): Buffer[] {
+  const points = [...new Set(cutList.map((c) => c % (s.length + 1)))].sort((x, y) => x - y);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const p of [...points, s.length]) {
+    out.push(b(s.slice(prev, p)));
+    prev = p;
+  }
+  return out;
+}
+
+test('BareCRLFDetector matches a model on random input and pieces (property)', () => {
+  const text = fc.string({ unit: fc.constantFrom('a', '.', '\r', '\n', '\r\n') });
+  fc.assert(
+    fc.property(text, fc.array(fc.nat(), { maxLength: 5 }), (s, cuts) => {
+      const d = new BareCRLFDetector();
+      for (const p of split(s, cuts)) d.push(p);
+      assert.equal(d.end(), hasBare(s));
+    }),
+    { numRuns: 2000 },
+  );
 });

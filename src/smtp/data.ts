@@ -203,3 +203,51 @@ export class DotStuffer {
     return Buffer.from(crlf ? '.\r\n' : '\r\n.\r\n');
   }
 }
+
+/**
+ * Notes whether data arriving in pieces holds a bare CR or bare LF (RFC 5321 §2.3.8),
+ * for BDAT chunks, which are not dot-stuffed and so are not read by DotReader. A CRLF
+ * may be split between pieces.
+ */
+export class BareCRLFDetector {
+  /** The previous piece ended with a CR. */
+  private cr = false;
+  private bare = false;
+
+  get found(): boolean {
+    return this.bare;
+  }
+
+  push(chunk: Buffer): void {
+    const n = chunk.length;
+    if (this.bare || n === 0) return;
+    let i = 0;
+    if (this.cr) {
+      if (chunk[0] !== LF) {
+        this.bare = true;
+        return;
+      }
+      i = 1;
+    }
+    for (let lf = chunk.indexOf(LF, i); lf >= 0; lf = chunk.indexOf(LF, lf + 1)) {
+      if (lf === 0 || chunk[lf - 1] !== CR) {
+        this.bare = true;
+        return;
+      }
+    }
+    for (let cr = chunk.indexOf(CR, i); cr >= 0 && cr < n - 1; cr = chunk.indexOf(CR, cr + 1)) {
+      if (chunk[cr + 1] !== LF) {
+        this.bare = true;
+        return;
+      }
+    }
+    this.cr = chunk[n - 1] === CR;
+  }
+
+  /** The data is complete: a CR at its very end is bare too. Returns found. */
+  end(): boolean {
+    if (this.cr) this.bare = true;
+    this.cr = false;
+    return this.bare;
+  }
+}

@@ -37,6 +37,12 @@ export {
   type Param,
 } from './params.js';
 export { ReplyParser, ReplySyntaxError, enhancedCode, formatReply, type Reply } from './reply.js';
-export { DataTruncatedError, DotReader, DotStuffer, type ByteSource } from './data.js';
+export {
+  BareCRLFDetector,
+  DataTruncatedError,
+  DotReader,
+  DotStuffer,
+  type ByteSource,
+} from './data.js';
 export { C, SE } from './codes.js';
 export { localserveEffect, type LocalserveEffect, type LocalserveStage } from './localserve.js';

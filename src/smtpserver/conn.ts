@@ -15,7 +15,15 @@ import {
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
 import { publicKeyFingerprint, type LoginResult } from '../store/index.js';
-import { C, SE, formatReply, type Domain, type Orcpt, type Path } from '../smtp/index.js';
+import {
+  C,
+  SE,
+  formatReply,
+  type BareCRLFDetector,
+  type Domain,
+  type Orcpt,
+  type Path,
+} from '../smtp/index.js';
 import type { AddressResolution } from '../config/index.js';
 import type { Notify } from '../queue/index.js';
 import { DEFAULT_SMTP_TIMEOUTS, type SmtpContext, type SmtpTimeouts } from './context.js';
@@ -54,7 +62,13 @@ export type Transaction = {
   envid: string;
   recipients: Recipient[];
   /** BDAT chunks received so far (RFC 3030). */
-  chunks: { temp: TempMessage; failure: SmtpError | null; has8bit: boolean } | null;
+  chunks: {
+    temp: TempMessage;
+    failure: SmtpError | null;
+    has8bit: boolean;
+    /** Looks for bare CR or LF; null for BINARYMIME, where they are content. */
+    lineEnds: BareCRLFDetector | null;
+  } | null;
 };
 
 export type Hello = {

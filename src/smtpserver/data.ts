@@ -6,7 +6,7 @@ import type { Command, CommandResult } from './commands.js';
 import { requireHello } from './commands.js';
 import type { SmtpConn, Transaction } from './conn.js';
 import { SmtpError, fatalError, serverError, userError } from './errors.js';
-import { DotReader } from '../smtp/index.js';
+import { BareCRLFDetector, DotReader } from '../smtp/index.js';
 import type { PreparedMessage, TempMessage } from '../store/index.js';
 import { messageInfo } from './msginfo.js';
 import { submit } from './submit.js';
@@ -103,13 +103,20 @@ export const data: Command = async (c, args) => {
     await c.resetTransaction();
   }
   if (dr.bareCRLF) {
-    // SMTP smuggling: other servers may see a message end where we do not (spec §2).
     c.badTransactions++;
-    throw userError(500, '5.2', 'invalid bare \\r or \\n, may be smtp smuggling');
+    throw smuggling();
   }
   if (failure) throw failure;
   return finishMessage(c, tx, temp, has8bit);
 };
+
+/**
+ * The reply to message data with a bare CR or LF (RFC 5321 §2.3.8): relayed, it could
+ * end at another server where it did not end here (SMTP smuggling).
+ */
+function smuggling(): SmtpError {
+  return userError(500, '5.2', 'invalid bare \\r or \\n, may be smtp smuggling');
+}
 
 /** Reads and drops a chunk whose BDAT command failed (RFC 3030 §2 keeps the session in sync). */
 async function discard(c: SmtpConn, size: number): Promise<void> {
@@ -131,15 +138,23 @@ export const bdat: Command = async (c, args) => {
     throw e;
   }
   if (!tx.chunks) {
+    // RFC 3030 §3: only BINARYMIME content may hold a CR or LF outside a CRLF; for other
+    // bodies a bare one is refused, as for DATA, so the data is kept as it arrives.
+    const binary = tx.body === 'BINARYMIME';
     let temp: TempMessage;
     try {
-      temp = await c.ctx.store.tempMessage({ verbatim: tx.body === 'BINARYMIME' });
+      temp = await c.ctx.store.tempMessage({ verbatim: true });
     } catch (e) {
       // The chunk must still be read, or its bytes would be taken for commands.
       await discard(c, size);
       throw writeFailed(e);
     }
-    tx.chunks = { temp, failure: null, has8bit: false };
+    tx.chunks = {
+      temp,
+      failure: null,
+      has8bit: false,
+      lineEnds: binary ? null : new BareCRLFDetector(),
+    };
   }
   const ch = tx.chunks;
   const max = c.ctx.limits.maxMessageSize;
@@ -149,12 +164,23 @@ export const bdat: Command = async (c, args) => {
       ch.failure = tooLarge(c);
       continue;
     }
+    ch.lineEnds?.push(piece);
+    if (ch.lineEnds?.found) {
+      ch.failure = smuggling();
+      c.badTransactions++;
+      continue;
+    }
     if (!ch.has8bit && !isAscii(piece)) ch.has8bit = true;
     try {
       await ch.temp.write(piece);
     } catch (e) {
       ch.failure = writeFailed(e);
     }
+  }
+  // A CR that ends the message is bare too.
+  if (last && !ch.failure && ch.lineEnds?.end()) {
+    ch.failure = smuggling();
+    c.badTransactions++;
   }
   if (ch.failure) {
     // The message is lost; later chunks of it get 503 (no transaction).

@@ -65,7 +65,7 @@ export class TempMessage {
   /**
    * `verbatim` keeps the data exactly as written: for RFC 3030 BINARYMIME bodies, where a
    * lone LF is content, not a line ending, and for data whose line endings the writer
-   * has checked already (SMTP DATA refuses a message with a bare CR or LF).
+   * has checked already (SMTP DATA and BDAT refuse a message with a bare CR or LF).
    */
   static async create(tmpDir: string, opts: { verbatim?: boolean } = {}): Promise<TempMessage> {
     const path = join(tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.msg`);

@@ -138,16 +138,70 @@ test('BDAT: BINARYMIME content is stored byte for byte', async () => {
   });
 });
 
-test('BDAT: without BINARYMIME, bare LF line ends become CRLF', async () => {
+const SMUGGLING = '500 5.5.2 invalid bare \\r or \\n, may be smtp smuggling';
+const SMUGGLED =
+  'MAIL FROM:<evil@sender.example>\r\nRCPT TO:<mjl@example.org>\r\nDATA\r\n' +
+  'From: <evil@sender.example>\r\nSubject: smuggled\r\n\r\nsmuggled\r\n.\r\n';
+const HEAD = 'From: <sender@sender.example>\r\nTo: <mjl@example.org>\r\nSubject: x\r\n\r\n';
+
+// Stored as is, such a message would reach a server that reads bare line ends as line
+// ends when relayed with DATA, and end there (SMTP smuggling).
+for (const [name, chunks, refusedAt] of [
+  ['"\\n.\\n" then commands', [HEAD + 'hello\n.\n' + SMUGGLED], 0],
+  ['bare LF line ends', ['From: <sender@sender.example>\nSubject: lf\n\nline\n'], 0],
+  ['a bare CR inside a chunk', [HEAD + 'one\rtwo\r\n'], 0],
+  ['"\\r.\\r" then commands', [HEAD + 'hello\r.\r' + SMUGGLED], 0],
+  ['a bare LF at the start of a later chunk', [HEAD + 'hello', '\n.\n' + SMUGGLED], 1],
+  ['a CR ending one chunk, no LF starting the next', [HEAD + 'hello\r', '.\r\nmore\r\n'], 1],
+  ['a CR ending the last chunk', [HEAD + 'hello\r'], 0],
+  ['a bare LF in a chunk that is not the last', [HEAD + 'hello\n.\n' + SMUGGLED, 'more'], 0],
+] as const) {
+  test(`BDAT: smuggling is refused: ${name}`, async () => {
+    await withServer({}, async (s) => {
+      const c = await smtp(s);
+      await c.ok('MAIL FROM:<sender@sender.example>');
+      await c.ok('RCPT TO:<mjl@example.org>');
+      // The chunk that shows the bare CR or LF is refused; the message is gone, so later
+      // chunks have no transaction.
+      for (let i = 0; i < chunks.length; i++) {
+        const data = chunks[i]!;
+        const want =
+          i < refusedAt
+            ? octets(data.length)
+            : i === refusedAt
+              ? SMUGGLING
+              : '503 5.5.1 missing MAIL FROM';
+        await chunk(c, data, i === chunks.length - 1, want);
+      }
+      // Nothing else was answered, nothing stored, and the transaction is over.
+      await expectReply(c, 'NOOP', '250 2.0.0 alrighty');
+      assert.equal((await inbox(s)).length, 0);
+      assert.deepEqual(await readdir(s.store.tmpDir), []);
+      await chunk(c, 'x', true, '503 5.5.1 missing MAIL FROM');
+      // The session goes on.
+      const orig = message();
+      await c.ok('MAIL FROM:<sender@sender.example>');
+      await c.ok('RCPT TO:<mjl@example.org>');
+      await chunk(c, orig, true, DONE);
+      const stored = await inbox(s);
+      assert.equal(stored.length, 1);
+      assert.doesNotMatch(stored[0]!.toString(), /smuggled|evil/);
+      c.close();
+    });
+  });
+}
+
+test('BDAT on submission: a bare LF or CR is refused, nothing is queued', async () => {
   await withServer({}, async (s) => {
-    const c = await smtp(s);
-    const sent = 'From: <sender@sender.example>\nSubject: lf\n\nline\n';
-    const want = sent.replace(/\n/g, '\r\n');
-    await c.ok('MAIL FROM:<sender@sender.example>');
-    await c.ok('RCPT TO:<mjl@example.org>');
-    await chunk(c, sent, true, DONE);
-    const [stored] = await inbox(s);
-    assert.equal(original(stored!, want.length).toString(), want);
+    const c = await SmtpTestClient.open(s.submission.port);
+    await c.login();
+    const head = 'From: <mjl@example.org>\r\nTo: <remote@remote.example>\r\nSubject: x\r\n\r\n';
+    for (const body of ['hello\n.\n' + SMUGGLED, 'hello\r.\r' + SMUGGLED]) {
+      await c.ok('MAIL FROM:<mjl@example.org>');
+      await c.ok('RCPT TO:<remote@remote.example>');
+      await chunk(c, head + body, true, SMUGGLING);
+    }
+    assert.equal(s.recorded.added.length, 0);
     c.close();
   });
 });
