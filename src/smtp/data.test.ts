@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { LineReader } from '../net/linereader.js';
 import {
   BareCRLFDetector,
+  CRLFNormalizer,
   DataTruncatedError,
   DotReader,
   DotStuffer,
@@ -304,6 +305,32 @@ function split(s: string, cutList: number[]): Buffer[] {
   return out;
 }
 
+test('CRLFNormalizer: bare CR and LF become CRLF, also across pieces', () => {
+  const n = new CRLFNormalizer();
+  assert.equal(n.push(b('a\nb\r\nc\rd')).toString(), 'a\r\nb\r\nc\r\nd');
+  assert.equal(n.push(b('\r')).toString(), '\r');
+  assert.equal(n.push(b('\n.\n')).toString(), '\n.\r\n');
+  assert.equal(n.push(b('x\r')).toString(), 'x\r');
+  assert.equal(n.push(b('.\r')).toString(), '\n.\r');
+  assert.equal(n.end().toString(), '\n');
+  assert.equal(n.fixed, 5);
+  const clean = b('no bare line ends\r\n');
+  assert.equal(new CRLFNormalizer().push(clean), clean);
+});
+
+test('CRLFNormalizer matches a model on random input and pieces (property)', () => {
+  const text = fc.string({ unit: fc.constantFrom('a', '.', '\r', '\n', '\r\n') });
+  fc.assert(
+    fc.property(text, fc.array(fc.nat(), { maxLength: 5 }), (s, cuts) => {
+      const n = new CRLFNormalizer();
+      const out = [...split(s, cuts).map((p) => n.push(p)), n.end()];
+      const want = s.replace(/\r\n|\r|\n/g, '\r\n');
+      assert.equal(Buffer.concat(out).toString('latin1'), want);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 test('BareCRLFDetector matches a model on random input and pieces (property)', () => {
   const text = fc.string({ unit: fc.constantFrom('a', '.', '\r', '\n', '\r\n') });
   fc.assert(
@@ -313,5 +340,25 @@ test('BareCRLFDetector matches a model on random input and pieces (property)', (
       assert.equal(d.end(), hasBare(s));
     }),
     { numRuns: 2000 },
+  );
+});
+
+test('normalised and dot-stuffed data ends exactly where it was sent to end (property)', async () => {
+  // Whatever the message holds, a reader sees no bare line end and no early terminator.
+  const text = fc.string({
+    unit: fc.constantFrom('a', '.', '\r', '\n', '\r\n', '\n.\n', '\r.\r', '\r\n.\r\n'),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.array(text, { maxLength: 5 }), async (parts) => {
+      const n = new CRLFNormalizer();
+      const st = new DotStuffer();
+      const wire = [...parts.map((p) => st.push(n.push(b(p)))), st.push(n.end()), st.end()];
+      const got = await readAll([...wire, b('NEXT')]);
+      const norm = parts.join('').replace(/\r\n|\r|\n/g, '\r\n');
+      assert.equal(got.bare, false);
+      assert.equal(got.rest, 'NEXT');
+      assert.equal(got.data, norm + (norm === '' || norm.endsWith('\r\n') ? '' : '\r\n'));
+    }),
+    { numRuns: 1000 },
   );
 });

@@ -204,6 +204,75 @@ export class DotStuffer {
   }
 }
 
+const LF_BUF = Buffer.from('\n');
+const CRLF_BUF = Buffer.from('\r\n');
+
+/**
+ * Turns every bare CR and bare LF into CRLF (RFC 5321 §2.3.8: CR and LF occur only
+ * together, as a line end). Data sent this way, with DATA or as 7BIT/8BITMIME in BDAT
+ * chunks, holds no line end that another server could read differently and so end the
+ * message where we did not (SMTP smuggling). A CR at the end of a piece is passed on;
+ * the next piece (or end()) tells whether it was bare. push() may return its input.
+ */
+export class CRLFNormalizer {
+  /** The last byte passed on was a CR. */
+  private cr = false;
+  /** Bare CRs and LFs replaced so far. */
+  fixed = 0;
+
+  push(chunk: Buffer): Buffer {
+    const n = chunk.length;
+    if (n === 0) return EMPTY;
+    const parts: Buffer[] = [];
+    let i = 0;
+    if (this.cr) {
+      this.cr = false;
+      if (chunk[0] === LF) i = 1;
+      else {
+        parts.push(LF_BUF);
+        this.fixed++;
+      }
+    }
+    let seg = 0;
+    let cr = chunk.indexOf(CR, i);
+    let lf = chunk.indexOf(LF, i);
+    while (cr >= 0 || lf >= 0) {
+      if (lf >= 0 && (cr < 0 || lf < cr)) {
+        // An LF before any CR: the CR of a CRLF is consumed with its LF, so this is bare.
+        parts.push(chunk.subarray(seg, lf), CRLF_BUF);
+        this.fixed++;
+        seg = lf + 1;
+        lf = chunk.indexOf(LF, seg);
+        continue;
+      }
+      if (cr === n - 1) {
+        this.cr = true;
+        break;
+      }
+      if (chunk[cr + 1] === LF) {
+        cr = chunk.indexOf(CR, cr + 2);
+        lf = chunk.indexOf(LF, lf + 1);
+        continue;
+      }
+      parts.push(chunk.subarray(seg, cr + 1), LF_BUF);
+      this.fixed++;
+      seg = cr + 1;
+      cr = chunk.indexOf(CR, seg);
+    }
+    if (parts.length === 0) return chunk;
+    parts.push(chunk.subarray(seg));
+    return Buffer.concat(parts);
+  }
+
+  /** What completes the data: an LF when it ended in a bare CR. */
+  end(): Buffer {
+    if (!this.cr) return EMPTY;
+    this.cr = false;
+    this.fixed++;
+    return LF_BUF;
+  }
+}
+
 /**
  * Notes whether data arriving in pieces holds a bare CR or bare LF (RFC 5321 §2.3.8),
  * for BDAT chunks, which are not dot-stuffed and so are not read by DotReader. A CRLF

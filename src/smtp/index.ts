@@ -39,6 +39,7 @@ export {
 export { ReplyParser, ReplySyntaxError, enhancedCode, formatReply, type Reply } from './reply.js';
 export {
   BareCRLFDetector,
+  CRLFNormalizer,
   DataTruncatedError,
   DotReader,
   DotStuffer,

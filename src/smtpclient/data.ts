@@ -1,6 +1,9 @@
 // Sending message data: dot-stuffed after DATA (RFC 5321 §4.5.2), or in BDAT chunks
-// (RFC 3030 §2), always waiting for the socket to drain before writing more.
-import { DotStuffer } from '../smtp/index.js';
+// (RFC 3030 §2), always waiting for the socket to drain before writing more. Either way
+// every bare CR or LF goes out as CRLF: the message is sent as 7BIT or 8BITMIME, never
+// BINARYMIME, and a bare line end could end it early at a server that reads those as
+// line ends (SMTP smuggling), whatever stored it: an older version, an import, a DSN.
+import { CRLFNormalizer, DotStuffer } from '../smtp/index.js';
 import type { Conn } from './conn.js';
 import { SmtpClientError } from './errors.js';
 import type { MessageData, ReplyInfo, Timeouts } from './types.js';
@@ -20,17 +23,23 @@ function toBuffer(c: unknown): Buffer {
   throw new SourceError('message stream yielded a non-binary chunk');
 }
 
-/** The message in pieces; a stream is created only now, and destroyed if we stop early. */
+/**
+ * The message in pieces with bare CR and LF made CRLF; a stream is created only now, and
+ * destroyed if we stop early.
+ */
 async function* pieces(data: MessageData, max: number): AsyncGenerator<Buffer> {
+  const crlf = new CRLFNormalizer();
   if (Buffer.isBuffer(data)) {
-    for (let i = 0; i < data.length; i += max) yield data.subarray(i, i + max);
-    return;
+    for (let i = 0; i < data.length; i += max) yield crlf.push(data.subarray(i, i + max));
+  } else {
+    try {
+      for await (const c of data()) yield crlf.push(toBuffer(c));
+    } catch (e) {
+      throw e instanceof SourceError ? e : new SourceError((e as Error).message, { cause: e });
+    }
   }
-  try {
-    for await (const c of data()) yield toBuffer(c);
-  } catch (e) {
-    throw e instanceof SourceError ? e : new SourceError((e as Error).message, { cause: e });
-  }
+  const end = crlf.end();
+  if (end.length > 0) yield end;
 }
 
 /** A failure while sending data: a problem reading the message ends the connection too. */
@@ -66,25 +75,25 @@ export async function* bdatChunks(
   data: MessageData,
   max = BDAT_CHUNK,
 ): AsyncGenerator<{ chunk: Buffer; last: boolean }> {
-  if (Buffer.isBuffer(data)) {
-    let i = 0;
-    do {
-      const chunk = data.subarray(i, i + max);
-      i += max;
-      yield { chunk, last: i >= data.length };
-    } while (i < data.length);
-    return;
-  }
   let parts: Buffer[] = [];
   let size = 0;
   for await (const piece of pieces(data, max)) {
+    if (piece.length === 0) continue;
     parts.push(piece);
     size += piece.length;
     // Hold back up to one chunk: only at the end is it known which one is last.
     while (size > max) {
-      const all = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
-      yield { chunk: all.subarray(0, max), last: false };
-      parts = [all.subarray(max)];
+      const first = parts[0] as Buffer;
+      if (first.length >= max) {
+        // A whole chunk in one piece (always so for a message in memory): no copy.
+        yield { chunk: first.subarray(0, max), last: false };
+        if (first.length === max) parts.shift();
+        else parts[0] = first.subarray(max);
+      } else {
+        const all = Buffer.concat(parts, size);
+        yield { chunk: all.subarray(0, max), last: false };
+        parts = [all.subarray(max)];
+      }
       size -= max;
     }
   }

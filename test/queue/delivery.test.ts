@@ -3,6 +3,8 @@
 // RFC 3207 opportunistic STARTTLS with plaintext fallback).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { MockZone } from '../../src/dns/index.js';
 import type { AttemptResult, QueueMessage } from '../../src/queue/index.js';
 import { MIN, T0, harness, inboxDSNs, msg, type Harness } from '../../src/queue/testutil.js';
@@ -117,6 +119,39 @@ describe('remote delivery over SMTP', () => {
     assert.deepEqual(d.m.results, [d.r]);
     assert.deepEqual(h.q.list(), []);
     assert.deepEqual(await inboxDSNs(h.store, 'alice'), []);
+  });
+
+  test('bare CR or LF in a queued message cannot end it early at a DATA-only server', async (t) => {
+    t.after(cleanup);
+    // A server without CHUNKING that ends lines at a bare CR or LF as well.
+    const mx = await receiver({ host: '127.0.0.1', lenientLineEnds: true });
+    const h = await setup();
+    const done = finished(h);
+    // Queue files written before bare line ends were refused (or from BINARYMIME
+    // submissions) may hold them; each attempt below would start a second message.
+    const smuggled =
+      'MAIL FROM:<evil@example.com>\r\nRCPT TO:<bob@remote.test>\r\nDATA\r\n' +
+      'Subject: smuggled\r\n\r\nsmuggled\r\n.\r\n';
+    const raw = Buffer.from(
+      'From: Alice <alice@example.com>\r\nTo: bob@remote.test\r\nSubject: Hello\r\n\r\n' +
+        `one\n.\n${smuggled}two\r.\r${smuggled}three\r\n.\r${smuggled}four\n.\r\n${smuggled}end\n`,
+      'latin1',
+    );
+    const file = join(h.dir, 'stored-by-an-older-version.msg');
+    await writeFile(file, raw);
+    const [m] = await h.q.add(file, [msg('bob@remote.test', { prefix: PREFIX })]);
+    assert.ok(m);
+    await h.q.runOnce();
+
+    assert.equal(mx.messages.length, 1);
+    assert.equal(mx.commands.filter((c) => c.startsWith('MAIL')).length, 1);
+    const got = mx.messages[0]!.data.toString('latin1');
+    assert.doesNotMatch(got, /\r(?!\n)|(?<!\r)\n/, 'bare CR or LF reached the server');
+    assert.equal(
+      got,
+      (PREFIX.toString('latin1') + raw.toString('latin1')).replace(/\r\n|\r|\n/g, '\r\n'),
+    );
+    assert.equal(done.get(m.id)?.r.success, true);
   });
 
   test('domains sharing an MX host go in one transaction, others separately', async (t) => {

@@ -48,6 +48,11 @@ export type ReceiverOptions = {
   data?: (msg: ReceivedMessage) => string | Promise<string>;
   /** Greeting line; default "220 <host> ESMTP test receiver". */
   greeting?: string;
+  /**
+   * Ends a line at a CR not followed by LF too, as some servers do; lines always end at
+   * LF. Such a server finds the end of data at "\r.\r" or "\n.\n" (SMTP smuggling).
+   */
+  lenientLineEnds?: boolean;
 };
 
 export type Receiver = {
@@ -139,12 +144,24 @@ class Session {
   private onData(chunk: Buffer): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     for (;;) {
-      const nl = this.buf.indexOf(0x0a);
-      if (nl < 0) break;
-      this.lines.push(this.buf.subarray(0, nl + 1));
-      this.buf = this.buf.subarray(nl + 1);
+      const end = this.lineEnd();
+      if (end < 0) break;
+      this.lines.push(this.buf.subarray(0, end + 1));
+      this.buf = this.buf.subarray(end + 1);
     }
     void this.run();
+  }
+
+  /** Index of the last byte of the first complete line in buf, or -1. */
+  private lineEnd(): number {
+    const lf = this.buf.indexOf(0x0a);
+    if (!this.opts.lenientLineEnds) return lf;
+    // A CR with a byte after it that is not LF ends a line by itself.
+    for (let cr = this.buf.indexOf(0x0d); cr >= 0; cr = this.buf.indexOf(0x0d, cr + 1)) {
+      if (lf >= 0 && cr > lf) break;
+      if (cr + 1 < this.buf.length && this.buf[cr + 1] !== 0x0a) return cr;
+    }
+    return lf;
   }
 
   private async run(): Promise<void> {
@@ -154,7 +171,7 @@ class Session {
       for (let line = this.lines.shift(); line; line = this.lines.shift()) {
         if (this.closed) return;
         if (this.data) await this.dataLine(line);
-        else await this.command(line.toString('utf8').replace(/\r?\n$/, ''));
+        else await this.command(line.toString('utf8').replace(/\r?\n$|\r$/, ''));
       }
     } finally {
       this.running = false;
@@ -167,7 +184,7 @@ class Session {
 
   private async dataLine(line: Buffer): Promise<void> {
     const data = this.data as Buffer[];
-    const content = line.toString('latin1').replace(/\r?\n$/, '');
+    const content = line.toString('latin1').replace(/\r?\n$|\r$/, '');
     if (content !== '.') {
       // RFC 5321 §4.5.2: a leading dot was doubled by the client.
       data.push(line[0] === 0x2e ? line.subarray(1) : line);
