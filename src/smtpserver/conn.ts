@@ -68,6 +68,7 @@ export type Transaction = {
     has8bit: boolean;
     /** Looks for bare CR or LF; null for BINARYMIME, where they are content. */
     lineEnds: BareCRLFDetector | null;
+    hasNUL: boolean;
   } | null;
 };
 

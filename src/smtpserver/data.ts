@@ -60,6 +60,7 @@ export const data: Command = async (c, args) => {
   const dr = new DotReader(c.reader, { chunkSize: CHUNK });
   let failure: SmtpError | null = null;
   let has8bit = false;
+  let hasNUL = false;
   // Data arrives in socket-sized pieces; writing them in larger batches saves system
   // calls and thread-pool hand-offs per message.
   let pending: Buffer[] = [];
@@ -88,6 +89,7 @@ export const data: Command = async (c, args) => {
         throw new SmtpError(t.code, t.secode, t.message, { close: true });
       }
       if (!has8bit && !isAscii(chunk)) has8bit = true;
+      if (!hasNUL && chunk.includes(0)) hasNUL = true;
       pending.push(chunk);
       pendingLen += chunk.length;
       if (pendingLen >= WRITE_BATCH) await writePending();
@@ -107,7 +109,7 @@ export const data: Command = async (c, args) => {
     throw smuggling();
   }
   if (failure) throw failure;
-  return finishMessage(c, tx, temp, has8bit);
+  return finishMessage(c, tx, temp, has8bit, hasNUL);
 };
 
 /**
@@ -154,6 +156,7 @@ export const bdat: Command = async (c, args) => {
       failure: null,
       has8bit: false,
       lineEnds: binary ? null : new BareCRLFDetector(),
+      hasNUL: false,
     };
   }
   const ch = tx.chunks;
@@ -171,6 +174,7 @@ export const bdat: Command = async (c, args) => {
       continue;
     }
     if (!ch.has8bit && !isAscii(piece)) ch.has8bit = true;
+    if (!ch.hasNUL && piece.includes(0)) ch.hasNUL = true;
     try {
       await ch.temp.write(piece);
     } catch (e) {
@@ -193,7 +197,7 @@ export const bdat: Command = async (c, args) => {
     return { code: 250, secode: '0.0' };
   }
   tx.chunks = null;
-  return finishMessage(c, tx, ch.temp, ch.has8bit);
+  return finishMessage(c, tx, ch.temp, ch.has8bit, ch.hasNUL);
 };
 
 /** Completes a received message: checks common to both pipelines, then hands it on. */
@@ -202,7 +206,17 @@ async function finishMessage(
   tx: Transaction,
   temp: TempMessage,
   has8bit: boolean,
+  hasNUL: boolean,
 ): Promise<CommandResult> {
+  // RFC 5322 §2.1 and RFC 6152 §2 allow no NUL in a message; only BINARYMIME content
+  // (RFC 3030 §3) may hold one. Submitted mail goes on as 8BITMIME at most, so there it
+  // is refused whatever the body type.
+  if (hasNUL && (c.submission || tx.body !== 'BINARYMIME')) {
+    await temp.abort();
+    await c.resetTransaction();
+    c.badTransactions++;
+    throw userError(554, '6.0', 'message contains a NUL byte, not allowed in mail');
+  }
   let msg: PreparedMessage;
   try {
     msg = await temp.finish();

@@ -206,6 +206,43 @@ test('BDAT on submission: a bare LF or CR is refused, nothing is queued', async 
   });
 });
 
+const NUL_REFUSED = '554 5.6.0 message contains a NUL byte, not allowed in mail';
+
+test('BDAT: a NUL byte is refused, except in BINARYMIME content delivered here', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    await c.ok('MAIL FROM:<sender@sender.example> BODY=8BITMIME');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await chunk(c, HEAD + 'one\r\n', false, octets(HEAD.length + 5));
+    await chunk(c, 'nul \x00 here\r\n', true, NUL_REFUSED);
+    assert.equal((await inbox(s)).length, 0);
+    assert.deepEqual(await readdir(s.store.tmpDir), []);
+    await chunk(c, 'x', true, '503 5.5.1 missing MAIL FROM');
+    // RFC 3030 §3: binary content may hold any octet.
+    await c.ok('MAIL FROM:<sender@sender.example> BODY=BINARYMIME');
+    await c.ok('RCPT TO:<mjl@example.org>');
+    await chunk(c, HEAD + 'nul \x00 here\r\n', true, DONE);
+    assert.equal((await inbox(s)).length, 1);
+    c.close();
+  });
+});
+
+test('BDAT on submission: a NUL byte is refused, also as BINARYMIME', async () => {
+  await withServer({}, async (s) => {
+    const c = await SmtpTestClient.open(s.submission.port);
+    await c.login();
+    // The queue sends it on as 8BITMIME at most, which allows no NUL.
+    for (const body of ['', ' BODY=BINARYMIME']) {
+      await c.ok(`MAIL FROM:<mjl@example.org>${body}`);
+      await c.ok('RCPT TO:<remote@remote.example>');
+      const orig = message({ from: 'mjl@example.org', to: 'remote@remote.example', body: '\x00' });
+      await chunk(c, orig, true, NUL_REFUSED);
+    }
+    assert.equal(s.recorded.added.length, 0);
+    c.close();
+  });
+});
+
 test('BDAT: a message over the size limit fails, the session goes on', async () => {
   await withServer({ limits: { maxMessageSize: 1000 } }, async (s) => {
     const c = await smtp(s);

@@ -224,6 +224,41 @@ test('DATA: 8-bit data is stored as sent', async () => {
   });
 });
 
+const NUL_REFUSED = '554 5.6.0 message contains a NUL byte, not allowed in mail';
+
+test('DATA: a message with a NUL byte is refused, the session goes on', async () => {
+  await withServer({}, async (s) => {
+    const c = await smtp(s);
+    // RFC 5322 §2.1 and RFC 6152 §2 (8BITMIME) allow no NUL, in the header or the body.
+    for (const msg of [HEAD + 'a\x00b\r\n', HEAD.replace('Subject: data', 'Subject: \x00')]) {
+      await startData(c, ' BODY=8BITMIME');
+      c.write(Buffer.from(msg + '.\r\n', 'latin1'));
+      assert.deepEqual(textOf(await c.reply()), [NUL_REFUSED]);
+      await expectReply(c, 'RCPT TO:<mjl@example.org>', '503 5.5.1 missing MAIL FROM');
+    }
+    assert.equal((await inbox(s)).length, 0);
+    assert.deepEqual(await tmpFiles(s), []);
+    await startData(c);
+    c.write(message() + '.\r\n');
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    c.close();
+  });
+});
+
+test('DATA on submission: a message with a NUL byte is refused and not queued', async () => {
+  await withServer({}, async (s) => {
+    const c = await SmtpTestClient.open(s.submission.port);
+    await c.login();
+    await c.ok('MAIL FROM:<mjl@example.org>');
+    await c.ok('RCPT TO:<remote@remote.example>');
+    await c.ok('DATA', 354);
+    c.write(message({ from: 'mjl@example.org', body: 'nul \x00 here' }) + '.\r\n');
+    assert.deepEqual(textOf(await c.reply()), [NUL_REFUSED]);
+    assert.equal(s.recorded.added.length, 0);
+    c.close();
+  });
+});
+
 test('DATA on submission: the queue is told whether the message has 8-bit data', async () => {
   await withServer({}, async (s) => {
     const c = await SmtpTestClient.open(s.submission.port);
