@@ -7,9 +7,11 @@ import { Flag } from '../store/index.js';
 /**
  * The rule of RFC 9051 §4.3 and §9 as plainly as it can be said: a quoted string holds
  * at most 1024 characters, no CR, LF or NUL, and 8-bit text only with UTF-8; quotes and
- * backslashes are escaped; anything else is a literal of the UTF-8 bytes.
+ * backslashes are escaped; anything else is a literal of the UTF-8 bytes. Neither holds
+ * NUL: it becomes U+FFFD.
  */
-function model(s: string, utf8: boolean): string {
+function model(s0: string, utf8: boolean): string {
+  const s = s0.replace(/\0/g, '\ufffd');
   const chars = [...s].map((ch) => ch.charCodeAt(0));
   const quotable =
     s.length <= 1024 &&
@@ -45,9 +47,11 @@ describe('str', () => {
     assert.equal(str('\ud83d\ude00', false), '{4}\r\n\xf0\x9f\x98\x80');
   });
 
-  it('uses a literal for CR, LF, NUL and long strings', () => {
+  it('uses a literal for CR, LF and long strings; NUL becomes U+FFFD', () => {
     assert.equal(str('a\r\nb', true), '{4}\r\na\r\nb');
-    assert.equal(str('a\0', true), '{2}\r\na\0');
+    assert.equal(str('a\0', true), '"a\xef\xbf\xbd"');
+    assert.equal(str('a\0', false), '{4}\r\na\xef\xbf\xbd');
+    assert.equal(str('a\0\r\n', false), '{6}\r\na\xef\xbf\xbd\r\n');
     assert.equal(str('x'.repeat(1024), false), `"${'x'.repeat(1024)}"`);
     assert.equal(str('x'.repeat(1025), false), `{1025}\r\n${'x'.repeat(1025)}`);
     // The limit counts characters: 1024 two-byte characters are still quoted.
@@ -59,6 +63,8 @@ describe('str', () => {
     assert.equal(str(Buffer.from('a "b"'), false), '"a \\"b\\""');
     assert.equal(str(Buffer.from([0x61, 0xe9]), true), '{2}\r\na\xe9');
     assert.equal(str(Buffer.from('a\nb'), false), '{3}\r\na\nb');
+    // Except NUL, which no literal may hold (RFC 9051 §4.3): 0x80 takes its place.
+    assert.equal(str(Buffer.from('a\0b'), false), '{3}\r\na\x80b');
     assert.equal(str(Buffer.alloc(1025, 0x61), false), `{1025}\r\n${'a'.repeat(1025)}`);
   });
 

@@ -16,11 +16,13 @@ export function quote(s: string): string {
 /**
  * A string: quoted when possible, else a literal (RFC 9051 §4.3). Quoted strings carry
  * no CR, LF or NUL, and 8-bit characters only with UTF-8 (RFC 9051 §9 quoted, RFC 6855).
- * One pass over the characters decides: most strings are short plain ASCII and are
- * returned in quotes without further work.
+ * Literals carry no NUL either (CHAR8): text such as a header value stored with one gets
+ * U+FFFD in its place. One pass over the characters decides: most strings are short
+ * plain ASCII and are returned in quotes without further work.
  */
-export function str(s: string | Buffer, utf8: boolean): string {
-  if (typeof s !== 'string') return bufferStr(s);
+export function str(s0: string | Buffer, utf8: boolean): string {
+  if (typeof s0 !== 'string') return bufferStr(s0);
+  const s = s0.includes('\0') ? s0.replaceAll('\0', '\ufffd') : s0;
   const n = s.length;
   if (n > QUOTED_MAX) return stringLiteral(s);
   let escape = false;
@@ -32,7 +34,7 @@ export function str(s: string | Buffer, utf8: boolean): string {
     } else if (c >= 0x80) {
       if (!utf8) return stringLiteral(s);
       wide = true;
-    } else if (c === 0 || c === 0x0d || c === 0x0a) return stringLiteral(s);
+    } else if (c === 0x0d || c === 0x0a) return stringLiteral(s);
   }
   const q = escape ? quote(s) : '"' + s + '"';
   return wide ? Buffer.from(q, 'utf8').toString('latin1') : q;
@@ -44,13 +46,14 @@ function stringLiteral(s: string): string {
   return `{${b.length}}\r\n${b.toString('latin1')}`;
 }
 
-/** Raw octets: quoted when 7-bit without CR, LF or NUL, else a literal. */
+/** Raw octets: quoted when 7-bit without CR, LF or NUL, else a literal, NUL as 0x80. */
 function bufferStr(b: Buffer): string {
   const text = b.toString('latin1');
+  if (b.includes(0)) return `{${b.length}}\r\n${text.replaceAll('\0', '\x80')}`;
   if (b.length > QUOTED_MAX) return `{${b.length}}\r\n${text}`;
   for (let i = 0; i < b.length; i++) {
     const c = b[i] as number;
-    if (c >= 0x80 || c === 0 || c === 0x0d || c === 0x0a) return `{${b.length}}\r\n${text}`;
+    if (c >= 0x80 || c === 0x0d || c === 0x0a) return `{${b.length}}\r\n${text}`;
   }
   return quote(text);
 }

@@ -331,6 +331,49 @@ describe('FETCH', () => {
     c.close();
   });
 
+  test('NUL in a stored message: 0x80 in literals, NUL only in literal8 for BINARY', async () => {
+    // RFC 9051 §4.3: a literal holds no NUL (CHAR8); only literal8 may, for BINARY. Such
+    // messages may be in the store from before NUL was refused, or as BINARYMIME.
+    const head = crlf('From: a@x.org', 'Subject: nul \x00 here', '');
+    const body = Buffer.from('one\x00two\r\n', 'latin1');
+    const data = Buffer.concat([head, body]);
+    const big = Buffer.concat([crlf('Subject: big', ''), Buffer.alloc(200_000, 0x41)]);
+    big[150_000] = 0;
+    const c = await selected([{ data }, { data: big }]);
+    const no = (b: Buffer) => Buffer.from(b.map((x) => (x === 0 ? 0x80 : x)));
+    assert.deepEqual(
+      await lines(c, 'FETCH 1 (RFC822.SIZE BODY.PEEK[] BODY.PEEK[TEXT] BODY.PEEK[1]<2.3>)'),
+      [
+        `* 1 FETCH (RFC822.SIZE ${data.length} BODY[] ${lit(no(data))} ` +
+          `BODY[TEXT] ${lit(no(body))} BODY[1]<2> ${lit('e\x80t')})`,
+      ],
+    );
+    assert.deepEqual(
+      await lines(c, 'FETCH 1 (BODY.PEEK[HEADER] BODY.PEEK[HEADER.FIELDS (Subject)])'),
+      [
+        `* 1 FETCH (BODY[HEADER] ${lit(no(head))} ` +
+          `BODY[HEADER.FIELDS (Subject)] ${lit('Subject: nul \x80 here\r\n\r\n')})`,
+      ],
+    );
+    // RFC 3516 §4.2: BINARY data with NUL comes as literal8, exactly as stored.
+    assert.deepEqual(await lines(c, 'FETCH 1 (BINARY.PEEK[] BINARY.PEEK[1])'), [
+      `* 1 FETCH (BINARY[] ~${lit(data)} BINARY[1] ~${lit(body)})`,
+    ]);
+    // Header text has U+FFFD in place of NUL.
+    const from = '((NIL NIL "a" "x.org"))';
+    assert.deepEqual(await lines(c, 'FETCH 1 (ENVELOPE)'), [
+      `* 1 FETCH (ENVELOPE (NIL ${lit('nul \xef\xbf\xbd here')} ${from} ${from} ${from} NIL NIL NIL NIL NIL))`,
+    ]);
+    // Streamed sections too.
+    assert.deepEqual(await lines(c, 'FETCH 2 (BODY.PEEK[TEXT])'), [
+      `* 2 FETCH (BODY[TEXT] ${lit(no(big.subarray(big.indexOf('\r\n\r\n') + 4)))})`,
+    ]);
+    assert.deepEqual(await lines(c, 'FETCH 2 (BINARY.PEEK[1])'), [
+      `* 2 FETCH (BINARY[1] ~${lit(big.subarray(big.indexOf('\r\n\r\n') + 4))})`,
+    ]);
+    c.close();
+  });
+
   test('a delivery prefix counts in RFC822.SIZE and belongs to the header', async () => {
     const prefix = Buffer.from('Received: by test\r\n');
     const body = crlf('Subject: p', '', 'hello');

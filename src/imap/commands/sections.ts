@@ -59,10 +59,26 @@ async function readRange(c: Conn, m: Message, start: number, end: number): Promi
   return buf.subarray(0, n);
 }
 
-/** A literal, or for BINARY data with NUL a literal8 (RFC 9051 §4.3). */
+/**
+ * The data with each NUL replaced by 0x80: a literal may not hold NUL (RFC 9051 §4.3,
+ * CHAR8), and messages stored before NUL was refused, or BINARYMIME ones, may. The
+ * length stays the same, so RFC822.SIZE and partial ranges still match.
+ */
+function withoutNul(data: Buffer): Buffer {
+  if (!data.includes(0)) return data;
+  const out = Buffer.from(data);
+  for (let i = out.indexOf(0); i >= 0; i = out.indexOf(0, i + 1)) out[i] = 0x80;
+  return out;
+}
+
+/**
+ * A literal; for BINARY data with NUL a literal8 (RFC 9051 §4.3, RFC 3516 §4.2), where
+ * NUL may appear. Other data has its NULs replaced.
+ */
 function literal(data: Buffer, allow8: boolean): string {
-  const mark = allow8 && data.includes(0) ? '~' : '';
-  return `${mark}{${data.length}}\r\n${data.toString('latin1')}`;
+  const literal8 = allow8 && data.includes(0);
+  const d = literal8 ? data : withoutNul(data);
+  return `${literal8 ? '~' : ''}{${d.length}}\r\n${d.toString('latin1')}`;
 }
 
 function clamp(len: number, partial: PartialSpec | null): [number, number] {
@@ -207,7 +223,10 @@ export async function binarySize(c: Conn, m: Message, s: Section): Promise<numbe
   return (await decodedPart(c, m, p)).length;
 }
 
-/** Streams a range as a literal; a short file is padded so the protocol stays in sync. */
+/**
+ * Streams a range as a literal (NULs replaced unless a literal8); a short file is padded
+ * so the protocol stays in sync.
+ */
 export async function emitRange(c: Conn, r: RangePiece): Promise<Error | null> {
   const n = r.end - r.start;
   c.send(`${r.literal8 ? '~' : ''}{${n}}\r\n`);
@@ -216,7 +235,7 @@ export async function emitRange(c: Conn, r: RangePiece): Promise<Error | null> {
   try {
     for await (const chunk of c.account!.messageStream(r.m, r.start, r.end)) {
       const b = (chunk as Buffer).subarray(0, n - sent);
-      c.sendBuffer(b);
+      c.sendBuffer(r.literal8 ? b : withoutNul(b));
       sent += b.length;
       await c.flushIfLarge();
     }
