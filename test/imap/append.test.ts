@@ -71,6 +71,35 @@ describe('APPEND', () => {
     c.close();
   });
 
+  test('NUL only in a literal8: BAD for a normal literal, stored from ~{n}', async () => {
+    // RFC 9051 §9: literal = "{" number64 ["+"] "}" CRLF *CHAR8, and CHAR8 excludes NUL;
+    // literal8 (RFC 3516 §4.3) may hold it.
+    const c = await Client.login(s);
+    await c.ok('SELECT INBOX');
+    const a = await s.store.account('mjl');
+    const inbox = () => a.mailbox('Inbox')!;
+    const before = inbox();
+    const bad = msg(30, ' nul \0 here');
+    const BAD =
+      'BAD APPEND unrecognized syntax/command: NUL in message, allowed only in a literal8 ~{n}';
+    assert.equal((await appendSync(c, 'APPEND INBOX', bad)).tagged, BAD);
+    // Also when another message in the same MULTIAPPEND is fine: nothing is stored.
+    const good = msg(31);
+    let t = c.nextTag();
+    c.write(`${t} APPEND INBOX {${good.length}+}\r\n${good} {${bad.length}+}\r\n${bad}\r\n`);
+    assert.deepEqual(await c.until(t), { untagged: [], tagged: BAD, tag: t });
+    assert.equal(inbox().counts.total, before.counts.total);
+    await c.ok('NOOP');
+
+    t = c.nextTag();
+    c.write(`${t} APPEND INBOX ~{${bad.length}+}\r\n${bad}\r\n`);
+    const r = await c.until(t);
+    assert.equal(r.tagged, `OK [APPENDUID ${before.uidvalidity} ${before.uidnext}] APPEND done`);
+    const m = a.message(before.id, before.uidnext)!;
+    assert.equal((await a.readMessage(m)).toString('latin1'), bad);
+    c.close();
+  });
+
   test('TRYCREATE before the continuation; empty message refused', async () => {
     const c = await Client.login(s);
     const r = await appendSync(c, 'APPEND Nope', msg(4));

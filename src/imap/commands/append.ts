@@ -1,7 +1,8 @@
 // APPEND with MULTIAPPEND (RFC 3502: all messages or none), LITERAL+ (RFC 7888), binary
 // literals (RFC 3516) and UTF8 (RFC 6855). Message literals stream into temp files and
 // are checked up front: the mailbox must exist (TRYCREATE) and fit the quota (OVERQUOTA)
-// before "+ " invites a synchronizing literal.
+// before "+ " invites a synchronizing literal. A NUL octet is a syntax error except in a
+// literal8 (RFC 9051 §9: CHAR8 excludes NUL).
 import type { Handler } from './types.js';
 import { UserError } from '../errors.js';
 import { ParseError } from '../parser.js';
@@ -17,7 +18,7 @@ export const append: Handler = async (c, _tag, p) => {
   const mb = account.mailbox(name);
   const items: NewMessage[] = [];
   const prepared: PreparedMessage[] = [];
-  let failure: UserError | null = null;
+  let failure: UserError | ParseError | null = null;
   let total = 0;
   try {
     for (;;) {
@@ -52,6 +53,10 @@ export const append: Handler = async (c, _tag, p) => {
       const tmp = await c.ctx.store.tempMessage();
       try {
         for await (const chunk of c.readLiteralStream(lit.size)) {
+          if (!failure && !lit.binary && chunk.includes(0)) {
+            // The rest is read and dropped, so the command ends in step with the client.
+            failure = new ParseError('NUL in message, allowed only in a literal8 ~{n}');
+          }
           if (!failure) await tmp.write(chunk);
         }
         if (failure) await tmp.abort();
