@@ -2,6 +2,7 @@
 // grammar allows a literal, the parser asks its source to read it (sending "+ " for a
 // synchronizing literal) and to read the line that continues the command. Token methods
 // are synchronous; only the ones that may meet a literal are async.
+import { isAscii } from 'node:buffer';
 import { decodeMailboxName, Utf7Error } from '../message/index.js';
 
 /** A syntax error: answered with BAD (RFC 9051 §7.1.3). */
@@ -70,6 +71,9 @@ function isAtomChar(c: number): boolean {
 const isAstringChar = (c: number) => isAtomChar(c) || c === 0x5d;
 const isListChar = (c: number) => isAstringChar(c) || c === 0x25 || c === 0x2a;
 const isTagChar = (c: number) => isAstringChar(c) && c !== 0x2b; // no "+"
+
+// C0, DEL, C1 and the Unicode line and paragraph separators (RFC 6855 §3).
+const MAILBOX_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
@@ -244,16 +248,32 @@ export class Parser {
     return this.literal(allowBinary);
   }
 
-  /** astring = 1*ASTRING-CHAR / string */
+  /** astring = 1*ASTRING-CHAR / string; a raw atom's 8-bit octets must be UTF-8. */
   async astring(): Promise<string> {
     const c = this.peekByte();
     if (c === DQUOTE || c === 0x7b) return (await this.string()).toString('utf8');
-    if (c >= 0x80 && this.utf8) {
-      // RFC 9051 allows UTF-8 in atoms via utf8-quoted only, but clients send raw UTF-8
-      // atoms; accept them when UTF-8 is enabled.
-      return this.run((x) => isAstringChar(x) || x >= 0x80);
-    }
-    return this.astringAtom();
+    const b = this.astringAtomOctets();
+    if (!isValidUtf8(b)) this.fail('invalid UTF-8 in atom');
+    return b.toString('utf8');
+  }
+
+  /**
+   * An atom of ASTRING-CHARs; with UTF-8 enabled, also 8-bit octets anywhere in it: RFC
+   * 9051 allows UTF-8 in atoms via utf8-quoted only, but clients send raw UTF-8 atoms.
+   */
+  private astringAtomOctets(): Buffer {
+    const start = this.pos;
+    if (this.utf8) this.run((x) => isAstringChar(x) || x >= 0x80);
+    else this.run(isAstringChar);
+    if (this.pos === start) this.fail('expected atom');
+    return this.line.subarray(start, this.pos);
+  }
+
+  /** An astring's octets, as sent. */
+  private async astringOctets(): Promise<Buffer> {
+    const c = this.peekByte();
+    if (c === DQUOTE || c === 0x7b) return this.string();
+    return this.astringAtomOctets();
   }
 
   async nstring(): Promise<Buffer | null> {
@@ -263,37 +283,52 @@ export class Parser {
 
   /** A mailbox name: astring, modified UTF-7 decoded unless UTF-8 is enabled; INBOX normalised. */
   async mailbox(): Promise<string> {
-    return this.decodeMailbox(await this.astring());
+    return this.decodeMailbox(await this.astringOctets());
   }
 
   /** A LIST/LSUB reference name: a mailbox, without INBOX normalisation. */
   async mailboxRef(): Promise<string> {
-    return this.decodeMailbox(await this.astring(), false);
+    return this.decodeMailbox(await this.astringOctets(), false);
   }
 
   /** list-mailbox = 1*list-char / string (RFC 9051 §6.3.9). */
   async listMailbox(): Promise<string> {
     const c = this.peekByte();
-    let s: string;
-    if (c === DQUOTE || c === 0x7b) s = (await this.string()).toString('utf8');
-    else if (c >= 0x80 && this.utf8) s = this.run((x) => isListChar(x) || x >= 0x80);
+    let b: Buffer;
+    if (c === DQUOTE || c === 0x7b) b = await this.string();
     else {
-      s = this.run(isListChar);
-      if (s === '') this.fail('expected mailbox pattern');
+      const start = this.pos;
+      if (this.utf8) this.run((x) => isListChar(x) || x >= 0x80);
+      else this.run(isListChar);
+      if (this.pos === start) this.fail('expected mailbox pattern');
+      b = this.line.subarray(start, this.pos);
     }
-    return this.decodeMailbox(s, false);
+    return this.decodeMailbox(b, false);
   }
 
-  decodeMailbox(s: string, normalizeInbox = true): string {
-    let name = s;
-    if (!this.utf8) {
+  /**
+   * A mailbox name (or pattern) from its octets (RFC 9051 §5.1, RFC 6855 §3): valid UTF-8
+   * once UTF-8 is enabled, else 7-bit modified UTF-7; no control characters either way
+   * (RFC 5198 §2). Octets that break these rules are refused, never replaced.
+   */
+  private decodeMailbox(b: Buffer, normalizeInbox = true): string {
+    let name: string;
+    if (this.utf8) {
+      if (!isValidUtf8(b)) this.fail('invalid UTF-8 in mailbox name');
+      name = b.toString('utf8');
+    } else {
+      if (!isAscii(b)) this.fail('8-bit mailbox name without UTF8=ACCEPT, use modified UTF-7');
+      const wire = b.toString('latin1');
+      // Controls as sent, or encoded in modified UTF-7 (checked below).
+      if (MAILBOX_CONTROL.test(wire)) this.fail('control characters in mailbox name');
       try {
-        name = decodeMailboxName(s);
+        name = decodeMailboxName(wire);
       } catch (e) {
         if (e instanceof Utf7Error) this.fail(`invalid modified UTF-7 mailbox name: ${e.message}`);
         throw e;
       }
     }
+    if (MAILBOX_CONTROL.test(name)) this.fail('control characters in mailbox name');
     // Names are stored in NFC (spec/imap.md §4); clients may send another form.
     name = name.normalize('NFC');
     if (
@@ -379,14 +414,6 @@ export class Parser {
 export type NumSetSpec = { saved: boolean; ranges: [number, number][] };
 
 function isValidUtf8(b: Buffer): boolean {
-  // Fast path for ASCII.
-  let ascii = true;
-  for (const c of b) {
-    if (c >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return true;
+  if (isAscii(b)) return true;
   return Buffer.from(b.toString('utf8'), 'utf8').equals(b);
 }

@@ -147,6 +147,56 @@ describe('imap CREATE', () => {
     c.close();
   });
 
+  test('names: invalid UTF-8, 8-bit without UTF8=ACCEPT and control characters are BAD', async () => {
+    // RFC 9051 §5.1, RFC 6855 §3: names are UTF-8 (modified UTF-7 on the wire before
+    // UTF-8 is enabled) without control characters (RFC 5198 §2). Octets are written
+    // as latin1 characters here.
+    const BAD = 'BAD CREATE unrecognized syntax/command: ';
+    const u = await Client.login(s);
+    await u.ok('ENABLE UTF8=ACCEPT');
+    for (const [name, why] of [
+      ['{2+}\r\n\xc3(', 'invalid UTF-8 in mailbox name'],
+      ['{3+}\r\na\xffb', 'invalid UTF-8 in mailbox name'],
+      ['{5+}\r\n\xed\xa0\x80ab', 'invalid UTF-8 in mailbox name'], // a surrogate
+      ['{4+}\r\n\xc0\xafab', 'invalid UTF-8 in mailbox name'], // overlong "/"
+      ['\xe9t\xe9', 'invalid UTF-8 in mailbox name'], // a raw atom
+      ['t\xe9', 'invalid UTF-8 in mailbox name'],
+      ['"\xe9t\xe9"', 'invalid UTF-8 in quoted string'],
+      ['{3+}\r\na\x01b', 'control characters in mailbox name'],
+      ['"a\xc2\x85b"', 'control characters in mailbox name'], // U+0085
+      ['"a\xe2\x80\xa8b"', 'control characters in mailbox name'], // U+2028
+      ['"a\x7fb"', 'control characters in mailbox name'],
+    ]) {
+      assert.equal((await u.cmdOctets(`CREATE ${name}`)).tagged, BAD + why, name);
+    }
+    // Valid UTF-8 in a raw atom is UTF-8, wherever it starts.
+    for (const name of ['\xc3\xa9t\xc3\xa9', 'caf\xc3\xa9']) {
+      assert.deepEqual((await u.cmdOctets(`CREATE ${name}`)).untagged, [
+        `* LIST (\\Subscribed) "/" "${name}"`,
+      ]);
+    }
+    const c = await Client.login(s);
+    for (const [name, why] of [
+      ['{2+}\r\n\xc3\xa9', '8-bit mailbox name without UTF8=ACCEPT, use modified UTF-7'],
+      ['{2+}\r\n\xc3(', '8-bit mailbox name without UTF8=ACCEPT, use modified UTF-7'],
+      ['"\xc3\xa9"', '8-bit character in quoted string without UTF8=ACCEPT'],
+      ['{3+}\r\na\x01b', 'control characters in mailbox name'],
+      ['a&AAE-b', 'control characters in mailbox name'], // U+0001 in modified UTF-7
+      ['a&AIU-b', 'control characters in mailbox name'], // U+0085
+    ]) {
+      assert.equal((await c.cmdOctets(`CREATE ${name}`)).tagged, BAD + why, name);
+    }
+    // Nothing was stored with replacement characters, controls or latin1 read as UTF-8.
+    const names = (await s.store.account('mjl')).mailboxes().map((m) => m.name);
+    assert.deepEqual(
+      names.filter((n) => /[\ufffd\u0000-\u001f\u007f-\u009f\u00c3\u00ff]/.test(n)),
+      [],
+    );
+    assert.ok(names.includes('été') && names.includes('café'), names.join(', '));
+    c.close();
+    u.close();
+  });
+
   test('names: modified UTF-7 without UTF8=ACCEPT, UTF-8 with it', async () => {
     const c = await Client.login(s);
     assert.deepEqual(await c.ok('CREATE "Caf&AOk-"'), ['* LIST (\\Subscribed) "/" "Caf&AOk-"']);

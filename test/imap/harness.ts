@@ -272,6 +272,13 @@ export class Client {
     return this.until(tag);
   }
 
+  /** Like cmd, with the command given as octets in a latin1 string (for invalid UTF-8). */
+  async cmdOctets(command: string): Promise<{ untagged: string[]; tagged: string; tag: string }> {
+    const tag = this.nextTag();
+    this.write(Buffer.from(`${tag} ${command}\r\n`, 'latin1'));
+    return this.until(tag);
+  }
+
   async until(tag: string): Promise<{ untagged: string[]; tagged: string; tag: string }> {
     const untagged: string[] = [];
     for (;;) {

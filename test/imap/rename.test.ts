@@ -70,6 +70,34 @@ describe('imap RENAME', () => {
     c.close();
   });
 
+  test('invalid UTF-8 or control characters in either name are BAD', async () => {
+    const c = await Client.login(s);
+    await c.ok('ENABLE UTF8=ACCEPT');
+    await c.ok('CREATE u8from');
+    await c.ok('CREATE "\u{fffd}(x"');
+    const BAD = 'BAD RENAME unrecognized syntax/command: ';
+    for (const [args, why] of [
+      ['u8from {3+}\r\n\xc3(x', 'invalid UTF-8 in mailbox name'],
+      ['u8from \xe9t\xe9', 'invalid UTF-8 in mailbox name'],
+      ['{3+}\r\n\xc3(x u8to', 'invalid UTF-8 in mailbox name'],
+      ['u8from {3+}\r\na\x1bb', 'control characters in mailbox name'],
+    ]) {
+      assert.equal((await c.cmdOctets(`RENAME ${args}`)).tagged, BAD + why, args);
+    }
+    const u7 = await Client.login(s);
+    for (const [args, why] of [
+      ['u8from {2+}\r\n\xc3\xa9', '8-bit mailbox name without UTF8=ACCEPT, use modified UTF-7'],
+      ['u8from a&AB8-b', 'control characters in mailbox name'],
+    ]) {
+      assert.equal((await u7.cmdOctets(`RENAME ${args}`)).tagged, BAD + why, args);
+    }
+    assert.ok(a.mailbox('u8from'));
+    assert.ok(a.mailbox('\u{fffd}(x'));
+    assert.equal(a.mailbox('u8to'), null);
+    c.close();
+    u7.close();
+  });
+
   test('other sessions get LIST responses, OLDNAME only under IMAP4rev2', async () => {
     const c = await Client.login(s);
     const rev1 = await Client.login(s);

@@ -183,6 +183,39 @@ describe('imap SELECT/EXAMINE', () => {
     c.close();
   });
 
+  test('invalid UTF-8 or control characters in the name are BAD, with or without UTF-8', async () => {
+    const c = await Client.login(s);
+    await c.ok('ENABLE UTF8=ACCEPT');
+    // A name holding U+FFFD exists; octets that are not UTF-8 must not reach it.
+    await c.ok('CREATE "\u{fffd}x"');
+    const BAD = 'BAD SELECT unrecognized syntax/command: ';
+    for (const [name, why] of [
+      ['{2+}\r\n\xffx', 'invalid UTF-8 in mailbox name'],
+      ['\xffx', 'invalid UTF-8 in mailbox name'],
+      ['{3+}\r\n\xc3\xa9\xc3', 'invalid UTF-8 in mailbox name'],
+      ['{3+}\r\nx\x00y', 'control characters in mailbox name'],
+      ['"x\xc2\x9by"', 'control characters in mailbox name'],
+    ]) {
+      const r = await c.cmdOctets(`SELECT ${name}`);
+      assert.equal(r.tagged, BAD + why, name);
+      assert.deepEqual(r.untagged, []);
+    }
+    const r = await c.cmdOctets('EXAMINE {2+}\r\n\xffx');
+    assert.equal(
+      r.tagged,
+      'BAD EXAMINE unrecognized syntax/command: invalid UTF-8 in mailbox name',
+    );
+    const u7 = await Client.login(s);
+    for (const [name, why] of [
+      ['{2+}\r\n\xffx', '8-bit mailbox name without UTF8=ACCEPT, use modified UTF-7'],
+      ['x&AAA-y', 'control characters in mailbox name'],
+    ]) {
+      assert.equal((await u7.cmdOctets(`SELECT ${name}`)).tagged, BAD + why, name);
+    }
+    c.close();
+    u7.close();
+  });
+
   test('select parameters: none is supported', async () => {
     const c = await Client.login(s);
     assert.equal(
