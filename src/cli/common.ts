@@ -8,7 +8,7 @@ import {
   loadStaticConfig,
   normalizeDomain,
   readDomainsFile,
-  replaceDomainsFile,
+  writeFileAtomic,
   type DomainsConfig,
   type DomainsFile,
   type LoadedConfig,
@@ -85,7 +85,7 @@ export async function changeDomains(
   );
   await beforeWrite?.();
   try {
-    await replaceDomainsFile(file, text);
+    await writeFileAtomic(file.path, text, 0o644, file.text);
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(e.message, 2);
     throw e;

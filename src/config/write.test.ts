@@ -12,7 +12,7 @@ import {
   editDomainsFile,
   readDomainsFile,
   removeAccountEdit,
-  replaceDomainsFile,
+  writeFileAtomic,
   updateDomainsConfig,
   type TomlEdit,
 } from './write.js';
@@ -262,7 +262,7 @@ test('a file changed after it was read is not overwritten', async () => {
     const { text } = editDomainsFile(file, [removeAccountEdit('bob')]);
     writeFileSync(path, `${COMMENTED}# a late edit\n`);
     await assert.rejects(
-      replaceDomainsFile(file, text),
+      writeFileAtomic(file.path, text, 0o644, file.text),
       (e: unknown) =>
         e instanceof ConfigError &&
         e.message === `${path}: changed while it was being edited; nothing written, try again`,

@@ -120,17 +120,22 @@ export function editDomainsFile(
 }
 
 /**
- * Replaces the file with `text` atomically: temp file in the same directory (same
- * permissions), fsync, rename, fsync of the directory. Refuses, writing nothing, when the
- * file changed since it was read.
+ * Writes text to a temp file in the same directory, syncs it, renames it over `path` and
+ * syncs the directory: a crash leaves the old file or the new one, never a part. The mode
+ * is the existing file's, else `mode`. With `expected`, refuses (writing nothing) when
+ * the file no longer holds that text: it changed since it was read.
  */
-export async function replaceDomainsFile(file: DomainsFile, text: string): Promise<void> {
-  const path = file.path;
+export async function writeFileAtomic(
+  path: string,
+  text: string,
+  mode = 0o644,
+  expected?: string,
+): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const mode = await stat(path).then(
+  mode = await stat(path).then(
     (s) => s.mode & 0o777,
-    () => 0o644,
+    () => mode,
   );
   const fh = await open(tmp, 'wx', mode);
   try {
@@ -141,8 +146,8 @@ export async function replaceDomainsFile(file: DomainsFile, text: string): Promi
     } finally {
       await fh.close();
     }
-    const now = await readFile(path, 'utf8').catch(() => null);
-    if (now !== file.text) {
+    const now = expected === undefined ? null : await readFile(path, 'utf8').catch(() => null);
+    if (expected !== undefined && now !== expected) {
       throw new ConfigError(path, [
         { keyPath: '', problem: 'changed while it was being edited; nothing written, try again' },
       ]);
@@ -168,6 +173,6 @@ export async function updateDomainsConfig(
 ): Promise<DomainsConfig> {
   const file = readDomainsFile(path);
   const { text, config } = editDomainsFile(file, edits);
-  await replaceDomainsFile(file, text);
+  await writeFileAtomic(file.path, text, 0o644, file.text);
   return config;
 }

@@ -1,13 +1,15 @@
 // localserve: a complete local mail server for development and testing, with no root
 // privileges and no configuration. The first start writes a configuration (ports 1000
 // above the standard ones, on loopback), a self-signed certificate for localhost and
-// one account; later starts reuse all of it.
+// one account; later starts reuse all of it. Every file is written whole or not at all,
+// so a start interrupted at any moment (Ctrl-C) leaves no half-written configuration.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../config/index.js';
 import { ensureSelfSigned } from '../net/index.js';
 import { deriveSecrets } from '../sasl/index.js';
-import { mkdirPrivate, writePrivateFile } from '../store/index.js';
+import { mkdirPrivate } from '../store/index.js';
 import { Server, type ServerOptions } from './server.js';
 
 export const LOCALSERVE_ACCOUNT = 'you';
@@ -88,11 +90,12 @@ export async function ensureLocalserveConfig(
   ]);
   let created = false;
   if (!(await exists(join(configDir, 'tidings.toml')))) {
-    await writePrivateFile(join(configDir, 'tidings.toml'), staticConfigText(certFile, keyFile));
+    const text = staticConfigText(certFile, keyFile);
+    await writeFileAtomic(join(configDir, 'tidings.toml'), text, 0o600);
     created = true;
   }
   if (!(await exists(join(configDir, 'domains.toml')))) {
-    await writePrivateFile(join(configDir, 'domains.toml'), domainsConfigText());
+    await writeFileAtomic(join(configDir, 'domains.toml'), domainsConfigText(), 0o600);
     created = true;
   }
   return { configDir, created };
