@@ -1,8 +1,9 @@
 // localserve: a complete local mail server for development and testing, with no root
 // privileges and no configuration. The first start writes a configuration (ports 1000
 // above the standard ones, on loopback), a self-signed certificate for localhost and
-// one account; later starts reuse all of it. Every file is written whole or not at all,
-// so a start interrupted at any moment (Ctrl-C) leaves no half-written configuration.
+// one account; later starts reuse all of it. Every file is written whole or not at all
+// and the account's password is on disk before any port opens, so a start interrupted
+// at any moment (Ctrl-C) leaves nothing half done, and the next start completes it.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
@@ -30,8 +31,13 @@ export function localserveDir(): string {
   return process.env.TIDINGS_LOCALSERVE_DIR || join(homedir(), '.config', 'tidings-localserve');
 }
 
-function staticConfigText(certFile: string, keyFile: string): string {
-  const p = LOCALSERVE_PORTS;
+/** tidings.toml of localserve; `ports` other than the defaults are for tests. */
+export function localserveStaticConfig(
+  certFile: string,
+  keyFile: string,
+  ports: Record<keyof typeof LOCALSERVE_PORTS, number> = LOCALSERVE_PORTS,
+): string {
+  const p = ports;
   return `# Written by \`tidings localserve\` on first start. Edit freely; a restart applies changes.
 hostname = "localhost"
 data_dir = "../data"
@@ -90,7 +96,7 @@ export async function ensureLocalserveConfig(
   ]);
   let created = false;
   if (!(await exists(join(configDir, 'tidings.toml')))) {
-    const text = staticConfigText(certFile, keyFile);
+    const text = localserveStaticConfig(certFile, keyFile);
     await writeFileAtomic(join(configDir, 'tidings.toml'), text, 0o600);
     created = true;
   }
@@ -101,7 +107,21 @@ export async function ensureLocalserveConfig(
   return { configDir, created };
 }
 
-/** Starts localserve: configuration, the account and its password on first start, then the server. */
+/**
+ * Gives the localserve account its password unless it has one: on first start, and
+ * after a first start that was interrupted before this. setSecrets resolves once the
+ * commit is durable.
+ */
+async function ensurePassword(server: Server): Promise<void> {
+  if (!server.domains.accounts[LOCALSERVE_ACCOUNT]) return;
+  const account = await server.store.account(LOCALSERVE_ACCOUNT);
+  if (!account.secrets()) await account.setSecrets(await deriveSecrets(LOCALSERVE_PASSWORD));
+}
+
+/**
+ * Starts localserve: configuration and account on first start, the account's password
+ * whenever it has none, then the server with its listeners.
+ */
 export async function startLocalserve(
   dir = localserveDir(),
   opts: Partial<ServerOptions> = {},
@@ -113,15 +133,11 @@ export async function startLocalserve(
     localserve: { account: LOCALSERVE_ACCOUNT },
     ...opts,
     configDir,
+    // A client that connects the moment a port opens can log in.
+    beforeListen: async (s) => {
+      await ensurePassword(s);
+      await opts.beforeListen?.(s);
+    },
   });
-  try {
-    if (server.domains.accounts[LOCALSERVE_ACCOUNT]) {
-      const account = await server.store.account(LOCALSERVE_ACCOUNT);
-      if (!account.secrets()) await account.setSecrets(await deriveSecrets(LOCALSERVE_PASSWORD));
-    }
-  } catch (e) {
-    await server.stop();
-    throw e;
-  }
   return { server, configDir, created };
 }

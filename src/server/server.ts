@@ -41,6 +41,12 @@ export type ServerOptions = {
   resolver?: Resolver;
   /** Remote delivery settings for tests: MX port, trusted CA, MTA-STS source. */
   outgoing?: Parameters<typeof remoteDeliverer>[3];
+  /**
+   * Runs once the store is open, before the queue starts and before any listener opens:
+   * what it sets up is in place when the first client connects (localserve: the
+   * account's password). Start fails if it throws.
+   */
+  beforeListen?: (server: Server) => Promise<void>;
 };
 
 /** A running listener. */
@@ -108,6 +114,7 @@ export class Server {
         : new SystemResolver());
     server.sign = dkimSigner(() => server.domains);
     try {
+      await opts.beforeListen?.(server);
       const sign = server.sign;
       server.queue = await Queue.open({
         store,
