@@ -37,7 +37,7 @@ test('each outcome of the MAIL FROM domain check', async () => {
     ['v4.example', 'ok'],
     ['v6only.example', 'ok'],
     ['txtonly.example', 'nomail'],
-    ['nxdomain.example', 'nomail'],
+    ['nxdomain.example', 'nxdomain'],
     ['tempmx.example', 'temperror'],
     ['permmx.example', 'nomail'],
     ['tempaddr.example', 'temperror'],

@@ -3,9 +3,10 @@ import { DNSError, isNotFound, isTemporary, type Resolver } from './types.js';
 
 /**
  * ok: has a usable MX or an implicit MX (A/AAAA); nullmx: publishes a null MX;
- * nomail: no MX and no address, or a definite DNS error; temperror: DNS failed temporarily.
+ * nxdomain: the domain does not exist; nomail: no MX and no address, or a definite DNS
+ * error; temperror: DNS failed temporarily.
  */
-export type MailDomainCheck = 'ok' | 'nullmx' | 'nomail' | 'temperror';
+export type MailDomainCheck = 'ok' | 'nullmx' | 'nxdomain' | 'nomail' | 'temperror';
 
 /** Check a domain name (not an address literal) used in MAIL FROM. */
 export async function checkMailFromDomain(r: Resolver, domain: string): Promise<MailDomainCheck> {
@@ -24,7 +25,12 @@ export async function checkMailFromDomain(r: Resolver, domain: string): Promise<
     if (s.status === 'rejected' && !(s.reason instanceof DNSError)) throw s.reason;
   if (hasAddress(v4) || hasAddress(v6)) return 'ok';
   if (failedTemporarily(v4) || failedTemporarily(v6)) return 'temperror';
-  return 'nomail';
+  return nxdomain(v4) && nxdomain(v6) ? 'nxdomain' : 'nomail';
+}
+
+/** The name does not exist at all (NXDOMAIN), rather than lacking records of a type. */
+function nxdomain(r: PromiseSettledResult<string[]>): boolean {
+  return r.status === 'rejected' && (r.reason as DNSError).code === 'ENOTFOUND';
 }
 
 function hasAddress(r: PromiseSettledResult<string[]>): boolean {

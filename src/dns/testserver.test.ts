@@ -252,7 +252,7 @@ test('checkMailFromDomain and lookupMXTargets over real DNS', async () => {
   assert.equal(await checkMailFromDomain(resolver, 'example.org'), 'ok');
   assert.equal(await checkMailFromDomain(resolver, 'null.example'), 'nullmx');
   assert.equal(await checkMailFromDomain(resolver, 'v6.example'), 'ok');
-  assert.equal(await checkMailFromDomain(resolver, 'nope.example'), 'nomail');
+  assert.equal(await checkMailFromDomain(resolver, 'nope.example'), 'nxdomain');
   assert.equal(await checkMailFromDomain(resolver, 'broken.example'), 'temperror');
   assert.deepEqual(await lookupMXTargets(resolver, 'v4.example'), {
     kind: 'hosts',

@@ -9,8 +9,8 @@ test('formatReply: single lines', () => {
   assert.equal(formatReply(550, '7.27', 'no mx'), '550 5.7.27 no mx\r\n');
   assert.equal(formatReply(220, null, 'mx.example ESMTP'), '220 mx.example ESMTP\r\n');
   assert.equal(
-    formatReply(354, null, 'see you at the bare dot'),
-    '354 see you at the bare dot\r\n',
+    formatReply(354, null, 'start mail input, end with <CRLF>.<CRLF>'),
+    '354 start mail input, end with <CRLF>.<CRLF>\r\n',
   );
   assert.equal(formatReply(250, '0.0', ''), '250 2.0.0\r\n');
   assert.equal(formatReply(250, null, ''), '250\r\n');
@@ -78,11 +78,11 @@ test('formatReply: exact wrapping positions', () => {
 
 test('ReplyParser: single and multi-line replies', () => {
   const p = new ReplyParser();
-  assert.deepEqual(p.push('250 2.1.0 looking good'), {
+  assert.deepEqual(p.push('250 2.1.0 sender ok'), {
     code: 250,
     secode: '2.1.0',
-    lines: ['looking good'],
-    text: 'looking good',
+    lines: ['sender ok'],
+    text: 'sender ok',
   });
   assert.equal(p.push('250-mx.example'), null);
   assert.equal(p.push('250-PIPELINING'), null);

@@ -203,7 +203,7 @@ async function succeed(
   }
   c.authSucceeded(step.account, address, a.mechanism);
   c.authSASL = true;
-  c.reply(235, '7.0', 'nice');
+  c.reply(235, '7.0', 'authentication successful');
   return { code: 235, secode: '7.0' };
 }
 

@@ -88,7 +88,7 @@ const starttls: Command = async (c, args) => {
   if (c.tlsActive) throw userError(503, '5.1', 'already speaking tls');
   if (c.account) throw userError(503, '5.1', 'cannot starttls after authentication');
   if (!c.ctx.tls) throw userError(503, '5.1', 'starttls not offered');
-  c.reply(220, '0.0', `go! (${c.cid})`);
+  c.reply(220, '0.0', `ready to start TLS (${c.cid})`);
   await c.startTLS();
   return { code: 220, secode: '0.0' };
 };

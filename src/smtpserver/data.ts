@@ -53,7 +53,7 @@ export const data: Command = async (c, args) => {
   } catch (e) {
     throw writeFailed(e);
   }
-  c.reply(354, null, 'see you at the bare dot');
+  c.reply(354, null, 'start mail input, end with <CRLF>.<CRLF>');
   await c.flush();
   const deadline = Date.now() + c.timeouts.data;
   c.writer.setDeadline(deadline);

@@ -48,7 +48,7 @@ export async function deliver(
   const errors = d.errors;
   if (errors.length === tx.recipients.length) throw joinedError(errors);
   if (errors.length > 0) await queueDSN(c, tx, msg, info, errors);
-  c.reply(250, '0.0', 'it is done');
+  c.reply(250, '0.0', 'message accepted');
   return { code: 250, secode: '0.0' };
 }
 

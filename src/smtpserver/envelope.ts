@@ -105,7 +105,7 @@ async function mailCommand(c: SmtpConn, args: string): Promise<CommandResult> {
   if (c.submission) checkSubmissionSender(c, path);
   else await checkDeliverySender(c, path);
   c.tx = tx;
-  c.reply(250, '1.0', 'looking good');
+  c.reply(250, '1.0', 'sender ok');
   return { code: 250, secode: '1.0' };
 }
 
@@ -237,10 +237,24 @@ async function checkDeliverySender(c: SmtpConn, path: Path | null): Promise<void
   if (path.ipLiteral || !path.domain) throw userError(550, '7.0', 'domain name required');
   if (c.ctx.localserve) return;
   // RFC 7505 §4.2 null MX; RFC 5321 §5.1 implicit MX: we must be able to reply.
-  const check = await checkMailFromDomain(c.ctx.resolver, path.domain.ascii);
-  if (check === 'temperror')
-    throw userError(451, '4.0', 'cannot verify mx records for mailfrom domain');
-  if (check !== 'ok') throw userError(550, '7.27', 'mailfrom domain not configured for mail');
+  const domain = path.domain.ascii;
+  switch (await checkMailFromDomain(c.ctx.resolver, domain)) {
+    case 'ok':
+      return;
+    case 'temperror':
+      throw userError(451, '4.3', `cannot look up sender domain ${domain} in DNS now, try later`);
+    case 'nxdomain':
+      throw userError(550, '1.8', `sender domain ${domain} does not exist`);
+    case 'nomail':
+      throw userError(
+        550,
+        '1.8',
+        `sender domain ${domain} has no MX or address records for replies`,
+      );
+    case 'nullmx':
+      // RFC 7505 §4.2: the one case for 5.7.27.
+      throw userError(550, '7.27', `sender domain ${domain} has a null MX: it receives no mail`);
+  }
 }
 
 export const rcpt: Command = async (c, args) => {
@@ -276,7 +290,7 @@ async function rcptCommand(c: SmtpConn, args: string): Promise<CommandResult> {
   r.address = pathAddress(r.path, c.ctx.hostname);
   r.target = target(c, r.path);
   tx.recipients.push(r);
-  c.reply(250, '1.5', 'now on the list');
+  c.reply(250, '1.5', 'recipient ok');
   return { code: 250, secode: '1.5' };
 }
 

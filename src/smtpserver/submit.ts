@@ -129,7 +129,7 @@ export async function submit(
     { account, recipients: addresses.length, size: msg.size + prefix.length },
     'message submitted',
   );
-  c.reply(250, '0.0', 'it is done');
+  c.reply(250, '0.0', 'message accepted');
   return { code: 250, secode: '0.0' };
 }
 

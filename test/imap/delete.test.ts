@@ -106,7 +106,7 @@ describe('imap DELETE', () => {
     ]);
     // Selecting something else still works.
     const sel = await rev2.cmd('SELECT INBOX');
-    assert.equal(sel.untagged[0], '* OK [CLOSED] x');
+    assert.equal(sel.untagged[0], '* OK [CLOSED] previous mailbox closed');
     assert.equal(sel.tagged, 'OK [READ-WRITE] SELECT done');
     c.close();
     rev1.close();

@@ -39,12 +39,12 @@ describe('imap SELECT/EXAMINE', () => {
     const r = await c.cmd('SELECT Work');
     assert.deepEqual(r.untagged, [
       `* FLAGS (${FLAGS} Project)`,
-      `* OK [PERMANENTFLAGS (${FLAGS} Project \\*)] x`,
+      `* OK [PERMANENTFLAGS (${FLAGS} Project \\*)] flags permitted`,
       '* 0 RECENT',
       '* 3 EXISTS',
-      '* OK [UNSEEN 2] x',
-      `* OK [UIDVALIDITY ${uidvalidity}] x`,
-      '* OK [UIDNEXT 4] x',
+      '* OK [UNSEEN 2] first unseen',
+      `* OK [UIDVALIDITY ${uidvalidity}] UIDs valid`,
+      '* OK [UIDNEXT 4] predicted next UID',
       '* LIST () "/" "Work"',
     ]);
     assert.equal(r.tagged, 'OK [READ-WRITE] SELECT done');
@@ -57,10 +57,10 @@ describe('imap SELECT/EXAMINE', () => {
     const r = await c.cmd('SELECT Work');
     assert.deepEqual(r.untagged, [
       `* FLAGS (${FLAGS} Project)`,
-      `* OK [PERMANENTFLAGS (${FLAGS} Project \\*)] x`,
+      `* OK [PERMANENTFLAGS (${FLAGS} Project \\*)] flags permitted`,
       '* 3 EXISTS',
-      `* OK [UIDVALIDITY ${uidvalidity}] x`,
-      '* OK [UIDNEXT 4] x',
+      `* OK [UIDVALIDITY ${uidvalidity}] UIDs valid`,
+      '* OK [UIDNEXT 4] predicted next UID',
       '* LIST () "/" "Work"',
     ]);
     assert.equal(r.tagged, 'OK [READ-WRITE] SELECT done');
@@ -73,11 +73,11 @@ describe('imap SELECT/EXAMINE', () => {
     const sent = a.mailbox('Sent')!;
     assert.deepEqual(r.untagged, [
       `* FLAGS (${FLAGS})`,
-      `* OK [PERMANENTFLAGS (${FLAGS} \\*)] x`,
+      `* OK [PERMANENTFLAGS (${FLAGS} \\*)] flags permitted`,
       '* 0 RECENT',
       '* 0 EXISTS',
-      `* OK [UIDVALIDITY ${sent.uidvalidity}] x`,
-      '* OK [UIDNEXT 1] x',
+      `* OK [UIDVALIDITY ${sent.uidvalidity}] UIDs valid`,
+      '* OK [UIDNEXT 1] predicted next UID',
       '* LIST (\\Sent) "/" "Sent"',
     ]);
     c.close();
@@ -91,9 +91,9 @@ describe('imap SELECT/EXAMINE', () => {
       '* OK [PERMANENTFLAGS ()] read-only',
       '* 0 RECENT',
       '* 3 EXISTS',
-      '* OK [UNSEEN 2] x',
-      `* OK [UIDVALIDITY ${uidvalidity}] x`,
-      '* OK [UIDNEXT 4] x',
+      '* OK [UNSEEN 2] first unseen',
+      `* OK [UIDVALIDITY ${uidvalidity}] UIDs valid`,
+      '* OK [UIDNEXT 4] predicted next UID',
       '* LIST () "/" "Work"',
     ]);
     assert.equal(r.tagged, 'OK [READ-ONLY] EXAMINE done');
@@ -110,18 +110,18 @@ describe('imap SELECT/EXAMINE', () => {
     const r = await c.cmd('EXAMINE INBOX');
     const inbox = a.mailbox('Inbox')!;
     assert.deepEqual(r.untagged, [
-      '* OK [CLOSED] x',
+      '* OK [CLOSED] previous mailbox closed',
       `* FLAGS (${FLAGS})`,
       '* OK [PERMANENTFLAGS ()] read-only',
       '* 0 RECENT',
       '* 0 EXISTS',
-      `* OK [UIDVALIDITY ${inbox.uidvalidity}] x`,
-      '* OK [UIDNEXT 1] x',
+      `* OK [UIDVALIDITY ${inbox.uidvalidity}] UIDs valid`,
+      '* OK [UIDNEXT 1] predicted next UID',
       '* LIST () "/" "Inbox"',
     ]);
     assert.equal(r.tagged, 'OK [READ-ONLY] EXAMINE done');
     const again = await c.cmd('SELECT Work');
-    assert.equal(again.untagged[0], '* OK [CLOSED] x');
+    assert.equal(again.untagged[0], '* OK [CLOSED] previous mailbox closed');
     assert.equal(again.tagged, 'OK [READ-WRITE] SELECT done');
     c.close();
   });
@@ -134,7 +134,7 @@ describe('imap SELECT/EXAMINE', () => {
     assert.equal(none.tagged, 'NO SELECT mailbox does not exist');
     await c.ok('SELECT Work');
     const r = await c.cmd('SELECT Nope');
-    assert.deepEqual(r.untagged, ['* OK [CLOSED] x']);
+    assert.deepEqual(r.untagged, ['* OK [CLOSED] previous mailbox closed']);
     assert.equal(r.tagged, 'NO SELECT mailbox does not exist');
     assert.equal(
       (await c.cmd('FETCH 1 FLAGS')).tagged,
@@ -173,12 +173,12 @@ describe('imap SELECT/EXAMINE', () => {
 
     await c.ok('ENABLE UTF8=ACCEPT');
     const u = await c.cmd('SELECT "Føø"');
-    assert.equal(u.untagged.at(0), '* OK [CLOSED] x');
+    assert.equal(u.untagged.at(0), '* OK [CLOSED] previous mailbox closed');
     assert.equal(u.untagged.at(-1), wire('* LIST () "/" "Føø"'));
     assert.equal(u.tagged, 'OK [READ-WRITE] SELECT done');
     // With UTF-8 enabled, "&" is just a character.
     const amp = await c.cmd('SELECT "F&APgA+A-"');
-    assert.deepEqual(amp.untagged, ['* OK [CLOSED] x']);
+    assert.deepEqual(amp.untagged, ['* OK [CLOSED] previous mailbox closed']);
     assert.equal(amp.tagged, 'NO SELECT mailbox does not exist');
     c.close();
   });
@@ -241,14 +241,14 @@ describe('imap SELECT/EXAMINE', () => {
     assert.deepEqual(await c.ok('NOOP'), ['* 4 EXISTS', '* 4 FETCH (UID 4 FLAGS ())']);
     const r = await c.cmd('SELECT Work');
     assert.deepEqual(r.untagged.slice(0, 6), [
-      '* OK [CLOSED] x',
+      '* OK [CLOSED] previous mailbox closed',
       `* FLAGS (${FLAGS} Project)`,
-      `* OK [PERMANENTFLAGS (${FLAGS} Project \\*)] x`,
+      `* OK [PERMANENTFLAGS (${FLAGS} Project \\*)] flags permitted`,
       '* 0 RECENT',
       '* 4 EXISTS',
-      '* OK [UNSEEN 2] x',
+      '* OK [UNSEEN 2] first unseen',
     ]);
-    assert.equal(r.untagged[7], '* OK [UIDNEXT 5] x');
+    assert.equal(r.untagged[7], '* OK [UIDNEXT 5] predicted next UID');
     c.close();
   });
 });

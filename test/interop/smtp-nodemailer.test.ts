@@ -200,7 +200,7 @@ describe('nodemailer', () => {
       }),
     );
     t.close();
-    assert.equal(info.response, '250 2.0.0 it is done');
+    assert.equal(info.response, '250 2.0.0 message accepted');
     assert.deepEqual(info.accepted, ['mjl@example.org']);
     assert.deepEqual(info.rejected, []);
     assert.deepEqual(info.envelope, { from: 'mjl@example.org', to: ['mjl@example.org'] });
@@ -259,7 +259,7 @@ describe('nodemailer', () => {
       t.sendMail({ envelope: { from: USER, to: [USER] }, raw }),
     );
     t.close();
-    assert.equal(info.response, '250 2.0.0 it is done');
+    assert.equal(info.response, '250 2.0.0 message accepted');
     const [m] = await delivered('<nodemailer-login-1@example.org>');
     assert.ok(m);
     const added = addedHeaders(await imapSource(m.uid), raw);
@@ -290,7 +290,7 @@ describe('nodemailer', () => {
       }),
     );
     t.close();
-    assert.equal(info.response, '250 2.0.0 it is done');
+    assert.equal(info.response, '250 2.0.0 message accepted');
     assert.deepEqual(info.accepted, [USER, 'other@example.org']);
     const [m] = await delivered('<nodemailer-465@example.org>');
     assert.ok(m);
@@ -338,7 +338,7 @@ describe('nodemailer', () => {
       }),
     );
     t.close();
-    assert.equal(info.response, '250 2.0.0 it is done');
+    assert.equal(info.response, '250 2.0.0 message accepted');
     await delivered(messageId);
     // The report goes to the sender, mjl, and references the original.
     const a = await server.store.account('mjl');

@@ -145,7 +145,7 @@ describe('smtp slow mode after failed authentication', () => {
     assert.ok(noop.ms >= 20 * delay * 0.5, `${noop.ms} ms`);
     assert.ok(noop.reads >= 5, `${noop.reads} reads`);
     // A success clears slow mode: replies come in one piece again.
-    assert.deepEqual((await c.ok(GOOD, 235)).lines, ['235 2.7.0 nice']);
+    assert.deepEqual((await c.ok(GOOD, 235)).lines, ['235 2.7.0 authentication successful']);
     const after = await timed(c, 'NOOP');
     assert.deepEqual(after.r.lines, ['250 2.0.0 alrighty']);
     assert.equal(after.reads, 1);

@@ -29,7 +29,7 @@ import { publicKeyFingerprint, type LoginAttemptRow } from '../../src/store/inde
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 const plain = (user: string, pass: string, authz = '') => b64(`${authz}\0${user}\0${pass}`);
-const OK = ['235 2.7.0 nice'];
+const OK = ['235 2.7.0 authentication successful'];
 const MECHS = 'SCRAM-SHA-256-PLUS SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN';
 
 /** An error reply: one line, `expected` followed by " (<cid>)". */
@@ -163,7 +163,7 @@ function channelBinding(sock: net.Socket, type: ChannelBindingName) {
 /** After a successful AUTH: MAIL is accepted; a second AUTH is not. */
 async function assertAuthenticated(c: Conn): Promise<void> {
   c.write('MAIL FROM:<mjl@example.org>\r\n');
-  assert.deepEqual((await c.reply()).lines, ['250 2.1.0 looking good']);
+  assert.deepEqual((await c.reply()).lines, ['250 2.1.0 sender ok']);
   c.write('RSET\r\n');
   assert.equal((await c.reply()).code, 250);
   c.write(`AUTH PLAIN ${plain('mjl@example.org', PASSWORD)}\r\n`);
@@ -637,7 +637,7 @@ describe('smtp TLS client certificates', () => {
     const c = await SmtpTestClient.open(s.submissions.port, { tls: true, ...withCert(mjl) });
     const r = await c.ok('EHLO client.example');
     assert.ok(r.lines.includes(`250-AUTH EXTERNAL ${MECHS}`), r.text);
-    assert.deepEqual((await c.ok('MAIL FROM:<mjl@example.org>')).lines, ['250 2.1.0 looking good']);
+    assert.deepEqual((await c.ok('MAIL FROM:<mjl@example.org>')).lines, ['250 2.1.0 sender ok']);
     assert.deepEqual(attempt(s, 'mjl', 'tlsclientauth'), {
       account: 'mjl',
       address: 'mjl@example.org',
@@ -695,9 +695,7 @@ describe('smtp TLS client certificates', () => {
     });
     const r = await c.cmd('EHLO client.example');
     assert.ok(r.lines.includes(`250-AUTH EXTERNAL ${MECHS}`), r.text);
-    assert.deepEqual((await c.cmd('MAIL FROM:<mjl@example.org>')).lines, [
-      '250 2.1.0 looking good',
-    ]);
+    assert.deepEqual((await c.cmd('MAIL FROM:<mjl@example.org>')).lines, ['250 2.1.0 sender ok']);
     c.close();
   });
 

@@ -37,7 +37,7 @@ function original(stored: Buffer, expectedLength: number): Buffer {
   return stored.subarray(stored.length - expectedLength);
 }
 
-const DONE = '250 2.0.0 it is done';
+const DONE = '250 2.0.0 message accepted';
 const octets = (n: number) => `250 2.0.0 ${n} octets received`;
 
 test('BDAT: several chunks, then LAST', async () => {
@@ -278,14 +278,14 @@ test('BDAT: pipelined commands and chunks each get a reply', async () => {
         'NOOP\r\n',
     );
     const want = [
-      '250 2.1.0 looking good',
-      '250 2.1.5 now on the list',
+      '250 2.1.0 sender ok',
+      '250 2.1.5 recipient ok',
       octets(a.length),
       octets(b.length),
       octets(rest.length),
       DONE,
-      '250 2.1.0 looking good',
-      '250 2.1.5 now on the list',
+      '250 2.1.0 sender ok',
+      '250 2.1.5 recipient ok',
       DONE,
       '250 2.0.0 alrighty',
     ];

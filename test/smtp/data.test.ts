@@ -36,7 +36,7 @@ function original(stored: Buffer, expectedLength: number): Buffer {
 async function startData(c: SmtpTestClient, mailParams = ''): Promise<void> {
   await c.ok(`MAIL FROM:<sender@sender.example>${mailParams}`);
   await c.ok('RCPT TO:<mjl@example.org>');
-  await expectReply(c, 'DATA', '354 see you at the bare dot');
+  await expectReply(c, 'DATA', '354 start mail input, end with <CRLF>.<CRLF>');
 }
 
 async function tmpFiles(s: SmtpTestServer): Promise<string[]> {
@@ -56,9 +56,9 @@ test('DATA: order of commands', async () => {
     await c.ok('RCPT TO:<mjl@example.org>');
     await expectReply(c, 'DATA now', '501 5.5.4 no parameters allowed');
     // The errors kept the transaction.
-    await expectReply(c, 'DATA', '354 see you at the bare dot');
+    await expectReply(c, 'DATA', '354 start mail input, end with <CRLF>.<CRLF>');
     c.write(message() + '.\r\n');
-    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     // A new transaction is needed for the next message.
     await expectReply(c, 'DATA', '503 5.5.1 missing MAIL FROM');
     c.close();
@@ -72,7 +72,7 @@ test('DATA: dot-unstuffing gives back the original lines (RFC 5321 §4.5.2)', as
     await startData(c);
     // Stuffed: every line starting with a dot gets one more.
     c.write(orig.replace(/^\./gm, '..') + '.\r\n');
-    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     const [stored] = await inbox(s);
     assert.equal(original(stored!, orig.length).toString(), orig);
     c.close();
@@ -89,7 +89,7 @@ test('DATA: the data may arrive in tiny pieces', async () => {
       c.write(ch);
       await new Promise((r) => setImmediate(r));
     }
-    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     const [stored] = await inbox(s);
     assert.equal(original(stored!, orig.length).toString(), orig);
     c.close();
@@ -124,7 +124,7 @@ for (const [name, body] of [
       await expectReply(c, 'RCPT TO:<mjl@example.org>', '503 5.5.1 missing MAIL FROM');
       await startData(c);
       c.write(message() + '.\r\n');
-      assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+      assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
       const stored = await inbox(s);
       assert.equal(stored.length, 1);
       assert.doesNotMatch(stored[0]!.toString(), /smuggled|evil/);
@@ -154,7 +154,7 @@ test('DATA: a message at the size limit is accepted', async () => {
     assert.equal(orig.length, 1000);
     await startData(c);
     c.write(orig + '.\r\n');
-    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     const [stored] = await inbox(s);
     assert.equal(original(stored!, 1000).toString(), orig);
     c.close();
@@ -192,7 +192,7 @@ test('DATA: more than 100 Received headers is a loop', async () => {
     const orig = receivedHeaders(100) + HEAD + 'not looping\r\n';
     await startData(c);
     c.write(orig + '.\r\n');
-    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     const [stored] = await inbox(s);
     assert.equal(original(stored!, orig.length).toString(), orig);
     c.close();
@@ -212,11 +212,11 @@ test('DATA: 8-bit data is stored as sent', async () => {
     ]);
     await startData(c, ' BODY=8BITMIME');
     c.write(Buffer.concat([orig, Buffer.from('.\r\n')]));
-    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     // Without BODY=8BITMIME too (clients such as iOS Mail do this; spec §1.7).
     await startData(c);
     c.write(Buffer.concat([orig, Buffer.from('.\r\n')]));
-    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     const stored = await inbox(s);
     assert.equal(stored.length, 2);
     for (const m of stored) assert.ok(original(m, orig.length).equals(orig));
@@ -240,7 +240,7 @@ test('DATA: a message with a NUL byte is refused, the session goes on', async ()
     assert.deepEqual(await tmpFiles(s), []);
     await startData(c);
     c.write(message() + '.\r\n');
-    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     c.close();
   });
 });
@@ -268,7 +268,7 @@ test('DATA on submission: the queue is told whether the message has 8-bit data',
       await c.ok('RCPT TO:<remote@remote.example>');
       await c.ok('DATA', 354);
       c.write(message({ from: 'mjl@example.org', body }) + '.\r\n');
-      assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+      assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     }
     assert.deepEqual(
       s.recorded.added.map((a) => a.msgs[0]!.has8bit),
@@ -295,7 +295,7 @@ test('DATA: a multi-megabyte message streams through and is stored exactly', asy
     const wire = Buffer.from(orig.toString('latin1').replace(/^\./gm, '..') + '.\r\n', 'latin1');
     for (let off = 0; off < wire.length; off += 256 * 1024)
       c.write(wire.subarray(off, off + 256 * 1024));
-    assert.deepEqual(textOf(await c.reply(60_000)), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply(60_000)), ['250 2.0.0 message accepted']);
     const [stored] = await inbox(s);
     assert.ok(original(stored!, orig.length).equals(orig));
     c.close();
@@ -330,9 +330,9 @@ test('DATA: when the message cannot be stored the client hears so before sending
       await mkdir(s.store.tmpDir);
     }
     // The transaction is kept for a retry.
-    await expectReply(c, 'DATA', '354 see you at the bare dot');
+    await expectReply(c, 'DATA', '354 start mail input, end with <CRLF>.<CRLF>');
     c.write(message() + '.\r\n');
-    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 it is done']);
+    assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     c.close();
   });
 });

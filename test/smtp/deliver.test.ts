@@ -37,7 +37,7 @@ async function mailbox(s: SmtpTestServer, account: string, name = 'Inbox'): Prom
 
 const DATE = /[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d \+0000/.source;
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const DONE = ['250 2.0.0 it is done'];
+const DONE = ['250 2.0.0 message accepted'];
 const SENDER = 'sender@sender.example';
 
 /** The exact stored form: the delivery prefix, then the message as sent. */

@@ -164,7 +164,7 @@ describe('smtp session', () => {
     const c = await SmtpTestClient.open(s.smtp.port);
     await c.ok('EHLO client.example');
     assert.deepEqual((await c.ok('MAIL FROM:<sender@sender.example>')).lines, [
-      '250 2.1.0 looking good',
+      '250 2.1.0 sender ok',
     ]);
     await c.ok('EHLO client.example');
     assertError(await c.cmd('RCPT TO:<mjl@example.org>'), '503 5.5.1 missing MAIL FROM');
@@ -273,15 +273,18 @@ describe('smtp session', () => {
         'DATA\r\n',
     );
     assert.equal((await c.reply()).code, 250);
-    assert.deepEqual((await c.reply()).lines, ['250 2.1.0 looking good']);
+    assert.deepEqual((await c.reply()).lines, ['250 2.1.0 sender ok']);
     const r1 = await c.reply();
     const r2 = await c.reply();
     assert.equal(r1.code, 250);
     assert.equal(r2.code, 250);
-    assert.deepEqual((await c.reply()).lines, ['354 see you at the bare dot']);
+    assert.deepEqual((await c.reply()).lines, ['354 start mail input, end with <CRLF>.<CRLF>']);
     assert.equal(chunks.length, 1, JSON.stringify(chunks));
     assert.ok(chunks[0]!.startsWith('250-mail.example.org\r\n'), chunks[0]);
-    assert.ok(chunks[0]!.endsWith('\r\n354 see you at the bare dot\r\n'), chunks[0]);
+    assert.ok(
+      chunks[0]!.endsWith('\r\n354 start mail input, end with <CRLF>.<CRLF>\r\n'),
+      chunks[0],
+    );
     c.write(`${message()}.\r\n`);
     assert.equal((await c.reply()).code, 250);
     c.close();

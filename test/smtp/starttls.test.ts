@@ -22,7 +22,7 @@ import {
 } from '../../src/smtpserver/index.js';
 import { registry } from '../../src/metrics/index.js';
 
-const GO = /^220 2\.0\.0 go! \([0-9a-z]+\)$/;
+const GO = /^220 2\.0\.0 ready to start TLS \([0-9a-z]+\)$/;
 
 /** An error reply: one line, `expected` followed by " (<cid>)". */
 function assertError(r: Reply, expected: string): void {
@@ -117,7 +117,7 @@ describe('smtp STARTTLS', () => {
   });
   after(() => s.close());
 
-  test('220 2.0.0 go! with the connection id, then a TLS session', async () => {
+  test('220 2.0.0 ready to start TLS with the connection id, then a TLS session', async () => {
     for (const port of [s.smtp.port, s.submission.port]) {
       const ok = await starttlsCount(port === s.smtp.port ? 'smtp' : 'submission', 'ok');
       const c = await SmtpTestClient.open(port);

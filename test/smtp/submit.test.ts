@@ -45,7 +45,7 @@ async function data(c: SmtpTestClient, msg: string): Promise<string[]> {
 }
 
 const DATE = /[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d \+0000/.source;
-const DONE = ['250 2.0.0 it is done'];
+const DONE = ['250 2.0.0 message accepted'];
 const ACCOUNT_FROM = 'mjl@example.org';
 
 test('submit: the From header must belong to the account', async () => {

@@ -55,7 +55,7 @@ async function selectMailbox(c: Conn, p: Parser, readonly: boolean): Promise<str
     // RFC 9051 §6.3.2: the previous mailbox is closed first, even if this SELECT fails.
     c.selected = null;
     c.state = 'auth';
-    c.untagged('OK [CLOSED] x');
+    c.untagged('OK [CLOSED] previous mailbox closed');
   }
   const account = c.account!;
   const mb = account.mailbox(name);
@@ -68,7 +68,9 @@ async function selectMailbox(c: Conn, p: Parser, readonly: boolean): Promise<str
   const flags = [...SYSTEM_FLAGS, ...mb.keywords].join(' ');
   c.untagged(`FLAGS (${flags})`);
   c.untagged(
-    readonly ? 'OK [PERMANENTFLAGS ()] read-only' : `OK [PERMANENTFLAGS (${flags} \\*)] x`,
+    readonly
+      ? 'OK [PERMANENTFLAGS ()] read-only'
+      : `OK [PERMANENTFLAGS (${flags} \\*)] flags permitted`,
   );
   if (!c.rev2) c.untagged('0 RECENT');
   c.untagged(`${uids.length} EXISTS`);
@@ -80,11 +82,11 @@ async function selectMailbox(c: Conn, p: Parser, readonly: boolean): Promise<str
       .get(mb.id, Flag.Seen) as { u: number | null };
     if (first.u !== null) {
       const i = uids.indexOf(first.u);
-      if (i >= 0) c.untagged(`OK [UNSEEN ${i + 1}] x`);
+      if (i >= 0) c.untagged(`OK [UNSEEN ${i + 1}] first unseen`);
     }
   }
-  c.untagged(`OK [UIDVALIDITY ${mb.uidvalidity}] x`);
-  c.untagged(`OK [UIDNEXT ${mb.uidnext}] x`);
+  c.untagged(`OK [UIDVALIDITY ${mb.uidvalidity}] UIDs valid`);
+  c.untagged(`OK [UIDNEXT ${mb.uidnext}] predicted next UID`);
   c.untagged(`LIST (${mb.specialUse ?? ''}) "/" ${mailboxName(mb.name, c.utf8)}`);
   return readonly ? '[READ-ONLY]' : '[READ-WRITE]';
 }
