@@ -12,7 +12,7 @@ import { MockResolver } from '../src/dns/index.js';
 import { parseDSN } from '../src/message/index.js';
 import { dkimRecord, loadDkimKey } from '../src/msgauth/index.js';
 import { loadDomainsConfig } from '../src/config/index.js';
-import { tidings } from './cli.test.js';
+import { tidings } from './util.js';
 
 const STATIC = `hostname = "mail.example.org"
 data_dir = "../data"

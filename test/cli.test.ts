@@ -1,33 +1,10 @@
 // The `tidings` command as an admin uses it: real processes, real files.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile, readFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
-
-type Result = { code: number | null; stdout: string; stderr: string };
-
-export function tidings(
-  args: string[],
-  opts: { input?: string; env?: Record<string, string> } = {},
-): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { ...process.env, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(opts.input ?? '');
-  });
-}
+import { MAIN, tidings } from './util.js';
 
 const STATIC = `hostname = "mail.example.org"
 data_dir = "../data"

@@ -1,3 +1,4 @@
+import { tlsProblems } from '../server/startup.js';
 import type { Command } from 'commander';
 import { describeDomains, describeStatic } from '../config/index.js';
 import {
@@ -12,6 +13,7 @@ import {
   CliError,
   UsageError,
   configDirOption,
+  configPaths,
   configuredDomain,
   loadConfigOrExit,
 } from './common.js';
@@ -23,6 +25,9 @@ export function registerConfig(program: Command): void {
     config.command('check').description('load and validate tidings.toml and domains.toml'),
   ).action((o: { config: string }) => {
     const cfg = loadConfigOrExit(o.config);
+    // Certificates and keys are read as a start would read them.
+    const tls = tlsProblems(cfg.static, configPaths(o.config).static);
+    if (tls) throw new CliError(tls.message, 2);
     const n = (x: object) => Object.keys(x).length;
     process.stdout.write(
       `config ok: ${n(cfg.static.listeners)} listeners, ${n(cfg.domains.domains)} domains, ` +

@@ -10,6 +10,8 @@ import { registerVersion } from './version.js';
 import { registerQueue, registerSuppression } from './queue.js';
 import { registerDkim } from './dkim.js';
 import { UsageError, CliError } from './common.js';
+import { ConfigError } from '../config/index.js';
+import { StartupError } from '../server/startup.js';
 
 export function buildProgram(): Command {
   const program = new Command('tidings')
@@ -51,6 +53,15 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CliError) {
       process.stderr.write(`tidings: ${e.message}\n`);
       return e.status;
+    }
+    // Problems with the configuration or the machine: the message says what to fix.
+    if (e instanceof ConfigError) {
+      process.stderr.write(`tidings: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof StartupError) {
+      process.stderr.write(`tidings: ${e.message}\n`);
+      return 1;
     }
     process.stderr.write(`tidings: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

@@ -18,7 +18,7 @@ import {
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
 import type { Account, Mailbox, Session, Store, LoginResult } from '../store/index.js';
-import { publicKeyFingerprint } from '../store/index.js';
+import { isStorageFull, publicKeyFingerprint } from '../store/index.js';
 import type { DomainsConfig } from '../config/index.js';
 import {
   announcedMechanisms,
@@ -492,11 +492,19 @@ export class Conn implements LiteralSource {
         if (applyAtEnd) this.applyPending();
         const code = e.code ? `[${e.code}] ` : '';
         this.send(`${tag} NO ${code}${name} ${e.message}\r\n`);
+      } else if (isStorageFull(e)) {
+        // RFC 5530 §3: OVERQUOTA also covers the server's own storage running out.
+        result = 'servererror';
+        this.log.error({ err: (e as Error).message, cmd: name }, 'storage full');
+        if (applyAtEnd) this.applyPending();
+        this.send(
+          `${tag} NO [OVERQUOTA] ${name} the server's storage is full, try again later\r\n`,
+        );
       } else {
         result = 'servererror';
         this.log.error({ err: e, cmd: name }, 'imap command server error');
         if (applyAtEnd) this.applyPending();
-        this.send(`${tag} NO ${name} internal server error (${this.cid})\r\n`);
+        this.send(`${tag} NO [SERVERBUG] ${name} internal server error (${this.cid})\r\n`);
       }
     } finally {
       this.inCommand = false;

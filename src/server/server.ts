@@ -1,5 +1,6 @@
 // Process lifecycle: load the configuration, open the store, start the listeners, follow
 // domains.toml changes, and shut down gracefully.
+import { dataDirError, listenError, tlsProblems } from './startup.js';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
 import {
@@ -91,6 +92,8 @@ export class Server {
 
   static async start(opts: ServerOptions): Promise<Server> {
     const { static: st, domains } = loadConfigDir(opts.configDir);
+    const tlsProblem = tlsProblems(st, join(opts.configDir, 'tidings.toml'));
+    if (tlsProblem) throw tlsProblem;
     const log = opts.log ?? createLogger({ level: st.log_level, pretty: opts.pretty });
     let current = domains;
     // Data written by older versions, or restored from a backup, may be readable by
@@ -98,14 +101,20 @@ export class Server {
     // opened: that alone shuts every other user out of all of it. Fixing each path
     // below it reads every message file's inode, which takes a while for a million
     // of them, so that walk runs beside the listeners instead of delaying them.
-    const rootModes = await scanModes(st.data_dir, { fix: true, depth: 0 });
-    const store = await Store.open({
-      dataDir: st.data_dir,
-      cleanup: true,
-      quota: (account) => current.accounts[account]?.quota || st.limits.default_quota,
-      initialMailboxes: (account) =>
-        current.accounts[account]?.initial_mailboxes ?? current.initial_mailboxes,
-    });
+    let rootModes: ModeScan;
+    let store: Store;
+    try {
+      rootModes = await scanModes(st.data_dir, { fix: true, depth: 0 });
+      store = await Store.open({
+        dataDir: st.data_dir,
+        cleanup: true,
+        quota: (account) => current.accounts[account]?.quota || st.limits.default_quota,
+        initialMailboxes: (account) =>
+          current.accounts[account]?.initial_mailboxes ?? current.initial_mailboxes,
+      });
+    } catch (e) {
+      throw dataDirError(e, st.data_dir);
+    }
     const server = new Server(opts.configDir, st, domains, store, log);
     server.resolver =
       opts.resolver ??
@@ -206,9 +215,7 @@ export class Server {
               );
               return;
             }
-            throw new Error(
-              `listener ${name}: ${service} on ${ip} port ${port}: ${(e as Error).message}`,
-            );
+            throw listenError(e, { configDir: this.configDir, listener: name, service, ip, port });
           }
         };
         const svc = l as unknown as Record<string, { enabled: boolean; port: number } | undefined>;

@@ -7,7 +7,7 @@ import { requireHello } from './commands.js';
 import type { SmtpConn, Transaction } from './conn.js';
 import { SmtpError, fatalError, serverError, userError } from './errors.js';
 import { BareCRLFDetector, DotReader } from '../smtp/index.js';
-import type { PreparedMessage, TempMessage } from '../store/index.js';
+import { isStorageFull, type PreparedMessage, type TempMessage } from '../store/index.js';
 import { messageInfo } from './msginfo.js';
 import { submit } from './submit.js';
 import { deliver } from './deliver.js';
@@ -35,8 +35,9 @@ function tooLarge(c: SmtpConn): SmtpError {
 
 /** Disk trouble: x.3.1 when the disk is full, so clients know to retry later. */
 function writeFailed(e: unknown): SmtpError {
-  const full = (e as NodeJS.ErrnoException).code === 'ENOSPC';
-  return serverError(full ? 452 : 451, full ? '3.1' : '3.0', 'error writing message to disk', e);
+  return isStorageFull(e)
+    ? serverError(452, '3.1', 'insufficient system storage, try again later', e)
+    : serverError(451, '3.0', 'error writing message to disk', e);
 }
 
 export const data: Command = async (c, args) => {

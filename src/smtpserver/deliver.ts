@@ -10,7 +10,12 @@ import { analyze, REASON_NO_BAD_SIGNALS } from './analyze.js';
 import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
 import { smtpMetrics } from './metrics.js';
 import { maskIP } from '../net/index.js';
-import { isStoreError, type DeliveryFacts, type PreparedMessage } from '../store/index.js';
+import {
+  isStoreError,
+  isStorageFull,
+  type DeliveryFacts,
+  type PreparedMessage,
+} from '../store/index.js';
 import { composeDSN, dsnText } from '../message/dsn.js';
 import { newMessageId } from '../message/compose.js';
 import { formatLocalpart } from '../smtp/index.js';
@@ -208,12 +213,12 @@ class Delivery {
       if (isStoreError(e) && e.code === 'overquota') {
         return { code: 452, secode: '2.2', msg: 'account storage full', result: 'accounterror' };
       }
-      c.log.error({ err: e, account }, 'delivering message');
-      const full = (e as NodeJS.ErrnoException).code === 'ENOSPC';
+      const full = isStorageFull(e);
+      c.log.error({ err: full ? (e as Error).message : e, account }, 'delivering message');
       return {
         code: full ? 452 : 451,
         secode: full ? '3.1' : '3.0',
-        msg: 'error processing',
+        msg: full ? 'insufficient system storage, try again later' : 'error processing',
         result: 'delivererror',
       };
     }

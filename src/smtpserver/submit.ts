@@ -11,7 +11,13 @@ import { receivedHeader } from './received.js';
 import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
 import { smtpMetrics } from './metrics.js';
 import { formatDate, newMessageId } from '../message/compose.js';
-import { recordOutgoing, sendCounts, type Account, type PreparedMessage } from '../store/index.js';
+import {
+  isStorageFull,
+  recordOutgoing,
+  sendCounts,
+  type Account,
+  type PreparedMessage,
+} from '../store/index.js';
 import type { NewQueueMessage } from '../queue/index.js';
 
 function fail(result: string, e: Error): Error {
@@ -112,11 +118,10 @@ export async function submit(
   try {
     await c.ctx.queue.add(msg.path, msgs);
   } catch (e) {
-    const full = (e as NodeJS.ErrnoException).code === 'ENOSPC';
-    throw fail(
-      'queueerror',
-      serverError(full ? 452 : 451, full ? '3.1' : '3.0', 'error queueing message', e),
-    );
+    const err = isStorageFull(e)
+      ? serverError(452, '3.1', 'insufficient system storage, try again later', e)
+      : serverError(451, '3.0', 'error queueing message', e);
+    throw fail('queueerror', err);
   }
   try {
     await recordOutgoing(acc, addresses);

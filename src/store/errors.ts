@@ -24,3 +24,16 @@ export class StoreError extends Error {
 
 export const isStoreError = (e: unknown, code?: StoreErrorCode): e is StoreError =>
   e instanceof StoreError && (code === undefined || e.code === code);
+
+/**
+ * Whether an error means the storage is full: the file system (ENOSPC), the disk quota
+ * of the user running the server (EDQUOT), or SQLite failing to grow a database
+ * (SQLITE_FULL). Not the client's doing, but worth telling it plainly, and the admin too.
+ */
+export function isStorageFull(e: unknown): boolean {
+  for (let x = e, depth = 0; x && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+    const code = (x as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return true;
+  }
+  return false;
+}

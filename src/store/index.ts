@@ -20,7 +20,7 @@ export {
   type TLSPublicKey,
 } from './global.js';
 export { Switchboard, Session, type Change, type MailboxCounts } from './switchboard.js';
-export { StoreError, isStoreError, type StoreErrorCode } from './errors.js';
+export { StoreError, isStoreError, isStorageFull, type StoreErrorCode } from './errors.js';
 export * from './flags.js';
 export type { Mailbox, Message, DeliveryFacts } from './rows.js';
 export { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';

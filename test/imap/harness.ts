@@ -54,6 +54,8 @@ export type TestServer = {
 
 export type TestServerOptions = {
   log?: ImapContext['log'];
+  /** Where the store keeps its data (default: in the server's temp directory). */
+  dataDir?: string;
   limits?: Partial<ImapLimits>;
   noRequireSTARTTLS?: boolean;
   /** Slow-down delays in ms (default 0). */
@@ -69,7 +71,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   await writeFile(join(dir, 'key.pem'), certCache.keyPem);
   const domains = parseDomainsConfig(DOMAINS, 'domains.toml');
   const store = await Store.open({
-    dataDir: join(dir, 'data'),
+    dataDir: opts.dataDir ?? join(dir, 'data'),
     cleanup: true,
     quota: (a) => domains.accounts[a]?.quota ?? 0,
     initialMailboxes: () => domains.initial_mailboxes,

@@ -213,7 +213,7 @@ test('submit: a queue failure is a temporary error and nothing counts as sent', 
     // A full disk is x.3.1 (RFC 3463), so the client retries later.
     s.recorded.fail = Object.assign(new Error('no space'), { code: 'ENOSPC' });
     assert.deepEqual(textOf(await send(c, ACCOUNT_FROM, ['a@remote.example'], msg)), [
-      '452 4.3.1 error queueing message',
+      '452 4.3.1 insufficient system storage, try again later',
     ]);
     s.recorded.fail = null;
     assert.deepEqual(textOf(await send(c, ACCOUNT_FROM, ['a@remote.example'], msg)), DONE);

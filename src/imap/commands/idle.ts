@@ -2,7 +2,7 @@
 // happen until the client sends DONE.
 import type { Handler } from './types.js';
 import { CloseConnection } from '../connection.js';
-import { ReadTimeoutError } from '../../net/index.js';
+import { LineTooLongError, ReadTimeoutError } from '../../net/index.js';
 
 export const idle: Handler = async (c, tag, p) => {
   p.end();
@@ -29,6 +29,12 @@ export const idle: Handler = async (c, tag, p) => {
     if ('err' in r) {
       if (r.err instanceof ReadTimeoutError) {
         c.untagged('BYE inactive');
+        await c.flush().catch(() => {});
+        throw new CloseConnection();
+      }
+      if (r.err instanceof LineTooLongError) {
+        // As for a command line: the rest of such a line cannot be told from commands.
+        c.untagged(`BYE [TOOBIG] line longer than ${r.err.limit} bytes`);
         await c.flush().catch(() => {});
         throw new CloseConnection();
       }
