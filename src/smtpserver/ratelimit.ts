@@ -9,7 +9,7 @@ export class DeliveryRateLimiter {
   private readonly perAccount = new Map<string, { messages: RateLimiter; bytes: RateLimiter }>();
 
   constructor(
-    private readonly limits = {
+    private readonly limits: { messages: number; bytes: number; windowMs?: number } = {
       messages: DELIVERY_MESSAGES_PER_MINUTE,
       bytes: DELIVERY_BYTES_PER_MINUTE,
     },
@@ -20,9 +20,10 @@ export class DeliveryRateLimiter {
     let l = this.perAccount.get(account);
     if (!l) {
       const wide = Number.MAX_SAFE_INTEGER;
+      const windowMs = this.limits.windowMs ?? 60_000;
       l = {
-        messages: new RateLimiter({ windowMs: 60_000, limits: [this.limits.messages, wide, wide] }),
-        bytes: new RateLimiter({ windowMs: 60_000, limits: [this.limits.bytes, wide, wide] }),
+        messages: new RateLimiter({ windowMs, limits: [this.limits.messages, wide, wide] }),
+        bytes: new RateLimiter({ windowMs, limits: [this.limits.bytes, wide, wide] }),
       };
       this.perAccount.set(account, l);
     }

@@ -20,6 +20,9 @@ import {
   type SmtpServer,
 } from '../../src/smtpserver/index.js';
 
+/** Limiter windows are clock minutes; a fixed clock keeps a test's failures in one. */
+const FIXED_CLOCK = () => 0;
+
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const plain = (user: string, pass: string) => b64(`\0${user}\0${pass}`);
 const BAD = `AUTH PLAIN ${plain('mjl@example.org', 'wrong')}`;
@@ -120,7 +123,9 @@ describe('smtp slow mode after failed authentication', () => {
   before(async () => {
     s = await startSmtpTestServer({
       delays: { badClient: delay },
-      limiters: { authFailures: new AuthFailureLimiter({ perMinute: [1000, 1000, 1000] }) },
+      limiters: {
+        authFailures: new AuthFailureLimiter({ now: FIXED_CLOCK, perMinute: [1000, 1000, 1000] }),
+      },
     });
   });
   after(() => s.close());
@@ -171,7 +176,9 @@ describe('smtp backoff after failed authentication', () => {
   before(async () => {
     s = await startSmtpTestServer({
       delays: { authFail: unit },
-      limiters: { authFailures: new AuthFailureLimiter({ perMinute: [1000, 1000, 1000] }) },
+      limiters: {
+        authFailures: new AuthFailureLimiter({ now: FIXED_CLOCK, perMinute: [1000, 1000, 1000] }),
+      },
     });
   });
   after(() => s.close());
@@ -194,7 +201,9 @@ describe('smtp per-IP failed-auth limiter', () => {
   let s: SmtpTestServer;
   before(async () => {
     s = await startSmtpTestServer({
-      limiters: { authFailures: new AuthFailureLimiter({ perMinute: [2, 100, 100] }) },
+      limiters: {
+        authFailures: new AuthFailureLimiter({ now: FIXED_CLOCK, perMinute: [2, 100, 100] }),
+      },
     });
   });
   after(() => s.close());
@@ -223,7 +232,9 @@ describe('smtp per-IP failed-auth limiter', () => {
 
   test('logging in to an own account between guesses clears nothing', async () => {
     const t = await startSmtpTestServer({
-      limiters: { authFailures: new AuthFailureLimiter({ perMinute: [3, 100, 100] }) },
+      limiters: {
+        authFailures: new AuthFailureLimiter({ now: FIXED_CLOCK, perMinute: [3, 100, 100] }),
+      },
     });
     try {
       const c = await SmtpTestClient.open(t.submissions.port, { tls: true });

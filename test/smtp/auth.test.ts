@@ -27,6 +27,9 @@ import {
 import { AuthFailureLimiter } from '../../src/net/index.js';
 import { publicKeyFingerprint, type LoginAttemptRow } from '../../src/store/index.js';
 
+/** Limiter windows are clock minutes; a fixed clock keeps a test's failures in one. */
+const FIXED_CLOCK = () => 0;
+
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 const plain = (user: string, pass: string, authz = '') => b64(`${authz}\0${user}\0${pass}`);
 const OK = ['235 2.7.0 authentication successful'];
@@ -731,7 +734,9 @@ describe('smtp TLS client certificates over the failed-auth limit', () => {
   before(async () => {
     s = await startSmtpTestServer({
       noRequireSTARTTLS: true,
-      limiters: { authFailures: new AuthFailureLimiter({ perMinute: [2, 100, 100] }) },
+      limiters: {
+        authFailures: new AuthFailureLimiter({ now: FIXED_CLOCK, perMinute: [2, 100, 100] }),
+      },
     });
     mjl = await makeClientCert('mjl');
     register(s, mjl, 'mjl', 'mjl@example.org');

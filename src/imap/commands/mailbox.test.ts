@@ -50,7 +50,7 @@ test('examples', () => {
 test('a long pattern of wildcards against long names stays cheap', () => {
   const p = new MailboxPattern('*a'.repeat(4000) + 'b');
   const name = 'a'.repeat(200);
-  const start = performance.now();
+  // Exponential backtracking would not finish within the test runner's timeout; a linear
+  // matcher takes milliseconds, on any machine.
   for (let i = 0; i < 100; i++) assert.equal(p.matches(name), false);
-  assert.ok(performance.now() - start < 2000, 'matching took too long');
 });
