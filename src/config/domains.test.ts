@@ -8,7 +8,9 @@ import { loadConfigDir } from './index.js';
 import { assertProblems, tempDir } from './testutil.js';
 
 const file = '/etc/tidings/domains.toml';
-const parse = (text: string) => parseDomainsConfig(text, file);
+/** The config as plain objects: its tables have no prototype, literals here do. */
+const plain = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+const parse = (text: string) => plain(parseDomainsConfig(text, file));
 const base = `
 [domains."example.com"]
 localpart_catchall_separators = ["+", "-"]
@@ -50,7 +52,7 @@ test('minimal account: defaults, canonical keys', () => {
     keep_rejects: false,
     no_first_time_sender_delay: false,
   });
-  assert.ok(Object.isFrozen(cfg.accounts.alice));
+  assert.ok(Object.isFrozen(parseDomainsConfig(base, file).accounts.alice));
 });
 
 test('full file: values, resolved paths, normalised names', () => {
@@ -422,4 +424,13 @@ test('postmaster: an account that exists, a valid mailbox', () => {
   assertProblems(() => parse(`[postmaster]\naccount = "nobody"\n${base}`), file, [
     ['postmaster.account', 'no account "nobody"'],
   ]);
+});
+
+test('names of Object properties are no domains, accounts or aliases', () => {
+  const cfg = parseDomainsConfig(base, file);
+  for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    assert.equal(cfg.accounts[name], undefined, name);
+    assert.equal(cfg.domains[name.toLowerCase()], undefined, name);
+    assert.equal(cfg.aliases[`${name}@example.org`], undefined, name);
+  }
 });

@@ -140,7 +140,7 @@ const labelPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const fieldName = /^[\x21-\x39\x3b-\x7e]+$/;
 
 function checkDkim(d: DomainConfig, path: Path, problems: ProblemList): DomainConfig['dkim'] {
-  const selectors: DomainConfig['dkim']['selectors'] = {};
+  const selectors: DomainConfig['dkim']['selectors'] = table();
   for (const [name, sel] of Object.entries(d.dkim.selectors)) {
     const p = [...path, 'dkim', 'selectors', name];
     const lower = name.toLowerCase();
@@ -280,7 +280,7 @@ function checkAccount(
   else if (!ctx.domains.has(dom.domain)) {
     ctx.problems.add([...path, 'domain'], `domain ${dom.domain} is not configured in [domains]`);
   } else domainName = dom.domain;
-  const destinations: AccountConfig['destinations'] = {};
+  const destinations: AccountConfig['destinations'] = table();
   const entries = Object.entries(a.destinations);
   if (entries.length === 0) {
     ctx.problems.add([...path, 'destinations'], 'at least one destination is required');
@@ -314,7 +314,7 @@ function checkAccount(
 }
 
 function checkAccounts(raw: DomainsConfig, ctx: AddressContext, owners: Owners) {
-  const accounts: DomainsConfig['accounts'] = {};
+  const accounts: DomainsConfig['accounts'] = table();
   const lowerNames = new Map<string, string>();
   for (const [name, a] of Object.entries(raw.accounts)) {
     const other = lowerNames.get(name.toLowerCase());
@@ -353,7 +353,7 @@ function checkAlias(key: string, al: AliasConfig, ctx: AddressContext, owners: O
 }
 
 function checkAliases(raw: DomainsConfig, ctx: AddressContext, owners: Owners) {
-  const aliases: DomainsConfig['aliases'] = {};
+  const aliases: DomainsConfig['aliases'] = table();
   const checked = Object.entries(raw.aliases).map(([key, al]) => ({
     key,
     ...checkAlias(key, al, ctx, owners),
@@ -373,9 +373,9 @@ function checkAliases(raw: DomainsConfig, ctx: AddressContext, owners: Owners) {
 }
 
 function resolvePaths(domains: Map<string, DomainConfig>, dir: string): DomainsConfig['domains'] {
-  const out: DomainsConfig['domains'] = {};
+  const out: DomainsConfig['domains'] = table();
   for (const [name, d] of domains) {
-    const selectors: DomainConfig['dkim']['selectors'] = {};
+    const selectors: DomainConfig['dkim']['selectors'] = table();
     for (const [s, sel] of Object.entries(d.dkim.selectors)) {
       selectors[s] = { ...sel, private_key_file: resolve(dir, sel.private_key_file) };
     }
@@ -414,6 +414,15 @@ export function parseDomainsConfig(text: string, file: string): DomainsConfig {
     accounts,
     aliases,
   });
+}
+
+/**
+ * An empty table keyed by names from the file or from clients (accounts, addresses,
+ * domains). It has no prototype: a lookup of "constructor" or "__proto__" finds nothing
+ * rather than a property of Object.
+ */
+function table<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** Loaded configs are shared and cached by identity, so they are made immutable. */

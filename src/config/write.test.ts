@@ -82,9 +82,12 @@ test('account add inserts its table after the last account and changes nothing e
     const cfg = await updateDomainsConfig(path, [
       addAccountEdit('carol', { localpart: 'carol', domain: 'example.net' }),
     ]);
-    assert.deepEqual(cfg.accounts.carol?.destinations, {
-      'carol@example.net': { mailbox: 'Inbox' },
-    });
+    assert.deepEqual(
+      { ...cfg.accounts.carol?.destinations },
+      {
+        'carol@example.net': { mailbox: 'Inbox' },
+      },
+    );
     const added = `
 [accounts.carol]
 domain = "example.net"

@@ -3,6 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { registry } from '../../src/metrics/index.js';
 import { startTestServer, Client, type TestServer } from './harness.js';
 
@@ -171,4 +173,29 @@ test('specific malformed inputs', async () => {
   c.write('T1 APPEND INBOX (\\Seen) "99-Foo-2020 00:00:00 +0000" {10+}\r\nT2 LOGOUT\r\n');
   assert.match((await c.until('T1')).tagged, /^BAD /);
   await c.ok('NOOP');
+});
+
+test("user names that are names of Object's properties: a failed login, nothing created", async () => {
+  const c = await Client.connect(s.imaps.port, { tls: true });
+  await c.ok('NOOP');
+  for (const user of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    assert.equal(
+      (await c.cmd(`LOGIN ${user} secret`)).tagged,
+      'NO [AUTHENTICATIONFAILED] LOGIN login failed',
+      user,
+    );
+    const ir = Buffer.from(`\0${user}\0secret`).toString('base64');
+    assert.equal(
+      (await c.cmd(`AUTHENTICATE PLAIN ${ir}`)).tagged,
+      'NO [AUTHENTICATIONFAILED] AUTHENTICATE authentication failed',
+      user,
+    );
+  }
+  c.close();
+  assert.equal(await serverErrors(), 0);
+  assert.deepEqual((await readdir(join(s.dir, 'data', 'accounts'))).sort(), [
+    'disabled',
+    'limited',
+    'mjl',
+  ]);
 });
