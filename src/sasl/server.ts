@@ -6,6 +6,7 @@ import { PlainServer } from './plain.js';
 import { ScramServer } from './scram.js';
 import { SCRAM_SHA_1, SCRAM_SHA_256 } from './scramcore.js';
 import type { SaslContext, SaslServer } from './types.js';
+import { SASL_MECHANISM_NAMES } from '../config/index.js';
 
 export type {
   ChannelBindingName,
@@ -17,16 +18,7 @@ export type {
 } from './types.js';
 
 /** Supported mechanisms, strongest first (the order for announcing them). */
-export const MECHANISMS: readonly string[] = Object.freeze([
-  'SCRAM-SHA-256-PLUS',
-  'SCRAM-SHA-256',
-  'SCRAM-SHA-1-PLUS',
-  'SCRAM-SHA-1',
-  'CRAM-MD5',
-  'PLAIN',
-  'LOGIN',
-  'EXTERNAL',
-]);
+export const MECHANISMS: readonly string[] = Object.freeze([...SASL_MECHANISM_NAMES]);
 
 /**
  * A server for one authentication exchange, or null for an unsupported mechanism.
