@@ -25,7 +25,8 @@ export interface LiteralSource {
   nextLine(): Promise<Buffer>;
 }
 
-const LITERAL_MARKER = /^(~?)\{(\d{1,19})(\+?)\}$/;
+// Any number of digits: a size too large to read is still a literal announced, to refuse.
+const LITERAL_MARKER = /^(~?)\{(\d{1,100})(\+?)\}$/;
 
 /**
  * The literal a command line announces at its end, whatever the rest of the line says
