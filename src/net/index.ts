@@ -49,5 +49,5 @@ export {
   type LoadedCertificate,
   type TlsServerOptions,
 } from './tls.js';
-export { listenOn } from './listen.js';
+export { listenOn, type Service } from './listen.js';
 export { startConnectionServer, type ConnectionServer, type ServedConnection } from './serve.js';

@@ -2,6 +2,9 @@
 // "0.0.0.0" and "::" (the default) does not clash with itself on Linux.
 import type { AddressInfo, Server } from 'node:net';
 
+/** A started listener of any kind (IMAP, SMTP, HTTP): its port, and how to close it. */
+export type Service = { port: number; close(): Promise<void> };
+
 /** Listens on host:port and resolves with the bound port; errors name the address. */
 export function listenOn(
   server: Server,

@@ -1,9 +1,8 @@
 // The HTTP listener: for now a small page that says what runs here. Admin, account and
 // webmail pages are served here later.
 import http from 'node:http';
-import { listenOn } from '../net/index.js';
+import { listenOn, type Service } from '../net/index.js';
 import { PRODUCT, VERSION } from '../version.js';
-import type { Service } from './server.js';
 
 export async function startInfoServer(o: {
   host: string;

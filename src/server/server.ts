@@ -18,6 +18,7 @@ import {
   RateLimiter,
   ConnectionCounter,
   AuthFailureLimiter,
+  type Service,
 } from '../net/index.js';
 import { startImapServer } from '../imap/server.js';
 import { startSmtpServer, DeliveryRateLimiter, type SmtpKind } from '../smtpserver/index.js';
@@ -51,8 +52,6 @@ export type ServerOptions = {
 };
 
 /** A running listener. */
-export type Service = { port: number; close(): Promise<void> };
-
 export type ListeningService = {
   listener: string;
   service: string;
