@@ -3,10 +3,10 @@
 // FETCH, STORE and SEARCH), during IDLE, and at SELECT ("initial" mode, which updates the
 // session silently).
 import type { Change } from '../store/index.js';
-import type { Conn } from './connection.js';
+import type { ImapSession } from './session.js';
 import { flagList, mailboxName } from './response.js';
 
-export function applyChanges(c: Conn, changes: Change[], initial: boolean): void {
+export function applyChanges(c: ImapSession, changes: Change[], initial: boolean): void {
   const sel = c.selected;
   let added: { uid: number; flags: number; keywords: string[] }[] = [];
 

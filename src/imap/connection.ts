@@ -11,15 +11,10 @@ import {
   Writer,
   isConnectionGone,
   upgradeToTLS,
-  type TlsServerOptions,
-  type RateLimiter,
-  type ConnectionCounter,
-  type AuthFailureLimiter,
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
-import type { Account, Mailbox, Session, Store, LoginResult } from '../store/index.js';
+import type { Account, Session, LoginResult, Store } from '../store/index.js';
 import { isStorageFull, publicKeyFingerprint } from '../store/index.js';
-import type { DomainsConfig } from '../config/index.js';
 import {
   announcedMechanisms,
   mechanismRefusal,
@@ -34,78 +29,29 @@ import {
   type LiteralSource,
   type NumSetSpec,
 } from './parser.js';
-import { UserError, fromStoreError } from './errors.js';
-import { UidList, resolveSeqs, resolveUids } from './uids.js';
+import { CloseConnection, FatalReply, UserError, fromStoreError } from './errors.js';
+import { resolveSeqs, resolveUids } from './uids.js';
 import { COMMANDS } from './commands/index.js';
-import { HANDLED, type State } from './commands/types.js';
+import { HANDLED, validIn, type CommandDef } from './commands/types.js';
 import { applyChanges } from './changes.js';
+import { capabilityList } from './capabilities.js';
+import { DEFAULT_TIMEOUTS, type ImapContext, type Timeouts } from './context.js';
+import type {
+  AuthSession,
+  ImapSession,
+  Selected,
+  SelectedSession,
+  State,
+  TlsIdentity,
+} from './session.js';
 import { toWire } from './response.js';
 import { imapMetrics } from './metrics.js';
 import { PRODUCT } from '../version.js';
 
-export type ImapLimits = {
-  maxLineLength: number;
-  maxLiteralSize: number;
-  maxLiteralTotal: number;
-  maxLiterals: number;
-  /** Largest message APPEND accepts (announced as APPENDLIMIT). */
-  maxMessageSize: number;
-};
-
-export type ImapContext = {
-  store: Store;
-  domains: () => DomainsConfig;
-  hostname: string;
-  /** TLS settings: implicit TLS (imaps) or STARTTLS; null when the listener has none. */
-  tls: TlsServerOptions | null;
-  service: 'imap' | 'imaps';
-  noRequireSTARTTLS: boolean;
-  /** The SASL mechanisms enabled on this listener; null or absent is all of them. */
-  authMechanisms?: readonly string[] | null;
-  limits: ImapLimits;
-  /** Delays in ms (0 in tests): auth failure backoff, slow-mode byte delay. */
-  delays: { authFail: number; badClient: number };
-  limiters: { rate: RateLimiter; connections: ConnectionCounter; authFailures: AuthFailureLimiter };
-  log: Logger;
-  isShuttingDown: () => boolean;
-  /** Read and write limits in ms; defaults from spec/imap.md §2.2. */
-  timeouts?: Partial<Timeouts>;
-};
-
-export type Timeouts = {
-  /** Waiting for a command before and after authentication (an IDLE too). */
-  readPreauth: number;
-  readAuth: number;
-  /** Reading a literal. */
-  literal: number;
-  /** Each write, before and after authentication. */
-  writePreauth: number;
-  writeAuth: number;
-};
-
-export const DEFAULT_TIMEOUTS: Timeouts = {
-  readPreauth: 30_000,
-  readAuth: 30 * 60_000,
-  literal: 30_000,
-  writePreauth: 30_000,
-  writeAuth: 5 * 60_000,
-};
-
-export type Selected = {
-  mailbox: Mailbox;
-  readonly: boolean;
-  uids: UidList;
-  /** SEARCHRES saved result (RFC 5182): null when none, [] when empty. */
-  searchResult: number[] | null;
-};
-
 const MIN = 60_000;
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
-/** Raised to end the connection without a reply (I/O errors, protocol violations). */
-export class CloseConnection extends Error {}
-
-export class Conn implements LiteralSource {
+export class Conn implements LiteralSource, ImapSession {
   readonly cid = newCid();
   readonly log: Logger;
   socket: Socket;
@@ -123,12 +69,7 @@ export class Conn implements LiteralSource {
   readonly enabled = new Set<string>();
   userAgent = '';
   /** Account identified by a TLS client certificate (for PREAUTH or EXTERNAL). */
-  tlsIdentity: {
-    account: string;
-    loginAddress: string;
-    fingerprint: string;
-    noPreauth: boolean;
-  } | null = null;
+  tlsIdentity: TlsIdentity | null = null;
 
   ncmds = 0;
   authFailed = 0;
@@ -457,13 +398,13 @@ export class Conn implements LiteralSource {
       if (!def) throw new ParseError('unknown command');
       metricName = key.toLowerCase();
       applyAtEnd = !def.noChangesDuring;
-      if (!def.states.includes(this.state)) {
+      if (!validIn(def, this.state)) {
         throw new UserError('', 'not allowed in this connection state');
       }
       // A known command in a valid state: the client speaks IMAP, whatever the outcome.
       this.ncmds++;
       this.log.trace({ line: p.text }, 'C:');
-      const code = await def.handler(this, tag, p, name);
+      const code = await this.run(def, tag, p, name);
       if (code !== HANDLED) {
         if (applyAtEnd) this.applyPending();
         this.send(`${tag} OK ${code ? code + ' ' : ''}${name} done\r\n`);
@@ -516,6 +457,28 @@ export class Conn implements LiteralSource {
     if (this.streamLeft > 0 || this.unreadLiteral) await this.discardUnreadLiterals();
   }
 
+  /** Runs a handler with the session narrowed to what its state guarantees. */
+  private run(def: CommandDef, tag: string, p: Parser, name: string) {
+    switch (def.states) {
+      case 'any':
+      case 'notauth':
+        return def.handler(this, tag, p, name);
+      case 'auth':
+        return def.handler(this.authenticated(), tag, p, name);
+      case 'selected': {
+        const s = this.authenticated();
+        if (!this.selected) throw new Error('selected state without a selected mailbox');
+        return def.handler(s as SelectedSession, tag, p, name);
+      }
+    }
+  }
+
+  /** This session as one that has logged in: the state machine guarantees its account. */
+  private authenticated(): AuthSession {
+    if (!this.account || !this.session) throw new Error('authenticated state without an account');
+    return this as AuthSession;
+  }
+
   // ---- changes from other sessions ----
 
   /** Applies pending changes from other sessions, queueing untagged responses. */
@@ -544,7 +507,7 @@ export class Conn implements LiteralSource {
     const s = this.selected;
     if (!s) throw new UserError('', 'no mailbox selected');
     if (forWrite && s.readonly) throw new UserError('', 'mailbox selected read-only (EXAMINE)');
-    const mb = this.account!.mailboxById(s.mailbox.id);
+    const mb = this.authenticated().account.mailboxById(s.mailbox.id);
     if (!mb) throw new UserError('NONEXISTENT', 'selected mailbox no longer exists');
     s.mailbox = mb;
     return s;
@@ -560,38 +523,13 @@ export class Conn implements LiteralSource {
   // ---- capabilities and authentication ----
 
   capabilities(): string {
-    const caps = [
-      'IMAP4rev2',
-      'IMAP4rev1',
-      'ENABLE',
-      'LITERAL+',
-      'IDLE',
-      'SASL-IR',
-      'BINARY',
-      'UNSELECT',
-      'UIDPLUS',
-      'ESEARCH',
-      'SEARCHRES',
-      'MOVE',
-      'UTF8=ACCEPT',
-      'LIST-EXTENDED',
-      'SPECIAL-USE',
-      'CREATE-SPECIAL-USE',
-      'LIST-STATUS',
-      'ID',
-      'NAMESPACE',
-      'MULTIAPPEND',
-      `APPENDLIMIT=${this.ctx.limits.maxMessageSize}`,
-      'STATUS=SIZE',
-    ];
-    if (this.state !== 'notauth') return caps.join(' ');
-    if (!this.tlsActive && this.ctx.tls) caps.push('STARTTLS');
-    // RFC 9051 §6.2.3: LOGINDISABLED where LOGIN would be refused.
-    if (!this.plaintextAllowed) caps.push('LOGINDISABLED');
-    for (const m of announcedMechanisms('imap', this.authPolicy, this.authState)) {
-      caps.push(`AUTH=${m}`);
-    }
-    return caps.join(' ');
+    return capabilityList({
+      authenticated: this.state !== 'notauth',
+      maxMessageSize: this.ctx.limits.maxMessageSize,
+      starttls: !this.tlsActive && this.ctx.tls !== null,
+      loginDisabled: !this.plaintextAllowed,
+      mechanisms: announcedMechanisms('imap', this.authPolicy, this.authState),
+    });
   }
 
   /** What the listener allows: TLS required for any login unless configured otherwise. */
@@ -750,9 +688,6 @@ export class Conn implements LiteralSource {
     if (this.tlsIdentity) this.tlsIdentity.noPreauth = true;
   }
 }
-
-/** A fatal condition whose BYE is already queued. */
-export class FatalReply extends Error {}
 
 function isIOError(e: unknown): boolean {
   return e instanceof CloseConnection || isConnectionGone(e);

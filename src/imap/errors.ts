@@ -30,3 +30,9 @@ export function fromStoreError(e: unknown): unknown {
   };
   return new UserError(code[se.code] ?? '', se.message);
 }
+
+/** Raised to end the connection without a reply (I/O errors, protocol violations). */
+export class CloseConnection extends Error {}
+
+/** A fatal condition whose BYE is already queued. */
+export class FatalReply extends Error {}

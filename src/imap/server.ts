@@ -1,6 +1,7 @@
 // The IMAP listener: IMAP with STARTTLS (143) or implicit TLS (993).
 import { ConnectionCounter, startConnectionServer, type ConnectionServer } from '../net/index.js';
-import { Conn, type ImapContext } from './connection.js';
+import { Conn } from './connection.js';
+import type { ImapContext } from './context.js';
 
 export type ImapServer = ConnectionServer;
 

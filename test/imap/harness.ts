@@ -18,7 +18,7 @@ import {
 import { createLogger } from '../../src/log/index.js';
 import { deriveSecrets } from '../../src/sasl/index.js';
 import { startImapServer, type ImapServer } from '../../src/imap/server.js';
-import type { ImapContext, ImapLimits } from '../../src/imap/connection.js';
+import type { ImapContext, ImapLimits } from '../../src/imap/context.js';
 
 export const PASSWORD = 'testtest';
 

@@ -17,7 +17,7 @@ import { createLogger } from '../../src/log/index.js';
 import { deriveSecrets } from '../../src/sasl/index.js';
 import { parseDomainsConfig } from '../../src/config/index.js';
 import { startImapServer } from '../../src/imap/server.js';
-import type { Timeouts } from '../../src/imap/connection.js';
+import type { Timeouts } from '../../src/imap/context.js';
 import { Client, PASSWORD } from './harness.js';
 
 async function server(timeouts: Partial<Timeouts> = {}) {

@@ -4,14 +4,15 @@
 // before "+ " invites a synchronizing literal. A NUL octet is a syntax error except in a
 // literal8 (RFC 9051 §9: CHAR8 excludes NUL).
 import type { Handler } from './types.js';
+import type { AuthSession } from '../session.js';
 import { UserError } from '../errors.js';
 import { ParseError } from '../parser.js';
 import { splitFlags, type PreparedMessage, type NewMessage } from '../../store/index.js';
 import { applyChanges } from '../changes.js';
 import { compactSet } from '../uids.js';
 
-export const append: Handler = async (c, _tag, p) => {
-  const account = c.account!;
+export const append: Handler<AuthSession> = async (c, _tag, p) => {
+  const account = c.account;
   p.sp();
   const name = await p.mailbox();
   p.sp();

@@ -3,7 +3,7 @@
 import { HANDLED, type Handler } from './types.js';
 import { ParseError } from '../parser.js';
 import { UserError } from '../errors.js';
-import type { Conn } from '../connection.js';
+import type { ImapSession } from '../session.js';
 import {
   channelBindingFromSocket,
   createSaslServer,
@@ -31,13 +31,13 @@ export const starttls: Handler = async (c, tag, p) => {
 
 /** The account and login address for a user name: an address, or an account name. */
 export function lookupLogin(
-  c: Conn,
+  c: ImapSession,
   username: string,
 ): { account: string; address: string } | null {
   return lookupAccount(c.ctx.domains(), username);
 }
 
-async function secretsOf(c: Conn, account: string): Promise<StoredSecrets | null> {
+async function secretsOf(c: ImapSession, account: string): Promise<StoredSecrets | null> {
   return (await c.ctx.store.account(account)).secrets<StoredSecrets>();
 }
 
@@ -59,7 +59,7 @@ class AuthFailed extends Error {
 type Attempt = { account: string; address: string; mechanism: string };
 
 /** Records a failure and returns the reply to throw; other errors pass unchanged. */
-function recordFailure(c: Conn, a: Attempt, e: unknown): unknown {
+function recordFailure(c: ImapSession, a: Attempt, e: unknown): unknown {
   if (!(e instanceof AuthFailed)) return e;
   c.authFailure(a.account, a.address, a.mechanism, e.result, e.counted);
   return e.reply;
@@ -91,7 +91,7 @@ export const login: Handler = async (c, _tag, p) => {
   return `[CAPABILITY ${c.capabilities()}]`;
 };
 
-async function checkLogin(c: Conn, a: Attempt, user: string, pass: string): Promise<void> {
+async function checkLogin(c: ImapSession, a: Attempt, user: string, pass: string): Promise<void> {
   const who = lookupLogin(c, user);
   a.account = who?.account ?? '';
   if (!c.plaintextAllowed) {
@@ -145,7 +145,7 @@ export const authenticate: Handler = async (c, _tag, p) => {
   }
 };
 
-async function runSasl(c: Conn, mech: string, initial: string | null, a: Attempt) {
+async function runSasl(c: ImapSession, mech: string, initial: string | null, a: Attempt) {
   const refusal = mechanismRefusal('imap', c.authPolicy, c.authState, mech);
   if (refusal) throw refused(mech, refusal);
   const server = createSaslServer(mech, saslContext(c, a));
@@ -181,7 +181,7 @@ function refused(mech: string, why: MechanismRefusal): AuthFailed | UserError {
 }
 
 /** The mechanisms' view of the connection; lookups also fill in the attempt record. */
-function saslContext(c: Conn, a: Attempt): SaslContext {
+function saslContext(c: ImapSession, a: Attempt): SaslContext {
   if (c.tlsIdentity) {
     a.account = c.tlsIdentity.account;
     a.address = c.tlsIdentity.loginAddress;
@@ -203,14 +203,14 @@ function saslContext(c: Conn, a: Attempt): SaslContext {
 }
 
 /** A client response line; "*" aborts the exchange (RFC 9051 §6.2.2). */
-async function readResponse(c: Conn): Promise<string> {
+async function readResponse(c: ImapSession): Promise<string> {
   const line = (await c.responseLine()).toString('latin1');
   if (line === '*') throw aborted();
   return line;
 }
 
 async function succeed(
-  c: Conn,
+  c: ImapSession,
   step: Extract<SaslStep, { kind: 'success' }>,
   a: Attempt,
 ): Promise<string> {
@@ -237,7 +237,7 @@ async function succeed(
 
 /** The reply to a failed mechanism step (spec/imap.md §1.3; RFC 5530 codes). */
 function failureOf(
-  c: Conn,
+  c: ImapSession,
   mech: string,
   step: Extract<SaslStep, { kind: 'failure' }>,
 ): AuthFailed {

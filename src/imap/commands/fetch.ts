@@ -5,7 +5,7 @@
 // of a whole large mailbox never sits in memory. A FETCH reads only the columns its
 // items need: flags for FLAGS and UID, MIME structure for ENVELOPE and BODYSTRUCTURE.
 import type { Handler } from './types.js';
-import type { Conn, Selected } from '../connection.js';
+import type { SelectedSession, Selected } from '../session.js';
 import type { Parser } from '../parser.js';
 import { astr, flagList } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
@@ -267,8 +267,13 @@ function contiguous(uids: number[]): boolean {
  * Selected columns of the rows with the given (ascending) UIDs, in UID order. Expunged
  * rows whose files still exist are included, as for full reads.
  */
-function selectRows(c: Conn, mailboxId: number, uids: number[], columns: string): SqlRow[] {
-  const account = c.account!;
+function selectRows(
+  c: SelectedSession,
+  mailboxId: number,
+  uids: number[],
+  columns: string,
+): SqlRow[] {
+  const account = c.account;
   const first = uids[0] as number;
   const last = uids[uids.length - 1] as number;
   const from = `SELECT ${columns} FROM messages WHERE mailbox_id = ?`;
@@ -306,7 +311,7 @@ const LEVEL_COLUMNS = {
 
 /** Rows without the full message: flags only, or with date, size and envelope or structure. */
 function lightRows(
-  c: Conn,
+  c: SelectedSession,
   mailboxId: number,
   uids: number[],
   level: Exclude<RowLevel, 'full'>,
@@ -322,9 +327,9 @@ function lightRows(
   }));
 }
 
-function fullRows(c: Conn, mailboxId: number, uids: number[]): Row[] {
+function fullRows(c: SelectedSession, mailboxId: number, uids: number[]): Row[] {
   // Messages expunged by another session stay fetchable until this session is told.
-  return c.account!.messages(mailboxId, uids, { includeExpunged: true }).map((m) => ({
+  return c.account.messages(mailboxId, uids, { includeExpunged: true }).map((m) => ({
     uid: m.uid,
     flags: m.flags,
     keywords: m.keywords,
@@ -334,7 +339,7 @@ function fullRows(c: Conn, mailboxId: number, uids: number[]): Row[] {
   }));
 }
 
-function readRows(c: Conn, mailboxId: number, uids: number[], level: RowLevel): Row[] {
+function readRows(c: SelectedSession, mailboxId: number, uids: number[], level: RowLevel): Row[] {
   return level === 'full' ? fullRows(c, mailboxId, uids) : lightRows(c, mailboxId, uids, level);
 }
 
@@ -421,7 +426,7 @@ function simpleItem(row: Row, kind: SimpleKind, opts: FetchRenderOptions): strin
 
 /** The response pieces of one message. All data that may fail is read here, first. */
 async function messagePieces(
-  c: Conn,
+  c: SelectedSession,
   row: Row,
   items: FetchItem[],
   addFlags: boolean,
@@ -457,7 +462,7 @@ async function messagePieces(
   return out;
 }
 
-async function writeMessage(c: Conn, seq: number, pieces: Piece[]): Promise<void> {
+async function writeMessage(c: SelectedSession, seq: number, pieces: Piece[]): Promise<void> {
   c.send(`* ${seq} FETCH (`);
   let failure: Error | null = null;
   for (const p of pieces) {
@@ -480,10 +485,10 @@ function checkBinary(rows: Row[], items: FetchItem[]): void {
 }
 
 /** Sets \Seen on the rows that lack it (RFC 9051 §6.4.5); returns the UIDs changed. */
-async function markSeen(c: Conn, sel: Selected, rows: Row[]): Promise<Set<number>> {
+async function markSeen(c: SelectedSession, sel: Selected, rows: Row[]): Promise<Set<number>> {
   const need = rows.filter((r) => !r.expunged && (r.flags & Flag.Seen) === 0).map((r) => r.uid);
   if (need.length === 0) return new Set();
-  const res = await c.account!.storeFlags(
+  const res = await c.account.storeFlags(
     sel.mailbox.id,
     need,
     { mode: 'add', flags: Flag.Seen },
@@ -502,7 +507,7 @@ async function markSeen(c: Conn, sel: Selected, rows: Row[]): Promise<Set<number
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export const fetchHandler: Handler = async (c, _tag, p, name) => {
+export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
   const spec = p.sequenceSet();
@@ -517,7 +522,7 @@ export const fetchHandler: Handler = async (c, _tag, p, name) => {
   const setsSeen = !sel.readonly && items.some((i) => i.kind === 'section' && !i.peek);
   const wantsFlags = items.some((i) => i.kind === 'flags');
   // message/global is described as a message to clients that enabled UTF-8.
-  const opts: FetchRenderOptions = { utf8: c.utf8, messageGlobal: c.utf8, account: c.account! };
+  const opts: FetchRenderOptions = { utf8: c.utf8, messageGlobal: c.utf8, account: c.account };
   for (let i = 0; i < uids.length; i += BATCH) {
     if (i > 0) await nextTick();
     const batch = uids.slice(i, i + BATCH);

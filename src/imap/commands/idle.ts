@@ -1,10 +1,11 @@
 // IDLE (RFC 2177, RFC 9051 §6.3.13): changes from other sessions are pushed as they
 // happen until the client sends DONE.
 import type { Handler } from './types.js';
-import { CloseConnection } from '../connection.js';
+import { CloseConnection } from '../errors.js';
+import type { AuthSession } from '../session.js';
 import { LineTooLongError, ReadTimeoutError } from '../../net/index.js';
 
-export const idle: Handler = async (c, tag, p) => {
+export const idle: Handler<AuthSession> = async (c, tag, p) => {
   p.end();
   c.send('+ idling\r\n');
   c.applyPending();

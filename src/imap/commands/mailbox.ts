@@ -2,7 +2,7 @@
 // DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (RFC 5258 LIST-EXTENDED, RFC 5819
 // LIST-STATUS, RFC 6154 SPECIAL-USE), LSUB, NAMESPACE, STATUS.
 import type { Handler } from './types.js';
-import type { Conn } from '../connection.js';
+import type { AuthSession } from '../session.js';
 import { ParseError, type Parser } from '../parser.js';
 import { UserError } from '../errors.js';
 import { UidList } from '../uids.js';
@@ -19,7 +19,7 @@ const ENABLEABLE = new Map([
   ['UTF8=ACCEPT', 'UTF8=ACCEPT'],
 ]);
 
-export const enable: Handler = async (c, _tag, p) => {
+export const enable: Handler<AuthSession> = async (c, _tag, p) => {
   const asked: string[] = [];
   do {
     p.sp();
@@ -40,7 +40,7 @@ export const enable: Handler = async (c, _tag, p) => {
 
 // ---- SELECT / EXAMINE ----
 
-async function selectMailbox(c: Conn, p: Parser, readonly: boolean): Promise<string> {
+async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Promise<string> {
   p.sp();
   const name = await p.mailbox();
   if (p.take(' ')) {
@@ -57,7 +57,7 @@ async function selectMailbox(c: Conn, p: Parser, readonly: boolean): Promise<str
     c.state = 'auth';
     c.untagged('OK [CLOSED] previous mailbox closed');
   }
-  const account = c.account!;
+  const account = c.account;
   const mb = account.mailbox(name);
   if (!mb) throw new UserError('', 'mailbox does not exist');
   // Read the UIDs, then drop pending changes committed before the read ("initial" mode).
@@ -91,12 +91,12 @@ async function selectMailbox(c: Conn, p: Parser, readonly: boolean): Promise<str
   return readonly ? '[READ-ONLY]' : '[READ-WRITE]';
 }
 
-export const select: Handler = (c, _t, p) => selectMailbox(c, p, false);
-export const examine: Handler = (c, _t, p) => selectMailbox(c, p, true);
+export const select: Handler<AuthSession> = (c, _t, p) => selectMailbox(c, p, false);
+export const examine: Handler<AuthSession> = (c, _t, p) => selectMailbox(c, p, true);
 
 // ---- CREATE / DELETE / RENAME / SUBSCRIBE ----
 
-export const create: Handler = async (c, _tag, p) => {
+export const create: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const raw = await p.mailbox();
   let attrs: string[] = [];
@@ -113,7 +113,7 @@ export const create: Handler = async (c, _tag, p) => {
   // A trailing delimiter only declares that children may follow (RFC 9051 §6.3.4).
   const name = raw.replace(/\/+$/, '');
   if (name === 'Inbox') throw new UserError('ALREADYEXISTS', 'mailbox already exists');
-  const created = await c.account!.createMailbox(name, { specialUse: use }, c.session);
+  const created = await c.account.createMailbox(name, { specialUse: use }, c.session);
   created.forEach((mb, i) => {
     // IMAP4rev2 clients learn the name used when it differs from theirs (RFC 9051 §6.3.4).
     const old =
@@ -139,20 +139,20 @@ function specialUseOf(attrs: string[]): string | null {
   return use;
 }
 
-export const del: Handler = async (c, _tag, p) => {
+export const del: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const name = await p.mailbox();
   p.end();
-  await c.account!.deleteMailbox(name, c.session);
+  await c.account.deleteMailbox(name, c.session);
 };
 
-export const rename: Handler = async (c, _tag, p) => {
+export const rename: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const from = await p.mailbox();
   p.sp();
   const to = await p.mailbox();
   p.end();
-  await c.account!.renameMailbox(from, to.replace(/\/+$/, ''), c.session);
+  await c.account.renameMailbox(from, to.replace(/\/+$/, ''), c.session);
   if (from === 'Inbox') await expungeMovedFromInbox(c);
 };
 
@@ -161,9 +161,9 @@ export const rename: Handler = async (c, _tag, p) => {
  * learn of it through their changes; when this session has INBOX selected, it expunges
  * the moved messages from its own view.
  */
-async function expungeMovedFromInbox(c: Conn): Promise<void> {
+async function expungeMovedFromInbox(c: AuthSession): Promise<void> {
   const sel = c.selected;
-  const account = c.account!;
+  const account = c.account;
   if (!sel || sel.mailbox.id !== account.mailbox('Inbox')?.id) return;
   // Messages that arrived before the move are in the pending changes: take them first.
   c.applyPending();
@@ -180,21 +180,21 @@ async function expungeMovedFromInbox(c: Conn): Promise<void> {
   sel.uids = new UidList(kept);
 }
 
-export const subscribe: Handler = async (c, _tag, p) => {
+export const subscribe: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const name = await p.mailbox();
   p.end();
-  await c.account!.subscribe(name, c.session);
+  await c.account.subscribe(name, c.session);
 };
 
-export const unsubscribe: Handler = async (c, _tag, p) => {
+export const unsubscribe: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const name = await p.mailbox();
   p.end();
-  await c.account!.unsubscribe(name, c.session);
+  await c.account.unsubscribe(name, c.session);
 };
 
-export const namespace: Handler = async (c, _tag, p) => {
+export const namespace: Handler<AuthSession> = async (c, _tag, p) => {
   p.end();
   c.untagged('NAMESPACE (("" "/")) NIL NIL');
 };
@@ -406,7 +406,7 @@ async function parseList(p: Parser): Promise<ListCommand> {
   return cmd;
 }
 
-export const list: Handler = async (c, _tag, p) => {
+export const list: Handler<AuthSession> = async (c, _tag, p) => {
   const cmd = await parseList(p);
   // A basic LIST with an empty pattern asks for the hierarchy delimiter; the root is
   // empty: names are not rooted (RFC 9051 §6.3.9).
@@ -434,12 +434,12 @@ export const list: Handler = async (c, _tag, p) => {
 };
 
 function listItems(
-  c: Conn,
+  c: AuthSession,
   matcher: NameMatcher,
   sel: Set<string>,
   withSubscribed: boolean,
 ): ListItem[] {
-  const account = c.account!;
+  const account = c.account;
   const mailboxes = account.mailboxes();
   const subs = new Set(withSubscribed ? account.subscriptions() : []);
   const byName = new Map(mailboxes.map((m) => [m.name, m]));
@@ -487,7 +487,7 @@ function listItems(
 
 const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export const lsub: Handler = async (c, _tag, p) => {
+export const lsub: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const ref = await p.mailboxRef();
   p.sp();
@@ -495,7 +495,7 @@ export const lsub: Handler = async (c, _tag, p) => {
   p.end();
   // A reference starting with the delimiter names nothing here (spec/imap.md §2.3).
   if (ref.startsWith('/')) return;
-  const account = c.account!;
+  const account = c.account;
   const matcher = new NameMatcher(ref, [pattern]);
   const subs = account.subscriptions();
   const existing = new Set(account.mailboxes().map((m) => m.name));
@@ -531,7 +531,7 @@ function parseStatusAttrs(p: Parser): string[] {
   return attrs;
 }
 
-function statusLine(c: Conn, mb: Mailbox, attrs: string[]): string {
+function statusLine(c: AuthSession, mb: Mailbox, attrs: string[]): string {
   const v = (a: string): number => {
     switch (a) {
       case 'MESSAGES':
@@ -555,13 +555,13 @@ function statusLine(c: Conn, mb: Mailbox, attrs: string[]): string {
   return `STATUS ${mailboxName(mb.name, c.utf8)} (${attrs.map((a) => `${a} ${v(a)}`).join(' ')})`;
 }
 
-export const status: Handler = async (c, _tag, p) => {
+export const status: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const name = await p.mailbox();
   p.sp();
   const attrs = parseStatusAttrs(p);
   p.end();
-  const mb = c.account!.mailbox(name);
+  const mb = c.account.mailbox(name);
   if (!mb) throw new UserError('NONEXISTENT', 'mailbox does not exist');
   c.untagged(statusLine(c, mb, attrs));
 };

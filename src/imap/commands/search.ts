@@ -5,7 +5,7 @@
 // read only for messages the cheaper data cannot decide.
 import type Database from 'better-sqlite3';
 import type { Handler } from './types.js';
-import type { Conn, Selected } from '../connection.js';
+import type { SelectedSession, Selected } from '../session.js';
 import type { Account, Message } from '../../store/index.js';
 import { decodeHeaderValue, messageText, parseHeaderBlock } from '../../message/index.js';
 import { compactSet } from '../uids.js';
@@ -31,7 +31,7 @@ import {
 
 const BATCH = 200;
 
-export const searchHandler: Handler = async (c, tag, p, name) => {
+export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
   const returns = parseReturnOptions(p);
@@ -80,7 +80,7 @@ function readRows(account: Account, mailboxId: number, first: number, last: numb
 
 const NO_KEYWORDS: readonly string[] = [];
 
-async function runSearch(c: Conn, sel: Selected, plan: SearchPlan): Promise<Found> {
+async function runSearch(c: SelectedSession, sel: Selected, plan: SearchPlan): Promise<Found> {
   const account = c.account as Account;
   const uids = sel.uids;
   const found: Found = { uids: [], seqs: [] };
@@ -228,7 +228,7 @@ function savedResult(uids: number[], returns: Set<ReturnOption>): number[] {
 }
 
 async function respond(
-  c: Conn,
+  c: SelectedSession,
   tag: string,
   isUid: boolean,
   returns: Set<ReturnOption> | null,
@@ -249,7 +249,7 @@ async function respond(
 }
 
 /** "* SEARCH n n n" (RFC 3501 §7.2.5), written in pieces so a long list streams. */
-async function searchResponse(c: Conn, nums: number[]): Promise<void> {
+async function searchResponse(c: SelectedSession, nums: number[]): Promise<void> {
   c.send('* SEARCH');
   for (let i = 0; i < nums.length; i += 1000) {
     c.send(' ' + nums.slice(i, i + 1000).join(' '));

@@ -1,7 +1,7 @@
 // Body section data for FETCH (RFC 9051 §6.4.5) and BINARY (RFC 3516): byte ranges of
 // the stored message (delivery prefix, then file) as literals, read into memory when
 // small and streamed from the message file when large.
-import type { Conn } from '../connection.js';
+import type { SelectedSession } from '../session.js';
 import { UserError } from '../errors.js';
 import { findPart, isLeaf } from '../bodystructure.js';
 import type { Message } from '../../store/index.js';
@@ -32,7 +32,12 @@ export type Piece = string | RangePiece;
  * one positioned read: cheaper than a stream for the many small sections of a FETCH.
  * File errors become server errors, not connection errors.
  */
-async function readRange(c: Conn, m: Message, start: number, end: number): Promise<Buffer> {
+async function readRange(
+  c: SelectedSession,
+  m: Message,
+  start: number,
+  end: number,
+): Promise<Buffer> {
   const prefix = m.prefix ?? EMPTY;
   const head = start < prefix.length ? prefix.subarray(start, Math.min(end, prefix.length)) : EMPTY;
   const from = Math.max(0, start - prefix.length);
@@ -42,7 +47,7 @@ async function readRange(c: Conn, m: Message, start: number, end: number): Promi
   head.copy(buf);
   let n = head.length;
   try {
-    const fh = await c.account!.openFile(m.fileId);
+    const fh = await c.account.openFile(m.fileId);
     try {
       while (n < buf.length) {
         const r = await fh.read(buf, n, buf.length - n, from + n - head.length);
@@ -90,7 +95,7 @@ function clamp(len: number, partial: PartialSpec | null): [number, number] {
 
 /** A range of the message as a literal: in memory when small, streamed otherwise. */
 async function rangePiece(
-  c: Conn,
+  c: SelectedSession,
   m: Message,
   start: number,
   end: number,
@@ -103,9 +108,14 @@ async function rangePiece(
   return { m, start: start + a, end: start + b, literal8 };
 }
 
-async function rangeHasNul(c: Conn, m: Message, start: number, end: number): Promise<boolean> {
+async function rangeHasNul(
+  c: SelectedSession,
+  m: Message,
+  start: number,
+  end: number,
+): Promise<boolean> {
   try {
-    for await (const chunk of c.account!.messageStream(m, start, end)) {
+    for await (const chunk of c.account.messageStream(m, start, end)) {
       if ((chunk as Buffer).includes(0)) return true;
     }
     return false;
@@ -123,7 +133,7 @@ function sectionMessage(root: Part, path: number[]): Part | null {
 
 /** BODY[section]<partial> data (RFC 9051 §6.4.5); "NIL" for a part that does not exist. */
 export async function bodyPiece(
-  c: Conn,
+  c: SelectedSession,
   m: Message,
   s: Section,
   partial: PartialSpec | null,
@@ -188,7 +198,7 @@ export function binaryPart(m: Message, s: Section): Part | null {
 const isIdentity = (encoding: string) =>
   !['base64', 'quoted-printable'].includes(encoding.trim().toLowerCase());
 
-async function decodedPart(c: Conn, m: Message, p: Part): Promise<Buffer> {
+async function decodedPart(c: SelectedSession, m: Message, p: Part): Promise<Buffer> {
   const raw = await readRange(c, m, p.bodyStart, p.end);
   const d = decodeTransfer(p.encoding, raw);
   // Data that cannot be decoded is answered like an unknown encoding.
@@ -199,7 +209,7 @@ async function decodedPart(c: Conn, m: Message, p: Part): Promise<Buffer> {
 
 /** BINARY[section]<partial> data: decoded content of a single part. */
 export async function binaryPiece(
-  c: Conn,
+  c: SelectedSession,
   m: Message,
   s: Section,
   partial: PartialSpec | null,
@@ -215,7 +225,7 @@ export async function binaryPiece(
 }
 
 /** BINARY.SIZE[section]: the decoded size (RFC 9051 §6.4.5); 0 for a missing part. */
-export async function binarySize(c: Conn, m: Message, s: Section): Promise<number> {
+export async function binarySize(c: SelectedSession, m: Message, s: Section): Promise<number> {
   if (s.path.length === 0) return m.size;
   const p = binaryPart(m, s);
   if (!p) return 0;
@@ -227,13 +237,13 @@ export async function binarySize(c: Conn, m: Message, s: Section): Promise<numbe
  * Streams a range as a literal (NULs replaced unless a literal8); a short file is padded
  * so the protocol stays in sync.
  */
-export async function emitRange(c: Conn, r: RangePiece): Promise<Error | null> {
+export async function emitRange(c: SelectedSession, r: RangePiece): Promise<Error | null> {
   const n = r.end - r.start;
   c.send(`${r.literal8 ? '~' : ''}{${n}}\r\n`);
   let sent = 0;
   let failure: Error | null = null;
   try {
-    for await (const chunk of c.account!.messageStream(r.m, r.start, r.end)) {
+    for await (const chunk of c.account.messageStream(r.m, r.start, r.end)) {
       const b = (chunk as Buffer).subarray(0, n - sent);
       c.sendBuffer(r.literal8 ? b : withoutNul(b));
       sent += b.length;

@@ -1,7 +1,7 @@
 // Selected-state commands (RFC 9051 §6.4): CHECK, CLOSE, UNSELECT (RFC 3691), EXPUNGE,
 // UID EXPUNGE (RFC 4315), STORE, COPY (with COPYUID), MOVE (RFC 6851).
 import type { Handler } from './types.js';
-import type { Conn } from '../connection.js';
+import type { ImapSession, SelectedSession } from '../session.js';
 import { ParseError } from '../parser.js';
 import { UserError } from '../errors.js';
 import { applyChanges } from '../changes.js';
@@ -10,17 +10,17 @@ import { flagList } from '../response.js';
 import { flagBit, isStoreError } from '../../store/index.js';
 
 /** CHECK (RFC 3501 §6.4.1): nothing to do, every change is committed when made. */
-export const check: Handler = async (_c, _tag, p) => {
+export const check: Handler<SelectedSession> = async (_c, _tag, p) => {
   p.end();
 };
 
-export const close: Handler = async (c, _tag, p) => {
+export const close: Handler<SelectedSession> = async (c, _tag, p) => {
   p.end();
   const sel = c.selected!;
   if (!sel.readonly) {
     // Silently expunge \Deleted messages; the mailbox may be gone already.
     try {
-      await c.account!.expunge(sel.mailbox.id, sel.uids.toArray(), c.session);
+      await c.account.expunge(sel.mailbox.id, sel.uids.toArray(), c.session);
     } catch (e) {
       if (!isStoreError(e, 'nonexistent')) throw e;
     }
@@ -28,32 +28,32 @@ export const close: Handler = async (c, _tag, p) => {
   unselectNow(c);
 };
 
-export const unselect: Handler = async (c, _tag, p) => {
+export const unselect: Handler<SelectedSession> = async (c, _tag, p) => {
   p.end();
   unselectNow(c);
 };
 
-function unselectNow(c: Conn): void {
+function unselectNow(c: ImapSession): void {
   c.selected = null;
   c.state = 'auth';
 }
 
-async function doExpunge(c: Conn, uids: number[]): Promise<void> {
+async function doExpunge(c: SelectedSession, uids: number[]): Promise<void> {
   const sel = c.requireSelected(true);
-  const r = await c.account!.expunge(sel.mailbox.id, uids, c.session);
+  const r = await c.account.expunge(sel.mailbox.id, uids, c.session);
   for (const uid of r.uids) {
     const i = sel.uids.remove(uid);
     if (i >= 0) c.untagged(`${i + 1} EXPUNGE`);
   }
 }
 
-export const expunge: Handler = async (c, _tag, p) => {
+export const expunge: Handler<SelectedSession> = async (c, _tag, p) => {
   p.end();
   // Only messages this session knows: others are not in its numbering yet.
   await doExpunge(c, c.requireSelected(true).uids.toArray());
 };
 
-export const uidExpunge: Handler = async (c, _tag, p) => {
+export const uidExpunge: Handler<SelectedSession> = async (c, _tag, p) => {
   p.sp();
   const spec = p.sequenceSet();
   p.end();
@@ -64,7 +64,7 @@ export const uidExpunge: Handler = async (c, _tag, p) => {
 
 const STORABLE_SYSTEM = new Set(['\\seen', '\\answered', '\\flagged', '\\deleted', '\\draft']);
 
-export const store: Handler = async (c, _tag, p, name) => {
+export const store: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
   const spec = p.sequenceSet();
@@ -98,7 +98,7 @@ export const store: Handler = async (c, _tag, p, name) => {
   const sel = c.requireSelected(true);
   const uids = c.resolveSet(spec, isUid);
   if (uids.length === 0) return;
-  const r = await c.account!.storeFlags(
+  const r = await c.account.storeFlags(
     sel.mailbox.id,
     uids,
     { mode, flags: bits, keywords },
@@ -115,7 +115,7 @@ export const store: Handler = async (c, _tag, p, name) => {
 
 // ---- COPY / MOVE ----
 
-export const copy: Handler = async (c, _tag, p, name) => {
+export const copy: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
   const spec = p.sequenceSet();
@@ -124,12 +124,12 @@ export const copy: Handler = async (c, _tag, p, name) => {
   p.end();
   const sel = c.requireSelected();
   const uids = c.resolveSet(spec, isUid);
-  const dst = c.account!.mailbox(dstName);
+  const dst = c.account.mailbox(dstName);
   if (!dst) throw new UserError('TRYCREATE', 'destination mailbox does not exist');
   if (uids.length === 0) return;
   let r;
   try {
-    r = await c.account!.copyMessages(sel.mailbox.id, uids, dst.id, c.session);
+    r = await c.account.copyMessages(sel.mailbox.id, uids, dst.id, c.session);
   } catch (e) {
     if (isStoreError(e, 'notfound')) return; // all expunged meanwhile: nothing copied
     throw e;
@@ -142,7 +142,7 @@ export const copy: Handler = async (c, _tag, p, name) => {
   return `[COPYUID ${r.uidvalidity} ${compactSet(r.srcUids)} ${compactSet(r.dstUids)}]`;
 };
 
-export const move: Handler = async (c, _tag, p, name) => {
+export const move: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
   const spec = p.sequenceSet();
@@ -151,14 +151,14 @@ export const move: Handler = async (c, _tag, p, name) => {
   p.end();
   const sel = c.requireSelected(true);
   const uids = c.resolveSet(spec, isUid);
-  const dst = c.account!.mailbox(dstName);
+  const dst = c.account.mailbox(dstName);
   if (!dst) throw new UserError('TRYCREATE', 'destination mailbox does not exist');
   if (dst.id === sel.mailbox.id)
     throw new UserError('CANNOT', 'source and destination mailbox are the same');
   if (uids.length === 0) return;
   let r;
   try {
-    r = await c.account!.moveMessages(sel.mailbox.id, uids, dst.id, c.session);
+    r = await c.account.moveMessages(sel.mailbox.id, uids, dst.id, c.session);
   } catch (e) {
     if (isStoreError(e, 'notfound')) return;
     throw e;

@@ -1,8 +1,10 @@
-// The command table's types (RFC 9051 §6: commands and the states they are valid in).
-import type { Conn } from '../connection.js';
+// The command table's types (RFC 9051 §6: commands and the states they are valid in). A
+// handler is typed by its state: one for the authenticated state receives a session with
+// its account, one for the selected state also its selected mailbox.
 import type { Parser } from '../parser.js';
+import type { AuthSession, ImapSession, SelectedSession, State } from '../session.js';
 
-export type State = 'notauth' | 'auth' | 'selected' | 'logout';
+export type { State } from '../session.js';
 
 /** Returned by a handler that wrote its own tagged response. */
 export const HANDLED = Symbol('handled');
@@ -11,16 +13,14 @@ export const HANDLED = Symbol('handled');
  * A handler parses its arguments fully, acts, and returns the response code text for
  * the tagged OK (e.g. "[READ-WRITE]"), nothing, or HANDLED.
  */
-export type Handler = (
-  c: Conn,
+export type Handler<S extends ImapSession = ImapSession> = (
+  c: S,
   tag: string,
   p: Parser,
   name: string,
 ) => Promise<string | void | typeof HANDLED>;
 
-export type CommandDef = {
-  states: readonly State[];
-  handler: Handler;
+type Options = {
   /**
    * No untagged EXPUNGE may be sent while the command runs or before its tagged reply
    * (non-UID FETCH, STORE, SEARCH: RFC 9051 §7.5.1), so pending changes stay queued.
@@ -28,7 +28,43 @@ export type CommandDef = {
   noChangesDuring?: boolean;
 };
 
-export const ANY: readonly State[] = ['notauth', 'auth', 'selected'];
-export const NOTAUTH: readonly State[] = ['notauth'];
-export const AUTH: readonly State[] = ['auth', 'selected'];
-export const SELECTED: readonly State[] = ['selected'];
+/** Where a command is valid, and its handler typed for that. */
+export type CommandDef = Options &
+  (
+    | { states: 'any' | 'notauth'; handler: Handler<ImapSession> }
+    | { states: 'auth'; handler: Handler<AuthSession> }
+    | { states: 'selected'; handler: Handler<SelectedSession> }
+  );
+
+/** Whether a command of `def` may run in `state`. */
+export function validIn(def: CommandDef, state: State): boolean {
+  switch (def.states) {
+    case 'any':
+      return state !== 'logout';
+    case 'notauth':
+      return state === 'notauth';
+    case 'auth':
+      return state === 'auth' || state === 'selected';
+    case 'selected':
+      return state === 'selected';
+  }
+}
+
+export const anyState = (handler: Handler<ImapSession>): CommandDef => ({
+  states: 'any',
+  handler,
+});
+export const notAuthenticated = (handler: Handler<ImapSession>): CommandDef => ({
+  states: 'notauth',
+  handler,
+});
+export const authenticated = (handler: Handler<AuthSession>, o: Options = {}): CommandDef => ({
+  states: 'auth',
+  handler,
+  ...o,
+});
+export const selected = (handler: Handler<SelectedSession>, o: Options = {}): CommandDef => ({
+  states: 'selected',
+  handler,
+  ...o,
+});

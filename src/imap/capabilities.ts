@@ -1,0 +1,46 @@
+// The CAPABILITY list (RFC 9051 §7.2.2), before and after authentication.
+
+/** What the list depends on: the connection's state, TLS and the listener's rules. */
+export type CapabilityInput = {
+  authenticated: boolean;
+  maxMessageSize: number;
+  /** STARTTLS is possible: TLS is configured and not active yet. */
+  starttls: boolean;
+  /** LOGIN would be refused (RFC 9051 §6.2.3: LOGINDISABLED). */
+  loginDisabled: boolean;
+  /** The SASL mechanisms announced as AUTH=. */
+  mechanisms: readonly string[];
+};
+
+export function capabilityList(i: CapabilityInput): string {
+  const caps = [
+    'IMAP4rev2',
+    'IMAP4rev1',
+    'ENABLE',
+    'LITERAL+',
+    'IDLE',
+    'SASL-IR',
+    'BINARY',
+    'UNSELECT',
+    'UIDPLUS',
+    'ESEARCH',
+    'SEARCHRES',
+    'MOVE',
+    'UTF8=ACCEPT',
+    'LIST-EXTENDED',
+    'SPECIAL-USE',
+    'CREATE-SPECIAL-USE',
+    'LIST-STATUS',
+    'ID',
+    'NAMESPACE',
+    'MULTIAPPEND',
+    `APPENDLIMIT=${i.maxMessageSize}`,
+    'STATUS=SIZE',
+  ];
+  // Authentication capabilities only before authentication (RFC 9051 §6.2).
+  if (i.authenticated) return caps.join(' ');
+  if (i.starttls) caps.push('STARTTLS');
+  if (i.loginDisabled) caps.push('LOGINDISABLED');
+  for (const m of i.mechanisms) caps.push(`AUTH=${m}`);
+  return caps.join(' ');
+}

@@ -1,0 +1,103 @@
+// What command handlers see of an IMAP connection. The session's state carries its data:
+// a handler for the authenticated state gets a session with its account, one for the
+// selected state also gets the selected mailbox, so neither can meet a missing one. The
+// connection implements these interfaces; handlers never import it.
+import type { Socket } from 'node:net';
+import type { AuthConnState, AuthPolicy } from '../auth/mechanisms.js';
+import type { LineReader } from '../net/index.js';
+import type { Logger } from '../log/index.js';
+import type { Account, LoginResult, Mailbox, Session } from '../store/index.js';
+import type { ImapContext, Timeouts } from './context.js';
+import type { LiteralInfo, NumSetSpec } from './parser.js';
+import type { UidList } from './uids.js';
+
+export type State = 'notauth' | 'auth' | 'selected' | 'logout';
+
+/** The selected mailbox as this session knows it. */
+export type Selected = {
+  mailbox: Mailbox;
+  readonly: boolean;
+  uids: UidList;
+  /** SEARCHRES saved result (RFC 5182): null when none, [] when empty. */
+  searchResult: number[] | null;
+};
+
+/** An account identified by a TLS client certificate (for PREAUTH or EXTERNAL). */
+export type TlsIdentity = {
+  account: string;
+  loginAddress: string;
+  fingerprint: string;
+  noPreauth: boolean;
+};
+
+/** Any session, in any state. */
+export interface ImapSession {
+  readonly cid: string;
+  readonly log: Logger;
+  readonly ctx: ImapContext;
+  readonly timeouts: Timeouts;
+  state: State;
+  readonly account: Account | null;
+  readonly session: Session | null;
+  selected: Selected | null;
+  readonly enabled: Set<string>;
+  userAgent: string;
+  readonly tlsActive: boolean;
+  readonly tlsIdentity: TlsIdentity | null;
+  readonly socket: Socket;
+  readonly reader: LineReader;
+  /** UTF-8 in quoted strings and mailbox names (IMAP4rev2 or UTF8=ACCEPT). */
+  readonly utf8: boolean;
+  readonly rev2: boolean;
+  readonly isShuttingDown: boolean;
+
+  // Output: queued per command, flushed with back-pressure.
+  untagged(s: string): void;
+  send(s: string): void;
+  sendBuffer(b: Buffer): void;
+  flush(): Promise<void>;
+  flushIfLarge(limit?: number): Promise<void>;
+
+  // Input beyond the command line.
+  checkMessageLiteral(lit: LiteralInfo): void;
+  readLiteralStream(size: number): AsyncGenerator<Buffer>;
+  responseLine(): Promise<Buffer>;
+
+  // Changes from other sessions.
+  applyPending(): void;
+  waitForChanges(): Promise<void>;
+
+  capabilities(): string;
+
+  // Authentication.
+  readonly authPolicy: AuthPolicy;
+  readonly authState: AuthConnState;
+  readonly plaintextAllowed: boolean;
+  startTLS(): Promise<void>;
+  authBackoff(): Promise<void>;
+  accountAttemptAllowed(account: string): boolean;
+  authFailure(
+    account: string,
+    address: string,
+    mechanism: string,
+    result: LoginResult,
+    countIt?: boolean,
+  ): void;
+  loginAccount(account: string, address: string, mechanism: string): Promise<void>;
+  flushLoginAttempt(): void;
+}
+
+/** A session after login: its account and change feed are there. */
+export interface AuthSession extends ImapSession {
+  readonly account: Account;
+  readonly session: Session;
+  /** The selected mailbox, re-validated (it may have been deleted); for writes, not read-only. */
+  requireSelected(forWrite?: boolean): Selected;
+  /** Message numbers or UIDs of a sequence set, against the selected mailbox. */
+  resolveSet(spec: NumSetSpec, isUid: boolean): number[];
+}
+
+/** A session with a mailbox selected. */
+export interface SelectedSession extends AuthSession {
+  selected: Selected;
+}
