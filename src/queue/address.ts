@@ -20,3 +20,8 @@ export function formatAddress(p: Path): string {
 export function formatPath(p: Path | null): string {
   return p === null ? '<>' : `<${formatAddress(p)}>`;
 }
+
+/** A sender for logs and grouping keys: the bare address, "<>" for the null path. */
+export function senderText(p: Path | null): string {
+  return p === null ? '<>' : formatAddress(p);
+}

@@ -6,6 +6,10 @@ export const MAX_BACKOFF_MS = 16 * 3600 * 1000;
 export const DEFAULT_BACKOFF_BASE_MS = 7.5 * 60 * 1000;
 export const DEFAULT_MAX_AGE_MS = 5 * 24 * 3600 * 1000;
 export const DEFAULT_DELAY_DSN_AFTER_MS = 4 * 3600 * 1000;
+/** Header bytes returned in DSNs (RET=HDRS, and RET=FULL for large messages). */
+export const MAX_RETURN_HEADER = 256 * 1024;
+/** RET=FULL returns messages up to this size whole; larger ones get their header. */
+export const MAX_RETURN_FULL = 10 * 1024 * 1024;
 
 /** Wait after the given number of failed attempts (1 or more): base, 2·base, 4·base ... */
 export function backoffDelay(attempts: number, baseMs: number): number {
