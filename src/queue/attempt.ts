@@ -53,23 +53,13 @@ export async function attempt(ctx: QueueContext, group: Stored[]): Promise<Attem
       attempts.push({ s, outcome: suppressedOutcome(sup.reason), local: false });
       continue;
     }
-    const ls = ctx.opts.localserve;
-    if (ls) {
-      const t = await localserveTarget(cfg, s.m, ls.account);
-      if ('ok' in t) {
-        attempts.push({ s, outcome: t, local: true });
-        continue;
-      }
-      const explicit = ctx.db.fileRecipients(s.m.fileId);
-      const outcome = await ctx.local
-        .deliver(s.m, t, cfg, explicit)
-        .catch((e: unknown) => temporaryError(e));
-      attempts.push({ s, outcome, local: true });
+    const target = await localTarget(ctx, cfg, s.m);
+    if (target === null) {
+      remote.push(s);
       continue;
     }
-    const target = ctx.localDelivery ? resolveAddress(cfg, s.m.recipient) : null;
-    if (!target || target.kind === 'unknown-domain') {
-      remote.push(s);
+    if ('ok' in target) {
+      attempts.push({ s, outcome: target, local: true });
       continue;
     }
     const explicit = ctx.db.fileRecipients(s.m.fileId);
@@ -88,6 +78,23 @@ export async function attempt(ctx: QueueContext, group: Stored[]): Promise<Attem
     );
   }
   return { start, attempts };
+}
+
+/**
+ * Where a message is delivered locally: an account or alias (or an unknown user of a
+ * local domain), an outcome already decided (localserve's simulated failures), or null
+ * when it goes to the remote deliverer.
+ */
+async function localTarget(
+  ctx: QueueContext,
+  cfg: DomainsConfig,
+  m: QueueMessage,
+): Promise<LocalTarget | DeliveryOutcome | null> {
+  const ls = ctx.opts.localserve;
+  if (ls) return localserveTarget(cfg, m, ls.account);
+  if (!ctx.localDelivery) return null;
+  const r = resolveAddress(cfg, m.recipient);
+  return r.kind === 'unknown-domain' ? null : r;
 }
 
 /** localserve: the simulated outcome a recipient asks for, or its delivery target. */
