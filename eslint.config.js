@@ -26,6 +26,22 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       'no-control-regex': 'off',
+      // All SQL lives in the store and the queue: nothing else may reach the database.
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'better-sqlite3',
+              message: 'SQL belongs in src/store (or src/queue): add a store method instead.',
+            },
+          ],
+        },
+      ],
     },
+  },
+  {
+    files: ['src/store/**', 'src/queue/**'],
+    rules: { 'no-restricted-imports': 'off' },
   },
 );

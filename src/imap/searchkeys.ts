@@ -7,7 +7,7 @@
 // for messages it cannot decide without it.
 import { ParseError, type NumSetSpec, type Parser } from './parser.js';
 import { UserError } from './errors.js';
-import { flagBit, Flag } from '../store/index.js';
+import { flagBit, Flag, type MessageFilter } from '../store/index.js';
 
 /** Deepest nesting of parentheses, NOT and OR accepted; deeper is a BAD. */
 export const MAX_SEARCH_DEPTH = 100;
@@ -494,91 +494,72 @@ export function dateHeaderDay(value: string): number | null {
   return new Date(t).getUTCDate() === day ? t : null;
 }
 
-// ---- SQL for searches on indexed columns ----
+// ---- searches the store can answer from its indexed columns ----
 
-export type SqlCondition = { sql: string; params: number[] };
-
-/** Beyond this many UID ranges a condition is not worth building: evaluate in JS. */
-const MAX_SQL_RANGES = 64;
+/** Beyond this many UID ranges a filter is not worth building: evaluate in JS. */
+const MAX_FILTER_RANGES = 64;
 
 /**
- * The matcher as an SQL condition over the message columns flags, size, internal_date
- * and uid, or null when a key needs more (keywords, headers, text, sent dates) or is
- * impractical in SQL. Sequence ranges are translated to UID ranges through the
- * session's numbering, which is sorted, so each is one UID interval; numbers beyond
- * the mailbox match nothing.
+ * The matcher as a store filter on flags, size, internal date and UID, or null when a key
+ * needs more (keywords, headers, text, sent dates) or is impractical for the store.
+ * Sequence ranges are translated to UID ranges through the session's numbering, which is
+ * sorted, so each is one UID interval; numbers beyond the mailbox match nothing.
  */
-export function toSql(
+export function toFilter(
   m: Matcher,
   session: { length: number; at(i: number): number },
-): SqlCondition | null {
-  const params: number[] = [];
-  const walk = (x: Matcher): string | null => {
-    switch (x.op) {
-      case 'all':
-        return '1';
-      case 'none':
-        return '0';
-      case 'flag':
-        params.push(x.bit);
-        return x.set ? '(flags & ?) != 0' : '(flags & ?) = 0';
-      case 'larger':
-        params.push(x.size);
-        return 'size > ?';
-      case 'smaller':
-        params.push(x.size);
-        return 'size < ?';
-      case 'before':
-        params.push(x.day);
-        return 'internal_date < ?';
-      case 'since':
-        params.push(x.day);
-        return 'internal_date >= ?';
-      case 'on':
-        params.push(x.day, x.day + DAY);
-        return '(internal_date >= ? AND internal_date < ?)';
-      case 'in': {
-        if (x.ranges.length / 2 > MAX_SQL_RANGES) return null;
-        const parts: string[] = [];
-        for (let i = 0; i < x.ranges.length; i += 2) {
-          let lo = x.ranges[i] as number;
-          let hi = x.ranges[i + 1] as number;
-          if (x.field === 'seq') {
-            lo = Math.max(lo, 1);
-            hi = Math.min(hi, session.length);
-            if (lo > hi) continue;
-            lo = session.at(lo - 1);
-            hi = session.at(hi - 1);
-          }
-          params.push(lo, hi);
-          parts.push('uid BETWEEN ? AND ?');
+): MessageFilter | null {
+  switch (m.op) {
+    case 'all':
+    case 'none':
+      return { op: m.op };
+    case 'flag':
+      return { op: 'flag', bit: m.bit, set: m.set };
+    case 'larger':
+    case 'smaller':
+      return { op: m.op, size: m.size };
+    case 'before':
+    case 'since':
+    case 'on':
+      return { op: m.op, day: m.day };
+    case 'in': {
+      if (m.ranges.length / 2 > MAX_FILTER_RANGES) return null;
+      const ranges: number[] = [];
+      for (let i = 0; i < m.ranges.length; i += 2) {
+        let lo = m.ranges[i] as number;
+        let hi = m.ranges[i + 1] as number;
+        if (m.field === 'seq') {
+          lo = Math.max(lo, 1);
+          hi = Math.min(hi, session.length);
+          if (lo > hi) continue;
+          lo = session.at(lo - 1);
+          hi = session.at(hi - 1);
         }
-        return parts.length === 0 ? '0' : `(${parts.join(' OR ')})`;
+        ranges.push(lo, hi);
       }
-      case 'not': {
-        const a = walk(x.m);
-        return a === null ? null : `NOT (${a})`;
-      }
-      case 'or': {
-        const a = walk(x.a);
-        const b = a === null ? null : walk(x.b);
-        return b === null ? null : `(${a} OR ${b})`;
-      }
-      case 'and': {
-        const out: string[] = [];
-        for (const k of x.ms) {
-          const s = walk(k);
-          if (s === null) return null;
-          out.push(s);
-        }
-        return out.length === 0 ? '1' : `(${out.join(' AND ')})`;
-      }
-      default:
-        return null;
+      return { op: 'uids', ranges };
     }
-  };
-  const sql = walk(m);
-  return sql === null ? null : { sql, params };
+    case 'not': {
+      const f = toFilter(m.m, session);
+      return f && { op: 'not', filter: f };
+    }
+    case 'or': {
+      const a = toFilter(m.a, session);
+      const b = a && toFilter(m.b, session);
+      return b && { op: 'or', a: a!, b };
+    }
+    case 'and': {
+      const filters: MessageFilter[] = [];
+      for (const k of m.ms) {
+        const f = toFilter(k, session);
+        if (!f) return null;
+        filters.push(f);
+      }
+      return { op: 'and', filters };
+    }
+    default:
+      return null;
+  }
 }
 
 /** A search on flags, UIDs and sequence numbers only, compiled to a function. */

@@ -15,6 +15,7 @@ import * as mailboxes from './mailboxes.js';
 import * as adds from './adds.js';
 import * as annotations from './annotations.js';
 import * as password from './password.js';
+import * as queries from './queries.js';
 import type { Switchboard, Session } from './switchboard.js';
 import type { Mailbox, Message } from './rows.js';
 
@@ -23,6 +24,7 @@ export { FILES_PER_DIR } from './files.js';
 export { type FlagOp, type FlagResult } from './messages.js';
 export { type InitialMailboxes } from './mailboxes.js';
 export { type NewMessage } from './adds.js';
+export { type MessageFilter, type MessageRow, type RowDetail, type SearchRow } from './queries.js';
 export { MAX_ANNOTATIONS, MAX_ANNOTATION_BYTES, type Annotation } from './annotations.js';
 
 export class Account {
@@ -120,6 +122,32 @@ export class Account {
   /** A read transaction: synchronous, consistent. */
   read<T>(fn: (db: Database.Database) => T): T {
     return this.core.read(fn);
+  }
+
+  // ---- reads for FETCH, SEARCH and SELECT ----
+
+  /** Rows of the given (ascending) UIDs at the chosen detail, in UID order. */
+  async messageRows(
+    mailboxId: number,
+    uids: readonly number[],
+    detail: queries.RowDetail,
+  ): Promise<queries.MessageRow[]> {
+    return queries.messageRows(this.core, mailboxId, uids, detail);
+  }
+
+  /** The lowest UID of a live message without \Seen, or null. */
+  async firstUnseenUid(mailboxId: number): Promise<number | null> {
+    return queries.firstUnseenUid(this.core, mailboxId);
+  }
+
+  /** Live message rows with UIDs in [first, last], with the columns SEARCH evaluates. */
+  async searchRows(mailboxId: number, first: number, last: number): Promise<queries.SearchRow[]> {
+    return queries.searchRows(this.core, mailboxId, first, last);
+  }
+
+  /** UIDs of the live messages matching a filter on flags, sizes, dates and UIDs. */
+  async matchingUids(mailboxId: number, filter: queries.MessageFilter): Promise<number[]> {
+    return queries.matchingUids(this.core, mailboxId, filter);
   }
 
   // ---- mailbox reads ----

@@ -10,6 +10,10 @@ export {
   type NewMessage,
   type FlagOp,
   type FlagResult,
+  type MessageFilter,
+  type MessageRow,
+  type RowDetail,
+  type SearchRow,
 } from './account.js';
 export {
   GlobalDB,

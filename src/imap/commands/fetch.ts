@@ -9,7 +9,7 @@ import type { SelectedSession, Selected } from '../session.js';
 import type { Parser } from '../parser.js';
 import { astr, flagList } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
-import { Flag, type Message } from '../../store/index.js';
+import { Flag, type Message, type MessageRow } from '../../store/index.js';
 import type { Envelope, Part } from '../../message/index.js';
 import {
   binaryPart,
@@ -238,85 +238,22 @@ type RowLevel = 'flags' | 'envelope' | 'structure' | 'full';
 
 const NO_KEYWORDS: string[] = [];
 
-type SqlRow = {
-  uid: number;
-  flags: number;
-  keywords: string;
-  expunged: number;
-  internal_date?: number;
-  size?: number;
-  part?: string | null;
-  file_id?: number;
-  envelope?: string | null;
-};
-
-const FLAG_COLUMNS = 'uid, flags, keywords, expunged';
-const STRUCTURE_COLUMNS = `${FLAG_COLUMNS}, internal_date, size, part`;
-// Rows stored before the envelope column existed are answered from their structure.
-const ENVELOPE_COLUMNS = `${FLAG_COLUMNS}, internal_date, size, file_id, envelope, CASE WHEN envelope IS NULL THEN part END AS part`;
-
-/** Whether sorted UIDs are exactly the numbers from first to last. */
-function contiguous(uids: number[]): boolean {
-  for (let i = 1; i < uids.length; i++) {
-    if ((uids[i] as number) !== (uids[i - 1] as number) + 1) return false;
-  }
-  return true;
-}
-
-/**
- * Selected columns of the rows with the given (ascending) UIDs, in UID order. Expunged
- * rows whose files still exist are included, as for full reads.
- */
-function selectRows(
-  c: SelectedSession,
-  mailboxId: number,
-  uids: number[],
-  columns: string,
-): SqlRow[] {
-  const account = c.account;
-  const first = uids[0] as number;
-  const last = uids[uids.length - 1] as number;
-  const from = `SELECT ${columns} FROM messages WHERE mailbox_id = ?`;
-  if (last - first < 2 * uids.length) {
-    // Dense: one range query, dropping UIDs this session does not list.
-    const sql = `${from} AND uid >= ? AND uid <= ? AND erased = 0 ORDER BY uid`;
-    const rows = account.stmt(sql).all(mailboxId, first, last) as SqlRow[];
-    if (contiguous(uids)) return rows;
-    const want = new Set(uids);
-    return rows.filter((r) => want.has(r.uid));
-  }
-  // Sparse: an IN list, padded with the last UID to a power of two so that few
-  // statements are prepared and cached.
-  let n = 8;
-  while (n < uids.length) n *= 2;
-  const args = uids.slice();
-  while (args.length < n) args.push(last);
-  const sql = `${from} AND uid IN (${args.map(() => '?').join(',')}) AND erased = 0 ORDER BY uid`;
-  return account.stmt(sql).all(mailboxId, ...args) as SqlRow[];
-}
-
-function rowInfo(r: SqlRow): RowInfo {
+function rowInfo(r: MessageRow): RowInfo {
   const part = r.part ? (JSON.parse(r.part) as Part) : null;
-  const info: RowInfo = { internalDate: r.internal_date as number, size: r.size as number, part };
-  if (r.file_id !== undefined) info.fileId = r.file_id;
+  const info: RowInfo = { internalDate: r.internalDate as number, size: r.size as number, part };
+  if (r.fileId !== undefined) info.fileId = r.fileId;
   if (r.envelope) info.envelopeJSON = r.envelope;
   return info;
 }
 
-const LEVEL_COLUMNS = {
-  flags: FLAG_COLUMNS,
-  envelope: ENVELOPE_COLUMNS,
-  structure: STRUCTURE_COLUMNS,
-} as const;
-
 /** Rows without the full message: flags only, or with date, size and envelope or structure. */
-function lightRows(
+async function lightRows(
   c: SelectedSession,
   mailboxId: number,
   uids: number[],
   level: Exclude<RowLevel, 'full'>,
-): Row[] {
-  const rows = selectRows(c, mailboxId, uids, LEVEL_COLUMNS[level]);
+): Promise<Row[]> {
+  const rows = await c.account.messageRows(mailboxId, uids, level);
   return rows.map((r) => ({
     uid: r.uid,
     flags: r.flags,
@@ -339,7 +276,12 @@ function fullRows(c: SelectedSession, mailboxId: number, uids: number[]): Row[] 
   }));
 }
 
-function readRows(c: SelectedSession, mailboxId: number, uids: number[], level: RowLevel): Row[] {
+async function readRows(
+  c: SelectedSession,
+  mailboxId: number,
+  uids: number[],
+  level: RowLevel,
+): Promise<Row[]> {
   return level === 'full' ? fullRows(c, mailboxId, uids) : lightRows(c, mailboxId, uids, level);
 }
 
@@ -526,7 +468,7 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
   for (let i = 0; i < uids.length; i += BATCH) {
     if (i > 0) await nextTick();
     const batch = uids.slice(i, i + BATCH);
-    const rows = readRows(c, sel.mailbox.id, batch, level);
+    const rows = await readRows(c, sel.mailbox.id, batch, level);
     checkBinary(rows, items);
     const changed = setsSeen ? await markSeen(c, sel, rows) : new Set<number>();
     for (const row of rows) {

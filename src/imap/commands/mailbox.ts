@@ -8,7 +8,7 @@ import { UserError } from '../errors.js';
 import { UidList } from '../uids.js';
 import { applyChanges } from '../changes.js';
 import { mailboxName } from '../response.js';
-import { SYSTEM_FLAGS, parseSpecialUse, Flag, type Mailbox } from '../../store/index.js';
+import { SYSTEM_FLAGS, parseSpecialUse, type Mailbox } from '../../store/index.js';
 
 // ---- ENABLE (RFC 5161) ----
 
@@ -75,13 +75,9 @@ async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Prom
   if (!c.rev2) c.untagged('0 RECENT');
   c.untagged(`${uids.length} EXISTS`);
   if (!c.rev2) {
-    const first = account
-      .stmt(
-        'SELECT MIN(uid) AS u FROM messages WHERE mailbox_id = ? AND expunged = 0 AND (flags & ?) = 0',
-      )
-      .get(mb.id, Flag.Seen) as { u: number | null };
-    if (first.u !== null) {
-      const i = uids.indexOf(first.u);
+    const first = await account.firstUnseenUid(mb.id);
+    if (first !== null) {
+      const i = uids.indexOf(first);
       if (i >= 0) c.untagged(`OK [UNSEEN ${i + 1}] first unseen`);
     }
   }

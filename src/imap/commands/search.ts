@@ -3,10 +3,9 @@
 // Messages are searched in batches of the session's UIDs: database columns first (flags,
 // keywords, size, internal date); the MIME structure, the header and the decoded text are
 // read only for messages the cheaper data cannot decide.
-import type Database from 'better-sqlite3';
 import type { Handler } from './types.js';
 import type { SelectedSession, Selected } from '../session.js';
-import type { Account, Message } from '../../store/index.js';
+import type { Account, Message, SearchRow } from '../../store/index.js';
 import { decodeHeaderValue, messageText, parseHeaderBlock } from '../../message/index.js';
 import { compactSet } from '../uids.js';
 import { quote } from '../response.js';
@@ -25,7 +24,7 @@ import {
   type MessageFacts,
   type ReturnOption,
   type SearchPlan,
-  toSql,
+  toFilter,
   toPredicate,
 } from '../searchkeys.js';
 
@@ -60,24 +59,6 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
 
 type Found = { uids: number[]; seqs: number[] };
 
-type Row = { uid: number; flags: number; keywords: string; internal_date: number; size: number };
-
-const ROWS_SQL =
-  'SELECT uid, flags, keywords, internal_date, size FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid';
-const rowStatements = new WeakMap<Database.Database, Database.Statement>();
-
-/** Live message rows with UIDs in [first, last]: only the cheap columns. */
-function readRows(account: Account, mailboxId: number, first: number, last: number): Row[] {
-  return account.read((db) => {
-    let st = rowStatements.get(db);
-    if (!st) {
-      st = db.prepare(ROWS_SQL);
-      rowStatements.set(db, st);
-    }
-    return st.all(mailboxId, first, last) as Row[];
-  });
-}
-
 const NO_KEYWORDS: readonly string[] = [];
 
 async function runSearch(c: SelectedSession, sel: Selected, plan: SearchPlan): Promise<Found> {
@@ -102,16 +83,9 @@ async function runSearch(c: SelectedSession, sel: Selected, plan: SearchPlan): P
     return found;
   }
   // Keys on flags, sizes, dates and UIDs only: one query returns just the matches.
-  const cond = toSql(plan.matcher, uids);
-  if (cond) {
-    const matches = account.read((db) =>
-      db
-        .prepare(
-          `SELECT uid FROM messages WHERE mailbox_id = ? AND expunged = 0 AND ${cond.sql} ORDER BY uid`,
-        )
-        .pluck()
-        .all(sel.mailbox.id, ...cond.params),
-    ) as number[];
+  const filter = toFilter(plan.matcher, uids);
+  if (filter) {
+    const matches = await account.matchingUids(sel.mailbox.id, filter);
     // Only messages in the session's numbering.
     for (const uid of matches) {
       const i = uids.indexOf(uid);
@@ -124,7 +98,7 @@ async function runSearch(c: SelectedSession, sel: Selected, plan: SearchPlan): P
   }
   for (let i = 0; i < uids.length; i += BATCH) {
     const end = Math.min(uids.length, i + BATCH);
-    const rows = readRows(account, sel.mailbox.id, uids.at(i), uids.at(end - 1));
+    const rows = await account.searchRows(sel.mailbox.id, uids.at(i), uids.at(end - 1));
     const batch: { f: MessageFacts; v: number }[] = [];
     const pending: MessageFacts[] = [];
     let j = i;
@@ -151,13 +125,13 @@ async function runSearch(c: SelectedSession, sel: Selected, plan: SearchPlan): P
   return found;
 }
 
-function factsOf(r: Row, seq: number, plan: SearchPlan): MessageFacts {
+function factsOf(r: SearchRow, seq: number, plan: SearchPlan): MessageFacts {
   return {
     seq,
     uid: r.uid,
     flags: r.flags,
     keywords: plan.keywords ? (JSON.parse(r.keywords) as string[]) : NO_KEYWORDS,
-    internalDate: r.internal_date,
+    internalDate: r.internalDate,
     size: r.size,
   };
 }

@@ -1,0 +1,177 @@
+// The reads FETCH, SEARCH and SELECT need, in the store's vocabulary: message rows at a
+// chosen level of detail, the first unseen message, and the UIDs matching a filter on
+// flags, sizes, dates and UIDs. The SQL stays here; callers see plain types.
+import { Flag } from './flags.js';
+import type { AccountCore } from './core.js';
+
+/** How much of each message row a read returns. */
+export type RowDetail = 'flags' | 'envelope' | 'structure';
+
+/** A message row as FETCH reads it; fields beyond the flags depend on the detail asked. */
+export type MessageRow = {
+  uid: number;
+  flags: number;
+  /** JSON array of keywords ("[]" when none). */
+  keywords: string;
+  expunged: number;
+  internalDate?: number;
+  size?: number;
+  /** The MIME structure as JSON (for "envelope": only for rows stored without one). */
+  part?: string | null;
+  fileId?: number;
+  envelope?: string | null;
+};
+
+/** The columns SEARCH evaluates in memory. */
+export type SearchRow = {
+  uid: number;
+  flags: number;
+  keywords: string;
+  internalDate: number;
+  size: number;
+};
+
+/**
+ * A condition on a message row that SQL can answer: flag bits, size and date bounds (UTC
+ * day starts, in ms), UID ranges (pairs, inclusive), and and/or/not of these.
+ */
+export type MessageFilter =
+  | { op: 'all' }
+  | { op: 'none' }
+  | { op: 'flag'; bit: number; set: boolean }
+  | { op: 'larger' | 'smaller'; size: number }
+  | { op: 'before' | 'since' | 'on'; day: number }
+  | { op: 'uids'; ranges: readonly number[] }
+  | { op: 'not'; filter: MessageFilter }
+  | { op: 'or'; a: MessageFilter; b: MessageFilter }
+  | { op: 'and'; filters: readonly MessageFilter[] };
+
+const FLAG_COLUMNS = 'uid, flags, keywords, expunged';
+const STRUCTURE_COLUMNS = `${FLAG_COLUMNS}, internal_date AS internalDate, size, part`;
+// Rows stored before the envelope column existed are answered from their structure.
+const ENVELOPE_COLUMNS = `${FLAG_COLUMNS}, internal_date AS internalDate, size, file_id AS fileId, envelope, CASE WHEN envelope IS NULL THEN part END AS part`;
+const COLUMNS: Record<RowDetail, string> = {
+  flags: FLAG_COLUMNS,
+  envelope: ENVELOPE_COLUMNS,
+  structure: STRUCTURE_COLUMNS,
+};
+
+const DAY = 86_400_000;
+
+/** Whether sorted UIDs are exactly the numbers from first to last. */
+function contiguous(uids: readonly number[]): boolean {
+  for (let i = 1; i < uids.length; i++) {
+    if ((uids[i] as number) !== (uids[i - 1] as number) + 1) return false;
+  }
+  return true;
+}
+
+/**
+ * Rows with the given (ascending) UIDs, in UID order. Expunged rows whose files still
+ * exist are included, since a session may still fetch a message it was not told is gone.
+ */
+export function messageRows(
+  a: AccountCore,
+  mailboxId: number,
+  uids: readonly number[],
+  detail: RowDetail,
+): MessageRow[] {
+  if (uids.length === 0) return [];
+  const first = uids[0] as number;
+  const last = uids[uids.length - 1] as number;
+  const from = `SELECT ${COLUMNS[detail]} FROM messages WHERE mailbox_id = ?`;
+  if (last - first < 2 * uids.length) {
+    // Dense: one range query, dropping UIDs not asked for.
+    const sql = `${from} AND uid >= ? AND uid <= ? AND erased = 0 ORDER BY uid`;
+    const rows = a.stmt(sql).all(mailboxId, first, last) as MessageRow[];
+    if (contiguous(uids)) return rows;
+    const want = new Set(uids);
+    return rows.filter((r) => want.has(r.uid));
+  }
+  // Sparse: an IN list, padded with the last UID to a power of two so that few
+  // statements are prepared and cached.
+  let n = 8;
+  while (n < uids.length) n *= 2;
+  const args = uids.slice();
+  while (args.length < n) args.push(last);
+  const sql = `${from} AND uid IN (${args.map(() => '?').join(',')}) AND erased = 0 ORDER BY uid`;
+  return a.stmt(sql).all(mailboxId, ...args) as MessageRow[];
+}
+
+/** The lowest UID of a live message without \Seen, or null. */
+export function firstUnseenUid(a: AccountCore, mailboxId: number): number | null {
+  const r = a
+    .stmt(
+      'SELECT MIN(uid) AS u FROM messages WHERE mailbox_id = ? AND expunged = 0 AND (flags & ?) = 0',
+    )
+    .get(mailboxId, Flag.Seen) as { u: number | null };
+  return r.u;
+}
+
+/** Live message rows with UIDs in [first, last], the columns SEARCH needs. */
+export function searchRows(
+  a: AccountCore,
+  mailboxId: number,
+  first: number,
+  last: number,
+): SearchRow[] {
+  return a
+    .stmt(
+      'SELECT uid, flags, keywords, internal_date AS internalDate, size FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid',
+    )
+    .all(mailboxId, first, last) as SearchRow[];
+}
+
+/** UIDs of the live messages matching `filter`, ascending. */
+export function matchingUids(a: AccountCore, mailboxId: number, filter: MessageFilter): number[] {
+  const params: number[] = [];
+  const cond = filterSql(filter, params);
+  return a
+    .stmt(`SELECT uid FROM messages WHERE mailbox_id = ? AND expunged = 0 AND ${cond} ORDER BY uid`)
+    .pluck()
+    .all(mailboxId, ...params) as number[];
+}
+
+/** The filter as an SQL condition, its parameters appended to `params`. */
+export function filterSql(f: MessageFilter, params: number[]): string {
+  switch (f.op) {
+    case 'all':
+      return '1';
+    case 'none':
+      return '0';
+    case 'flag':
+      params.push(f.bit);
+      return f.set ? '(flags & ?) != 0' : '(flags & ?) = 0';
+    case 'larger':
+      params.push(f.size);
+      return 'size > ?';
+    case 'smaller':
+      params.push(f.size);
+      return 'size < ?';
+    case 'before':
+      params.push(f.day);
+      return 'internal_date < ?';
+    case 'since':
+      params.push(f.day);
+      return 'internal_date >= ?';
+    case 'on':
+      params.push(f.day, f.day + DAY);
+      return '(internal_date >= ? AND internal_date < ?)';
+    case 'uids': {
+      const parts: string[] = [];
+      for (let i = 0; i < f.ranges.length; i += 2) {
+        params.push(f.ranges[i] as number, f.ranges[i + 1] as number);
+        parts.push('uid BETWEEN ? AND ?');
+      }
+      return parts.length === 0 ? '0' : `(${parts.join(' OR ')})`;
+    }
+    case 'not':
+      return `NOT (${filterSql(f.filter, params)})`;
+    case 'or':
+      return `(${filterSql(f.a, params)} OR ${filterSql(f.b, params)})`;
+    case 'and':
+      return f.filters.length === 0
+        ? '1'
+        : `(${f.filters.map((x) => filterSql(x, params)).join(' AND ')})`;
+  }
+}
