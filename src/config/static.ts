@@ -139,7 +139,9 @@ const listener = z.strictObject({
 });
 
 const imapLimits = z.strictObject({
-  // spec/imap.md §2.2
+  // Our limits, as RFC 9051 sets none: lines of 16 KiB, twice the 8192 octets RFC 7162 §4
+  // asks servers to accept; literals of 100 KiB each, 1000 KiB and 1000 per command, so a
+  // client cannot make us buffer without bound (APPEND's messages are bounded by quota).
   max_line_length: z
     .number()
     .int()
@@ -153,7 +155,8 @@ const imapLimits = z.strictObject({
 });
 
 const smtpLimits = z.strictObject({
-  // spec/smtp.md §4; RFC 5321 §4.5.3.1.4 allows 512-octet command lines
+  // RFC 5321 §4.5.3.1.4: 512-octet command lines, which extensions may raise; we take
+  // 2048 so MAIL and RCPT parameters fit, and close the connection after a longer one
   max_line_length: z.number().int().min(512).default(2048),
   // RFC 5321 §4.5.3.1.8: at least 100 recipients must be accepted
   max_recipients: z.number().int().min(100).default(1000),
@@ -178,7 +181,8 @@ const delays = z.strictObject({
   first_time_sender: duration.default(15_000),
   auth_fail: duration.default(1000),
   bad_client: duration.default(1000),
-  // spec/smtp.md §4: before rejecting a message whose recipients are all unknown
+  // Before rejecting a message whose recipients are all unknown: guessing addresses
+  // becomes slow (our policy; RFC 5321 leaves the timing to the server)
   unknown_recipients: duration.default(5000),
 });
 

@@ -1,7 +1,7 @@
-// Rendering other sessions' changes as untagged responses (spec/imap.md §3). Called only
+// Rendering other sessions' changes as untagged responses (RFC 9051 §5.2). Called only
 // where sequence numbers may change: before tagged replies (except during non-UID
-// FETCH, STORE and SEARCH), during IDLE, and at SELECT ("initial" mode, which updates the
-// session silently).
+// FETCH, STORE and SEARCH, RFC 9051 §7.5.1), during IDLE, and at SELECT ("initial" mode,
+// which updates the session silently).
 import type { Change } from '../store/index.js';
 import type { ImapSession } from './session.js';
 import { flagList, mailboxName } from './response.js';
@@ -68,7 +68,8 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
         break;
       default:
         // Counts, special use, keywords, annotations and unsubscriptions are not
-        // announced (spec/imap.md §3).
+        // announced: clients ask for them (STATUS, LIST, GETMETADATA), and the unsolicited
+        // FLAGS or METADATA (RFC 5464 §4.4) that could report some are optional.
         break;
     }
   }

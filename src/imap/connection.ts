@@ -1,5 +1,6 @@
 // One IMAP connection: socket I/O, the state machine, command dispatch and the error
-// model. One command runs at a time (spec/imap.md §5). Output is buffered per command
+// model. One command runs at a time, even when pipelined (RFC 9051 §5.5 allows a server
+// to serialise them), so responses never interleave. Output is buffered per command
 // and flushed with back-pressure; long responses flush as they go.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
@@ -166,7 +167,10 @@ export class Conn implements LiteralSource, ImapSession {
     return this.reader.readExact(lit.size);
   }
 
-  /** Enforces the per-command literal limits (spec/imap.md §2.2). */
+  /**
+   * Enforces the per-command literal limits (our policy: the client picks the sizes, and
+   * we must not buffer without bound). APPEND's message literals are bounded by quota.
+   */
   private checkLiteral(lit: LiteralInfo, exempt = false): void {
     this.litCount++;
     const l = this.ctx.limits;
@@ -267,7 +271,8 @@ export class Conn implements LiteralSource, ImapSession {
     imapMetrics.connections.inc({ service: this.ctx.service });
     this.log.info({ remote: ip, local: this.localIP, tls: this.tlsActive }, 'new connection');
     try {
-      // Order of gating (spec/imap.md §2.2): shutdown, rate, auth failures, connections.
+      // Order of gating: shutdown, rate, auth failures, connections. The slot for an open
+      // connection is taken last, so a refused connection never holds one.
       if (this.ctx.isShuttingDown()) return this.bye('shutting down');
       if (!lim.rate.add(ip, Date.now())) {
         return this.bye('connection rate from your ip or network too high, slow down please');
@@ -546,7 +551,10 @@ export class Conn implements LiteralSource, ImapSession {
     return mechanismRefusal('imap', this.authPolicy, this.authState, 'PLAIN') === null;
   }
 
-  /** Identifies a TLS client certificate by its public key (spec/imap.md §1.3). */
+  /**
+   * Identifies a TLS client certificate by its public key alone (a fingerprint registered
+   * for the account, as with SSH keys): no CA, name or expiry check.
+   */
   async checkClientCertificate(): Promise<void> {
     const sock = this.socket as TLSSocket;
     if (!(sock instanceof TLSSocket)) return;
@@ -621,7 +629,8 @@ export class Conn implements LiteralSource, ImapSession {
 
   /**
    * Records a login attempt. It is written when ID arrives, a second after
-   * authentication, or at teardown, so it carries the user agent (spec/imap.md §6).
+   * authentication, or at teardown, so it carries the user agent: clients send ID
+   * (RFC 2971) at different points of a session.
    */
   recordLogin(account: string, address: string, mechanism: string, result: LoginResult): void {
     this.flushLoginAttempt();
@@ -667,7 +676,8 @@ export class Conn implements LiteralSource, ImapSession {
     let tlsSock: TLSSocket;
     try {
       // A client certificate is requested (never required) so AUTHENTICATE EXTERNAL
-      // works after STARTTLS too; it never gives PREAUTH there (spec/imap.md §1.3).
+      // works after STARTTLS too; it never gives PREAUTH there, as PREAUTH is only a
+      // greeting (RFC 9051 §7.1.4).
       tlsSock = await upgradeToTLS(
         this.socket,
         { ...tlsOpts, requestCert: true, rejectUnauthorized: false },

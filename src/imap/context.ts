@@ -35,7 +35,10 @@ export type ImapContext = {
   limiters: { rate: RateLimiter; connections: ConnectionCounter; authFailures: AuthFailureLimiter };
   log: Logger;
   isShuttingDown: () => boolean;
-  /** Read and write limits in ms; defaults from spec/imap.md §2.2. */
+  /**
+   * Read and write limits in ms. Authenticated clients may idle for 30 minutes, the least
+   * RFC 9051 §5.4 allows; 30 s before that is ample for a client and little for an abuser.
+   */
   timeouts?: Partial<Timeouts>;
 };
 

@@ -1,4 +1,5 @@
-// IMAP metrics (spec/imap.md §7).
+// IMAP metrics. Connections and command durations (buckets too) mirror the reference
+// server's (mox), with a tidings_ prefix, so existing dashboards carry over.
 import { defineCounter, defineHistogram } from '../metrics/index.js';
 
 export const imapMetrics = {

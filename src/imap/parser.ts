@@ -330,7 +330,8 @@ export class Parser {
       }
     }
     if (MAILBOX_CONTROL.test(name)) this.fail('control characters in mailbox name');
-    // Names are stored in NFC (spec/imap.md §4); clients may send another form.
+    // Names are stored in NFC, as RFC 9051 §5.1 requires (Net-Unicode, RFC 5198 §2);
+    // clients may send another form.
     name = name.normalize('NFC');
     if (
       normalizeInbox &&

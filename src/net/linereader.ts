@@ -330,7 +330,10 @@ export class LineReader {
 }
 
 export interface WriterOptions {
-  /** Delay between single bytes in slow mode; default 1000 ms (IMAP spec §2.2). */
+  /**
+   * Delay between single bytes in slow mode; default 1000 ms: costly for an abuser,
+   * still within any client's timeouts near the deadline (see setDeadline).
+   */
   slowDelayMs?: number;
   /** Sleep used in slow mode; replaceable in tests. */
   sleep?: (ms: number) => Promise<void>;

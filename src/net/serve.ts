@@ -30,7 +30,7 @@ export async function startConnectionServer(opts: {
   /**
    * TLS options for implicit TLS (imaps, submissions); null for plaintext first. Client
    * certificates are requested, never required: a registered public key logs the
-   * account in (spec/imap.md §1.3, spec/smtp.md §1.4); there is no CA check.
+   * account in (the key is the credential, as with SSH); there is no CA check.
    */
   implicitTLS: tls.TlsOptions | null;
   connection: (socket: net.Socket) => ServedConnection;

@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type TlsOptions } from 'node:tls';
 
-/** TLS handshake deadline (IMAP spec §2.2, SMTP spec §4). */
+/** TLS handshake deadline: ample for any client, and a stalled handshake holds little. */
 export const HANDSHAKE_TIMEOUT_MS = 60_000;
 
 export interface UpgradeOptions {

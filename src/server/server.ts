@@ -173,7 +173,8 @@ export class Server {
 
   private async startListeners(opts: ServerOptions): Promise<void> {
     const st = this.staticConfig;
-    // One set of limiters per process: limits apply across listeners (spec/imap.md §2.2).
+    // One set of limiters per process: limits apply across listeners, so switching ports
+    // or protocols gains an abuser nothing.
     const authFailures = new AuthFailureLimiter({
       perMinute: st.limits.failed_auth_per_minute,
       perDay: st.limits.failed_auth_per_day,
@@ -284,7 +285,9 @@ export class Server {
     const l = st.listeners[listenerName]!;
     const tls = l.tls ? loadTlsContext(l.tls.keys) : null;
     const submission = kind !== 'smtp';
-    // spec/smtp.md §1.1: per-port TLS requirements.
+    // Per-port TLS requirements: submission needs TLS for AUTH and mail unless the
+    // listener says no_require_starttls (RFC 8314 §3, RFC 3207 §4); port 25 only with
+    // require_starttls, as RFC 3207 §4 bars a public MX from demanding it.
     const requireTLS =
       kind === 'submissions' || (kind === 'submission' && !l.submission.no_require_starttls);
     return startSmtpServer(

@@ -1,5 +1,5 @@
 // localserve: special localparts make a stage of mail handling fail, so developers can
-// test how their software handles SMTP errors (spec/smtp.md §1.18). The localpart
+// test how their software handles SMTP errors (development mode only). The localpart
 // starts with the stage it affects and ends in a reply code or "timeout":
 //   mailfrom550@...   MAIL FROM fails with 550
 //   rcptto451@...     RCPT TO fails with 451

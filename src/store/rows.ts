@@ -14,7 +14,10 @@ export type Mailbox = {
   counts: MailboxCounts;
 };
 
-/** Facts about an incoming delivery that reputation analysis uses (spec/smtp.md §5). */
+/**
+ * Facts about an incoming delivery that reputation analysis uses: where it came from
+ * (IP, masked networks, EHLO, MAIL FROM, From) and which of those were verified.
+ */
 export type DeliveryFacts = {
   remoteIP?: string;
   remoteIPMasked?: [string, string, string];

@@ -55,7 +55,7 @@ CREATE TABLE messages (
   in_reply_to TEXT NOT NULL DEFAULT '',
   refs TEXT NOT NULL DEFAULT '[]',
   subject_base TEXT NOT NULL DEFAULT '',
-  -- delivery facts used by reputation (spec/smtp.md §5)
+  -- delivery facts used by reputation (DeliveryFacts in rows.ts)
   remote_ip TEXT NOT NULL DEFAULT '',
   remote_ip_masked1 TEXT NOT NULL DEFAULT '',
   remote_ip_masked2 TEXT NOT NULL DEFAULT '',
@@ -193,8 +193,8 @@ export function migrate(db: Database.Database, migrations: Migration[], file: st
 
 ACCOUNT_MIGRATIONS.push({
   version: 3,
-  // Recipients of submitted mail: daily send limits (spec/smtp.md §1.9), and the
-  // history that makes replies from them known senders.
+  // Recipients of submitted mail: the daily limits on messages and first-time recipients,
+  // and the history that makes replies from them known senders.
   sql: `
 CREATE TABLE outgoing (
   id INTEGER PRIMARY KEY,

@@ -83,7 +83,8 @@ export const append: Handler<AuthSession> = async (c, _tag, p) => {
     const r = await account.addMessages(mb!.id, items, { from: c.session });
     const sel = c.selected;
     if (sel && sel.mailbox.id === r.mailbox.id) {
-      // Changes committed before ours first, then our own UIDs (spec/imap.md §2.3).
+      // Changes committed before ours first, then our own UIDs: sequence numbers follow
+      // UID order (RFC 9051 §2.3.1.2), and ours are the newest.
       if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
       for (const m of r.messages) sel.uids.append(m.uid);
       c.untagged(`${sel.uids.length} EXISTS`);

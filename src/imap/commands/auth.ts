@@ -1,5 +1,5 @@
 // Not-authenticated commands: STARTTLS, LOGIN, AUTHENTICATE (RFC 9051 §6.2; RFC 4959
-// SASL-IR; spec/imap.md §1.3).
+// SASL-IR; RFC 5530 response codes).
 import { HANDLED, type Handler } from './types.js';
 import { ParseError } from '../parser.js';
 import { UserError } from '../errors.js';
@@ -95,7 +95,8 @@ async function checkLogin(c: ImapSession, a: Attempt, user: string, pass: string
   const who = lookupLogin(c, user);
   a.account = who?.account ?? '';
   if (!c.plaintextAllowed) {
-    // Counted against the failed-auth limiter too (spec/imap.md §2.2).
+    // Counted against the failed-auth limiter too: a client that keeps sending passwords
+    // in the clear is slowed down like one that guesses them.
     const reply = new UserError('PRIVACYREQUIRED', 'login only allowed with TLS');
     throw new AuthFailed('badprotocol', true, reply);
   }
@@ -111,7 +112,8 @@ async function checkLogin(c: ImapSession, a: Attempt, user: string, pass: string
   if (c.tlsIdentity && c.tlsIdentity.account !== who.account) throw loginFailed();
   const secrets = await secretsOf(c, who.account);
   if (!secrets?.scrypt) {
-    // Not the client's fault: not counted (spec/imap.md §1.3).
+    // The account has no password hash to check against (it must be set again): not
+    // the client's fault, so not counted as a failure.
     const reply = new UserError('AUTHENTICATIONFAILED', 'login failed');
     throw new AuthFailed('error', false, reply);
   }
@@ -235,7 +237,7 @@ async function succeed(
   return `[CAPABILITY ${c.capabilities()}]`;
 }
 
-/** The reply to a failed mechanism step (spec/imap.md §1.3; RFC 5530 codes). */
+/** The reply to a failed mechanism step (RFC 9051 §6.2.2; RFC 5530 codes). */
 function failureOf(
   c: ImapSession,
   mech: string,
@@ -253,7 +255,7 @@ function failureOf(
     case 'aborted':
       return aborted();
     case 'missingSecrets': {
-      // The stored secrets predate this mechanism: not counted (spec/imap.md §1.3).
+      // The stored secrets predate this mechanism: not the client's fault, not counted.
       const msg = `${mech} not possible for this account: set the password again`;
       return new AuthFailed('error', false, new UserError('', msg));
     }

@@ -42,7 +42,8 @@ export const idle: Handler<AuthSession> = async (c, tag, p) => {
       throw r.err;
     }
     if (r.line.toString('latin1').toUpperCase() !== 'DONE') {
-      // Anything but DONE ends the connection (spec/imap.md §2.3).
+      // RFC 9051 §6.3.13 allows only DONE here; anything else means the client lost
+      // track of the session, so the connection ends.
       c.send(`${tag} BAD IDLE expected DONE\r\n`);
       await c.flush();
       throw new CloseConnection();

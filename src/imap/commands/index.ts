@@ -1,4 +1,4 @@
-// The command table: name -> handler and the states it is valid in (spec/imap.md §1.1).
+// The command table: name -> handler and the states it is valid in (RFC 9051 §3, §6).
 // A known command in the wrong state gets NO; an unknown one BAD.
 import { anyState, authenticated, notAuthenticated, selected, type CommandDef } from './types.js';
 import { capability, id, logout, noop } from './any.js';

@@ -489,7 +489,8 @@ export const lsub: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const pattern = await p.listMailbox();
   p.end();
-  // A reference starting with the delimiter names nothing here (spec/imap.md §2.3).
+  // A reference starting with the delimiter names nothing here: no mailbox name starts
+  // with "/" (RFC 3501 §6.3.8 leaves the meaning of references to the server).
   if (ref.startsWith('/')) return;
   const account = c.account;
   const matcher = new NameMatcher(ref, [pattern]);

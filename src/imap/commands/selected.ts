@@ -108,7 +108,8 @@ export const store: Handler<SelectedSession> = async (c, _tag, p, name) => {
   for (const m of r.messages) {
     const i = sel.uids.indexOf(m.uid);
     if (i < 0) continue;
-    // UID is always included (spec/imap.md §2.3 STORE).
+    // UID is always included: UID STORE needs it (RFC 9051 §6.4.9), and for STORE it
+    // spares the client a sequence-number lookup.
     c.untagged(`${i + 1} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags, m.keywords)})`);
   }
 };
