@@ -1,6 +1,7 @@
-// The junk decision for an incoming message, per recipient (spec/smtp.md §3). SPF, DKIM,
-// DMARC and reputation plug in here; until then every message is accepted with the
-// reason a message without known bad signals gets.
+// The junk decision for an incoming message, per recipient, with a reason that reaches
+// the logs and X-Tidings-Reason. SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and
+// reputation plug in here; until then every message is accepted with the reason a
+// message without known bad signals gets.
 import type { DomainsConfig } from '../config/index.js';
 import type { DeliveryFacts } from '../store/index.js';
 

@@ -1,5 +1,5 @@
-// AUTH (RFC 4954) on the submission ports, through the shared SASL mechanisms
-// (spec/smtp.md §1.4, §2).
+// AUTH (RFC 4954) on the submission ports, through the shared SASL mechanisms (RFC 4422);
+// replies and enhanced codes as in RFC 4954 §6.
 import type { TLSSocket } from 'node:tls';
 import type { Command, CommandResult } from './commands.js';
 import { requireHello } from './commands.js';
@@ -43,7 +43,7 @@ export const auth: Command = async (c, args) => {
   if (!c.submission) throw userError(503, '5.1', 'authentication not allowed during smtp delivery');
   if (c.tx) throw userError(503, '5.1', 'authentication not allowed during mail transaction');
   // RFC 4954 §4: no AUTH after a successful one. A certificate login still allows one that
-  // confirms the same account (spec §1.4).
+  // confirms the same account, for clients that always authenticate; another is refused.
   if (c.authSASL || (c.account && !c.tlsIdentity)) {
     throw userError(503, '5.1', 'already authenticated');
   }
@@ -207,7 +207,7 @@ async function succeed(
   return { code: 235, secode: '7.0' };
 }
 
-/** The reply to a failed mechanism step (spec/smtp.md §2). */
+/** The reply to a failed mechanism step (RFC 4954 §6 codes). */
 function failureOf(
   c: SmtpConn,
   mech: string,

@@ -1,4 +1,5 @@
-// The command table and the session commands (RFC 5321 §4.1.1; spec/smtp.md §1.2, §2).
+// The command table and the session commands (RFC 5321 §4.1.1, replies §4.2 and RFC 3463
+// enhanced codes).
 import type { SmtpConn } from './conn.js';
 import { userError, SmtpError } from './errors.js';
 import { parseEhloArg, AddressError } from '../smtp/index.js';

@@ -146,14 +146,18 @@ export class SmtpConn {
 
   /**
    * Writes buffered replies. Each write has the I/O timeout as its deadline, so in slow
-   * mode the rest goes out at once when it gets near (spec/smtp.md §4).
+   * mode the rest goes out at once when it gets near: slow mode is to cost an abuser time,
+   * not to make a client time out.
    */
   async flush(): Promise<void> {
     this.writer.setDeadline(Date.now() + this.timeouts.io);
     await this.writer.flush();
   }
 
-  /** Slow mode for suspected abusers: delayed reads, replies trickled out (spec §4). */
+  /**
+   * Slow mode for suspected abusers (repeated auth failures, rejected messages): delayed
+   * reads, replies trickled out, so every further attempt costs them time.
+   */
   setSlow(on: boolean): void {
     this.writer.setSlow(on);
   }
@@ -167,7 +171,9 @@ export class SmtpConn {
     smtpMetrics.connections.inc({ kind: this.ctx.kind });
     this.log.info({ remote: ip, local: this.localIP, tls: this.tlsActive }, 'new connection');
     try {
-      // Order of gating (spec/smtp.md §1.1): shutdown, rate, auth failures, connections.
+      // Order of gating: shutdown, rate, auth failures, connections, each refused with 421
+      // (RFC 5321 §3.8). The slot for an open connection is taken last, so a refused
+      // connection never holds one.
       if (this.ctx.isShuttingDown()) return await this.refuse(421, '3.2', 'shutting down');
       if (!lim.rate.add(ip, Date.now())) {
         return await this.refuse(
@@ -217,7 +223,7 @@ export class SmtpConn {
     await this.abortChunks();
     this.writer.setSlow(false);
     await this.flush().catch(() => {});
-    // End the TCP socket itself: a TLS close-notify must not hold us (spec §1.1).
+    // End the TCP socket itself: a peer slow to answer a TLS close-notify must not hold us.
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.log.info('connection closed');
@@ -279,7 +285,8 @@ export class SmtpConn {
     try {
       if (!handler) {
         if (this.ncmds === 0) {
-          // Probably another protocol: stop before reading more of it (spec §2).
+          // A first command that is not SMTP is probably another protocol (HTTP, say):
+          // stop before reading more of it.
           throw new SmtpError(500, '5.2', 'please try again speaking smtp', { close: true });
         }
         throw new SmtpError(500, '5.1', 'unknown command');
@@ -431,7 +438,8 @@ export class SmtpConn {
     if (!this.submission || !(sock instanceof TLSSocket)) return;
     const peer = sock.getPeerCertificate(false);
     if (!peer || !peer.raw) return;
-    // Over the failed-auth limit: certificates are not even looked at (spec §1.4).
+    // Over the failed-auth limit: certificates are not even looked at, so trying keys
+    // does not get around the limit.
     if (!this.ctx.limiters.authFailures.check(this.remoteIP)) return;
     const spki = new X509Certificate(peer.raw).publicKey.export({ type: 'spki', format: 'der' });
     const fp = publicKeyFingerprint(spki);
@@ -444,7 +452,7 @@ export class SmtpConn {
       this.recordLogin(key.account, key.loginAddress, 'tlsclientauth', 'logindisabled');
       return;
     }
-    // No AUTH is needed after a certificate login (spec §1.4).
+    // No AUTH is needed after a certificate login: the registered key is the credential.
     this.authSucceeded(key.account, key.loginAddress, 'tlsclientauth');
   }
 

@@ -47,7 +47,10 @@ export type SmtpDelays = {
 };
 
 export type SmtpTimeouts = {
-  /** Each read and write (spec/smtp.md §4). */
+  /**
+   * Each read and write. 30 s by default, our policy: shorter than the 5 minutes RFC 5321
+   * §4.5.3.2.7 suggests between commands, so idle clients do not hold connections.
+   */
   io: number;
   /** A whole DATA or BDAT command including delivery. */
   data: number;
@@ -87,8 +90,8 @@ export type SmtpContext = {
   resolver: Resolver;
   queue: QueueAdder;
   /**
-   * DKIM signatures for a submitted message from `fromDomain` (spec/smtp.md §1.9 step
-   * 7): header fields to prepend, '' when the domain signs nothing.
+   * DKIM signatures (RFC 6376) for a submitted message from `fromDomain`: header fields
+   * to prepend, '' when the domain signs nothing.
    */
   dkimSign?: (fromDomain: string, data: () => Readable) => Promise<string>;
   log: Logger;

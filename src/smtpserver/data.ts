@@ -84,7 +84,8 @@ export const data: Command = async (c, args) => {
       if (chunk === null) break;
       if (failure) continue; // read and discard the rest, then answer
       if (temp.written + pendingLen + chunk.length > c.ctx.limits.maxMessageSize) {
-        // The client would keep sending; answer now and close (spec §2).
+        // The client would keep sending: answer now and close rather than read what may
+        // be gigabytes more.
         await temp.abort();
         const t = tooLarge(c);
         throw new SmtpError(t.code, t.secode, t.message, { close: true });

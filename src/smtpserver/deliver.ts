@@ -1,6 +1,6 @@
-// The incoming delivery pipeline (spec/smtp.md §1.10): per recipient, analysis, then
-// delivery into the account's mailbox with the trace headers prepended. When some
-// recipients fail, the sender gets one DSN; when all fail, the reply says why.
+// The incoming delivery pipeline: per recipient, analysis, then delivery into the
+// account's mailbox with the trace headers (RFC 5321 §4.4) prepended. When some
+// recipients fail, the sender gets one DSN (RFC 3464); when all fail, the reply says why.
 import type { CommandResult } from './commands.js';
 import type { Recipient, SmtpConn, Transaction } from './conn.js';
 import { userError } from './errors.js';
@@ -43,7 +43,7 @@ export async function deliver(
   void has8bit;
   const rcpts = [...tx.recipients].sort((a, b) => ORDER[a.target.kind] - ORDER[b.target.kind]);
   if (rcpts.every((r) => r.target.kind === 'unknown-user')) {
-    // Slow down address guessing (spec §4).
+    // Every recipient unknown looks like address guessing: slow it down.
     for (const _ of rcpts) smtpMetrics.delivery.inc({ result: 'unknownuser', reason: '' });
     await sleep(c.ctx.delays.unknownRecipients);
     throw userError(550, '1.1', 'no such user(s)');
@@ -57,7 +57,11 @@ export async function deliver(
   return { code: 250, secode: '0.0' };
 }
 
-/** The reply when every recipient failed (spec §2, "When all recipients fail"). */
+/**
+ * The reply when every recipient failed: the same code for all gives that code with each
+ * distinct text on its own line (multiline, RFC 5321 §4.2.1); mixed codes give a line per
+ * recipient under 554 5.3.0 if any was permanent, else 451 4.3.0.
+ */
 function joinedError(errors: RcptError[]) {
   const first = errors[0]!;
   if (errors.every((e) => e.code === first.code && e.secode === first.secode)) {
@@ -107,7 +111,8 @@ class Delivery {
       if (e) this.fail(r, e.code, e.secode, e.msg, e.result);
       return;
     }
-    // An alias (spec §1.11): who may post, then each member once.
+    // An alias: who may post (a member; the alias itself with allow_msg_from; anyone with
+    // post_public), then each member once.
     const a = t.alias;
     const members = t.members;
     const memberFrom = members.some((m) => m.canonical === this.fromAddress);
@@ -186,7 +191,8 @@ class Delivery {
       !accCfg?.no_first_time_sender_delay &&
       !c.submission
     ) {
-      // Keep a possible spammer's connection busy (spec §1.15).
+      // A first-time sender with no bad signals: keep a possible spammer's connection
+      // busy; a real mail server just waits.
       this.delayed = true;
       await sleep(c.ctx.delays.firstTimeSender);
     }
@@ -246,7 +252,7 @@ function returnPath(tx: Transaction): string {
   return `${formatLocalpart(p.localpart)}@${p.domain?.unicode ?? ''}`;
 }
 
-/** What reputation will want to know of this delivery (spec §5). */
+/** What reputation will want to know of this delivery (see DeliveryFacts). */
 function baseFacts(c: SmtpConn, tx: Transaction, info: MessageInfo): DeliveryFacts {
   let masked: [string, string, string] | undefined;
   try {
@@ -272,7 +278,10 @@ function baseFacts(c: SmtpConn, tx: Transaction, info: MessageInfo): DeliveryFac
   };
 }
 
-/** Tells the sender about the recipients that failed (spec §1.16). */
+/**
+ * Tells the sender about the recipients that failed: after the 250 the failure must be
+ * reported by mail (RFC 5321 §6.1), in one DSN (RFC 3464).
+ */
 async function queueDSN(
   c: SmtpConn,
   tx: Transaction,

@@ -1,5 +1,6 @@
-// MAIL and RCPT: the envelope of a transaction (RFC 5321 §4.1.1.2-3; spec/smtp.md §1.3,
-// §1.6-1.8, §2).
+// MAIL and RCPT: the envelope of a transaction (RFC 5321 §4.1.1.2-3). Parameters: SIZE
+// (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), REQUIRETLS (RFC 8689),
+// HOLDFOR/HOLDUNTIL (RFC 4865), RET/ENVID/NOTIFY/ORCPT (RFC 3461), AUTH (RFC 4954 §5).
 import type { Command, CommandResult } from './commands.js';
 import { requireHello } from './commands.js';
 import type { Recipient, RcptTarget, SmtpConn, Transaction } from './conn.js';
@@ -44,7 +45,7 @@ export function requireAuth(c: SmtpConn): void {
   if (!c.account) throw userError(530, '7.0', 'authentication required');
 }
 
-/** Parses "FROM:" / "TO:" and the arguments, with the spec's replies for bad input. */
+/** Parses "FROM:" / "TO:" and the arguments, with 501 replies for bad input. */
 function parseArgs<T>(args: string, keyword: string, parse: (rest: string) => T): T {
   if (args.slice(0, keyword.length).toUpperCase() !== keyword) {
     throw userError(501, '5.2', `missing "${keyword}" in command`);
@@ -73,7 +74,7 @@ async function mailCommand(c: SmtpConn, args: string): Promise<CommandResult> {
   requireHello(c);
   requireAuth(c);
   const lim = c.ctx.limits;
-  // Address guessing: many failures and no success (spec §4).
+  // Many failures and no success: the client is guessing addresses, close.
   if (c.badTransactions > lim.maxBadTransactions && c.goodTransactions === 0) {
     throw fatalError(550, '1.0', 'too many failures');
   }
@@ -282,7 +283,8 @@ async function rcptCommand(c: SmtpConn, args: string): Promise<CommandResult> {
   if (!c.submission && c.ctx.requireTLSForDelivery && !c.tlsActive) {
     throw userError(530, '7.0', 'STARTTLS required for mail delivery');
   }
-  // Backscatter: a bounce (null sender) goes to one recipient (spec §4).
+  // A real bounce (null sender, RFC 5321 §4.5.5) goes to the one original sender; many
+  // recipients means spam posing as bounces.
   if (!c.submission && !c.ctx.localserve && tx.mailFrom === null && tx.recipients.length > 0) {
     throw userError(452, '5.3', 'only one recipient allowed with null reverse address');
   }
@@ -332,7 +334,7 @@ function target(c: SmtpConn, path: Path): RcptTarget {
   if (pm) return pm;
   const ls = c.ctx.localserve;
   if (ls) {
-    // Everything goes to the one account (spec §1.18).
+    // Development mode: everything goes to the one account.
     const acc = cfg.accounts[ls.account];
     const destinationAddress = Object.keys(acc?.destinations ?? {})[0] ?? '';
     return {
@@ -351,7 +353,8 @@ function target(c: SmtpConn, path: Path): RcptTarget {
     }
   }
   if (res.kind === 'unknown-user') {
-    // Submission tells the user at once; delivery waits until after DATA (spec §1.3).
+    // Submission tells the user at once; delivery waits until after DATA, so probing
+    // for addresses costs a whole message and a delay.
     if (c.submission) throw userError(550, '1.1', 'no such user');
     return { kind: 'unknown-user' };
   }

@@ -1,4 +1,4 @@
-// localserve: special localparts make a command fail (spec/smtp.md §1.18); the
+// localserve (development mode): special localparts make a command fail; the
 // convention is described in src/smtp/localserve.ts.
 import type { SmtpConn } from './conn.js';
 import { SmtpError } from './errors.js';

@@ -1,4 +1,5 @@
-// SMTP server metrics (spec/smtp.md §1.22).
+// SMTP server metrics. Connections, command durations, deliveries and submissions mirror
+// the reference server's (mox), with a tidings_ prefix, so existing dashboards carry over.
 import { defineCounter, defineHistogram } from '../metrics/index.js';
 
 export const smtpMetrics = {

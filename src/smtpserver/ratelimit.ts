@@ -1,5 +1,6 @@
-// Incoming delivery rate per account and sending network (spec/smtp.md §3): at most 500
-// messages and 1000 MiB per minute from one /32 (IPv4) or /64 (IPv6) to one account.
+// Incoming delivery rate per account and sending network: at most 500 messages and
+// 1000 MiB per minute from one /32 (IPv4) or /64 (IPv6) to one account. More is a flood,
+// not correspondence; the sender is told to try later.
 import { RateLimiter } from '../net/index.js';
 
 export const DELIVERY_MESSAGES_PER_MINUTE = 500;

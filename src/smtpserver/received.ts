@@ -17,7 +17,7 @@ export function withProtocol(c: SmtpConn, smtputf8: boolean): string {
 
 /**
  * A Received header line (with CRLF). Submission hides the client's name and address
- * (spec §1.10): the header names only this server.
+ * (the user's address is theirs to keep, RFC 5321 §7.6): the header names only this server.
  */
 export function receivedHeader(
   c: SmtpConn,

@@ -1,5 +1,5 @@
-// The submission pipeline (spec/smtp.md §1.9): a message from an authenticated user is
-// checked, given the headers it lacks, and queued for every recipient at once.
+// The submission pipeline (RFC 6409): a message from an authenticated user is checked,
+// given the headers it lacks (RFC 6409 §8), and queued for every recipient at once.
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { CommandResult } from './commands.js';
@@ -168,7 +168,10 @@ function mailFromText(tx: Transaction): string {
   return `${p.localpart}@${p.domain?.unicode ?? ''}`;
 }
 
-/** Per-account daily limits on messages and first-time recipients (spec §1.9). */
+/**
+ * Per-account daily limits on messages and first-time recipients: a stolen password sends
+ * only so much spam before someone notices.
+ */
 function checkSendLimits(c: SmtpConn, acc: Account, addresses: string[]): void {
   const accCfg = c.ctx.domains().accounts[acc.name];
   const maxMsgs = accCfg?.max_outgoing_messages_per_day ?? c.ctx.limits.maxOutgoingPerDay;
