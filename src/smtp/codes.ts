@@ -25,6 +25,7 @@ export const C = {
   CommandNotImplemented: 502,
   BadSequence: 503,
   ParamNotImplemented: 504,
+  AccountDisabled: 525, // RFC 5248 (the code registered with x.7.13)
   AuthRequired: 530, // RFC 4954
   AuthMechTooWeak: 534, // RFC 4954
   AuthInvalidCreds: 535, // RFC 4954

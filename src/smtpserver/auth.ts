@@ -5,6 +5,7 @@ import type { Command, CommandResult } from './commands.js';
 import { requireHello } from './commands.js';
 import type { SmtpConn } from './conn.js';
 import { SmtpError, userError } from './errors.js';
+import { C, SE } from '../smtp/index.js';
 import {
   channelBindingFromSocket,
   createSaslServer,
@@ -40,16 +41,26 @@ type Attempt = { account: string; address: string; mechanism: string };
 
 export const auth: Command = async (c, args) => {
   requireHello(c);
-  if (!c.submission) throw userError(503, '5.1', 'authentication not allowed during smtp delivery');
-  if (c.tx) throw userError(503, '5.1', 'authentication not allowed during mail transaction');
+  if (!c.submission)
+    throw userError(
+      C.BadSequence,
+      SE.InvalidCmd1,
+      'authentication not allowed during smtp delivery',
+    );
+  if (c.tx)
+    throw userError(
+      C.BadSequence,
+      SE.InvalidCmd1,
+      'authentication not allowed during mail transaction',
+    );
   // RFC 4954 §4: no AUTH after a successful one. A certificate login still allows one that
   // confirms the same account, for clients that always authenticate; another is refused.
   if (c.authSASL || (c.account && !c.tlsIdentity)) {
-    throw userError(503, '5.1', 'already authenticated');
+    throw userError(C.BadSequence, SE.InvalidCmd1, 'already authenticated');
   }
   const parts = args.split(' ').filter((s, i) => s !== '' || i === 0);
   const mech = (parts[0] ?? '').toUpperCase();
-  if (!mech) throw userError(501, '5.4', 'missing mechanism');
+  if (!mech) throw userError(C.SyntaxErrorParams, SE.InvalidParams4, 'missing mechanism');
   // Windows Mail sends two spaces before the initial response; tolerate that.
   const initial = parts.length > 1 ? (parts[parts.length - 1] ?? '') : null;
   await c.authBackoff();
@@ -66,7 +77,11 @@ export const auth: Command = async (c, args) => {
 function decode64(s: string): Buffer {
   if (s === '=') return Buffer.alloc(0); // RFC 4954 §4: an empty initial response
   if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
-    throw new AuthFailed('badprotocol', true, userError(501, '5.2', 'invalid base64'));
+    throw new AuthFailed(
+      'badprotocol',
+      true,
+      userError(C.SyntaxErrorParams, SE.SyntaxError2, 'invalid base64'),
+    );
   }
   return Buffer.from(s, 'base64');
 }
@@ -84,20 +99,28 @@ export function authState(c: SmtpConn): AuthConnState {
 function refused(mech: string, why: MechanismRefusal): AuthFailed | SmtpError {
   switch (why) {
     case 'tls-required': {
-      const reply = userError(538, '7.11', 'authentication requires TLS: use STARTTLS first');
+      const reply = userError(
+        C.EncryptionRequiredForAuth,
+        SE.EncReqForAuth11,
+        'authentication requires TLS: use STARTTLS first',
+      );
       return new AuthFailed('badprotocol', true, reply);
     }
     case 'needs-tls':
-      return new AuthFailed('badprotocol', true, userError(538, '7.11', `${mech} requires TLS`));
+      return new AuthFailed(
+        'badprotocol',
+        true,
+        userError(C.EncryptionRequiredForAuth, SE.EncReqForAuth11, `${mech} requires TLS`),
+      );
     case 'no-certificate':
       return new AuthFailed(
         'badprotocol',
         false,
-        userError(535, '7.8', 'no tls client certificate'),
+        userError(C.AuthInvalidCreds, SE.AuthBadCreds8, 'no tls client certificate'),
       );
     case 'disabled':
     case 'unknown':
-      return userError(504, '5.4', `mechanism ${mech} not supported`);
+      return userError(C.ParamNotImplemented, SE.InvalidParams4, `mechanism ${mech} not supported`);
   }
 }
 
@@ -110,14 +133,15 @@ async function runSasl(
   const refusal = mechanismRefusal('smtp', authPolicy(c), authState(c), mech);
   if (refusal) throw refused(mech, refusal);
   const server = createSaslServer(mech, saslContext(c, a));
-  if (!server) throw userError(504, '5.4', `mechanism ${mech} not supported`);
+  if (!server)
+    throw userError(C.ParamNotImplemented, SE.InvalidParams4, `mechanism ${mech} not supported`);
   let response = initial === null ? null : decode64(initial);
   for (;;) {
     const step = await server.step(response);
     if (step.kind === 'failure') throw failureOf(c, mech, step);
     if (step.kind === 'success') return succeed(c, step, a);
     // RFC 4954 §4: "334 " and the base64 challenge.
-    c.writer.write(`334 ${step.data.toString('base64')}\r\n`);
+    c.writer.write(`${C.AuthContinue} ${step.data.toString('base64')}\r\n`);
     response = decode64(await readResponse(c));
   }
 }
@@ -136,7 +160,11 @@ function saslContext(c: SmtpConn, a: Attempt): SaslContext {
       if (!who) return null;
       if (!c.accountAttemptAllowed(who.account)) {
         // Answered like a wrong password, so that guessing learns nothing.
-        throw new AuthFailed('ratelimited', true, userError(535, '7.8', 'authentication failed'));
+        throw new AuthFailed(
+          'ratelimited',
+          true,
+          userError(C.AuthInvalidCreds, SE.AuthBadCreds8, 'authentication failed'),
+        );
       }
       const acc = await c.ctx.store.account(who.account);
       return { account: who.account, secrets: acc.secrets<StoredSecrets>() };
@@ -158,18 +186,29 @@ async function readResponse(c: SmtpConn): Promise<string> {
   } catch (e) {
     // Answered like the same trouble with a command line, then the connection ends.
     if (e instanceof LineTooLongError) {
-      throw new SmtpError(500, '5.0', `line too long, auth max is ${MAX_AUTH_LINE}`, {
-        close: true,
-      });
+      throw new SmtpError(
+        C.CommandUnrecognized,
+        SE.OtherProto0,
+        `line too long, auth max is ${MAX_AUTH_LINE}`,
+        {
+          close: true,
+        },
+      );
     }
     if (e instanceof ReadTimeoutError) {
-      throw new SmtpError(421, '4.2', 'timeout, closing connection', { close: true });
+      throw new SmtpError(C.ServiceNotAvailable, SE.BadConnection2, 'timeout, closing connection', {
+        close: true,
+      });
     }
     throw e;
   }
   const s = line.toString('latin1').trim();
   if (s === '*') {
-    throw new AuthFailed('aborted', false, userError(501, '5.0', 'authentication aborted'));
+    throw new AuthFailed(
+      'aborted',
+      false,
+      userError(C.SyntaxErrorParams, SE.OtherProto0, 'authentication aborted'),
+    );
   }
   return s;
 }
@@ -183,13 +222,17 @@ async function succeed(
   a.address = step.username;
   if (step.final && step.final.length > 0) {
     // SCRAM server-final message: sent as a challenge, answered with an empty line.
-    c.writer.write(`334 ${step.final.toString('base64')}\r\n`);
+    c.writer.write(`${C.AuthContinue} ${step.final.toString('base64')}\r\n`);
     if ((await readResponse(c)) !== '') {
-      const reply = userError(501, '5.4', 'expected empty response after server final message');
+      const reply = userError(
+        C.SyntaxErrorParams,
+        SE.InvalidParams4,
+        'expected empty response after server final message',
+      );
       throw new AuthFailed('badprotocol', true, reply);
     }
   }
-  const failed = () => userError(535, '7.8', 'authentication failed');
+  const failed = () => userError(C.AuthInvalidCreds, SE.AuthBadCreds8, 'authentication failed');
   if (c.tlsIdentity && c.tlsIdentity.account !== step.account) {
     throw new AuthFailed('badcredentials', true, failed());
   }
@@ -198,13 +241,17 @@ async function succeed(
   const address = lookupLogin(c.ctx.domains(), step.username)?.address ?? step.username;
   if (acc.login_disabled !== undefined) {
     // RFC 4954 §6: 525 5.7.13 user account disabled.
-    const reply = userError(525, '7.13', `login disabled: ${acc.login_disabled}`);
+    const reply = userError(
+      C.AccountDisabled,
+      SE.AccountDisabled13,
+      `login disabled: ${acc.login_disabled}`,
+    );
     throw new AuthFailed('logindisabled', false, reply);
   }
   c.authSucceeded(step.account, address, a.mechanism);
   c.authSASL = true;
-  c.reply(235, '7.0', 'authentication successful');
-  return { code: 235, secode: '7.0' };
+  c.reply(C.AuthSuccess, SE.OtherSecurity0, 'authentication successful');
+  return { code: C.AuthSuccess, secode: SE.OtherSecurity0 };
 }
 
 /** The reply to a failed mechanism step (RFC 4954 §6 codes). */
@@ -215,19 +262,31 @@ function failureOf(
 ): AuthFailed {
   const scram = mech.startsWith('SCRAM-');
   const creds = () =>
-    new AuthFailed('badcredentials', true, userError(535, '7.8', 'authentication failed'));
+    new AuthFailed(
+      'badcredentials',
+      true,
+      userError(C.AuthInvalidCreds, SE.AuthBadCreds8, 'authentication failed'),
+    );
   switch (step.reason) {
     case 'badProtocol':
       if (scram) {
         return new AuthFailed(
           'badprotocol',
           true,
-          userError(535, '7.0', 'bad scram protocol message'),
+          userError(C.AuthInvalidCreds, SE.OtherSecurity0, 'bad scram protocol message'),
         );
       }
-      return new AuthFailed('badprotocol', true, userError(501, '5.4', step.message));
+      return new AuthFailed(
+        'badprotocol',
+        true,
+        userError(C.SyntaxErrorParams, SE.InvalidParams4, step.message),
+      );
     case 'aborted':
-      return new AuthFailed('aborted', false, userError(501, '5.0', 'authentication aborted'));
+      return new AuthFailed(
+        'aborted',
+        false,
+        userError(C.SyntaxErrorParams, SE.OtherProto0, 'authentication aborted'),
+      );
     case 'missingSecrets':
       // The stored secrets predate this mechanism: not the client's fault.
       c.log.info(
@@ -237,11 +296,19 @@ function failureOf(
       return new AuthFailed(
         'error',
         false,
-        userError(454, '3.0', `${mech.toLowerCase()} not possible for this account`),
+        userError(
+          C.TempAuthFailure,
+          SE.OtherMailSystem0,
+          `${mech.toLowerCase()} not possible for this account`,
+        ),
       );
     case 'unknownUser':
       return scram
-        ? new AuthFailed('badcredentials', true, userError(454, '3.0', 'scram not possible'))
+        ? new AuthFailed(
+            'badcredentials',
+            true,
+            userError(C.TempAuthFailure, SE.OtherMailSystem0, 'scram not possible'),
+          )
         : creds();
     case 'authzFailed':
       return creds();
@@ -250,10 +317,18 @@ function failureOf(
       return new AuthFailed(
         'badchannelbinding',
         true,
-        userError(535, '7.7', 'channel bindings do not match, potential mitm'),
+        userError(
+          C.AuthInvalidCreds,
+          SE.MsgIntegrity7,
+          'channel bindings do not match, potential mitm',
+        ),
       );
     case 'channelBindingUnavailable':
-      return new AuthFailed('badprotocol', false, userError(538, '7.11', step.message));
+      return new AuthFailed(
+        'badprotocol',
+        false,
+        userError(C.EncryptionRequiredForAuth, SE.EncReqForAuth11, step.message),
+      );
     default:
       return creds();
   }

@@ -2,7 +2,7 @@
 // enhanced codes).
 import type { SmtpConn } from './conn.js';
 import { userError, SmtpError } from './errors.js';
-import { parseEhloArg, AddressError } from '../smtp/index.js';
+import { C, SE, parseEhloArg, AddressError } from '../smtp/index.js';
 import { announcedMechanisms } from '../auth/mechanisms.js';
 import { authPolicy, authState } from './auth.js';
 import { auth } from './auth.js';
@@ -21,7 +21,8 @@ const ok = (c: SmtpConn, code: number, secode: string | null, msg: string): Comm
 
 /** Ensures a command has no arguments (RFC 5321 §4.1.1). */
 function noArgs(args: string): void {
-  if (args.trim() !== '') throw userError(501, '5.4', 'no parameters allowed');
+  if (args.trim() !== '')
+    throw userError(C.SyntaxErrorParams, SE.InvalidParams4, 'no parameters allowed');
 }
 
 const helo: Command = (c, args) => hello(c, args, false);
@@ -29,7 +30,8 @@ const ehlo: Command = (c, args) => hello(c, args, true);
 
 async function hello(c: SmtpConn, args: string, isEhlo: boolean): Promise<CommandResult> {
   const arg = args.trim();
-  if (arg === '') throw userError(501, '5.4', 'missing domain or address literal');
+  if (arg === '')
+    throw userError(C.SyntaxErrorParams, SE.InvalidParams4, 'missing domain or address literal');
   let parsed: { domain: import('../smtp/index.js').Domain | null; ipLiteral: string | null };
   if (c.submission) {
     // Mail clients send all kinds of names; the connection's IP is what counts.
@@ -39,7 +41,11 @@ async function hello(c: SmtpConn, args: string, isEhlo: boolean): Promise<Comman
       parsed = parseEhloArg(arg, true);
     } catch (e) {
       if (e instanceof AddressError)
-        throw userError(501, '5.4', `invalid ${isEhlo ? 'EHLO' : 'HELO'} argument: ${e.message}`);
+        throw userError(
+          C.SyntaxErrorParams,
+          SE.InvalidParams4,
+          `invalid ${isEhlo ? 'EHLO' : 'HELO'} argument: ${e.message}`,
+        );
       throw e;
     }
   }
@@ -48,7 +54,7 @@ async function hello(c: SmtpConn, args: string, isEhlo: boolean): Promise<Comman
   await c.resetTransaction();
   c.hello = { ehlo: isEhlo, name: arg.split(' ')[0] ?? arg, ...parsed };
   const host = c.ctx.hostname;
-  if (!isEhlo) return ok(c, 250, null, host);
+  if (!isEhlo) return ok(c, C.Completed, null, host);
   const lines = [host, 'PIPELINING', `SIZE ${c.ctx.limits.maxMessageSize}`];
   if (!c.tlsActive && c.ctx.tls) lines.push('STARTTLS');
   else if (c.tlsActive && c.ctx.requireTLSExtension) lines.push('REQUIRETLS'); // RFC 8689 §2
@@ -71,7 +77,7 @@ async function hello(c: SmtpConn, args: string, isEhlo: boolean): Promise<Comman
     `LIMITS RCPTMAX=${c.ctx.limits.maxRecipients}`,
     'SMTPUTF8',
   );
-  return ok(c, 250, null, lines.join('\n'));
+  return ok(c, C.Completed, null, lines.join('\n'));
 }
 
 /** A HELO name must have an address; temporary DNS trouble is not held against it. */
@@ -80,38 +86,44 @@ async function checkHeloDomain(c: SmtpConn, domain: string): Promise<void> {
   const results = await Promise.allSettled([r.a(domain), r.aaaa(domain)]);
   if (results.some((x) => x.status === 'fulfilled')) return;
   if (results.every((x) => x.status === 'rejected' && isNotFound(x.reason))) {
-    throw userError(550, '5.0', 'your ehlo domain does not resolve to an IP address');
+    throw userError(
+      C.MailboxUnavailablePerm,
+      SE.OtherProto0,
+      'your ehlo domain does not resolve to an IP address',
+    );
   }
 }
 
 const starttls: Command = async (c, args) => {
   noArgs(args);
-  if (c.tlsActive) throw userError(503, '5.1', 'already speaking tls');
-  if (c.account) throw userError(503, '5.1', 'cannot starttls after authentication');
-  if (!c.ctx.tls) throw userError(503, '5.1', 'starttls not offered');
-  c.reply(220, '0.0', `ready to start TLS (${c.cid})`);
+  if (c.tlsActive) throw userError(C.BadSequence, SE.InvalidCmd1, 'already speaking tls');
+  if (c.account)
+    throw userError(C.BadSequence, SE.InvalidCmd1, 'cannot starttls after authentication');
+  if (!c.ctx.tls) throw userError(C.BadSequence, SE.InvalidCmd1, 'starttls not offered');
+  c.reply(C.ServiceReady, SE.Other0, `ready to start TLS (${c.cid})`);
   await c.startTLS();
-  return { code: 220, secode: '0.0' };
+  return { code: C.ServiceReady, secode: SE.Other0 };
 };
 
 const rset: Command = async (c, args) => {
   noArgs(args);
   await c.resetTransaction();
-  return ok(c, 250, '0.0', 'all clear');
+  return ok(c, C.Completed, SE.Other0, 'all clear');
 };
 
 // VRFY and EXPN never reveal addresses (RFC 5321 §3.5.3).
-const vrfy: Command = async (c) => ok(c, 252, '7.0', 'no verify/expand but will try delivery');
+const vrfy: Command = async (c) =>
+  ok(c, C.CannotVerifyUser, SE.OtherSecurity0, 'no verify/expand but will try delivery');
 
-const help: Command = async (c) => ok(c, 214, '0.0', 'see rfc 5321 (smtp)');
+const help: Command = async (c) => ok(c, C.HelpMessage, SE.Other0, 'see rfc 5321 (smtp)');
 
 const quit: Command = async (c, args) => {
   noArgs(args);
   c.close();
-  return ok(c, 221, '0.0', 'okay thanks bye');
+  return ok(c, C.ServiceClosing, SE.Other0, 'okay thanks bye');
 };
 
-const noopWithArg: Command = async (c) => ok(c, 250, '0.0', 'alrighty');
+const noopWithArg: Command = async (c) => ok(c, C.Completed, SE.Other0, 'alrighty');
 
 export const COMMANDS = new Map<string, Command>([
   ['HELO', helo],
@@ -133,7 +145,7 @@ export const COMMANDS = new Map<string, Command>([
 
 /** Requires HELO/EHLO first (RFC 5321 §4.1.4). */
 export function requireHello(c: SmtpConn): void {
-  if (!c.hello) throw userError(503, '5.1', 'no ehlo/helo yet');
+  if (!c.hello) throw userError(C.BadSequence, SE.InvalidCmd1, 'no ehlo/helo yet');
 }
 
 export { SmtpError };

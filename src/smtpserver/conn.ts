@@ -174,28 +174,37 @@ export class SmtpConn {
       // Order of gating: shutdown, rate, auth failures, connections, each refused with 421
       // (RFC 5321 §3.8). The slot for an open connection is taken last, so a refused
       // connection never holds one.
-      if (this.ctx.isShuttingDown()) return await this.refuse(421, '3.2', 'shutting down');
+      if (this.ctx.isShuttingDown())
+        return await this.refuse(C.ServiceNotAvailable, SE.NotAccepting2, 'shutting down');
       if (!lim.rate.add(ip, Date.now())) {
         return await this.refuse(
-          421,
-          '7.0',
+          C.ServiceNotAvailable,
+          SE.OtherSecurity0,
           'connection rate from your ip or network too high, slow down please',
         );
       }
       if (this.submission && !lim.authFailures.check(ip)) {
-        return await this.refuse(421, '7.0', 'too many auth failures');
+        return await this.refuse(
+          C.ServiceNotAvailable,
+          SE.OtherSecurity0,
+          'too many auth failures',
+        );
       }
       if (!lim.connections.tryAcquire(ip)) {
-        return await this.refuse(421, '7.0', 'too many open connections from your ip or network');
+        return await this.refuse(
+          C.ServiceNotAvailable,
+          SE.OtherSecurity0,
+          'too many open connections from your ip or network',
+        );
       }
       counted = true;
       if (this.tlsActive) this.checkClientCertificate();
       // "ESMTP" in the greeting tells clients and monitors this is an ESMTP server.
-      this.writer.write(`220 ${this.ctx.hostname} ESMTP Tidings\r\n`);
+      this.writer.write(`${C.ServiceReady} ${this.ctx.hostname} ESMTP Tidings\r\n`);
       await this.flush();
       while (!this.closed) {
         if (this.shutdownRequested || this.ctx.isShuttingDown()) {
-          this.reply(421, '3.2', 'shutting down');
+          this.reply(C.ServiceNotAvailable, SE.NotAccepting2, 'shutting down');
           await this.flush();
           break;
         }
@@ -234,7 +243,7 @@ export class SmtpConn {
     this.shutdownRequested = true;
     if (!this.inCommand) {
       this.writer.setSlow(false);
-      this.reply(421, '3.2', 'shutting down');
+      this.reply(C.ServiceNotAvailable, SE.NotAccepting2, 'shutting down');
       void this.flush()
         .catch(() => {})
         .finally(() => this.socket.destroy());
@@ -264,12 +273,12 @@ export class SmtpConn {
     } catch (e) {
       if (e instanceof LineTooLongError) {
         this.reply(
-          500,
-          '5.0',
+          C.CommandUnrecognized,
+          SE.OtherProto0,
           `line too long, smtp max is 512, we reached ${this.ctx.limits.maxLineLength}`,
         );
       } else if (e instanceof ReadTimeoutError) {
-        this.reply(421, '4.2', 'timeout, closing connection');
+        this.reply(C.ServiceNotAvailable, SE.BadConnection2, 'timeout, closing connection');
       }
       throw new CloseConnection();
     }
@@ -287,9 +296,14 @@ export class SmtpConn {
         if (this.ncmds === 0) {
           // A first command that is not SMTP is probably another protocol (HTTP, say):
           // stop before reading more of it.
-          throw new SmtpError(500, '5.2', 'please try again speaking smtp', { close: true });
+          throw new SmtpError(
+            C.CommandUnrecognized,
+            SE.SyntaxError2,
+            'please try again speaking smtp',
+            { close: true },
+          );
         }
-        throw new SmtpError(500, '5.1', 'unknown command');
+        throw new SmtpError(C.CommandUnrecognized, SE.InvalidCmd1, 'unknown command');
       }
       this.ncmds++;
       const r = await handler(this, args);
@@ -320,9 +334,9 @@ export class SmtpConn {
       } else {
         panicTotal.inc({ origin: 'smtp' });
         this.log.error({ err: e, cmd: verb }, 'smtp command server error');
-        code = 451;
-        ecode = '3.0';
-        this.reply(451, '3.0', 'internal error');
+        code = C.LocalError;
+        ecode = SE.OtherMailSystem0;
+        this.reply(C.LocalError, SE.OtherMailSystem0, 'internal error');
       }
     } finally {
       this.inCommand = false;

@@ -6,7 +6,7 @@ import type { Command, CommandResult } from './commands.js';
 import { requireHello } from './commands.js';
 import type { SmtpConn, Transaction } from './conn.js';
 import { SmtpError, fatalError, serverError, userError } from './errors.js';
-import { BareCRLFDetector, DotReader } from '../smtp/index.js';
+import { BareCRLFDetector, C, DotReader, SE } from '../smtp/index.js';
 import { isStorageFull, type PreparedMessage, type TempMessage } from '../store/index.js';
 import { messageInfo } from './msginfo.js';
 import { submit } from './submit.js';
@@ -21,31 +21,39 @@ function requireTransaction(c: SmtpConn): Transaction {
   requireHello(c);
   requireAuth(c);
   const tx = c.tx;
-  if (!tx) throw userError(503, '5.1', 'missing MAIL FROM');
-  if (tx.recipients.length === 0) throw userError(503, '5.1', 'missing RCPT TO');
+  if (!tx) throw userError(C.BadSequence, SE.InvalidCmd1, 'missing MAIL FROM');
+  if (tx.recipients.length === 0) throw userError(C.BadSequence, SE.InvalidCmd1, 'missing RCPT TO');
   return tx;
 }
 
 /** The reply for a message over the size limit (RFC 1870 §6.1; RFC 3463 x.3.4/x.2.3). */
 function tooLarge(c: SmtpConn): SmtpError {
   const lim = c.ctx.limits;
-  const secode = lim.maxMessageSize < lim.defaultMaxMessageSize ? '2.3' : '3.4';
-  return userError(552, secode, `message too large, max ${lim.maxMessageSize} bytes`);
+  const secode =
+    lim.maxMessageSize < lim.defaultMaxMessageSize ? SE.MsgLimitExceeded3 : SE.MsgTooBig4;
+  return userError(C.ExceededStorage, secode, `message too large, max ${lim.maxMessageSize} bytes`);
 }
 
 /** Disk trouble: x.3.1 when the disk is full, so clients know to retry later. */
 function writeFailed(e: unknown): SmtpError {
   return isStorageFull(e)
-    ? serverError(452, '3.1', 'insufficient system storage, try again later', e)
-    : serverError(451, '3.0', 'error writing message to disk', e);
+    ? serverError(
+        C.InsufficientStorage,
+        SE.MailSystemFull1,
+        'insufficient system storage, try again later',
+        e,
+      )
+    : serverError(C.LocalError, SE.OtherMailSystem0, 'error writing message to disk', e);
 }
 
 export const data: Command = async (c, args) => {
-  if (args.trim() !== '') throw userError(501, '5.4', 'no parameters allowed');
+  if (args.trim() !== '')
+    throw userError(C.SyntaxErrorParams, SE.InvalidParams4, 'no parameters allowed');
   const tx = requireTransaction(c);
-  if (tx.chunks) throw userError(503, '5.1', 'DATA not allowed after BDAT');
+  if (tx.chunks) throw userError(C.BadSequence, SE.InvalidCmd1, 'DATA not allowed after BDAT');
   // RFC 3030 §3: BINARYMIME content cannot be dot-stuffed.
-  if (tx.body === 'BINARYMIME') throw userError(503, '5.1', 'BINARYMIME requires BDAT');
+  if (tx.body === 'BINARYMIME')
+    throw userError(C.BadSequence, SE.InvalidCmd1, 'BINARYMIME requires BDAT');
   let temp: TempMessage;
   try {
     // Verbatim: a message with a bare CR or LF is refused below, so there is nothing to
@@ -54,7 +62,7 @@ export const data: Command = async (c, args) => {
   } catch (e) {
     throw writeFailed(e);
   }
-  c.reply(354, null, 'start mail input, end with <CRLF>.<CRLF>');
+  c.reply(C.StartMailInput, null, 'start mail input, end with <CRLF>.<CRLF>');
   await c.flush();
   const deadline = Date.now() + c.timeouts.data;
   c.writer.setDeadline(deadline);
@@ -119,7 +127,11 @@ export const data: Command = async (c, args) => {
  * end at another server where it did not end here (SMTP smuggling).
  */
 function smuggling(): SmtpError {
-  return userError(500, '5.2', 'invalid bare \\r or \\n, may be smtp smuggling');
+  return userError(
+    C.CommandUnrecognized,
+    SE.SyntaxError2,
+    'invalid bare \\r or \\n, may be smtp smuggling',
+  );
 }
 
 /** Reads and drops a chunk whose BDAT command failed (RFC 3030 §2 keeps the session in sync). */
@@ -130,7 +142,12 @@ async function discard(c: SmtpConn, size: number): Promise<void> {
 export const bdat: Command = async (c, args) => {
   const m = /^(\d{1,15})(?: +(LAST))? *$/i.exec(args);
   // Without a valid size we cannot find the next command: close.
-  if (!m) throw fatalError(501, '5.4', 'bad BDAT syntax, expected size and optional LAST');
+  if (!m)
+    throw fatalError(
+      C.SyntaxErrorParams,
+      SE.InvalidParams4,
+      'bad BDAT syntax, expected size and optional LAST',
+    );
   const size = Number(m[1]);
   const last = m[2] !== undefined;
   c.reader.setTimeout(c.timeouts.io);
@@ -195,8 +212,8 @@ export const bdat: Command = async (c, args) => {
     throw f;
   }
   if (!last) {
-    c.reply(250, '0.0', `${size} octets received`);
-    return { code: 250, secode: '0.0' };
+    c.reply(C.Completed, SE.Other0, `${size} octets received`);
+    return { code: C.Completed, secode: SE.Other0 };
   }
   tx.chunks = null;
   return finishMessage(c, tx, ch.temp, ch.has8bit, ch.hasNUL);
@@ -217,7 +234,11 @@ async function finishMessage(
     await temp.abort();
     await c.resetTransaction();
     c.badTransactions++;
-    throw userError(554, '6.0', 'message contains a NUL byte, not allowed in mail');
+    throw userError(
+      C.TransactionFailed,
+      SE.OtherMedia0,
+      'message contains a NUL byte, not allowed in mail',
+    );
   }
   let msg: PreparedMessage;
   try {
@@ -231,8 +252,8 @@ async function finishMessage(
     const lim = c.ctx.limits;
     if (info.receivedCount > lim.maxReceivedHeaders) {
       throw userError(
-        550,
-        '4.6',
+        C.MailboxUnavailablePerm,
+        SE.RoutingLoop6,
         `loop detected, more than ${lim.maxReceivedHeaders} Received headers`,
       );
     }

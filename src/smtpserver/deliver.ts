@@ -18,7 +18,7 @@ import {
 } from '../store/index.js';
 import { composeDSN, dsnText } from '../message/dsn.js';
 import { newMessageId } from '../message/compose.js';
-import { formatLocalpart } from '../smtp/index.js';
+import { C, SE, formatLocalpart } from '../smtp/index.js';
 import { resolveAddress, type DomainsConfig } from '../config/index.js';
 import { readFile } from 'node:fs/promises';
 import { isAscii } from 'node:buffer';
@@ -46,15 +46,15 @@ export async function deliver(
     // Every recipient unknown looks like address guessing: slow it down.
     for (const _ of rcpts) smtpMetrics.delivery.inc({ result: 'unknownuser', reason: '' });
     await sleep(c.ctx.delays.unknownRecipients);
-    throw userError(550, '1.1', 'no such user(s)');
+    throw userError(C.MailboxUnavailablePerm, SE.BadDestMailbox1, 'no such user(s)');
   }
   const d = new Delivery(c, tx, msg, info);
   for (const r of rcpts) await d.recipient(r);
   const errors = d.errors;
   if (errors.length === tx.recipients.length) throw joinedError(errors);
   if (errors.length > 0) await queueDSN(c, tx, msg, info, errors);
-  c.reply(250, '0.0', 'message accepted');
-  return { code: 250, secode: '0.0' };
+  c.reply(C.Completed, SE.Other0, 'message accepted');
+  return { code: C.Completed, secode: SE.Other0 };
 }
 
 /**
@@ -72,7 +72,11 @@ function joinedError(errors: RcptError[]) {
     (e) => `${e.rcpt.address}: ${e.code} ${Math.floor(e.code / 100)}.${e.secode} ${e.msg}`,
   );
   lines.push('multiple errors');
-  return userError(perm ? 554 : 451, '3.0', lines.join('\n'));
+  return userError(
+    perm ? C.TransactionFailed : C.LocalError,
+    SE.OtherMailSystem0,
+    lines.join('\n'),
+  );
 }
 
 class Delivery {
@@ -103,7 +107,7 @@ class Delivery {
   async recipient(r: Recipient): Promise<void> {
     const t = r.target;
     if (t.kind === 'unknown-user' || t.kind === 'remote') {
-      this.fail(r, 550, '1.1', 'no such user', 'unknownuser');
+      this.fail(r, C.MailboxUnavailablePerm, SE.BadDestMailbox1, 'no such user', 'unknownuser');
       return;
     }
     if (t.kind === 'account') {
@@ -119,7 +123,13 @@ class Delivery {
     const allowed =
       memberFrom || (a.allow_msg_from && this.fromAddress === t.canonical) || a.post_public;
     if (!allowed) {
-      this.fail(r, 550, '7.2', 'not allowed to send to destination', 'reject');
+      this.fail(
+        r,
+        C.MailboxUnavailablePerm,
+        SE.ExpnProhibited2,
+        'not allowed to send to destination',
+        'reject',
+      );
       return;
     }
     let delivered = false;
@@ -131,7 +141,7 @@ class Delivery {
       else {
         firstError ??= e;
         // After a failure that is not about quota, stop unless something got through.
-        if (e.code !== 452 && !delivered) break;
+        if (e.code !== C.InsufficientStorage && !delivered) break;
       }
     }
     if (!delivered && firstError) {
@@ -156,14 +166,19 @@ class Delivery {
       // The same replies as for the other stages and for submission.
       const e = eff ? (eff.timeout ? localserveTimeoutError() : localserveError(eff.code)) : null;
       if (e)
-        return { code: e.code, secode: e.secode ?? '0.0', msg: e.message, result: 'delivererror' };
+        return {
+          code: e.code,
+          secode: e.secode ?? SE.Other0,
+          msg: e.message,
+          result: 'delivererror',
+        };
     }
     const size = this.msg.size;
     if (!c.ctx.limiters.delivery.add(account, c.remoteIP, size)) {
       c.setSlow(true);
       return {
-        code: 451,
-        secode: '7.1',
+        code: C.LocalError,
+        secode: SE.DeliveryNotAuth1,
         msg: 'too many messages from your ip/network, try again later',
         result: 'reject',
       };
@@ -178,8 +193,8 @@ class Delivery {
     if (!analysis.accept) {
       c.setSlow(true);
       return {
-        code: analysis.code ?? 451,
-        secode: analysis.secode ?? '3.0',
+        code: analysis.code ?? C.LocalError,
+        secode: analysis.secode ?? SE.OtherMailSystem0,
         msg: analysis.errmsg ?? 'error processing',
         result: 'reject',
       };
@@ -217,13 +232,18 @@ class Delivery {
       });
     } catch (e) {
       if (isStoreError(e) && e.code === 'overquota') {
-        return { code: 452, secode: '2.2', msg: 'account storage full', result: 'accounterror' };
+        return {
+          code: C.InsufficientStorage,
+          secode: SE.MailboxFull2,
+          msg: 'account storage full',
+          result: 'accounterror',
+        };
       }
       const full = isStorageFull(e);
       c.log.error({ err: full ? (e as Error).message : e, account }, 'delivering message');
       return {
-        code: full ? 452 : 451,
-        secode: full ? '3.1' : '3.0',
+        code: full ? C.InsufficientStorage : C.LocalError,
+        secode: full ? SE.MailSystemFull1 : SE.OtherMailSystem0,
         msg: full ? 'insufficient system storage, try again later' : 'error processing',
         result: 'delivererror',
       };

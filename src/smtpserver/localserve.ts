@@ -2,13 +2,13 @@
 // convention is described in src/smtp/localserve.ts.
 import type { SmtpConn } from './conn.js';
 import { SmtpError } from './errors.js';
-import { localserveEffect, type LocalserveStage } from '../smtp/index.js';
+import { C, SE, localserveEffect, type LocalserveStage } from '../smtp/index.js';
 
 export { localserveEffect, type LocalserveStage };
 
 /** The error for a forced code: the enhanced code is the class with ".0.0". */
 export function localserveError(code: number): SmtpError {
-  return new SmtpError(code, '0.0', `failure with code ${code} due to special localpart`, {
+  return new SmtpError(code, SE.Other0, `failure with code ${code} due to special localpart`, {
     user: true,
   });
 }
@@ -18,7 +18,9 @@ export function localserveError(code: number): SmtpError {
  * not logged or counted as a failure of ours.
  */
 export function localserveTimeoutError(): SmtpError {
-  return new SmtpError(451, '3.0', 'timing out due to special localpart', { user: true });
+  return new SmtpError(C.LocalError, SE.OtherMailSystem0, 'timing out due to special localpart', {
+    user: true,
+  });
 }
 
 /** Fails (or hangs) a command when a localserve special localpart asks for it. */

@@ -19,6 +19,7 @@ import {
   type PreparedMessage,
 } from '../store/index.js';
 import type { NewQueueMessage } from '../queue/index.js';
+import { C, SE } from '../smtp/index.js';
 
 function fail(result: string, e: Error): Error {
   smtpMetrics.submission.inc({ result });
@@ -45,14 +46,26 @@ export async function submit(
   if (!info.haveBody) {
     throw fail(
       'badmessage',
-      userError(554, '6.0', 'message requires both header and body section'),
+      userError(
+        C.TransactionFailed,
+        SE.OtherMedia0,
+        'message requires both header and body section',
+      ),
     );
   }
-  if (!info.from) throw fail('badfrom', userError(550, '6.0', 'missing or unparsable From header'));
+  if (!info.from)
+    throw fail(
+      'badfrom',
+      userError(C.MailboxUnavailablePerm, SE.OtherMedia0, 'missing or unparsable From header'),
+    );
   if (!c.ctx.localserve && !mayUseAddress(cfg, account, info.from.localpart, info.from.domain)) {
     throw fail(
       'badfrom',
-      userError(550, '7.1', 'message from address must belong to authenticated user'),
+      userError(
+        C.MailboxUnavailablePerm,
+        SE.DeliveryNotAuth1,
+        'message from address must belong to authenticated user',
+      ),
     );
   }
   if (c.ctx.localserve) {
@@ -119,8 +132,13 @@ export async function submit(
     await c.ctx.queue.add(msg.path, msgs);
   } catch (e) {
     const err = isStorageFull(e)
-      ? serverError(452, '3.1', 'insufficient system storage, try again later', e)
-      : serverError(451, '3.0', 'error queueing message', e);
+      ? serverError(
+          C.InsufficientStorage,
+          SE.MailSystemFull1,
+          'insufficient system storage, try again later',
+          e,
+        )
+      : serverError(C.LocalError, SE.OtherMailSystem0, 'error queueing message', e);
     throw fail('queueerror', err);
   }
   try {
@@ -134,8 +152,8 @@ export async function submit(
     { account, recipients: addresses.length, size: msg.size + prefix.length },
     'message submitted',
   );
-  c.reply(250, '0.0', 'message accepted');
-  return { code: 250, secode: '0.0' };
+  c.reply(C.Completed, SE.Other0, 'message accepted');
+  return { code: C.Completed, secode: SE.Other0 };
 }
 
 /** DKIM-Signature fields over prefix and message; a failure costs only the signature. */
@@ -180,10 +198,10 @@ function checkSendLimits(c: SmtpConn, acc: Account, addresses: string[]): void {
   const n = sendCounts(acc, addresses);
   if (n.messages + addresses.length > maxMsgs) {
     const msg = `max number of messages (${maxMsgs}) over past 24h reached, try increasing per-account setting max_outgoing_messages_per_day`;
-    throw fail('messagelimiterror', userError(451, '7.1', msg));
+    throw fail('messagelimiterror', userError(C.LocalError, SE.DeliveryNotAuth1, msg));
   }
   if (n.firstTimeRecipients + n.newRecipients > maxFirst) {
     const msg = `max number of new/first-time recipients (${maxFirst}) over past 24h reached, try increasing per-account setting max_first_time_recipients_per_day`;
-    throw fail('recipientlimiterror', userError(451, '7.1', msg));
+    throw fail('recipientlimiterror', userError(C.LocalError, SE.DeliveryNotAuth1, msg));
   }
 }
