@@ -39,6 +39,7 @@ class AuthFailed extends Error {
 
 type Attempt = { account: string; address: string; mechanism: string };
 
+// RFC 4954 §4 AUTH; syntax §4 and §8 (mechanism, optional initial response).
 export const auth: Command = async (c, args) => {
   requireHello(c);
   if (!c.submission)

@@ -25,6 +25,7 @@ function noArgs(args: string): void {
     throw userError(C.SyntaxErrorParams, SE.InvalidParams4, 'no parameters allowed');
 }
 
+// RFC 5321 §4.1.1.1 HELO and EHLO; syntax §4.1.1.1 (Domain §4.1.2, address literal §4.1.3).
 const helo: Command = (c, args) => hello(c, args, false);
 const ehlo: Command = (c, args) => hello(c, args, true);
 
@@ -94,6 +95,7 @@ async function checkHeloDomain(c: SmtpConn, domain: string): Promise<void> {
   }
 }
 
+// RFC 3207 §4 STARTTLS; syntax §4 (no parameters).
 const starttls: Command = async (c, args) => {
   noArgs(args);
   if (c.tlsActive) throw userError(C.BadSequence, SE.InvalidCmd1, 'already speaking tls');
@@ -105,24 +107,29 @@ const starttls: Command = async (c, args) => {
   return { code: C.ServiceReady, secode: SE.Other0 };
 };
 
+// RFC 5321 §4.1.1.5 RSET; syntax §4.1.1.5 (no parameters).
 const rset: Command = async (c, args) => {
   noArgs(args);
   await c.resetTransaction();
   return ok(c, C.Completed, SE.Other0, 'all clear');
 };
 
-// VRFY and EXPN never reveal addresses (RFC 5321 §3.5.3).
+// RFC 5321 §4.1.1.6 VRFY and §4.1.1.7 EXPN; syntax there (one string, ignored). Neither
+// ever reveals addresses: 252 (RFC 5321 §3.5.3).
 const vrfy: Command = async (c) =>
   ok(c, C.CannotVerifyUser, SE.OtherSecurity0, 'no verify/expand but will try delivery');
 
+// RFC 5321 §4.1.1.8 HELP; syntax §4.1.1.8 (an optional string, ignored).
 const help: Command = async (c) => ok(c, C.HelpMessage, SE.Other0, 'see rfc 5321 (smtp)');
 
+// RFC 5321 §4.1.1.10 QUIT; syntax §4.1.1.10 (no parameters).
 const quit: Command = async (c, args) => {
   noArgs(args);
   c.close();
   return ok(c, C.ServiceClosing, SE.Other0, 'okay thanks bye');
 };
 
+// RFC 5321 §4.1.1.9 NOOP; syntax §4.1.1.9 (an optional string, ignored).
 const noopWithArg: Command = async (c) => ok(c, C.Completed, SE.Other0, 'alrighty');
 
 export const COMMANDS = new Map<string, Command>([

@@ -46,6 +46,7 @@ function writeFailed(e: unknown): SmtpError {
     : serverError(C.LocalError, SE.OtherMailSystem0, 'error writing message to disk', e);
 }
 
+// RFC 5321 §4.1.1.4 DATA; syntax §4.1.1.4 (no parameters), dot-stuffing §4.5.2.
 export const data: Command = async (c, args) => {
   if (args.trim() !== '')
     throw userError(C.SyntaxErrorParams, SE.InvalidParams4, 'no parameters allowed');
@@ -139,6 +140,7 @@ async function discard(c: SmtpConn, size: number): Promise<void> {
   for await (const _ of c.reader.readStream(size)) void _;
 }
 
+// RFC 3030 §2 BDAT (CHUNKING); syntax §2 (chunk size, optional LAST).
 export const bdat: Command = async (c, args) => {
   const m = /^(\d{1,15})(?: +(LAST))? *$/i.exec(args);
   // Without a valid size we cannot find the next command: close.

@@ -75,6 +75,7 @@ function parseArgs<T>(args: string, keyword: string, parse: (rest: string) => T)
   }
 }
 
+// RFC 5321 §4.1.1.2 MAIL; syntax §4.1.2.
 export const mail: Command = async (c, args) => {
   try {
     return await mailCommand(c, args);
@@ -308,6 +309,7 @@ async function checkDeliverySender(c: SmtpConn, path: Path | null): Promise<void
   }
 }
 
+// RFC 5321 §4.1.1.3 RCPT; syntax §4.1.2.
 export const rcpt: Command = async (c, args) => {
   try {
     return await rcptCommand(c, args);
