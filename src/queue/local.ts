@@ -95,7 +95,8 @@ export class LocalDelivery {
         this.log.warn({ err: e, account: t.account, queueId: m.id }, 'local delivery failed');
         if (delivered > 0) continue;
         errors.push(e);
-        // spec/smtp.md §1.17: go on after a quota error, stop after any other.
+        // A full mailbox of one member must not stop the others (each has its own quota);
+        // any other error would likely repeat, so stop there.
         if (!isStoreError(e, 'overquota')) break;
       }
     }
@@ -149,9 +150,9 @@ export function deliveryPrefix(deliveredTo: string[], sender: Path | null): Buff
 }
 
 /**
- * Alias members to deliver to: one copy per account mailbox, none for the sender
- * (spec/smtp.md §1.11) and none for members that are explicit recipients of the same
- * message (they get their own).
+ * Alias members to deliver to: one copy per account mailbox, none for the sender (who
+ * wrote it and does not need it back) and none for members that are explicit recipients
+ * of the same message (they get their own).
  */
 function aliasTargets(
   members: AliasMember[],
@@ -184,7 +185,10 @@ function aliasTargets(
   return out;
 }
 
-/** spec/smtp.md §1.17: only quota errors give 452 4.2.2; anything else 451 4.3.0. */
+/**
+ * Only quota errors give 452 4.2.2 (RFC 3463 X.2.2, mailbox full: the sender may retry
+ * later); anything else is 451 4.3.0, a temporary error of ours.
+ */
 function failureOutcome(errors: unknown[]): DeliveryOutcome {
   if (errors.every((e) => isStoreError(e, 'overquota'))) return OVER_QUOTA;
   const first = errors.find((e) => !isStoreError(e, 'overquota'));

@@ -1,8 +1,7 @@
 // AUTH (RFC 4954) on the submission ports, through the shared SASL mechanisms (RFC 4422);
 // replies and enhanced codes as in RFC 4954 §6.
 import type { TLSSocket } from 'node:tls';
-import type { Command, CommandResult } from './commands.js';
-import { requireHello } from './commands.js';
+import { requireHello, type Command, type CommandResult } from './command.js';
 import type { SmtpConn } from './conn.js';
 import { SmtpError, userError } from './errors.js';
 import { C, SE } from '../smtp/index.js';

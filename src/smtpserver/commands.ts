@@ -2,6 +2,7 @@
 // enhanced codes).
 import type { SmtpConn } from './conn.js';
 import { userError, SmtpError } from './errors.js';
+import type { Command, CommandResult } from './command.js';
 import { C, SE, parseEhloArg, AddressError } from '../smtp/index.js';
 import { announcedMechanisms } from '../auth/mechanisms.js';
 import { authPolicy, authState } from './auth.js';
@@ -10,9 +11,6 @@ import { mail, rcpt } from './envelope.js';
 import { data, bdat } from './data.js';
 import { FUTURE_RELEASE_MAX_MS } from '../queue/index.js';
 import { isNotFound } from '../dns/index.js';
-
-export type CommandResult = { code: number; secode: string } | void;
-export type Command = (c: SmtpConn, args: string) => Promise<CommandResult>;
 
 const ok = (c: SmtpConn, code: number, secode: string | null, msg: string): CommandResult => {
   c.reply(code, secode, msg);
@@ -149,10 +147,5 @@ export const COMMANDS = new Map<string, Command>([
   ['NOOP', noopWithArg],
   ['QUIT', quit],
 ]);
-
-/** Requires HELO/EHLO first (RFC 5321 §4.1.4). */
-export function requireHello(c: SmtpConn): void {
-  if (!c.hello) throw userError(C.BadSequence, SE.InvalidCmd1, 'no ehlo/helo yet');
-}
 
 export { SmtpError };

@@ -29,7 +29,6 @@ import type { Notify } from '../queue/index.js';
 import { DEFAULT_SMTP_TIMEOUTS, type SmtpContext, type SmtpTimeouts } from './context.js';
 import { CloseConnection, SmtpError } from './errors.js';
 import { smtpMetrics } from './metrics.js';
-import { COMMANDS } from './commands.js';
 import { panicTotal } from '../metrics/index.js';
 import type { TempMessage } from '../store/index.js';
 
@@ -81,6 +80,12 @@ export type Hello = {
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
+/** A command handler as the connection runs it (command.ts types the handlers). */
+type CommandHandler = (
+  c: SmtpConn,
+  args: string,
+) => Promise<{ code: number; secode: string } | void>;
+
 export class SmtpConn {
   readonly cid = newCid();
   readonly log: Logger;
@@ -113,6 +118,8 @@ export class SmtpConn {
     socket: Socket,
     readonly ctx: SmtpContext,
     implicitTLS: boolean,
+    /** The command table, given by the listener: the handlers depend on this class. */
+    private readonly commands: ReadonlyMap<string, CommandHandler>,
   ) {
     this.socket = socket;
     this.tlsActive = implicitTLS;
@@ -287,7 +294,7 @@ export class SmtpConn {
     const sp = line.indexOf(' ');
     const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
     const args = sp < 0 ? '' : line.slice(sp + 1);
-    const handler = COMMANDS.get(verb);
+    const handler = this.commands.get(verb);
     let code = 0;
     let ecode = '';
     this.log.trace({ line: verb === 'AUTH' ? `AUTH ${args.split(' ')[0]}` : line }, 'C:');

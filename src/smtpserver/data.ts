@@ -2,8 +2,7 @@
 // (never held in memory), with the size limit enforced as it arrives; then it goes to
 // the submission or delivery pipeline.
 import { isAscii } from 'node:buffer';
-import type { Command, CommandResult } from './commands.js';
-import { requireHello } from './commands.js';
+import { requireHello, type Command, type CommandResult } from './command.js';
 import type { SmtpConn, Transaction } from './conn.js';
 import { SmtpError, fatalError, serverError, userError } from './errors.js';
 import { BareCRLFDetector, C, DotReader, SE } from '../smtp/index.js';

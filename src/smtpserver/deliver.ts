@@ -1,7 +1,7 @@
 // The incoming delivery pipeline: per recipient, analysis, then delivery into the
 // account's mailbox with the trace headers (RFC 5321 §4.4) prepended. When some
 // recipients fail, the sender gets one DSN (RFC 3464); when all fail, the reply says why.
-import type { CommandResult } from './commands.js';
+import type { CommandResult } from './command.js';
 import type { Recipient, SmtpConn, Transaction } from './conn.js';
 import { userError } from './errors.js';
 import type { MessageInfo } from './msginfo.js';

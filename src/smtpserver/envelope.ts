@@ -1,8 +1,7 @@
 // MAIL and RCPT: the envelope of a transaction (RFC 5321 §4.1.1.2-3). Parameters: SIZE
 // (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), REQUIRETLS (RFC 8689),
 // HOLDFOR/HOLDUNTIL (RFC 4865), RET/ENVID/NOTIFY/ORCPT (RFC 3461), AUTH (RFC 4954 §5).
-import type { Command, CommandResult } from './commands.js';
-import { requireHello } from './commands.js';
+import { requireHello, type Command, type CommandResult } from './command.js';
 import type { Recipient, RcptTarget, SmtpConn, Transaction } from './conn.js';
 import { SmtpError, userError, fatalError, serverError } from './errors.js';
 import {

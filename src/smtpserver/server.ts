@@ -2,6 +2,7 @@
 // with implicit TLS.
 import { ConnectionCounter, startConnectionServer, type ConnectionServer } from '../net/index.js';
 import { SmtpConn } from './conn.js';
+import { COMMANDS } from './commands.js';
 import type { SmtpContext } from './context.js';
 
 export type SmtpServer = ConnectionServer;
@@ -20,7 +21,7 @@ export async function startSmtpServer(
     port,
     name: `${ctx.kind} listener`,
     implicitTLS: implicitTLS ? ctx.tls! : null,
-    connection: (sock) => new SmtpConn(sock, full, implicitTLS),
+    connection: (sock) => new SmtpConn(sock, full, implicitTLS, COMMANDS),
     // Handshakes in progress are held to the same per-network limit as connections.
     pendingHandshakes: new ConnectionCounter({ limits: [...ctx.limiters.connections.limits] }),
   });

@@ -2,7 +2,7 @@
 // given the headers it lacks (RFC 6409 §8), and queued for every recipient at once.
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { CommandResult } from './commands.js';
+import type { CommandResult } from './command.js';
 import type { SmtpConn, Transaction } from './conn.js';
 import { serverError, userError } from './errors.js';
 import type { MessageInfo } from './msginfo.js';
