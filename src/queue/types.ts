@@ -88,9 +88,10 @@ export type DeliveryOutcome = {
 };
 
 /**
- * Delivers queued messages to other hosts (SMTP client with MX lookup, MTA-STS, DANE).
- * It is given messages with the same sender, account, file, prefix and TLS requirement
- * (recipient domains may differ), and returns one outcome per message, in order. It never removes or changes queue rows.
+ * Delivers queued messages to other hosts (SMTP client with MX lookup and MTA-STS; DANE
+ * is not done yet). It is given messages with the same sender, account, file, prefix and
+ * TLS requirement (recipient domains may differ), and returns one outcome per message, in
+ * order. It never removes or changes queue rows.
  */
 export interface RemoteDeliverer {
   deliver(msgs: QueueMessage[], data: () => Readable): Promise<DeliveryOutcome[]>;
