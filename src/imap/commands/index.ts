@@ -3,20 +3,11 @@
 import { anyState, authenticated, notAuthenticated, selected, type CommandDef } from './types.js';
 import { capability, id, logout, noop } from './any.js';
 import { authenticate, login, starttls } from './auth.js';
-import {
-  create,
-  del,
-  enable,
-  examine,
-  list,
-  lsub,
-  namespace,
-  rename,
-  select,
-  status,
-  subscribe,
-  unsubscribe,
-} from './mailbox.js';
+import { enable } from './enable.js';
+import { examine, select } from './select.js';
+import { create, del, rename, subscribe, unsubscribe } from './manage.js';
+import { list, lsub, namespace } from './list.js';
+import { status } from './status.js';
 import { append } from './append.js';
 import { idle } from './idle.js';
 import { check, close, copy, expunge, move, store, unselect, uidExpunge } from './selected.js';

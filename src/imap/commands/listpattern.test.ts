@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MailboxPattern } from './mailbox.js';
+import { MailboxPattern } from './listpattern.js';
 
 /** The definition: "*" matches any run, "%" any run without "/". */
 function reference(pattern: string, name: string): boolean {

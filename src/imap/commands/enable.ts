@@ -1,0 +1,31 @@
+// ENABLE (RFC 5161, RFC 9051 §6.3.1): the client turns on extensions that change how the
+// server answers; IMAP4rev2 and UTF8=ACCEPT are the ones that can be enabled.
+import type { Handler } from './types.js';
+import type { AuthSession } from '../session.js';
+
+// Capabilities that can be enabled, by upper-case name, with their announced spelling.
+// Unknown and unsupported ones are ignored (RFC 5161 §3.1).
+const ENABLEABLE = new Map([
+  ['IMAP4REV2', 'IMAP4rev2'],
+  ['UTF8=ACCEPT', 'UTF8=ACCEPT'],
+]);
+
+// RFC 9051 §6.3.1 and RFC 5161 §3.1 ENABLE; syntax RFC 9051 §9 "enable".
+export const enable: Handler<AuthSession> = async (c, _tag, p) => {
+  const asked: string[] = [];
+  do {
+    p.sp();
+    asked.push(p.atom().toUpperCase());
+  } while (!p.atEnd);
+  p.end();
+  // ENABLED lists only what this command newly enabled (RFC 5161 §3.2).
+  const enabled: string[] = [];
+  for (const up of asked) {
+    const known = ENABLEABLE.get(up);
+    if (known && !c.enabled.has(up)) {
+      c.enabled.add(up);
+      enabled.push(known);
+    }
+  }
+  c.untagged(`ENABLED${enabled.map((x) => ' ' + x).join('')}`);
+};

@@ -1,0 +1,55 @@
+// STATUS data items (RFC 9051 §6.3.11, §7.3.2): parsing the attribute list and writing
+// the untagged STATUS response; shared by STATUS and LIST ... RETURN (STATUS) (RFC 5819).
+import type { AuthSession } from '../session.js';
+import { ParseError, type Parser } from '../parser.js';
+import { mailboxName } from '../response.js';
+import type { Mailbox } from '../../store/index.js';
+
+const STATUS_ATTRS = [
+  'MESSAGES',
+  'UIDNEXT',
+  'UIDVALIDITY',
+  'UNSEEN',
+  'DELETED',
+  'SIZE',
+  'RECENT',
+  'APPENDLIMIT',
+];
+
+/** "(" status-att *(SP status-att) ")" (RFC 9051 §9), upper-cased. */
+export function parseStatusAttrs(p: Parser): string[] {
+  p.expect('(');
+  const attrs: string[] = [];
+  do {
+    const a = p.atom().toUpperCase();
+    if (!STATUS_ATTRS.includes(a)) throw new ParseError(`unknown status attribute ${a}`);
+    attrs.push(a);
+  } while (p.take(' '));
+  p.expect(')');
+  return attrs;
+}
+
+/** The untagged STATUS response for a mailbox, without "* ". */
+export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[]): string {
+  const v = (a: string): number => {
+    switch (a) {
+      case 'MESSAGES':
+        return mb.counts.total;
+      case 'UIDNEXT':
+        return mb.uidnext;
+      case 'UIDVALIDITY':
+        return mb.uidvalidity;
+      case 'UNSEEN':
+        return mb.counts.unseen;
+      case 'DELETED':
+        return mb.counts.deleted;
+      case 'SIZE':
+        return mb.counts.size;
+      case 'APPENDLIMIT':
+        return c.ctx.limits.maxMessageSize;
+      default:
+        return 0; // RECENT: not tracked (always 0)
+    }
+  };
+  return `STATUS ${mailboxName(mb.name, c.utf8)} (${attrs.map((a) => `${a} ${v(a)}`).join(' ')})`;
+}

@@ -1,0 +1,17 @@
+// STATUS (RFC 9051 §6.3.11): counts of a mailbox without selecting it.
+import type { Handler } from './types.js';
+import type { AuthSession } from '../session.js';
+import { UserError } from '../errors.js';
+import { parseStatusAttrs, statusLine } from './mailboxstatus.js';
+
+// RFC 9051 §6.3.11 STATUS; syntax §9 "status".
+export const status: Handler<AuthSession> = async (c, _tag, p) => {
+  p.sp();
+  const name = await p.mailbox();
+  p.sp();
+  const attrs = parseStatusAttrs(p);
+  p.end();
+  const mb = c.account.mailbox(name);
+  if (!mb) throw new UserError('NONEXISTENT', 'mailbox does not exist');
+  c.untagged(statusLine(c, mb, attrs));
+};
