@@ -4,10 +4,10 @@
 // output grows, and large body sections are streamed from the message file, so a FETCH
 // of a whole large mailbox never sits in memory. A FETCH reads only the columns its
 // items need: flags for FLAGS and UID, MIME structure for ENVELOPE and BODYSTRUCTURE.
+// The items themselves are parsed by ../fetchatt.ts.
 import type { Handler } from './types.js';
 import type { SelectedSession, Selected } from '../session.js';
-import type { Parser } from '../parser.js';
-import { astr, flagList } from '../response.js';
+import { flagList } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
 import { Flag, type Message, type MessageRow } from '../../store/index.js';
 import type { Envelope, Part } from '../../message/index.js';
@@ -17,193 +17,12 @@ import {
   binarySize,
   bodyPiece,
   emitRange,
-  type PartialSpec,
   type Piece,
-  type Section,
-  type SectionText,
 } from './sections.js';
+import { parseFetchAtts, type FetchItem, type SimpleKind } from '../fetchatt.js';
 
 /** Messages per database read. */
 const BATCH = 200;
-
-type SimpleKind = 'flags' | 'uid' | 'internaldate' | 'size' | 'envelope' | 'body' | 'bodystructure';
-
-export type FetchItem =
-  | { kind: SimpleKind }
-  | {
-      kind: 'section';
-      binary: boolean;
-      peek: boolean;
-      section: Section;
-      partial: PartialSpec | null;
-      /** Name in the response, e.g. "BODY[1.MIME]<0>" or "RFC822.TEXT". */
-      label: string;
-    }
-  | { kind: 'binarysize'; section: Section; label: string };
-
-// ---- parsing ----
-
-// RFC 9051 §6.4.5 macros.
-const MACROS: Record<string, SimpleKind[]> = {
-  ALL: ['flags', 'internaldate', 'size', 'envelope'],
-  FAST: ['flags', 'internaldate', 'size'],
-  FULL: ['flags', 'internaldate', 'size', 'envelope', 'body'],
-};
-
-const SIMPLE: Record<string, SimpleKind> = {
-  FLAGS: 'flags',
-  UID: 'uid',
-  INTERNALDATE: 'internaldate',
-  'RFC822.SIZE': 'size',
-  ENVELOPE: 'envelope',
-  BODYSTRUCTURE: 'bodystructure',
-};
-
-function attName(p: Parser): string {
-  const m = /^[A-Za-z0-9.]+/.exec(p.rest);
-  if (!m) p.fail('expected fetch attribute');
-  p.pos += m[0].length;
-  return m[0].toUpperCase();
-}
-
-const nextIsDigit = (p: Parser): boolean => /^[0-9]/.test(p.rest.slice(0, 1));
-
-/** fetch-att list, a single fetch-att, or a macro. */
-export async function parseFetchAtts(p: Parser): Promise<FetchItem[]> {
-  if (p.take('(')) {
-    const items: FetchItem[] = [];
-    do items.push(await parseAtt(p, attName(p)));
-    while (p.take(' '));
-    p.expect(')');
-    return items;
-  }
-  const name = attName(p);
-  const macro = MACROS[name];
-  if (macro) return macro.map((kind) => ({ kind }));
-  return [await parseAtt(p, name)];
-}
-
-async function parseAtt(p: Parser, name: string): Promise<FetchItem> {
-  const simple = SIMPLE[name];
-  if (simple) return { kind: simple };
-  switch (name) {
-    case 'BODY':
-      if (!p.peek('[')) return { kind: 'body' };
-      return sectionItem(p, 'BODY', false, false);
-    case 'BODY.PEEK':
-      return sectionItem(p, 'BODY', false, true);
-    case 'BINARY':
-      return sectionItem(p, 'BINARY', true, false);
-    case 'BINARY.PEEK':
-      return sectionItem(p, 'BINARY', true, true);
-    case 'BINARY.SIZE': {
-      const section = await parseSection(p, true);
-      return {
-        kind: 'binarysize',
-        section,
-        label: `BINARY.SIZE[${sectionLabel(section, p.utf8)}]`,
-      };
-    }
-    // IMAP4rev1 forms (RFC 3501 §6.4.5): BODY[], BODY.PEEK[HEADER], BODY[TEXT].
-    case 'RFC822':
-      return rfc822Item('', false, 'RFC822');
-    case 'RFC822.HEADER':
-      return rfc822Item('HEADER', true, 'RFC822.HEADER');
-    case 'RFC822.TEXT':
-      return rfc822Item('TEXT', false, 'RFC822.TEXT');
-  }
-  p.fail(`unknown fetch attribute ${JSON.stringify(name)}`);
-}
-
-function rfc822Item(text: SectionText, peek: boolean, label: string): FetchItem {
-  return {
-    kind: 'section',
-    binary: false,
-    peek,
-    section: { path: [], text, fields: [] },
-    partial: null,
-    label,
-  };
-}
-
-async function sectionItem(
-  p: Parser,
-  word: string,
-  binary: boolean,
-  peek: boolean,
-): Promise<FetchItem> {
-  const section = await parseSection(p, binary);
-  const partial = parsePartial(p);
-  let label = `${word}[${sectionLabel(section, p.utf8)}]`;
-  // Only BODY echoes the origin: msg-att-static (RFC 9051 §9, erratum 7246).
-  if (partial && !binary) label += `<${partial.origin}>`;
-  return { kind: 'section', binary, peek, section, partial, label };
-}
-
-/** section, or for BINARY section-binary = "[" [section-part] "]" (RFC 9051 §9). */
-async function parseSection(p: Parser, binary: boolean): Promise<Section> {
-  p.expect('[');
-  const s: Section = { path: [], text: '', fields: [] };
-  if (p.take(']')) return s;
-  if (nextIsDigit(p)) {
-    s.path.push(p.nzNumber());
-    while (p.take('.')) {
-      if (nextIsDigit(p)) {
-        s.path.push(p.nzNumber());
-        continue;
-      }
-      if (binary) p.fail('only part numbers allowed in a BINARY section');
-      s.text = sectionText(p, true);
-      break;
-    }
-  } else {
-    if (binary) p.fail('only part numbers allowed in a BINARY section');
-    s.text = sectionText(p, false);
-  }
-  if (s.text === 'HEADER.FIELDS' || s.text === 'HEADER.FIELDS.NOT') {
-    p.sp();
-    s.fields = await headerList(p);
-  }
-  p.expect(']');
-  return s;
-}
-
-function sectionText(p: Parser, afterPart: boolean): SectionText {
-  for (const t of ['HEADER.FIELDS.NOT', 'HEADER.FIELDS', 'HEADER', 'TEXT'] as const) {
-    if (p.take(t)) return t;
-  }
-  // RFC 9051 §6.4.5: MIME must follow a part number.
-  if (afterPart && p.take('MIME')) return 'MIME';
-  p.fail('invalid section');
-}
-
-/** header-list = "(" header-fld-name *(SP header-fld-name) ")", names are astrings. */
-async function headerList(p: Parser): Promise<string[]> {
-  p.expect('(');
-  const names = [await p.astring()];
-  while (p.take(' ')) names.push(await p.astring());
-  p.expect(')');
-  return names;
-}
-
-/** partial = "<" number64 "." nz-number64 ">" */
-function parsePartial(p: Parser): PartialSpec | null {
-  if (!p.take('<')) return null;
-  const origin = p.number64();
-  p.expect('.');
-  const count = p.number64();
-  if (count === 0) p.fail('partial length must not be zero');
-  p.expect('>');
-  return { origin, count };
-}
-
-/** The section as echoed in the response; header names as astrings. */
-function sectionLabel(s: Section, utf8: boolean): string {
-  let out = s.path.join('.');
-  if (s.text !== '') out += (out ? '.' : '') + s.text;
-  if (s.fields.length > 0) out += ` (${s.fields.map((f) => astr(f, utf8)).join(' ')})`;
-  return out;
-}
 
 // ---- reading rows ----
 
@@ -449,6 +268,8 @@ async function markSeen(c: SelectedSession, sel: Selected, rows: Row[]): Promise
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+// RFC 9051 §6.4.5 FETCH (BINARY from RFC 3516 §4.2), §6.4.9 UID FETCH; syntax §9 "fetch",
+// "fetch-att".
 export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();

@@ -5,6 +5,7 @@ import type { SelectedSession } from '../session.js';
 import { UserError } from '../errors.js';
 import { findPart, isLeaf } from '../bodystructure.js';
 import type { Message } from '../../store/index.js';
+import type { PartialSpec, Section } from '../fetchatt.js';
 import {
   decodeTransfer,
   knownTransferEncoding,
@@ -15,13 +16,6 @@ import {
 /** Body sections up to this size are read into memory; larger ones are streamed. */
 const INLINE_MAX = 128 * 1024;
 const EMPTY = Buffer.alloc(0);
-
-export type SectionText = '' | 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME';
-
-/** section-spec (RFC 9051 §9): part numbers, then an optional text part. */
-export type Section = { path: number[]; text: SectionText; fields: string[] };
-
-export type PartialSpec = { origin: number; count: number };
 
 /** Bytes [start, end) of the stored message, streamed when large. */
 export type RangePiece = { m: Message; start: number; end: number; literal8: boolean };
