@@ -4,23 +4,27 @@ import { ParseError } from '../parser.js';
 import { PRODUCT, VERSION } from '../../version.js';
 import { quote, bytes } from '../response.js';
 
+// RFC 9051 §6.1.1 CAPABILITY; syntax §9 "command-any".
 export const capability: Handler = async (c, _tag, p) => {
   p.end();
   c.untagged(`CAPABILITY ${c.capabilities()}`);
 };
 
-/** NOOP: pending changes go out before the tagged reply; this is how clients poll. */
+// RFC 9051 §6.1.2 NOOP; syntax §9 "command-any". Pending changes go out before the
+// tagged reply: this is how clients poll.
 export const noop: Handler = async (_c, _tag, p) => {
   p.end();
 };
 
+// RFC 9051 §6.1.3 LOGOUT; syntax §9 "command-any".
 export const logout: Handler = async (c, _tag, p) => {
   p.end();
   c.untagged('BYE thanks');
   c.state = 'logout';
 };
 
-/** ID (RFC 2971): records the client's name for login attempts; answers with ours. */
+// RFC 2971 §3.1 ID; syntax RFC 2971 §4 "id". Records the client's name for login
+// attempts; answers with ours.
 export const id: Handler = async (c, _tag, p) => {
   p.sp();
   const fields = new Map<string, string | null>();

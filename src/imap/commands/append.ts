@@ -11,6 +11,7 @@ import { splitFlags, type PreparedMessage, type NewMessage } from '../../store/i
 import { applyChanges } from '../changes.js';
 import { compactSet } from '../uids.js';
 
+// RFC 9051 §6.3.12 APPEND; syntax §9 "append".
 export const append: Handler<AuthSession> = async (c, _tag, p) => {
   const account = c.account;
   p.sp();

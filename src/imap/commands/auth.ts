@@ -18,6 +18,7 @@ import type { LoginResult } from '../../store/index.js';
 import { mechanismRefusal, type MechanismRefusal } from '../../auth/mechanisms.js';
 import type { TLSSocket } from 'node:tls';
 
+// RFC 9051 §6.2.1 STARTTLS; syntax §9 "command-nonauth".
 export const starttls: Handler = async (c, tag, p) => {
   p.end();
   if (c.tlsActive) throw new ParseError('TLS already active');
@@ -75,6 +76,7 @@ const loginFailed = () =>
 const throttled = (text: string) =>
   new AuthFailed('ratelimited', true, new UserError('AUTHENTICATIONFAILED', text));
 
+// RFC 9051 §6.2.3 LOGIN; syntax §9 "login".
 export const login: Handler = async (c, _tag, p) => {
   p.sp();
   const user = await p.astring();
@@ -132,6 +134,7 @@ function decode64(s: string): Buffer {
 
 const aborted = () => new AuthFailed('aborted', false, new ParseError('authentication aborted'));
 
+// RFC 9051 §6.2.2 AUTHENTICATE, RFC 4959 §3 SASL-IR; syntax RFC 9051 §9 "authenticate".
 export const authenticate: Handler = async (c, _tag, p) => {
   p.sp();
   const mech = p.atom().toUpperCase();

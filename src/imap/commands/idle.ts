@@ -5,6 +5,7 @@ import { CloseConnection } from '../errors.js';
 import type { AuthSession } from '../session.js';
 import { LineTooLongError, ReadTimeoutError } from '../../net/index.js';
 
+// RFC 9051 §6.3.13 and RFC 2177 §3 IDLE; syntax RFC 9051 §9 "idle".
 export const idle: Handler<AuthSession> = async (c, tag, p) => {
   p.end();
   c.send('+ idling\r\n');

@@ -30,6 +30,8 @@ import {
 
 const BATCH = 200;
 
+// RFC 9051 §6.4.4 SEARCH, §6.4.9 UID SEARCH (ESEARCH RFC 4731 §3, SEARCHRES RFC 5182 §2);
+// syntax RFC 9051 §9 "search".
 export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();

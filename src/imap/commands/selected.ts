@@ -9,11 +9,13 @@ import { compactSet } from '../uids.js';
 import { flagList } from '../response.js';
 import { flagBit, isStoreError } from '../../store/index.js';
 
-/** CHECK (RFC 3501 §6.4.1): nothing to do, every change is committed when made. */
+// RFC 3501 §6.4.1 CHECK (not in RFC 9051); syntax RFC 3501 §9 "command-select". Nothing
+// to do: every change is committed when made.
 export const check: Handler<SelectedSession> = async (_c, _tag, p) => {
   p.end();
 };
 
+// RFC 9051 §6.4.1 CLOSE; syntax §9 "command-select".
 export const close: Handler<SelectedSession> = async (c, _tag, p) => {
   p.end();
   const sel = c.selected!;
@@ -28,6 +30,7 @@ export const close: Handler<SelectedSession> = async (c, _tag, p) => {
   unselectNow(c);
 };
 
+// RFC 9051 §6.4.2 and RFC 3691 §2 UNSELECT; syntax RFC 9051 §9 "command-select".
 export const unselect: Handler<SelectedSession> = async (c, _tag, p) => {
   p.end();
   unselectNow(c);
@@ -47,12 +50,14 @@ async function doExpunge(c: SelectedSession, uids: number[]): Promise<void> {
   }
 }
 
+// RFC 9051 §6.4.3 EXPUNGE; syntax §9 "expunge".
 export const expunge: Handler<SelectedSession> = async (c, _tag, p) => {
   p.end();
   // Only messages this session knows: others are not in its numbering yet.
   await doExpunge(c, c.requireSelected(true).uids.toArray());
 };
 
+// RFC 9051 §6.4.9 and RFC 4315 §2.1 UID EXPUNGE; syntax RFC 9051 §9 "uid-expunge".
 export const uidExpunge: Handler<SelectedSession> = async (c, _tag, p) => {
   p.sp();
   const spec = p.sequenceSet();
@@ -64,6 +69,7 @@ export const uidExpunge: Handler<SelectedSession> = async (c, _tag, p) => {
 
 const STORABLE_SYSTEM = new Set(['\\seen', '\\answered', '\\flagged', '\\deleted', '\\draft']);
 
+// RFC 9051 §6.4.6 STORE, §6.4.9 UID STORE; syntax §9 "store".
 export const store: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
@@ -116,6 +122,7 @@ export const store: Handler<SelectedSession> = async (c, _tag, p, name) => {
 
 // ---- COPY / MOVE ----
 
+// RFC 9051 §6.4.7 COPY, §6.4.9 UID COPY; syntax §9 "copy".
 export const copy: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
@@ -143,6 +150,7 @@ export const copy: Handler<SelectedSession> = async (c, _tag, p, name) => {
   return `[COPYUID ${r.uidvalidity} ${compactSet(r.srcUids)} ${compactSet(r.dstUids)}]`;
 };
 
+// RFC 9051 §6.4.8 and RFC 6851 §3.1 MOVE, §6.4.9 UID MOVE; syntax RFC 9051 §9 "move".
 export const move: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
