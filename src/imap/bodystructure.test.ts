@@ -1,3 +1,5 @@
+// ENVELOPE, BODY and BODYSTRUCTURE rendering (RFC 9051 §7.5.2) from stored MIME structure,
+// and finding a part by its section number.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';

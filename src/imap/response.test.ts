@@ -1,3 +1,5 @@
+// Response building blocks (RFC 9051 §4, §9): strings as quoted strings or literals,
+// NIL, astrings, quoting and flag lists.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';

@@ -1,3 +1,5 @@
+// SEARCH keys (RFC 9051 §6.4.4, §9 "search-key"): parsing, RETURN and CHARSET options,
+// the plan of what to read per message and evaluation, and the date helpers.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ParseError, Parser, type LiteralSource } from './parser.js';
