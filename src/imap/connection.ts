@@ -4,7 +4,6 @@
 // and flushed with back-pressure; long responses flush as they go.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import {
   LineReader,
   LineTooLongError,
@@ -14,14 +13,18 @@ import {
   upgradeToTLS,
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
-import type { Account, Session, LoginResult, Store } from '../store/index.js';
-import { isStorageFull, publicKeyFingerprint } from '../store/index.js';
+import type { Account, Session } from '../store/index.js';
+import { isStorageFull } from '../store/index.js';
 import {
   announcedMechanisms,
   mechanismRefusal,
   type AuthConnState,
   type AuthPolicy,
 } from '../auth/mechanisms.js';
+import { LoginAttempts, tlsDescription } from '../auth/attempt.js';
+import { certificateKey } from '../auth/certificate.js';
+import { accountRefusal, type LoginEnv } from '../auth/exchange.js';
+import { failureReply } from './commands/auth.js';
 import {
   ParseError,
   Parser,
@@ -73,7 +76,7 @@ export class Conn implements LiteralSource, ImapSession {
   tlsIdentity: TlsIdentity | null = null;
 
   ncmds = 0;
-  authFailed = 0;
+  readonly logins: LoginAttempts;
   readonly timeouts: Timeouts;
   private lastLine = '';
   private litCount = 0;
@@ -87,10 +90,6 @@ export class Conn implements LiteralSource, ImapSession {
   private outSize = 0;
   private shutdownRequested = false;
   private inCommand = false;
-  private pendingLogin: {
-    attempt: Parameters<Store['global']['addLoginAttempt']>[0];
-    timer: NodeJS.Timeout;
-  } | null = null;
 
   constructor(
     socket: Socket,
@@ -106,6 +105,31 @@ export class Conn implements LiteralSource, ImapSession {
     this.reader = new LineReader(socket);
     this.writer = new Writer(socket, { slowDelayMs: ctx.delays.badClient });
     socket.setKeepAlive(true, 5 * MIN);
+    this.logins = new LoginAttempts({
+      protocol: 'imap',
+      remoteIP: this.remoteIP,
+      localIP: this.localIP,
+      limiter: ctx.limiters.authFailures,
+      failDelayMs: ctx.delays.authFail,
+      global: ctx.store.global,
+      log: this.log,
+      metrics: {
+        ratelimited: () => imapMetrics.authRatelimited.inc(),
+        failure: (mechanism, _result, counted) => {
+          if (counted) imapMetrics.authFailures.inc({ mechanism });
+        },
+        success: () => {},
+      },
+      setSlow: (on) => this.writer.setSlow(on),
+      tls: () => ({
+        tls: tlsDescription(this.socket, this.tlsActive),
+        tlsKeyFingerprint: this.tlsIdentity?.fingerprint ?? '',
+      }),
+      userAgent: () => this.userAgent,
+      // Clients send ID (RFC 2971) at different points of a session: a record waits for
+      // it until ID arrives, a second after the attempt, or the connection ends.
+      holdMs: 1000,
+    });
     socket.on('error', () => {});
   }
 
@@ -284,7 +308,7 @@ export class Conn implements LiteralSource, ImapSession {
       if (!lim.connections.tryAcquire(ip))
         return this.bye('too many open connections from your ip or network');
       counted = true;
-      if (this.tlsActive) await this.checkClientCertificate();
+      if (this.tlsActive) this.checkClientCertificate();
       let preauth = false;
       if (this.tlsIdentity && !this.tlsIdentity.noPreauth) {
         try {
@@ -329,7 +353,7 @@ export class Conn implements LiteralSource, ImapSession {
 
   private async teardown(counted: boolean): Promise<void> {
     if (counted) this.ctx.limiters.connections.release(this.remoteIP);
-    this.flushLoginAttempt();
+    this.logins.flush();
     this.session?.unregister();
     this.session = null;
     this.idleWake?.();
@@ -551,121 +575,62 @@ export class Conn implements LiteralSource, ImapSession {
     return mechanismRefusal('imap', this.authPolicy, this.authState, 'PLAIN') === null;
   }
 
-  /**
-   * Identifies a TLS client certificate by its public key alone (a fingerprint registered
-   * for the account, as with SSH keys): no CA, name or expiry check.
-   */
-  async checkClientCertificate(): Promise<void> {
-    const sock = this.socket as TLSSocket;
-    if (!(sock instanceof TLSSocket)) return;
-    const peer = sock.getPeerCertificate(false);
-    if (!peer || !peer.raw) return;
-    if (!this.ctx.limiters.authFailures.check(this.remoteIP)) return;
-    const spki = new X509Certificate(peer.raw).publicKey.export({ type: 'spki', format: 'der' });
-    const fp = publicKeyFingerprint(spki);
-    const key = this.ctx.store.global.tlsPublicKey(fp);
+  /** The connection as the shared login path sees it. */
+  loginEnv(): LoginEnv {
+    return {
+      protocol: 'imap',
+      policy: this.authPolicy,
+      state: this.authState,
+      hostname: this.ctx.hostname,
+      domains: this.ctx.domains,
+      store: this.ctx.store,
+      tls: this.tlsActive && this.socket instanceof TLSSocket ? this.socket : null,
+      identity: this.tlsIdentity,
+      attempts: this.logins,
+      log: this.log,
+    };
+  }
+
+  /** A registered TLS client certificate identifies an account (for PREAUTH or EXTERNAL). */
+  checkClientCertificate(): void {
+    const key = certificateKey(this.socket, this.ctx.store.global, () =>
+      this.logins.networkAllowed(),
+    );
     if (!key) return;
     this.tlsIdentity = {
       account: key.account,
       loginAddress: key.loginAddress,
-      fingerprint: fp,
+      fingerprint: key.fingerprint,
       noPreauth: key.noIMAPPreauth || this.ctx.service !== 'imaps',
     };
   }
 
   /** Completes a successful login: opens the account and registers for changes. */
   async loginAccount(account: string, address: string, mechanism: string): Promise<void> {
-    const acc = this.ctx.domains().accounts[account];
-    if (!acc) throw new UserError('AUTHENTICATIONFAILED', 'authentication failed');
-    if (acc.login_disabled !== undefined) {
-      this.recordLogin(account, address, mechanism, 'logindisabled');
-      throw new UserError('', `login disabled: ${acc.login_disabled}`);
+    const refusal = accountRefusal(this.ctx.domains(), account, mechanism.toUpperCase());
+    if (refusal) {
+      // An account gone from the configuration since its lookup is not recorded.
+      if (refusal.reason === 'login-disabled') {
+        this.logins.record(account, address, mechanism, 'logindisabled');
+      }
+      throw failureReply(refusal, false);
     }
     this.account = await this.ctx.store.account(account);
     this.session = this.account.switchboard.register(() => this.idleWake?.());
     this.username = address;
     this.state = 'auth';
-    this.authFailed = 0;
-    this.writer.setSlow(false);
-    this.ctx.limiters.authFailures.success(this.remoteIP, account);
-    this.recordLogin(account, address, mechanism, 'success');
+    this.logins.success(account, address, mechanism);
   }
 
   /**
-   * Before every authentication attempt: a growing delay after the third failure on this
-   * connection, then the failed-auth limit of the client's network, checked per attempt
-   * so that connections opened in advance do not escape it.
+   * Before every authentication attempt: the backoff delay, then the failed-auth limit of
+   * the client's network, refused with BYE and the connection closed.
    */
   async authBackoff(): Promise<void> {
-    if (this.authFailed > 3) await sleep((this.authFailed - 3) * this.ctx.delays.authFail);
-    if (this.ctx.limiters.authFailures.check(this.remoteIP)) return;
-    imapMetrics.authRatelimited.inc();
-    this.log.info({ remote: this.remoteIP }, 'too many failed logins, closing connection');
+    if (await this.logins.backoff()) return;
     this.untagged('BYE too many failed logins from your network, try again later');
     await this.flush().catch(() => {});
     throw new CloseConnection();
-  }
-
-  /** Whether a password may be tried for `account` from this client's network. */
-  accountAttemptAllowed(account: string): boolean {
-    return this.ctx.limiters.authFailures.checkAccount(account, this.remoteIP);
-  }
-
-  /** Counts a failed authentication: limiter, slow mode from the third. */
-  authFailure(
-    account: string,
-    address: string,
-    mechanism: string,
-    result: LoginResult,
-    countIt = true,
-  ): void {
-    this.recordLogin(account, address, mechanism, result);
-    if (!countIt) return;
-    this.authFailed++;
-    this.ctx.limiters.authFailures.fail(this.remoteIP, account);
-    imapMetrics.authFailures.inc({ mechanism });
-    if (this.authFailed >= 3) this.writer.setSlow(true);
-  }
-
-  /**
-   * Records a login attempt. It is written when ID arrives, a second after
-   * authentication, or at teardown, so it carries the user agent: clients send ID
-   * (RFC 2971) at different points of a session.
-   */
-  recordLogin(account: string, address: string, mechanism: string, result: LoginResult): void {
-    this.flushLoginAttempt();
-    const sock = this.socket as TLSSocket;
-    const tls =
-      this.tlsActive && sock instanceof TLSSocket
-        ? `${sock.getProtocol() ?? ''} ${sock.getCipher()?.name ?? ''}`.trim()
-        : '';
-    const attempt = {
-      account,
-      address,
-      protocol: 'imap',
-      mechanism,
-      result,
-      remoteIP: this.remoteIP,
-      localIP: this.localIP,
-      tls,
-      tlsKeyFingerprint: this.tlsIdentity?.fingerprint ?? '',
-      userAgent: this.userAgent,
-    };
-    const timer = setTimeout(() => this.flushLoginAttempt(), 1000);
-    timer.unref();
-    this.pendingLogin = { attempt, timer };
-  }
-
-  flushLoginAttempt(): void {
-    const p = this.pendingLogin;
-    if (!p) return;
-    this.pendingLogin = null;
-    clearTimeout(p.timer);
-    try {
-      this.ctx.store.global.addLoginAttempt({ ...p.attempt, userAgent: this.userAgent });
-    } catch (e) {
-      this.log.error({ err: e }, 'recording login attempt');
-    }
   }
 
   /** STARTTLS: hands any bytes already read to the TLS handshake (never executes them). */
@@ -694,7 +659,7 @@ export class Conn implements LiteralSource, ImapSession {
     this.writer = new Writer(tlsSock, { slowDelayMs: this.ctx.delays.badClient });
     this.writer.setSlow(slow);
     this.tlsActive = true;
-    await this.checkClientCertificate();
+    this.checkClientCertificate();
     if (this.tlsIdentity) this.tlsIdentity.noPreauth = true;
   }
 }

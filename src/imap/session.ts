@@ -4,9 +4,11 @@
 // connection implements these interfaces; handlers never import it.
 import type { Socket } from 'node:net';
 import type { AuthConnState, AuthPolicy } from '../auth/mechanisms.js';
+import type { LoginAttempts } from '../auth/attempt.js';
+import type { LoginEnv } from '../auth/exchange.js';
 import type { LineReader } from '../net/index.js';
 import type { Logger } from '../log/index.js';
-import type { Account, LoginResult, Mailbox, Session } from '../store/index.js';
+import type { Account, Mailbox, Session } from '../store/index.js';
 import type { ImapContext, Timeouts } from './context.js';
 import type { LiteralInfo, NumSetSpec } from './parser.js';
 import type { UidList } from './uids.js';
@@ -74,17 +76,13 @@ export interface ImapSession {
   readonly authState: AuthConnState;
   readonly plaintextAllowed: boolean;
   startTLS(): Promise<void>;
+  /** This connection's login attempts: records, failure counting, throttling. */
+  readonly logins: LoginAttempts;
+  /** Before every attempt: the backoff delay, then BYE and close when over the limit. */
   authBackoff(): Promise<void>;
-  accountAttemptAllowed(account: string): boolean;
-  authFailure(
-    account: string,
-    address: string,
-    mechanism: string,
-    result: LoginResult,
-    countIt?: boolean,
-  ): void;
+  /** The connection as the shared login path sees it. */
+  loginEnv(): LoginEnv;
   loginAccount(account: string, address: string, mechanism: string): Promise<void>;
-  flushLoginAttempt(): void;
 }
 
 /** A session after login: its account and change feed are there. */

@@ -47,7 +47,7 @@ export const id: Handler = async (c, _tag, p) => {
   if (name) {
     c.userAgent = [name, version].filter(Boolean).join(' ').slice(0, 200);
     c.log.info({ userAgent: c.userAgent }, 'client id');
-    c.flushLoginAttempt();
+    c.logins.flush();
   }
   const ours = [`"name" ${quote(PRODUCT)}`];
   if (c.state !== 'notauth') ours.push(`"version" ${quote(VERSION)}`);
