@@ -3,7 +3,6 @@
 // pipelined command waiting (RFC 2920 §3.2), so a batch of replies leaves in one write.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import {
   LineReader,
   LineTooLongError,
@@ -14,7 +13,8 @@ import {
   upgradeToTLS,
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
-import { publicKeyFingerprint, type LoginResult } from '../store/index.js';
+import { LoginAttempts, tlsDescription } from '../auth/attempt.js';
+import { certificateKey } from '../auth/certificate.js';
 import {
   C,
   SE,
@@ -104,7 +104,8 @@ export class SmtpConn {
   username = '';
   /** Whether an AUTH command succeeded (a certificate login alone does not count). */
   authSASL = false;
-  authFailed = 0;
+  /** This connection's login attempts: records, failure counting, throttling. */
+  readonly logins: LoginAttempts;
   tlsIdentity: { account: string; loginAddress: string; fingerprint: string } | null = null;
   tx: Transaction | null = null;
   goodTransactions = 0;
@@ -131,6 +132,28 @@ export class SmtpConn {
     this.reader = new LineReader(socket);
     this.writer = new Writer(socket, { slowDelayMs: ctx.delays.badClient });
     socket.on('error', () => {});
+    this.logins = new LoginAttempts({
+      protocol: 'submission',
+      remoteIP: this.remoteIP,
+      localIP: this.localIP,
+      limiter: ctx.limiters.authFailures,
+      failDelayMs: ctx.delays.authFail,
+      global: ctx.store.global,
+      log: this.log,
+      metrics: {
+        ratelimited: () => smtpMetrics.authentication.inc({ mechanism: '', result: 'ratelimited' }),
+        failure: (mechanism, result) => smtpMetrics.authentication.inc({ mechanism, result }),
+        success: (mechanism) => smtpMetrics.authentication.inc({ mechanism, result: 'ok' }),
+      },
+      setSlow: (on) => this.setSlow(on),
+      tls: () => ({
+        tls: this.tlsDescription(),
+        tlsKeyFingerprint: this.tlsIdentity?.fingerprint ?? '',
+      }),
+      // SMTP has no way for a client to name itself.
+      userAgent: () => '',
+      holdMs: 0,
+    });
   }
 
   get submission(): boolean {
@@ -380,15 +403,11 @@ export class SmtpConn {
   // ---- authentication ----
 
   /**
-   * Before every authentication attempt: a growing delay after the third failure on this
-   * connection, then the failed-auth limit of the client's network, checked per attempt
-   * so that connections opened in advance do not escape it.
+   * Before every authentication attempt: the backoff delay, then the failed-auth limit of
+   * the client's network, refused with 421 and the connection closed.
    */
   async authBackoff(): Promise<void> {
-    if (this.authFailed > 3) await sleep((this.authFailed - 3) * this.ctx.delays.authFail);
-    if (this.ctx.limiters.authFailures.check(this.remoteIP)) return;
-    smtpMetrics.authentication.inc({ mechanism: '', result: 'ratelimited' });
-    this.log.info({ remote: this.remoteIP }, 'too many failed logins, closing connection');
+    if (await this.logins.backoff()) return;
     throw new SmtpError(
       C.ServiceNotAvailable,
       SE.OtherSecurity0,
@@ -397,80 +416,33 @@ export class SmtpConn {
     );
   }
 
-  /** Whether a password may be tried for `account` from this client's network. */
-  accountAttemptAllowed(account: string): boolean {
-    return this.ctx.limiters.authFailures.checkAccount(account, this.remoteIP);
-  }
-
   authSucceeded(account: string, address: string, mechanism: string): void {
     this.account = account;
     this.username = address;
-    this.authFailed = 0;
-    this.setSlow(false);
-    this.ctx.limiters.authFailures.success(this.remoteIP, account);
-    this.recordLogin(account, address, mechanism, 'success');
-    smtpMetrics.authentication.inc({ mechanism, result: 'ok' });
-  }
-
-  authFailure(
-    account: string,
-    address: string,
-    mechanism: string,
-    result: LoginResult,
-    counted: boolean,
-  ): void {
-    this.recordLogin(account, address, mechanism, result);
-    smtpMetrics.authentication.inc({ mechanism, result });
-    if (!counted) return;
-    this.authFailed++;
-    this.ctx.limiters.authFailures.fail(this.remoteIP, account);
-    if (this.authFailed >= 3) this.setSlow(true);
-  }
-
-  recordLogin(account: string, address: string, mechanism: string, result: LoginResult): void {
-    try {
-      this.ctx.store.global.addLoginAttempt({
-        account,
-        address,
-        protocol: 'submission',
-        mechanism,
-        result,
-        remoteIP: this.remoteIP,
-        localIP: this.localIP,
-        tls: this.tlsDescription(),
-        tlsKeyFingerprint: this.tlsIdentity?.fingerprint ?? '',
-        userAgent: '',
-      });
-    } catch (e) {
-      this.log.error({ err: e }, 'recording login attempt');
-    }
+    this.logins.success(account, address, mechanism);
   }
 
   /** "TLSv1.3 TLS_AES_128_GCM_SHA256", or "" on plaintext. */
   tlsDescription(): string {
-    const s = this.socket;
-    if (!this.tlsActive || !(s instanceof TLSSocket)) return '';
-    return `${s.getProtocol() ?? ''} ${s.getCipher()?.name ?? ''}`.trim();
+    return tlsDescription(this.socket, this.tlsActive);
   }
 
   /** A TLS client certificate whose public key is registered identifies an account. */
   checkClientCertificate(): void {
-    const sock = this.socket;
-    if (!this.submission || !(sock instanceof TLSSocket)) return;
-    const peer = sock.getPeerCertificate(false);
-    if (!peer || !peer.raw) return;
-    // Over the failed-auth limit: certificates are not even looked at, so trying keys
-    // does not get around the limit.
-    if (!this.ctx.limiters.authFailures.check(this.remoteIP)) return;
-    const spki = new X509Certificate(peer.raw).publicKey.export({ type: 'spki', format: 'der' });
-    const fp = publicKeyFingerprint(spki);
-    const key = this.ctx.store.global.tlsPublicKey(fp);
+    if (!this.submission) return;
+    const key = certificateKey(this.socket, this.ctx.store.global, () =>
+      this.logins.networkAllowed(),
+    );
     if (!key) return;
     const acc = this.ctx.domains().accounts[key.account];
     if (!acc) return;
-    this.tlsIdentity = { account: key.account, loginAddress: key.loginAddress, fingerprint: fp };
+    this.tlsIdentity = {
+      account: key.account,
+      loginAddress: key.loginAddress,
+      fingerprint: key.fingerprint,
+    };
     if (acc.login_disabled !== undefined) {
-      this.recordLogin(key.account, key.loginAddress, 'tlsclientauth', 'logindisabled');
+      this.logins.record(key.account, key.loginAddress, 'tlsclientauth', 'logindisabled');
       return;
     }
     // No AUTH is needed after a certificate login: the registered key is the credential.
