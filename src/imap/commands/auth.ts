@@ -40,6 +40,7 @@ export const login: Handler = async (c, _tag, p) => {
   return `[CAPABILITY ${c.capabilities()}]`;
 };
 
+// RFC 9051 §6.2.2 AUTHENTICATE, RFC 4959 SASL-IR; syntax §9 "authenticate".
 export const authenticate: Handler = async (c, _tag, p) => {
   p.sp();
   const mech = p.atom().toUpperCase();
