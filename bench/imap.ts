@@ -227,8 +227,8 @@ async function buildMailbox(
 ): Promise<{ seconds: number }> {
   const t0 = performance.now();
   const a = await store.account(account);
-  const seedBox = a.mailbox('Seed') ?? (await a.createMailbox('Seed'))[0]!;
-  if (a.uids(seedBox.id).length === 0) {
+  const seedBox = (await a.mailbox('Seed')) ?? (await a.createMailbox('Seed'))[0]!;
+  if ((await a.uids(seedBox.id)).length === 0) {
     const items = [];
     for (let i = 0; i < seed; i++) {
       items.push({
@@ -240,10 +240,10 @@ async function buildMailbox(
     await a.addMessages(seedBox.id, items);
     for (const it of items) await it.message.cleanup();
   }
-  const dst = a.mailbox(mailbox) ?? (await a.createMailbox(mailbox))[0]!;
-  const seedUids = a.uids(seedBox.id);
+  const dst = (await a.mailbox(mailbox)) ?? (await a.createMailbox(mailbox))[0]!;
+  const seedUids = await a.uids(seedBox.id);
   for (;;) {
-    const have = a.mailboxById(dst.id)!.counts.total;
+    const have = (await a.mailboxById(dst.id))!.counts.total;
     if (have >= count) break;
     // Copies hard-link the message files: cheap, and the data is real.
     await a.copyMessages(seedBox.id, seedUids.slice(0, count - have), dst.id);

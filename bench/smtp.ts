@@ -167,8 +167,8 @@ async function startBenchServer(): Promise<BenchServer> {
 /** Messages stored in the bench account's Inbox. */
 async function storedCount(store: Store): Promise<number> {
   const a = await store.account('bench');
-  const mb = a.mailbox('Inbox');
-  return mb ? a.mailboxById(mb.id)!.counts.total : 0;
+  const mb = await a.mailbox('Inbox');
+  return mb ? (await a.mailboxById(mb.id))!.counts.total : 0;
 }
 
 /** The child process: serves smtp and answers requests from the benchmark over IPC. */

@@ -46,23 +46,23 @@ export async function benchStore(): Promise<void> {
     );
 
     // A large mailbox: bulk-load rows by copying (one transaction per 1000 messages).
-    const inbox = a.mailbox('Inbox')!;
+    const inbox = (await a.mailbox('Inbox'))!;
     const big = (await a.createMailbox('Big'))[0]!;
-    const uids = a.uids(inbox.id);
+    const uids = await a.uids(inbox.id);
     const target = 100_000;
     t = performance.now();
-    while (a.mailboxById(big.id)!.counts.total < target) {
-      const n = Math.min(uids.length, target - a.mailboxById(big.id)!.counts.total);
+    while ((await a.mailboxById(big.id))!.counts.total < target) {
+      const n = Math.min(uids.length, target - (await a.mailboxById(big.id))!.counts.total);
       await a.copyMessages(inbox.id, uids.slice(0, n), big.id);
     }
     s = (performance.now() - t) / 1000;
     console.log(`store: copied ${target} messages in ${s.toFixed(1)} s (hard links, batched)`);
     const heap0 = process.memoryUsage().heapUsed;
     t = performance.now();
-    const all = a.uids(big.id);
+    const all = await a.uids(big.id);
     const tu = performance.now() - t;
     t = performance.now();
-    const flags = a.flagsOf(big.id);
+    const flags = await a.flagsOf(big.id);
     const tf = performance.now() - t;
     console.log(
       `store: ${all.length} UIDs in ${tu.toFixed(0)} ms; flags of ${flags.length} in ${tf.toFixed(0)} ms; heap +${mb(process.memoryUsage().heapUsed - heap0)}`,

@@ -148,8 +148,8 @@ test('queue and suppression commands, with the server running and stopped', asyn
   });
   try {
     const acc = await again.store.account('alice');
-    const mb = acc.mailbox('Inbox')!;
-    const msgs = acc.messages(mb.id, [...acc.uidArray(mb.id)]);
+    const mb = (await acc.mailbox('Inbox'))!;
+    const msgs = await acc.messages(mb.id, [...(await acc.uidArray(mb.id))]);
     assert.equal(msgs.length, 1);
     const dsn = parseDSN(await acc.readMessage(msgs[0]!, 0, msgs[0]!.size));
     assert.equal(dsn?.recipients[0]?.finalRecipient, 'x@remote.example');

@@ -15,6 +15,7 @@ import { verifyPassword, type StoredSecrets } from '../src/sasl/index.js';
 import { ensureSelfSigned } from '../src/net/index.js';
 import { LOCALSERVE_PORTS, localserveStaticConfig } from '../src/server/localserve.js';
 import { firstLine } from './util.js';
+import { rawDatabase } from '../src/store/testing.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 
@@ -116,10 +117,10 @@ test('localserve: first start, serving, Ctrl-C, second start reuses everything, 
     // The account exists with the printed password.
     const store = await Store.open({ dataDir: join(dir, 'data') });
     const account = await store.account('you');
-    const secrets = account.secrets<StoredSecrets>();
+    const secrets = await account.secrets<StoredSecrets>();
     assert.ok(secrets);
     assert.equal(await verifyPassword(secrets, 'tidings'), true);
-    assert.equal(account.mailbox('Inbox')?.name, 'Inbox');
+    assert.equal((await account.mailbox('Inbox'))?.name, 'Inbox');
     await store.close();
 
     const second = await start(dir);
@@ -246,12 +247,12 @@ test('localserve: Ctrl-C the moment a port opens on first start leaves a usable 
     const store = await Store.open({ dataDir: join(dir, 'data') });
     try {
       const account = await store.account('you');
-      const secrets = account.secrets<StoredSecrets>();
+      const secrets = await account.secrets<StoredSecrets>();
       assert.ok(secrets, `account left without a password:\n${first.out()}`);
       assert.equal(await verifyPassword(secrets, 'tidings'), true);
       // An account without secrets (left by an interrupted start of an older version)
       // gets its password at the next start, before the ports open.
-      account.stmt('DELETE FROM password').run();
+      rawDatabase(account).prepare('DELETE FROM password').run();
     } finally {
       await store.close();
     }

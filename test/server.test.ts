@@ -64,7 +64,7 @@ test('server: listeners, live reload of domains.toml, quota from config, clean s
     assert.equal(m.status, 200);
 
     const alice = await server.store.account('alice');
-    assert.equal(alice.quotaLimit(), 5000, 'global default quota');
+    assert.equal(await alice.quotaLimit(), 5000, 'global default quota');
 
     // A valid change replaces the running configuration.
     const reloaded = new Promise<void>((r) => (waiter = r));
@@ -77,14 +77,14 @@ test('server: listeners, live reload of domains.toml, quota from config, clean s
     await rename(join(cfg, 'domains.toml.new'), join(cfg, 'domains.toml'));
     await reloaded;
     assert.ok(server.domains.accounts.bob);
-    assert.equal(alice.quotaLimit(), 9000, 'account quota applies without restart');
+    assert.equal(await alice.quotaLimit(), 9000, 'account quota applies without restart');
 
     // An invalid change is refused and the running one stays.
     await writeFile(join(cfg, 'domains.toml'), domains('quota = "lots"\n'));
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(reloads.length, 1);
     assert.ok(server.domains.accounts.bob);
-    assert.equal(alice.quotaLimit(), 9000);
+    assert.equal(await alice.quotaLimit(), 9000);
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });

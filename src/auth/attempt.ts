@@ -132,11 +132,9 @@ export class LoginAttempts {
   }
 
   private write(a: LoginAttempt): void {
-    try {
-      this.o.global.addLoginAttempt(a);
-    } catch (e) {
+    this.o.global.addLoginAttempt(a).catch((e: unknown) => {
       this.o.log.error({ err: e }, 'recording login attempt');
-    }
+    });
   }
 }
 

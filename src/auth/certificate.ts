@@ -16,18 +16,18 @@ export type CertificateKey = Pick<TLSPublicKey, 'account' | 'loginAddress' | 'no
  * limit (`networkAllowed` false) certificates are not even looked at, so that trying keys
  * does not get around the limit.
  */
-export function certificateKey(
+export async function certificateKey(
   socket: Socket,
   global: Pick<GlobalDB, 'tlsPublicKey'>,
   networkAllowed: () => boolean,
-): CertificateKey | null {
+): Promise<CertificateKey | null> {
   if (!(socket instanceof TLSSocket)) return null;
   const peer = socket.getPeerCertificate(false);
   if (!peer || !peer.raw) return null;
   if (!networkAllowed()) return null;
   const spki = new X509Certificate(peer.raw).publicKey.export({ type: 'spki', format: 'der' });
   const fingerprint = publicKeyFingerprint(spki);
-  const key = global.tlsPublicKey(fingerprint);
+  const key = await global.tlsPublicKey(fingerprint);
   if (!key) return null;
   return {
     account: key.account,

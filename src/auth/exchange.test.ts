@@ -32,7 +32,11 @@ function setup(opts: { limiter?: AuthFailureLimiter; holdMs?: number } = {}) {
     localIP: '192.0.2.2',
     limiter: opts.limiter ?? new AuthFailureLimiter(),
     failDelayMs: 0,
-    global: { addLoginAttempt: (a) => records.push(a) },
+    global: {
+      addLoginAttempt: async (a) => {
+        records.push(a);
+      },
+    },
     log,
     metrics: { ratelimited: () => {}, failure: () => {}, success: () => {} },
     setSlow: (on) => slow.push(on),

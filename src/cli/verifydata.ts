@@ -2,7 +2,7 @@
 // mailbox counts, UIDs, message files and sizes, modseqs) and prints every problem.
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { Store, verifyAccount, verifyModes } from '../store/index.js';
+import { Store, verifyModes } from '../store/index.js';
 import { configDirOption, loadConfigOrExit } from './common.js';
 
 export function registerVerifydata(program: Command): void {
@@ -41,7 +41,7 @@ export function registerVerifydata(program: Command): void {
         // A named account: the modes of its own directory (all were checked above otherwise).
         const modes =
           accounts.length > 0 ? await verifyModes(dataDir, store.accountDir(name)) : null;
-        const r = await verifyAccount(await store.account(name));
+        const r = await (await store.account(name)).verify();
         report(`${name}: ${r.mailboxes} mailboxes, ${r.messages} messages, ${r.files} files`, [
           ...(modes?.problems ?? []),
           ...r.problems,

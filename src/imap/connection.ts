@@ -308,7 +308,7 @@ export class Conn implements LiteralSource, ImapSession {
       if (!lim.connections.tryAcquire(ip))
         return this.bye('too many open connections from your ip or network');
       counted = true;
-      if (this.tlsActive) this.checkClientCertificate();
+      if (this.tlsActive) await this.checkClientCertificate();
       let preauth = false;
       if (this.tlsIdentity && !this.tlsIdentity.noPreauth) {
         try {
@@ -532,11 +532,11 @@ export class Conn implements LiteralSource, ImapSession {
   // ---- selected mailbox helpers ----
 
   /** The selected mailbox, re-validated: it may have been deleted by another session. */
-  requireSelected(forWrite = false): Selected {
+  async requireSelected(forWrite = false): Promise<Selected> {
     const s = this.selected;
     if (!s) throw new UserError('', 'no mailbox selected');
     if (forWrite && s.readonly) throw new UserError('', 'mailbox selected read-only (EXAMINE)');
-    const mb = this.authenticated().account.mailboxById(s.mailbox.id);
+    const mb = await this.authenticated().account.mailboxById(s.mailbox.id);
     if (!mb) throw new UserError('NONEXISTENT', 'selected mailbox no longer exists');
     s.mailbox = mb;
     return s;
@@ -544,7 +544,8 @@ export class Conn implements LiteralSource, ImapSession {
 
   /** UIDs named by a sequence set (message numbers, or UIDs for UID commands). */
   resolveSet(spec: NumSetSpec, isUid: boolean): number[] {
-    const s = this.requireSelected();
+    const s = this.selected;
+    if (!s) throw new UserError('', 'no mailbox selected');
     if (isUid) return resolveUids(spec, s.uids, s.searchResult);
     return resolveSeqs(spec, s.uids.length, s.searchResult, s.uids).map((n) => s.uids.at(n - 1));
   }
@@ -592,8 +593,8 @@ export class Conn implements LiteralSource, ImapSession {
   }
 
   /** A registered TLS client certificate identifies an account (for PREAUTH or EXTERNAL). */
-  checkClientCertificate(): void {
-    const key = certificateKey(this.socket, this.ctx.store.global, () =>
+  async checkClientCertificate(): Promise<void> {
+    const key = await certificateKey(this.socket, this.ctx.store.global, () =>
       this.logins.networkAllowed(),
     );
     if (!key) return;
@@ -659,7 +660,7 @@ export class Conn implements LiteralSource, ImapSession {
     this.writer = new Writer(tlsSock, { slowDelayMs: this.ctx.delays.badClient });
     this.writer.setSlow(slow);
     this.tlsActive = true;
-    this.checkClientCertificate();
+    await this.checkClientCertificate();
     if (this.tlsIdentity) this.tlsIdentity.noPreauth = true;
   }
 }

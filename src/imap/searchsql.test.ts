@@ -55,7 +55,7 @@ test('the store filter and toPredicate select exactly what evaluate selects', as
   const { store, cleanup } = await tempStore();
   try {
     const account = await store.account('a');
-    const mb = account.mailbox('Inbox')!;
+    const mb = (await account.mailbox('Inbox'))!;
     const rows: { uid: number; flags: number; size: number; internalDate: number }[] = [];
     for (let n = 1; n <= 60; n++) {
       const pad = (n * 37) % 3000;

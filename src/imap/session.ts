@@ -90,7 +90,7 @@ export interface AuthSession extends ImapSession {
   readonly account: Account;
   readonly session: Session;
   /** The selected mailbox, re-validated (it may have been deleted); for writes, not read-only. */
-  requireSelected(forWrite?: boolean): Selected;
+  requireSelected(forWrite?: boolean): Promise<Selected>;
   /** Message numbers or UIDs of a sequence set, against the selected mailbox. */
   resolveSet(spec: NumSetSpec, isUid: boolean): number[];
 }

@@ -27,8 +27,8 @@ test('local delivery stores Delivered-To, Return-Path, the queue prefix and the 
   ]);
   // The stored structure covers prefix + file; the envelope comes from the message.
   const acc = await h.store.account('bob');
-  const mb = acc.mailbox('Inbox');
-  const [stored] = acc.messages(mb?.id ?? 0, acc.uids(mb?.id ?? 0));
+  const mb = await acc.mailbox('Inbox');
+  const [stored] = await acc.messages(mb?.id ?? 0, await acc.uids(mb?.id ?? 0));
   assert.equal(stored?.messageId, 'orig-1@example.com');
   assert.deepEqual(stored?.part, parseMessage(got[0] as Buffer));
   assert.equal(delivered.length, 1);

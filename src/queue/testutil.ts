@@ -139,10 +139,11 @@ export async function mailboxContents(
   mailbox = 'Inbox',
 ): Promise<Buffer[]> {
   const acc = await store.account(account);
-  const mb = acc.mailbox(mailbox);
+  const mb = await acc.mailbox(mailbox);
   if (!mb) return [];
   const out: Buffer[] = [];
-  for (const m of acc.messages(mb.id, acc.uids(mb.id))) out.push(await acc.readMessage(m));
+  for (const m of await acc.messages(mb.id, await acc.uids(mb.id)))
+    out.push(await acc.readMessage(m));
   return out;
 }
 

@@ -115,7 +115,8 @@ export async function ensureLocalserveConfig(
 async function ensurePassword(server: Server): Promise<void> {
   if (!server.domains.accounts[LOCALSERVE_ACCOUNT]) return;
   const account = await server.store.account(LOCALSERVE_ACCOUNT);
-  if (!account.secrets()) await account.setSecrets(await deriveSecrets(LOCALSERVE_PASSWORD));
+  if (!(await account.secrets()))
+    await account.setSecrets(await deriveSecrets(LOCALSERVE_PASSWORD));
 }
 
 /**

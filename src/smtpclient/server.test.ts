@@ -180,8 +180,8 @@ test('delivery on port 25 into the store, with REQUIRETLS over STARTTLS and a re
     await c.quit();
 
     const a = await s.store.account('mjl');
-    const mb = a.mailbox('Inbox')!;
-    const msgs = a.messages(mb.id, a.uids(mb.id));
+    const mb = (await a.mailbox('Inbox'))!;
+    const msgs = await a.messages(mb.id, await a.uids(mb.id));
     assert.equal(msgs.length, 1);
     const stored = await a.readMessage(msgs[0]!);
     assert.ok(stored.subarray(stored.length - data.length).equals(data));

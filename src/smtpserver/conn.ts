@@ -228,7 +228,7 @@ export class SmtpConn {
         );
       }
       counted = true;
-      if (this.tlsActive) this.checkClientCertificate();
+      if (this.tlsActive) await this.checkClientCertificate();
       // "ESMTP" in the greeting tells clients and monitors this is an ESMTP server.
       this.writer.write(`${C.ServiceReady} ${this.ctx.hostname} ESMTP Tidings\r\n`);
       await this.flush();
@@ -428,9 +428,9 @@ export class SmtpConn {
   }
 
   /** A TLS client certificate whose public key is registered identifies an account. */
-  checkClientCertificate(): void {
+  async checkClientCertificate(): Promise<void> {
     if (!this.submission) return;
-    const key = certificateKey(this.socket, this.ctx.store.global, () =>
+    const key = await certificateKey(this.socket, this.ctx.store.global, () =>
       this.logins.networkAllowed(),
     );
     if (!key) return;
@@ -478,7 +478,7 @@ export class SmtpConn {
     // RFC 3207 §4.2: forget everything learned before TLS.
     this.hello = null;
     await this.resetTransaction();
-    this.checkClientCertificate();
+    await this.checkClientCertificate();
   }
 }
 

@@ -11,13 +11,7 @@ import { receivedHeader } from './received.js';
 import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
 import { smtpMetrics } from './metrics.js';
 import { formatDate, newMessageId } from '../message/compose.js';
-import {
-  isStorageFull,
-  recordOutgoing,
-  sendCounts,
-  type Account,
-  type PreparedMessage,
-} from '../store/index.js';
+import { isStorageFull, type Account, type PreparedMessage } from '../store/index.js';
 import type { NewQueueMessage } from '../queue/index.js';
 import { C, SE } from '../smtp/index.js';
 
@@ -80,7 +74,7 @@ export async function submit(
   }
   const addresses = tx.recipients.map((r) => r.address);
   const acc = await c.ctx.store.account(account);
-  checkSendLimits(c, acc, addresses);
+  await checkSendLimits(c, acc, addresses);
 
   // REQUIRETLS wins; otherwise "TLS-Required: No" relaxes the recipient's TLS policy.
   const requireTLS = tx.requireTLS ? true : info.tlsRequiredNo ? false : null;
@@ -142,7 +136,7 @@ export async function submit(
     throw fail('queueerror', err);
   }
   try {
-    await recordOutgoing(acc, addresses);
+    await acc.recordOutgoing(addresses);
   } catch (e) {
     // The message is queued; losing a history row only weakens the limits.
     c.log.error({ err: e }, 'recording outgoing recipients');
@@ -190,12 +184,12 @@ function mailFromText(tx: Transaction): string {
  * Per-account daily limits on messages and first-time recipients: a stolen password sends
  * only so much spam before someone notices.
  */
-function checkSendLimits(c: SmtpConn, acc: Account, addresses: string[]): void {
+async function checkSendLimits(c: SmtpConn, acc: Account, addresses: string[]): Promise<void> {
   const accCfg = c.ctx.domains().accounts[acc.name];
   const maxMsgs = accCfg?.max_outgoing_messages_per_day ?? c.ctx.limits.maxOutgoingPerDay;
   const maxFirst =
     accCfg?.max_first_time_recipients_per_day ?? c.ctx.limits.maxFirstTimeRecipientsPerDay;
-  const n = sendCounts(acc, addresses);
+  const n = await acc.sendCounts(addresses);
   if (n.messages + addresses.length > maxMsgs) {
     const msg = `max number of messages (${maxMsgs}) over past 24h reached, try increasing per-account setting max_outgoing_messages_per_day`;
     throw fail('messagelimiterror', userError(C.LocalError, SE.DeliveryNotAuth1, msg));

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { tempStore, sampleMessage } from './testutil.js';
 import { Flag } from './flags.js';
 import { isStoreError } from './errors.js';
-import { verifyAccount } from './verify.js';
 import type { Account } from './account.js';
 import type { Store } from './store.js';
+import { rawDatabase, messagePath } from './testing.js';
 
 async function add(store: Store, a: Account, mailbox: string, n: number, flags = 0) {
   const items = [];
@@ -19,7 +19,7 @@ async function add(store: Store, a: Account, mailbox: string, n: number, flags =
 
 async function clean(a: Account) {
   await a.settle();
-  const r = await verifyAccount(a);
+  const r = await a.verify();
   assert.deepEqual(r.problems, []);
   return r;
 }
@@ -32,7 +32,7 @@ describe('account store', () => {
     try {
       const a = await t.store.account('alice');
       assert.deepEqual(
-        a.mailboxes().map((m) => [m.name, m.specialUse]),
+        (await a.mailboxes()).map((m) => [m.name, m.specialUse]),
         [
           ['Inbox', null],
           ['Lists', null],
@@ -41,9 +41,9 @@ describe('account store', () => {
           ['Trash', '\\Trash'],
         ],
       );
-      assert.deepEqual(a.subscriptions(), ['Inbox', 'Lists', 'Lists/Work', 'Sent', 'Trash']);
-      assert.equal(a.mailboxBySpecialUse('\\Sent')?.name, 'Sent');
-      const uidvalidities = a.mailboxes().map((m) => m.uidvalidity);
+      assert.deepEqual(await a.subscriptions(), ['Inbox', 'Lists', 'Lists/Work', 'Sent', 'Trash']);
+      assert.equal((await a.mailboxBySpecialUse('\\Sent'))?.name, 'Sent');
+      const uidvalidities = (await a.mailboxes()).map((m) => m.uidvalidity);
       assert.equal(new Set(uidvalidities).size, uidvalidities.length);
       await clean(a);
     } finally {
@@ -67,7 +67,7 @@ describe('account store', () => {
         r2.messages.map((m) => m.uid),
         [4, 5],
       );
-      assert.deepEqual(a.uids(r1.mailbox.id), [1, 2, 4, 5]);
+      assert.deepEqual(await a.uids(r1.mailbox.id), [1, 2, 4, 5]);
       await t.store.close();
       const { Store } = await import('./store.js');
       const s2 = await Store.open({ dataDir: t.dir, cleanup: true });
@@ -89,9 +89,9 @@ describe('account store', () => {
     const t = await tempStore();
     try {
       const a = await t.store.account('carol');
-      const before = a.highestModseq();
+      const before = await a.highestModseq();
       const r = await add(t.store, a, 'Inbox', 3);
-      assert.equal(a.highestModseq(), before + 1);
+      assert.equal(await a.highestModseq(), before + 1);
       assert.deepEqual(
         r.messages.map((m) => m.modseq),
         [before + 1, before + 1, before + 1],
@@ -103,14 +103,14 @@ describe('account store', () => {
       const f = await a.storeFlags(r.mailbox.id, [1, 2, 3], { mode: 'add', flags: Flag.Seen });
       assert.equal(f.modseq, before + 2);
       assert.deepEqual(
-        a.messages(r.mailbox.id, [1, 2, 3]).map((m) => m.modseq),
+        (await a.messages(r.mailbox.id, [1, 2, 3])).map((m) => m.modseq),
         [before + 2, before + 2, before + 2],
       );
       // A store that changes nothing takes no modseq.
       const g = await a.storeFlags(r.mailbox.id, [1, 2, 3], { mode: 'add', flags: Flag.Seen });
       assert.equal(g.modseq, null);
       assert.deepEqual(g.changed, []);
-      assert.equal(a.highestModseq(), before + 2);
+      assert.equal(await a.highestModseq(), before + 2);
       // CONDSTORE unchangedsince: message 1 changed after modseq before+1.
       await a.storeFlags(r.mailbox.id, [1], { mode: 'add', flags: Flag.Flagged });
       const h = await a.storeFlags(r.mailbox.id, [1, 2], {
@@ -134,8 +134,8 @@ describe('account store', () => {
       const mb = r.mailbox.id;
       const e = await a.expunge(mb, [1, 3]);
       assert.deepEqual(e.uids, [1, 3]);
-      assert.deepEqual(a.uids(mb), [2]);
-      const rows = a.db
+      assert.deepEqual(await a.uids(mb), [2]);
+      const rows = rawDatabase(a)
         .prepare('SELECT uid, expunged, modseq FROM messages WHERE mailbox_id = ? ORDER BY uid')
         .all(mb);
       assert.deepEqual(rows, [
@@ -143,7 +143,7 @@ describe('account store', () => {
         { uid: 2, expunged: 0, modseq: r.messages[1]?.modseq },
         { uid: 3, expunged: 1, modseq: e.modseq },
       ]);
-      assert.equal(a.mailboxById(mb)?.counts.total, 1);
+      assert.equal((await a.mailboxById(mb))?.counts.total, 1);
       await clean(a);
       // With no other session, the files are gone once erasure settles.
       assert.equal(await a.fileSize(r.messages[0]!.fileId), null);
@@ -169,7 +169,7 @@ describe('account store', () => {
       await a.settle();
       assert.notEqual(await a.fileSize(m.fileId), null, 'session 2 still references it');
       // Still readable for session 2 until it takes the change.
-      const old = a.message(r.mailbox.id, m.uid, { includeExpunged: true });
+      const old = await a.message(r.mailbox.id, m.uid, { includeExpunged: true });
       assert.ok(old);
       assert.equal((await a.readMessage(old)).toString(), sampleMessage(0).toString());
       const changes = s2.take();
@@ -246,7 +246,7 @@ describe('account store', () => {
       const r = await a.addMessages('Inbox', [{ message: p, prefix }]);
       await p.cleanup();
       const m = r.messages[0]!;
-      const stored = await readFile(a.messagePath(m.fileId));
+      const stored = await readFile(messagePath(a, m.fileId));
       assert.equal(
         stored.toString(),
         'Subject: lf\r\nFrom: a@b.c\r\n\r\nline1\r\nline2\r\nline3\r\n',
@@ -320,7 +320,10 @@ describe('account store', () => {
       assert.equal(withFields!.part.bodyStart, prefix.length + data.indexOf('\r\n\r\n') + 4);
       assert.equal(traced!.part.envelope?.date, undefined);
       assert.equal(traced!.messageId, '');
-      const env = a.db.prepare('SELECT envelope FROM messages ORDER BY uid').pluck().all();
+      const env = rawDatabase(a)
+        .prepare('SELECT envelope FROM messages ORDER BY uid')
+        .pluck()
+        .all();
       assert.deepEqual(env, [
         JSON.stringify(withFields!.part.envelope),
         JSON.stringify(traced!.part.envelope),
@@ -345,7 +348,7 @@ describe('account store', () => {
 
       await a.renameMailbox('a', 'x/y');
       assert.deepEqual(
-        a.mailboxes().map((m) => m.name),
+        (await a.mailboxes()).map((m) => m.name),
         ['Inbox', 'Inbox/sub', 'x', 'x/y', 'x/y/b', 'x/y/b/c'],
       );
       await assert.rejects(a.renameMailbox('nope', 'z'), (e) => isStoreError(e, 'nonexistent'));
@@ -357,23 +360,23 @@ describe('account store', () => {
       const r = await add(t.store, a, 'Inbox', 2);
       const inbox = r.mailbox;
       const moved = await a.renameMailbox('Inbox', 'Old');
-      assert.deepEqual(a.uids(moved.id), [1, 2]);
-      assert.deepEqual(a.uids(inbox.id), []);
-      assert.equal(a.mailbox('Inbox')?.id, inbox.id, 'Inbox keeps its identity');
-      assert.ok(a.mailbox('Inbox/sub'), 'children of Inbox stay');
+      assert.deepEqual(await a.uids(moved.id), [1, 2]);
+      assert.deepEqual(await a.uids(inbox.id), []);
+      assert.equal((await a.mailbox('Inbox'))?.id, inbox.id, 'Inbox keeps its identity');
+      assert.ok(await a.mailbox('Inbox/sub'), 'children of Inbox stay');
 
       await assert.rejects(a.deleteMailbox('x/y'), (e) => isStoreError(e, 'haschildren'));
       await assert.rejects(a.deleteMailbox('Inbox'), (e) => isStoreError(e, 'cannot'));
       await assert.rejects(a.deleteMailbox('nope'), (e) => isStoreError(e, 'nonexistent'));
       await a.deleteMailbox('Old');
-      assert.equal(a.mailbox('Old'), null);
+      assert.equal(await a.mailbox('Old'), null);
       // A new mailbox with the same name gets a new UIDVALIDITY.
       const again = (await a.createMailbox('Old'))[0]!;
       assert.notEqual(again.uidvalidity, moved.uidvalidity);
-      assert.deepEqual(a.uids(again.id), []);
+      assert.deepEqual(await a.uids(again.id), []);
 
       await a.subscribe('Not/There');
-      assert.ok(a.subscriptions().includes('Not/There'));
+      assert.ok((await a.subscriptions()).includes('Not/There'));
       await a.unsubscribe('Not/There');
       await assert.rejects(a.unsubscribe('Not/There'), (e) => isStoreError(e, 'nonexistent'));
       await a.unsubscribe('Old');
@@ -393,16 +396,16 @@ describe('account store', () => {
       const c = await a.copyMessages(r.mailbox.id, [1, 3], dst.id);
       assert.deepEqual(c.srcUids, [1, 3]);
       assert.deepEqual(c.dstUids, [1, 2]);
-      const copies = a.messages(dst.id, [1, 2]);
-      const srcIno = (await stat(a.messagePath(r.messages[0]!.fileId))).ino;
-      assert.equal((await stat(a.messagePath(copies[0]!.fileId))).ino, srcIno);
+      const copies = await a.messages(dst.id, [1, 2]);
+      const srcIno = (await stat(messagePath(a, r.messages[0]!.fileId))).ino;
+      assert.equal((await stat(messagePath(a, copies[0]!.fileId))).ino, srcIno);
       const sizes = r.messages.map((m) => m.size);
-      assert.equal(a.diskUsage(), sizes[0]! + sizes[1]! + sizes[2]! + sizes[0]! + sizes[2]!);
+      assert.equal(await a.diskUsage(), sizes[0]! + sizes[1]! + sizes[2]! + sizes[0]! + sizes[2]!);
 
       const mv = await a.moveMessages(r.mailbox.id, [2], dst.id);
       assert.deepEqual(mv.dstUids, [3]);
-      assert.deepEqual(a.uids(r.mailbox.id), [1, 3]);
-      const movedRow = a.message(dst.id, 3)!;
+      assert.deepEqual(await a.uids(r.mailbox.id), [1, 3]);
+      const movedRow = (await a.message(dst.id, 3))!;
       assert.equal(movedRow.fileId, r.messages[1]!.fileId);
       await a.settle();
       assert.notEqual(
@@ -410,10 +413,10 @@ describe('account store', () => {
         null,
         'tombstone erase keeps the shared file',
       );
-      assert.equal(a.mailbox('Inbox')?.counts.total, 2);
-      assert.equal(a.mailbox('Archive')?.counts.total, 3);
+      assert.equal((await a.mailbox('Inbox'))?.counts.total, 2);
+      assert.equal((await a.mailbox('Archive'))?.counts.total, 3);
       // Every row keeps the envelope: originals, copies, the moved row and the tombstone.
-      const envelopes = a.db
+      const envelopes = rawDatabase(a)
         .prepare('SELECT envelope FROM messages ORDER BY id')
         .pluck()
         .all() as string[];
@@ -435,15 +438,15 @@ describe('account store', () => {
       const a = await t.store.account('kim');
       const r = await add(t.store, a, 'Inbox', 2);
       const b = (await a.createMailbox('B'))[0]!;
-      limit = a.diskUsage() + 10;
+      limit = (await a.diskUsage()) + 10;
       await assert.rejects(add(t.store, a, 'Inbox', 1), (e) => isStoreError(e, 'overquota'));
       await assert.rejects(a.copyMessages(r.mailbox.id, [1], b.id), (e) =>
         isStoreError(e, 'overquota'),
       );
-      assert.deepEqual(a.uids(b.id), []);
-      assert.deepEqual(a.uids(r.mailbox.id), [1, 2]);
-      assert.equal(a.canAdd(10), true);
-      assert.equal(a.canAdd(11), false);
+      assert.deepEqual(await a.uids(b.id), []);
+      assert.deepEqual(await a.uids(r.mailbox.id), [1, 2]);
+      assert.equal(await a.canAdd(10), true);
+      assert.equal(await a.canAdd(11), false);
       limit = 0;
       await add(t.store, a, 'Inbox', 1);
       await clean(a);
@@ -463,7 +466,7 @@ describe('account store', () => {
       for (let i = 0; i < 8; i++) msgs.push(await t.store.prepare(sampleMessage(i)));
       const size = msgs[0]!.size;
       // Room for four messages: the add of two after them is over quota.
-      limit = a.diskUsage() + 4 * size + size / 2;
+      limit = (await a.diskUsage()) + 4 * size + size / 2;
       // The adds wait for the lock held by the mailbox creation, and are stored together.
       const busy = a.createMailbox('Busy');
       const group = [
@@ -495,8 +498,8 @@ describe('account store', () => {
       // One transaction: one modseq for the whole group.
       const seq = ok(0).messages[0]!.modseq;
       for (const i of [1, 2, 4, 6]) assert.equal(ok(i).messages[0]!.modseq, seq);
-      const inbox = a.mailbox('Inbox')!;
-      assert.deepEqual(a.uids(inbox.id), [1, 2, 3, 4]);
+      const inbox = (await a.mailbox('Inbox'))!;
+      assert.deepEqual(await a.uids(inbox.id), [1, 2, 3, 4]);
       assert.equal(inbox.uidnext, 5);
       assert.equal(inbox.counts.total, 4);
       const nw = ok(4).mailbox.id;
@@ -584,7 +587,7 @@ describe('account store', () => {
         ],
       );
       (a as unknown as { opts: { beforeCommit?: () => void } }).opts.beforeCommit = undefined;
-      assert.deepEqual(a.uids(a.mailbox('Inbox')!.id), [1]);
+      assert.deepEqual(await a.uids((await a.mailbox('Inbox'))!.id), [1]);
       const files = await readdir(join(a.dir, 'msg', '0'));
       assert.deepEqual(files, ['1']);
       const r = await add(t.store, a, 'Inbox', 1);
@@ -604,19 +607,19 @@ describe('annotations', () => {
     const t = await tempStore();
     try {
       const a = await t.store.account('meta');
-      const inbox = a.mailbox('Inbox')!;
+      const inbox = (await a.mailbox('Inbox'))!;
       const s = a.switchboard.register();
       await a.setAnnotations(inbox.id, [
         { key: '/private/comment', value: Buffer.from('hello'), isString: true },
       ]);
       await a.setAnnotations(0, [{ key: '/private/vendor/x', value: Buffer.from([0, 1]) }]);
       assert.deepEqual(
-        a.annotations(inbox.id).map((x) => [x.key, x.value?.toString(), x.isString]),
+        (await a.annotations(inbox.id)).map((x) => [x.key, x.value?.toString(), x.isString]),
         [['/private/comment', 'hello', true]],
       );
-      assert.equal(a.annotations(0).length, 1);
-      const mbSeq = a.mailbox('Inbox')!.modseq;
-      assert.equal(mbSeq, a.annotations(inbox.id)[0]!.modseq, 'mailbox modseq bumped');
+      assert.equal((await a.annotations(0)).length, 1);
+      const mbSeq = (await a.mailbox('Inbox'))!.modseq;
+      assert.equal(mbSeq, (await a.annotations(inbox.id))[0]!.modseq, 'mailbox modseq bumped');
       assert.deepEqual(
         s
           .take()
@@ -628,7 +631,7 @@ describe('annotations', () => {
         ],
       );
       await a.setAnnotations(inbox.id, [{ key: '/PRIVATE/Comment', value: null }]);
-      assert.deepEqual(a.annotations(inbox.id), []);
+      assert.deepEqual(await a.annotations(inbox.id), []);
       for (const key of ['/shared/x', '/private//x', '/private/x/', '/private/*', '/private/é']) {
         await assert.rejects(a.setAnnotations(0, [{ key, value: Buffer.from('v') }]), (e) =>
           isStoreError(e, 'invalid'),
@@ -639,7 +642,7 @@ describe('annotations', () => {
         value: Buffer.from('v'),
       }));
       await assert.rejects(a.setAnnotations(inbox.id, many), (e) => isStoreError(e, 'toomany'));
-      assert.equal(a.annotations(inbox.id).length, 0, 'nothing stored when refused');
+      assert.equal((await a.annotations(inbox.id)).length, 0, 'nothing stored when refused');
       await assert.rejects(
         a.setAnnotations(0, [{ key: '/private/big', value: Buffer.alloc(1_000_001) }]),
         (e) => isStoreError(e, 'toolarge'),

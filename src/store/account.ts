@@ -3,11 +3,10 @@
 // each a set of functions over the account's core (core.ts: database, transactions,
 // durability, caches and quota): reads, files, messages (flag, expunge, copy and move
 // writes), mailboxes (mailbox writes), adds (grouped adds), annotations and password.
-import type Database from 'better-sqlite3';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { mkdirDurable } from './fsutil.js';
-import { AccountCore, type AccountOptions, type WriteTx } from './core.js';
+import { AccountCore, type AccountOptions } from './core.js';
 import * as reads from './reads.js';
 import * as files from './files.js';
 import * as msgs from './messages.js';
@@ -16,10 +15,13 @@ import * as adds from './adds.js';
 import * as annotations from './annotations.js';
 import * as password from './password.js';
 import * as queries from './queries.js';
+import * as outgoing from './outgoing.js';
+import { verifyAccount, type VerifyReport } from './verify.js';
 import type { Switchboard, Session } from './switchboard.js';
 import type { Mailbox, Message } from './rows.js';
 
-export { WriteTx, type AccountOptions } from './core.js';
+export { type AccountOptions } from './core.js';
+export { type SendCounts } from './outgoing.js';
 export { FILES_PER_DIR } from './files.js';
 export { type FlagOp, type FlagResult } from './messages.js';
 export { type InitialMailboxes } from './mailboxes.js';
@@ -27,10 +29,16 @@ export { type NewMessage } from './adds.js';
 export { type MessageFilter, type MessageRow, type RowDetail, type SearchRow } from './queries.js';
 export { MAX_ANNOTATIONS, MAX_ANNOTATION_BYTES, type Annotation } from './annotations.js';
 
+const cores = new WeakMap<Account, AccountCore>();
+
+/** The core behind an account, for the store's own modules and tests (not in index.ts). */
+export function coreOf(a: Account): AccountCore {
+  return cores.get(a) as AccountCore;
+}
+
 export class Account {
   readonly name: string;
   readonly dir: string;
-  readonly db: Database.Database;
   readonly switchboard: Switchboard;
   private readonly core: AccountCore;
   /** The options the core reads (the same object, so changes to it apply). */
@@ -40,9 +48,9 @@ export class Account {
 
   private constructor(core: AccountCore) {
     this.core = core;
+    cores.set(this, core);
     this.name = core.name;
     this.dir = core.dir;
-    this.db = core.db;
     this.switchboard = core.switchboard;
     this.opts = core.opts;
   }
@@ -68,10 +76,6 @@ export class Account {
 
   // ---- files ----
 
-  messagePath(fileId: number): string {
-    return files.messagePath(this.core, fileId);
-  }
-
   /** Streams bytes [start, end) of the stored message: the prefix followed by the file. */
   messageStream(m: Message, start = 0, end = m.size): Readable {
     return files.messageStream(this.core, m, start, end);
@@ -87,41 +91,16 @@ export class Account {
     return files.fileSize(this.core, fileId);
   }
 
-  /** Opens the message file for low-level reads. */
-  openFile(fileId: number) {
-    return files.openFile(this.core, fileId);
-  }
-
   /** Waits until pending file erasures are done. */
   settle(): Promise<void> {
     return files.settle(this.core);
   }
 
-  // ---- locking and transactions ----
-
-  /** Runs fn under the account's write lock; resolves once its commits are durable. */
-  withLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    return this.core.withLock(fn);
-  }
-
-  /** A cached prepared statement. */
-  stmt(sql: string): Database.Statement {
-    return this.core.stmt(sql);
-  }
+  // ---- durability ----
 
   /** Resolves when every commit made so far is on disk (and broadcast). */
   durable(): Promise<void> {
     return this.core.durable();
-  }
-
-  /** A write transaction under the lock. `from` is the session that made it (not notified). */
-  write<T>(from: Session | null, fn: (tx: WriteTx) => T): Promise<T> {
-    return this.core.write(from, fn);
-  }
-
-  /** A read transaction: synchronous, consistent. */
-  read<T>(fn: (db: Database.Database) => T): T {
-    return this.core.read(fn);
   }
 
   // ---- reads for FETCH, SEARCH and SELECT ----
@@ -152,48 +131,45 @@ export class Account {
 
   // ---- mailbox reads ----
 
-  mailboxes(): Mailbox[] {
+  async mailboxes(): Promise<Mailbox[]> {
     return reads.mailboxes(this.core);
   }
 
-  mailbox(name: string): Mailbox | null {
+  /** A live mailbox by name (Inbox in any case), or null, also for invalid names. */
+  async mailbox(name: string): Promise<Mailbox | null> {
     return reads.mailbox(this.core, name);
   }
 
-  mailboxByIdSync(id: number, includeDeleted = false): Mailbox | null {
-    return this.core.mailboxByIdSync(id, includeDeleted);
-  }
-
   /**
-   * A live mailbox by id, outside a transaction. Cached until the next write transaction
-   * (commands of an IMAP session re-read their selected mailbox before each command).
+   * A live mailbox by id. Cached until the next write transaction (commands of an IMAP
+   * session re-read their selected mailbox before each command).
    */
-  mailboxById(id: number): Mailbox | null {
+  async mailboxById(id: number): Promise<Mailbox | null> {
     return this.core.mailboxById(id);
   }
 
   /** The mailbox with a special-use flag (by flag, never by name). */
-  mailboxBySpecialUse(use: string): Mailbox | null {
+  async mailboxBySpecialUse(use: string): Promise<Mailbox | null> {
     return reads.mailboxBySpecialUse(this.core, use);
   }
 
-  subscriptions(): string[] {
+  async subscriptions(): Promise<string[]> {
     return reads.subscriptions(this.core);
   }
 
-  highestModseq(): number {
+  async highestModseq(): Promise<number> {
     return reads.highestModseq(this.core);
   }
 
   /** Highest modseq of any message (live or expunged) in a mailbox, or of the mailbox itself. */
-  mailboxHighestModseq(mailboxId: number): number {
+  async mailboxHighestModseq(mailboxId: number): Promise<number> {
     return reads.mailboxHighestModseq(this.core, mailboxId);
   }
 
   // ---- message reads ----
 
   /** Sorted UIDs of the live messages in a mailbox, as a new array the caller may keep. */
-  uidArray(mailboxId: number): Uint32Array {
+  async uidArray(mailboxId: number): Promise<Uint32Array> {
     return this.core.uidsAndFlags(mailboxId).uids.slice();
   }
 
@@ -201,51 +177,74 @@ export class Account {
    * The live UIDs of a mailbox with their flag bits, from the cache. Read-only views:
    * valid until the next write to the account; copy what must be kept.
    */
-  uidsAndFlags(mailboxId: number): { uids: Uint32Array; flags: Uint32Array } {
+  async uidsAndFlags(mailboxId: number): Promise<{ uids: Uint32Array; flags: Uint32Array }> {
     return this.core.uidsAndFlags(mailboxId);
   }
 
   /** Sorted UIDs of the live messages in a mailbox. */
-  uids(mailboxId: number): number[] {
+  async uids(mailboxId: number): Promise<number[]> {
     return reads.uids(this.core, mailboxId);
   }
 
   /** Live messages with the given UIDs (missing ones skipped), in UID order. One query per batch. */
-  messages(mailboxId: number, uids: number[], opts: { includeExpunged?: boolean } = {}): Message[] {
+  async messages(
+    mailboxId: number,
+    uids: number[],
+    opts: { includeExpunged?: boolean } = {},
+  ): Promise<Message[]> {
     return reads.messages(this.core, mailboxId, uids, opts);
   }
 
-  message(
+  async message(
     mailboxId: number,
     uid: number,
     opts: { includeExpunged?: boolean } = {},
-  ): Message | null {
+  ): Promise<Message | null> {
     return reads.messages(this.core, mailboxId, [uid], opts)[0] ?? null;
   }
 
   /** Flags of live messages, cheap (no MIME structure), in UID order. */
-  flagsOf(mailboxId: number): { uid: number; flags: number; keywords: string[]; modseq: number }[] {
+  async flagsOf(
+    mailboxId: number,
+  ): Promise<{ uid: number; flags: number; keywords: string[]; modseq: number }[]> {
     return reads.flagsOf(this.core, mailboxId);
+  }
+
+  // ---- submission history ----
+
+  /** Counts for the per-day send limits, including the recipients about to be added. */
+  async sendCounts(recipients: string[], now = Date.now()): Promise<outgoing.SendCounts> {
+    return outgoing.sendCounts(this.core, recipients, now);
+  }
+
+  /** Records submitted recipients (for the send limits and first-time recipients). */
+  recordOutgoing(recipients: string[], now = Date.now()): Promise<void> {
+    return outgoing.recordOutgoing(this.core, recipients, now);
+  }
+
+  /** Checks the database against itself and the message files (`tidings verifydata`). */
+  verify(): Promise<VerifyReport> {
+    return verifyAccount(this.core);
   }
 
   // ---- quota ----
 
-  diskUsage(): number {
+  async diskUsage(): Promise<number> {
     return this.core.diskUsage();
   }
 
-  quotaLimit(): number {
+  async quotaLimit(): Promise<number> {
     return this.core.quotaLimit();
   }
 
   /** Whether adding `size` more bytes stays within the quota. */
-  canAdd(size: number): boolean {
+  async canAdd(size: number): Promise<boolean> {
     return this.core.canAdd(size);
   }
 
   // ---- passwords ----
 
-  secrets<T = unknown>(): T | null {
+  async secrets<T = unknown>(): Promise<T | null> {
     return password.secrets<T>(this.core);
   }
 
@@ -297,7 +296,7 @@ export class Account {
   // ---- annotations (METADATA, RFC 5464) ----
 
   /** Annotations of a mailbox, or account-wide ones with mailboxId 0, sorted by key. */
-  annotations(mailboxId: number): annotations.Annotation[] {
+  async annotations(mailboxId: number): Promise<annotations.Annotation[]> {
     return annotations.annotations(this.core, mailboxId);
   }
 

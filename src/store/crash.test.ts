@@ -5,7 +5,6 @@ import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from './store.js';
-import { verifyAccount } from './verify.js';
 
 /** Runs the child until it dies (by itself, or killed after killAfterMs); returns acknowledged UIDs. */
 function runChild(dataDir: string, mode: string, killAfterMs?: number): Promise<number[]> {
@@ -41,8 +40,8 @@ async function checkAfterCrash(dataDir: string, acked: number[], maxInFlight = 1
   const store = await Store.open({ dataDir, cleanup: true });
   try {
     const a = await store.account('crash');
-    const inbox = a.mailbox('Inbox')!;
-    const uids = a.uids(inbox.id);
+    const inbox = (await a.mailbox('Inbox'))!;
+    const uids = await a.uids(inbox.id);
     // Every acknowledged message is there; at most the one in flight may also be there.
     for (const u of acked) assert.ok(uids.includes(u), `acknowledged uid ${u} missing`);
     assert.ok(uids.length <= acked.length + maxInFlight);
@@ -50,10 +49,10 @@ async function checkAfterCrash(dataDir: string, acked: number[], maxInFlight = 1
       uids,
       [...uids].sort((x, y) => x - y),
     );
-    const r = await verifyAccount(a);
+    const r = await a.verify();
     assert.deepEqual(r.problems, []);
     // Each stored message reads back whole.
-    for (const m of a.messages(inbox.id, uids)) {
+    for (const m of await a.messages(inbox.id, uids)) {
       const data = await a.readMessage(m);
       assert.equal(data.length, m.size);
       assert.match(data.toString(), /Body of message \d+\.\r\n$/);

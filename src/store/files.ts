@@ -40,16 +40,38 @@ export function messageStream(core: AccountCore, m: Message, start = 0, end = m.
   return Readable.from(gen(), { objectMode: false });
 }
 
-/** Reads bytes [start, end) of the stored message into memory (for small ranges). */
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads bytes [start, end) of the stored message (prefix, then file) into memory with
+ * one positioned read: cheaper than a stream for the many small sections of a FETCH.
+ * A file shorter than recorded gives what is there.
+ */
 export async function readMessage(
   core: AccountCore,
   m: Message,
   start = 0,
   end = m.size,
 ): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of messageStream(core, m, start, end)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+  const prefix = m.prefix ?? EMPTY;
+  const head = start < prefix.length ? prefix.subarray(start, Math.min(end, prefix.length)) : EMPTY;
+  const from = Math.max(0, start - prefix.length);
+  const to = end - prefix.length;
+  if (to <= from) return Buffer.from(head);
+  const buf = Buffer.allocUnsafe(head.length + to - from);
+  head.copy(buf);
+  let n = head.length;
+  const fh = await open(messagePath(core, m.fileId), 'r');
+  try {
+    while (n < buf.length) {
+      const r = await fh.read(buf, n, buf.length - n, from + n - head.length);
+      if (r.bytesRead === 0) break;
+      n += r.bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return buf.subarray(0, n);
 }
 
 /** The size of a message file, or null when it is missing (for verifydata). */
@@ -59,11 +81,6 @@ export async function fileSize(core: AccountCore, fileId: number): Promise<numbe
   } catch {
     return null;
   }
-}
-
-/** Opens the message file for low-level reads. */
-export function openFile(core: AccountCore, fileId: number) {
-  return open(messagePath(core, fileId), 'r');
 }
 
 // ---- linking new files into place ----

@@ -61,7 +61,7 @@ for (const mask of [0o000, 0o022, 0o277]) {
           // An incoming message still being received.
           const t = await store.tempMessage();
           await t.write(sampleMessage(3));
-          store.global.addLoginAttempt({
+          await store.global.addLoginAttempt({
             account: 'alice',
             address: 'alice@example.org',
             protocol: 'imap',

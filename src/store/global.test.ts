@@ -35,11 +35,11 @@ const base: LoginAttempt = {
 };
 
 test('identical login attempts are grouped with a count; different ones are not', () =>
-  withDB((g) => {
-    g.addLoginAttempt({ ...base, time: 1000 });
-    g.addLoginAttempt({ ...base, time: 2000 });
-    g.addLoginAttempt({ ...base, result: 'badcredentials', time: 3000 });
-    const rows = g.loginAttempts('alice');
+  withDB(async (g) => {
+    await g.addLoginAttempt({ ...base, time: 1000 });
+    await g.addLoginAttempt({ ...base, time: 2000 });
+    await g.addLoginAttempt({ ...base, result: 'badcredentials', time: 3000 });
+    const rows = await g.loginAttempts('alice');
     assert.equal(rows.length, 2);
     assert.equal(rows[0]?.result, 'badcredentials');
     assert.equal(rows[1]?.count, 2);
@@ -49,42 +49,39 @@ test('identical login attempts are grouped with a count; different ones are not'
   }));
 
 test('login attempts: 30-day retention and at most 10,000 per account', () =>
-  withDB((g) => {
+  withDB(async (g) => {
     const now = Date.now();
-    g.addLoginAttempt({
+    await g.addLoginAttempt({
       ...base,
       remoteIP: '192.0.2.99',
       time: now - LOGIN_ATTEMPT_RETENTION_MS - 1,
     });
-    const insert = g.db.transaction(() => {
-      for (let i = 0; i < LOGIN_ATTEMPT_MAX_PER_ACCOUNT + 5; i++) {
-        g.addLoginAttempt({
-          ...base,
-          remoteIP: `10.${i >> 8}.${i & 255}.1`,
-          time: now - 1000 + (i % 1000),
-        });
-      }
-    });
-    insert();
-    g.addLoginAttempt({ ...base, account: 'bob', time: now });
-    g.cleanupLoginAttempts(now);
+    for (let i = 0; i < LOGIN_ATTEMPT_MAX_PER_ACCOUNT + 5; i++) {
+      await g.addLoginAttempt({
+        ...base,
+        remoteIP: `10.${i >> 8}.${i & 255}.1`,
+        time: now - 1000 + (i % 1000),
+      });
+    }
+    await g.addLoginAttempt({ ...base, account: 'bob', time: now });
+    await g.cleanupLoginAttempts(now);
     const n = g.db
       .prepare("SELECT COUNT(*) FROM login_attempts WHERE account = 'alice'")
       .pluck()
       .get();
     assert.equal(n, LOGIN_ATTEMPT_MAX_PER_ACCOUNT);
     assert.equal(
-      g.loginAttempts('alice', 20000).some((r) => r.remoteIP === '192.0.2.99'),
+      (await g.loginAttempts('alice', 20000)).some((r) => r.remoteIP === '192.0.2.99'),
       false,
     );
-    assert.equal(g.loginAttempts('bob').length, 1);
+    assert.equal((await g.loginAttempts('bob')).length, 1);
   }));
 
 test('TLS public keys: add, look up by fingerprint, list, remove', () =>
-  withDB((g) => {
+  withDB(async (g) => {
     const fp = publicKeyFingerprint(Buffer.from('spki'));
     assert.match(fp, /^[A-Za-z0-9_-]{43}$/);
-    g.addTLSPublicKey({
+    await g.addTLSPublicKey({
       fingerprint: fp,
       created: 1,
       name: 'laptop',
@@ -94,10 +91,10 @@ test('TLS public keys: add, look up by fingerprint, list, remove', () =>
       loginAddress: 'alice@example.org',
       noIMAPPreauth: true,
     });
-    assert.equal(g.tlsPublicKey(fp)?.noIMAPPreauth, true);
-    assert.deepEqual(g.tlsPublicKey(fp)?.certDER, Buffer.from([1, 2, 3]));
-    assert.equal(g.tlsPublicKeys('alice').length, 1);
-    assert.equal(g.tlsPublicKey('nope'), null);
-    assert.equal(g.removeTLSPublicKey(fp), true);
-    assert.equal(g.tlsPublicKey(fp), null);
+    assert.equal((await g.tlsPublicKey(fp))?.noIMAPPreauth, true);
+    assert.deepEqual((await g.tlsPublicKey(fp))?.certDER, Buffer.from([1, 2, 3]));
+    assert.equal((await g.tlsPublicKeys('alice')).length, 1);
+    assert.equal(await g.tlsPublicKey('nope'), null);
+    assert.equal(await g.removeTLSPublicKey(fp), true);
+    assert.equal(await g.tlsPublicKey(fp), null);
   }));

@@ -72,7 +72,7 @@ export class GlobalDB {
    * Records a login attempt; identical attempts (same account, address, protocol,
    * mechanism, result, remote IP, TLS and user agent) are grouped with a count.
    */
-  addLoginAttempt(a: LoginAttempt): void {
+  async addLoginAttempt(a: LoginAttempt): Promise<void> {
     const now = a.time ?? Date.now();
     const row = {
       account: a.account,
@@ -112,12 +112,12 @@ export class GlobalDB {
     // Trimming needs a scan per account: do it every so often, not on every attempt.
     if (++this.addsSinceCleanup >= 100) {
       this.addsSinceCleanup = 0;
-      this.cleanupLoginAttempts(now);
+      await this.cleanupLoginAttempts(now);
     }
   }
 
   /** Drops attempts older than the retention and beyond the per-account maximum. */
-  cleanupLoginAttempts(now = Date.now()): void {
+  async cleanupLoginAttempts(now = Date.now()): Promise<void> {
     this.db.transaction(() => {
       this.db
         .prepare('DELETE FROM login_attempts WHERE last < ?')
@@ -137,7 +137,7 @@ export class GlobalDB {
     })();
   }
 
-  loginAttempts(account: string, limit = 100): LoginAttemptRow[] {
+  async loginAttempts(account: string, limit = 100): Promise<LoginAttemptRow[]> {
     const rows = this.db
       .prepare('SELECT * FROM login_attempts WHERE account = ? ORDER BY last DESC, id DESC LIMIT ?')
       .all(account, limit) as Record<string, unknown>[];
@@ -159,7 +159,7 @@ export class GlobalDB {
     }));
   }
 
-  addTLSPublicKey(k: TLSPublicKey): void {
+  async addTLSPublicKey(k: TLSPublicKey): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO tls_public_keys (fingerprint, created, name, type, cert_der, account, login_address, no_imap_preauth)
@@ -177,14 +177,14 @@ export class GlobalDB {
       );
   }
 
-  tlsPublicKey(fingerprint: string): TLSPublicKey | null {
+  async tlsPublicKey(fingerprint: string): Promise<TLSPublicKey | null> {
     const r = this.db
       .prepare('SELECT * FROM tls_public_keys WHERE fingerprint = ?')
       .get(fingerprint) as Record<string, unknown> | undefined;
     return r ? tlsKeyFromRow(r) : null;
   }
 
-  tlsPublicKeys(account: string): TLSPublicKey[] {
+  async tlsPublicKeys(account: string): Promise<TLSPublicKey[]> {
     return (
       this.db
         .prepare('SELECT * FROM tls_public_keys WHERE account = ? ORDER BY created')
@@ -192,7 +192,7 @@ export class GlobalDB {
     ).map(tlsKeyFromRow);
   }
 
-  removeTLSPublicKey(fingerprint: string): boolean {
+  async removeTLSPublicKey(fingerprint: string): Promise<boolean> {
     return (
       this.db.prepare('DELETE FROM tls_public_keys WHERE fingerprint = ?').run(fingerprint)
         .changes > 0
@@ -200,7 +200,7 @@ export class GlobalDB {
   }
 
   /** Removes an account's keys and login attempts (account removal). */
-  removeAccount(account: string): void {
+  async removeAccount(account: string): Promise<void> {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM tls_public_keys WHERE account = ?').run(account);
       this.db.prepare('DELETE FROM login_attempts WHERE account = ?').run(account);

@@ -1,7 +1,6 @@
 export { Store, type StoreOptions } from './store.js';
 export {
   Account,
-  WriteTx,
   FILES_PER_DIR,
   MAX_ANNOTATIONS,
   MAX_ANNOTATION_BYTES,
@@ -14,6 +13,7 @@ export {
   type MessageRow,
   type RowDetail,
   type SearchRow,
+  type SendCounts,
 } from './account.js';
 export {
   GlobalDB,
@@ -28,7 +28,7 @@ export { StoreError, isStoreError, isStorageFull, type StoreErrorCode } from './
 export * from './flags.js';
 export type { Mailbox, Message, DeliveryFacts } from './rows.js';
 export { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';
-export { verifyAccount, verifyModes, type VerifyReport } from './verify.js';
+export { verifyModes, type VerifyReport } from './verify.js';
 export {
   mkdirPrivate,
   writePrivateFile,
@@ -36,4 +36,3 @@ export {
   type ModeScan,
   type WrongMode,
 } from './fsmode.js';
-export { sendCounts, recordOutgoing, type SendCounts } from './outgoing.js';

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { tempStore, sampleMessage } from './testutil.js';
 import { Flag } from './flags.js';
-import { verifyAccount } from './verify.js';
 import { isStoreError } from './errors.js';
 
 type Op =
@@ -41,12 +40,13 @@ test('random operation sequences keep the store consistent', async () => {
         const a = await t.store.account('prop');
         await a.createMailbox('A');
         await a.createMailbox('B');
-        const ids = MAILBOXES.map((n) => a.mailbox(n)!.id);
+        const ids: number[] = [];
+        for (const n of MAILBOXES) ids.push((await a.mailbox(n))!.id);
         // Model: per mailbox, uid -> flags; and the highest UID ever handed out.
         const model = ids.map(() => new Map<number, number>());
         const maxUid = ids.map(() => 0);
         const watcher = a.switchboard.register();
-        let modseq = a.highestModseq();
+        let modseq = await a.highestModseq();
         let counter = 0;
         for (const o of ops) {
           const id = ids[o.mb]!;
@@ -105,35 +105,35 @@ test('random operation sequences keep the store consistent', async () => {
               expectTx = false;
             }
           }
-          const now = a.highestModseq();
+          const now = await a.highestModseq();
           assert.equal(now, expectTx ? modseq + 1 : modseq, `one modseq per transaction (${o.op})`);
           modseq = now;
           // Store matches the model, and the counts are exact.
-          ids.forEach((mid, i) => {
-            const rows = a.flagsOf(mid);
+          for (const [i, mid] of ids.entries()) {
+            const rows = await a.flagsOf(mid);
             // The cached UID list follows every change.
             assert.deepEqual(
-              Array.from(a.uidArray(mid)),
+              Array.from(await a.uidArray(mid)),
               rows.map((r) => r.uid),
             );
             assert.deepEqual(
-              Array.from(a.uidsAndFlags(mid).flags),
+              Array.from((await a.uidsAndFlags(mid)).flags),
               rows.map((r) => r.flags),
             );
             assert.deepEqual(
               rows.map((r) => [r.uid, r.flags]),
               [...model[i]!.entries()].sort((x, y) => x[0] - y[0]),
             );
-            const c = a.mailboxById(mid)!.counts;
+            const c = (await a.mailboxById(mid))!.counts;
             assert.equal(c.total, rows.length);
             assert.equal(c.deleted, rows.filter((r) => r.flags & Flag.Deleted).length);
             assert.equal(c.unseen, rows.filter((r) => !(r.flags & Flag.Seen)).length);
-          });
+          }
         }
         watcher.take();
         watcher.unregister();
         await a.settle();
-        const report = await verifyAccount(a);
+        const report = await a.verify();
         assert.deepEqual(report.problems, []);
       } finally {
         await t.cleanup();

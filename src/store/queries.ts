@@ -3,33 +3,70 @@
 // flags, sizes, dates and UIDs. The SQL stays here; callers see plain types.
 import { Flag } from './flags.js';
 import type { AccountCore } from './core.js';
+import type { Envelope, Part } from '../message/index.js';
 
 /** How much of each message row a read returns. */
 export type RowDetail = 'flags' | 'envelope' | 'structure';
 
-/** A message row as FETCH reads it; fields beyond the flags depend on the detail asked. */
+/** A message as FETCH reads it; fields beyond the flags depend on the detail asked. */
 export type MessageRow = {
   uid: number;
   flags: number;
-  /** JSON array of keywords ("[]" when none). */
+  /** Keywords; one shared empty array when none (do not modify). */
+  keywords: string[];
+  expunged: boolean;
+  internalDate?: number;
+  size?: number;
+  /** The MIME structure (for "envelope": only for messages stored without an envelope). */
+  part?: Part | null;
+  fileId?: number;
+  /** For "envelope": decodes the stored envelope (callers cache what they render from it). */
+  loadEnvelope?: () => Envelope;
+};
+
+/** What SEARCH evaluates in memory. */
+export type SearchRow = {
+  uid: number;
+  flags: number;
+  /** Keywords; one shared empty array when none (do not modify). */
+  keywords: string[];
+  internalDate: number;
+  size: number;
+};
+
+/** Columns as SQLite returns them. */
+type RawRow = {
+  uid: number;
+  flags: number;
   keywords: string;
   expunged: number;
   internalDate?: number;
   size?: number;
-  /** The MIME structure as JSON (for "envelope": only for rows stored without one). */
   part?: string | null;
   fileId?: number;
   envelope?: string | null;
 };
 
-/** The columns SEARCH evaluates in memory. */
-export type SearchRow = {
-  uid: number;
-  flags: number;
-  keywords: string;
-  internalDate: number;
-  size: number;
-};
+const NO_KEYWORDS: string[] = [];
+
+const keywordList = (json: string): string[] =>
+  json === '[]' ? NO_KEYWORDS : (JSON.parse(json) as string[]);
+
+function decodeRow(r: RawRow): MessageRow {
+  const out: MessageRow = {
+    uid: r.uid,
+    flags: r.flags,
+    keywords: keywordList(r.keywords),
+    expunged: r.expunged === 1,
+  };
+  if (r.internalDate !== undefined) out.internalDate = r.internalDate;
+  if (r.size !== undefined) out.size = r.size;
+  if (r.part !== undefined) out.part = r.part ? (JSON.parse(r.part) as Part) : null;
+  if (r.fileId !== undefined) out.fileId = r.fileId;
+  const env = r.envelope;
+  if (env) out.loadEnvelope = () => JSON.parse(env) as Envelope;
+  return out;
+}
 
 /**
  * A condition on a message row that SQL can answer: flag bits, size and date bounds (UTC
@@ -83,10 +120,10 @@ export function messageRows(
   if (last - first < 2 * uids.length) {
     // Dense: one range query, dropping UIDs not asked for.
     const sql = `${from} AND uid >= ? AND uid <= ? AND erased = 0 ORDER BY uid`;
-    const rows = a.stmt(sql).all(mailboxId, first, last) as MessageRow[];
-    if (contiguous(uids)) return rows;
+    const rows = a.stmt(sql).all(mailboxId, first, last) as RawRow[];
+    if (contiguous(uids)) return rows.map(decodeRow);
     const want = new Set(uids);
-    return rows.filter((r) => want.has(r.uid));
+    return rows.filter((r) => want.has(r.uid)).map(decodeRow);
   }
   // Sparse: an IN list, padded with the last UID to a power of two so that few
   // statements are prepared and cached.
@@ -95,7 +132,7 @@ export function messageRows(
   const args = uids.slice();
   while (args.length < n) args.push(last);
   const sql = `${from} AND uid IN (${args.map(() => '?').join(',')}) AND erased = 0 ORDER BY uid`;
-  return a.stmt(sql).all(mailboxId, ...args) as MessageRow[];
+  return (a.stmt(sql).all(mailboxId, ...args) as RawRow[]).map(decodeRow);
 }
 
 /** The lowest UID of a live message without \Seen, or null. */
@@ -115,11 +152,13 @@ export function searchRows(
   first: number,
   last: number,
 ): SearchRow[] {
-  return a
+  const rows = a
     .stmt(
       'SELECT uid, flags, keywords, internal_date AS internalDate, size FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid',
     )
-    .all(mailboxId, first, last) as SearchRow[];
+    .all(mailboxId, first, last) as (Omit<SearchRow, 'keywords'> & { keywords: string })[];
+  for (const r of rows) (r as unknown as SearchRow).keywords = keywordList(r.keywords);
+  return rows as unknown as SearchRow[];
 }
 
 /** UIDs of the live messages matching `filter`, ascending. */

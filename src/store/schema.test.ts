@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { ACCOUNT_MIGRATIONS, GLOBAL_MIGRATIONS, migrate } from './schema.js';
 import { Store } from './store.js';
 import { tempStore, sampleMessage } from './testutil.js';
+import { rawDatabase } from './testing.js';
 
 test('migrations are numbered 1, 2, 3, ... and a gap or repeat is refused', () => {
   for (const list of [ACCOUNT_MIGRATIONS, GLOBAL_MIGRATIONS]) {
@@ -44,8 +45,11 @@ test('schema 4: messages stored before get their envelope from their structure',
     const store = await Store.open({ dataDir: t.dir });
     try {
       a = await store.account('olga');
-      assert.equal(a.db.pragma('user_version', { simple: true }), ACCOUNT_MIGRATIONS.length);
-      const env = a.db.prepare('SELECT envelope FROM messages').pluck().all();
+      assert.equal(
+        rawDatabase(a).pragma('user_version', { simple: true }),
+        ACCOUNT_MIGRATIONS.length,
+      );
+      const env = rawDatabase(a).prepare('SELECT envelope FROM messages').pluck().all();
       assert.deepEqual(env, [expected]);
       assert.match(expected, /"subject":"Re: message 1"/);
       // New messages get theirs when stored.
@@ -53,7 +57,7 @@ test('schema 4: messages stored before get their envelope from their structure',
       await a.addMessages('Inbox', [{ message: q }]);
       await q.cleanup();
       assert.match(
-        String(a.db.prepare('SELECT envelope FROM messages WHERE uid = 2').pluck().get()),
+        String(rawDatabase(a).prepare('SELECT envelope FROM messages WHERE uid = 2').pluck().get()),
         /"subject":"Re: message 2"/,
       );
     } finally {

@@ -115,7 +115,7 @@ export class Store {
       this.accounts.delete(name);
       await (await open).close();
     }
-    this.global.removeAccount(name);
+    await this.global.removeAccount(name);
     if (!(await this.accountExists(name))) return null;
     const removedDir = join(this.dataDir, 'removed-accounts');
     await mkdirDurable(removedDir);

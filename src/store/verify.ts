@@ -2,8 +2,8 @@
 // the modes of the data directory, and reports every mismatch it finds. It changes nothing.
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { Account } from './account.js';
-import { FILES_PER_DIR } from './account.js';
+import type { AccountCore } from './core.js';
+import { FILES_PER_DIR } from './files.js';
 import { Flag } from './flags.js';
 import { formatMode, scanModes, type WrongMode } from './fsmode.js';
 
@@ -19,7 +19,8 @@ type Counts = { total: number; deleted: number; unseen: number; size: number };
 
 const BATCH = 2000;
 
-export async function verifyAccount(a: Account): Promise<VerifyReport> {
+/** Checks one account; the facade's verify() calls it. */
+export async function verifyAccount(a: AccountCore): Promise<VerifyReport> {
   const problems: string[] = [];
   const db = a.db;
   const meta = db.prepare('SELECT * FROM meta').get() as

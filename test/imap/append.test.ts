@@ -37,10 +37,10 @@ describe('APPEND', () => {
       data,
     );
     assert.equal(r.cont, true);
-    const inbox = (await s.store.account('mjl')).mailbox('Inbox')!;
+    const inbox = (await (await s.store.account('mjl')).mailbox('Inbox'))!;
     assert.equal(r.tagged, `OK [APPENDUID ${inbox.uidvalidity} 1] APPEND done`);
     const a = await s.store.account('mjl');
-    const m = a.message(inbox.id, 1)!;
+    const m = (await a.message(inbox.id, 1))!;
     assert.equal((await a.readMessage(m)).toString(), data);
     assert.equal(m.internalDate, Date.UTC(1994, 1, 8, 5, 52, 25));
     assert.deepEqual(m.keywords, ['Custom']);
@@ -51,7 +51,7 @@ describe('APPEND', () => {
   test('non-synchronizing literal; MULTIAPPEND in one transaction; EXISTS for the selected mailbox', async () => {
     const c = await Client.login(s);
     await c.ok('SELECT INBOX');
-    const before = (await s.store.account('mjl')).mailbox('Inbox')!;
+    const before = (await (await s.store.account('mjl')).mailbox('Inbox'))!;
     const d1 = msg(2);
     const d2 = msg(3);
     const tag = c.nextTag();
@@ -65,7 +65,7 @@ describe('APPEND', () => {
       `OK [APPENDUID ${before.uidvalidity} ${before.uidnext}:${before.uidnext + 1}] APPEND done`,
     );
     const a = await s.store.account('mjl');
-    const rows = a.messages(before.id, [before.uidnext, before.uidnext + 1]);
+    const rows = await a.messages(before.id, [before.uidnext, before.uidnext + 1]);
     assert.equal(rows[0]!.modseq, rows[1]!.modseq, 'one transaction');
     assert.equal(rows[1]!.flags, 4);
     c.close();
@@ -77,8 +77,8 @@ describe('APPEND', () => {
     const c = await Client.login(s);
     await c.ok('SELECT INBOX');
     const a = await s.store.account('mjl');
-    const inbox = () => a.mailbox('Inbox')!;
-    const before = inbox();
+    const inbox = async () => (await a.mailbox('Inbox'))!;
+    const before = await inbox();
     const bad = msg(30, ' nul \0 here');
     const BAD =
       'BAD APPEND unrecognized syntax/command: NUL in message, allowed only in a literal8 ~{n}';
@@ -88,14 +88,14 @@ describe('APPEND', () => {
     let t = c.nextTag();
     c.write(`${t} APPEND INBOX {${good.length}+}\r\n${good} {${bad.length}+}\r\n${bad}\r\n`);
     assert.deepEqual(await c.until(t), { untagged: [], tagged: BAD, tag: t });
-    assert.equal(inbox().counts.total, before.counts.total);
+    assert.equal((await inbox()).counts.total, before.counts.total);
     await c.ok('NOOP');
 
     t = c.nextTag();
     c.write(`${t} APPEND INBOX ~{${bad.length}+}\r\n${bad}\r\n`);
     const r = await c.until(t);
     assert.equal(r.tagged, `OK [APPENDUID ${before.uidvalidity} ${before.uidnext}] APPEND done`);
-    const m = a.message(before.id, before.uidnext)!;
+    const m = (await a.message(before.id, before.uidnext))!;
     assert.equal((await a.readMessage(m)).toString('latin1'), bad);
     c.close();
   });
@@ -123,7 +123,7 @@ describe('APPEND', () => {
     c.write(`${t} APPEND INBOX {${big.length}+}\r\n${big} {${big.length}+}\r\n${big}\r\n`);
     assert.equal((await c.until(t)).tagged, 'NO [OVERQUOTA] APPEND account storage quota exceeded');
     const a = await s.store.account('limited');
-    assert.equal(a.mailbox('Inbox')!.counts.total, 0);
+    assert.equal((await a.mailbox('Inbox'))!.counts.total, 0);
     // A synchronizing literal over quota is refused before the data is sent.
     const r = await appendSync(c, 'APPEND INBOX', 'y'.repeat(2500));
     assert.equal(r.cont, false);

@@ -67,7 +67,7 @@ async function attempts(
 ): Promise<LoginAttemptRow[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = s.store.global.loginAttempts(account);
+    const rows = await s.store.global.loginAttempts(account);
     if (rows.length >= n || Date.now() > deadline) return rows;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -615,7 +615,11 @@ describe('imap login attempts', () => {
       ['scram-sha-256-plus', 'badchannelbinding', 'limited', tls, 'early'],
     ]);
     // Attempts that name no known account are recorded without one.
-    const anon = s.store.global.loginAttempts('').map((r) => [r.mechanism, r.result, r.address]);
+    const anon = (await s.store.global.loginAttempts('')).map((r) => [
+      r.mechanism,
+      r.result,
+      r.address,
+    ]);
     assert.deepEqual(anon.sort(), [
       ['cram-md5', 'badprotocol', ''],
       ['plain', 'badcredentials', ''],

@@ -14,7 +14,7 @@ describe('COPY and MOVE', () => {
       await a.addMessages('Inbox', [{ message: p, flags: i === 0 ? 1 : 0 }]);
       await p.cleanup();
     }
-    uidv = async (name) => (await s.store.account('mjl')).mailbox(name)!.uidvalidity;
+    uidv = async (name) => (await (await s.store.account('mjl')).mailbox(name))!.uidvalidity;
   });
   after(() => s.close());
 

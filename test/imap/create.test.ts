@@ -187,7 +187,7 @@ describe('imap CREATE', () => {
       assert.equal((await c.cmdOctets(`CREATE ${name}`)).tagged, BAD + why, name);
     }
     // Nothing was stored with replacement characters, controls or latin1 read as UTF-8.
-    const names = (await s.store.account('mjl')).mailboxes().map((m) => m.name);
+    const names = (await (await s.store.account('mjl')).mailboxes()).map((m) => m.name);
     assert.deepEqual(
       names.filter((n) => /[\ufffd\u0000-\u001f\u007f-\u009f\u00c3\u00ff]/.test(n)),
       [],

@@ -62,13 +62,13 @@ describe('imap DELETE', () => {
   test('messages go with the mailbox; a new mailbox of that name starts empty', async () => {
     await add(s, a, 'Full', 3);
     const c = await Client.login(s);
-    const before = a.mailbox('Full')!;
+    const before = (await a.mailbox('Full'))!;
     assert.deepEqual(await c.ok('STATUS Full (MESSAGES UIDNEXT)'), [
       '* STATUS "Full" (MESSAGES 3 UIDNEXT 4)',
     ]);
     await c.ok('DELETE Full');
     await c.ok('CREATE Full');
-    const after = a.mailbox('Full')!;
+    const after = (await a.mailbox('Full'))!;
     assert.notEqual(after.uidvalidity, before.uidvalidity);
     assert.deepEqual(await c.ok('STATUS Full (MESSAGES UIDNEXT UIDVALIDITY)'), [
       `* STATUS "Full" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY ${after.uidvalidity})`,

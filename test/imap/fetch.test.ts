@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startTestServer, Client, type TestServer } from './harness.js';
 import { Flag } from '../../src/store/index.js';
+import { rawDatabase } from '../../src/store/testing.js';
 
 const crlf = (...lines: string[]) => Buffer.from(lines.join('\r\n') + '\r\n', 'latin1');
 
@@ -130,9 +131,11 @@ describe('FETCH', () => {
     // ENVELOPE without the structure is read from the envelope column (the other tests
     // here); a row without one (NULL) is answered from its structure.
     const a = await s.store.account('mjl');
-    const env = a.db.prepare('SELECT envelope FROM messages WHERE size = ?').pluck();
+    const env = rawDatabase(a).prepare('SELECT envelope FROM messages WHERE size = ?').pluck();
     assert.match(String(env.get(RFC3501.length)), /^\{"date":"Wed, 17 Jul 1996 02:23:25 -0700/);
-    a.db.prepare('UPDATE messages SET envelope = NULL WHERE size = ?').run(RFC3501.length);
+    rawDatabase(a)
+      .prepare('UPDATE messages SET envelope = NULL WHERE size = ?')
+      .run(RFC3501.length);
     assert.deepEqual(await lines(c, 'FETCH 1 (INTERNALDATE ENVELOPE)'), [
       `* 1 FETCH (INTERNALDATE "17-Jul-1996 09:44:25 +0000" ENVELOPE ${RFC3501_ENVELOPE})`,
     ]);
@@ -528,7 +531,7 @@ describe('FETCH', () => {
     const c = await Client.login(s);
     await c.ok(`SELECT ${name}`);
     const a = await s.store.account('mjl');
-    const mb = a.mailbox(name)!;
+    const mb = (await a.mailbox(name))!;
     await a.storeFlags(mb.id, [1], { mode: 'add', flags: Flag.Deleted });
     await a.expunge(mb.id, [1]);
     // Non-UID FETCH must not send EXPUNGE, and the message is still there to fetch.
@@ -562,7 +565,7 @@ describe('FETCH', () => {
     }
     const name = await mailbox(msgs);
     const a = await s.store.account('mjl');
-    const mb = a.mailbox(name)!;
+    const mb = (await a.mailbox(name))!;
     await a.storeFlags(mb.id, [7], { mode: 'add', flags: Flag.Deleted });
     await a.expunge(mb.id, [7]);
     const c = await Client.login(s);
@@ -607,7 +610,7 @@ describe('FETCH', () => {
     }
     const name = await mailbox(msgs);
     const a = await s.store.account('mjl');
-    const mb = a.mailbox(name)!;
+    const mb = (await a.mailbox(name))!;
     // Make the UIDs sparse: expunge every seventh message.
     const gone = [];
     for (let u = 7; u <= 2000; u += 7) gone.push(u);

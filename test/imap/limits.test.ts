@@ -265,7 +265,7 @@ describe('imap failed-auth limiter', () => {
     const deadline = Date.now() + 5000;
     let results: string[] = [];
     while (Date.now() < deadline) {
-      results = s.store.global.loginAttempts('limited').map((a) => a.result);
+      results = (await s.store.global.loginAttempts('limited')).map((a) => a.result);
       if (results.filter((x) => x === 'ratelimited').length >= 2) break;
       await new Promise((res) => setTimeout(res, 50));
     }

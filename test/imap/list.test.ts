@@ -238,8 +238,8 @@ describe('imap LIST', () => {
   });
 
   test('RETURN (STATUS): a STATUS line after each existing mailbox', async () => {
-    const vegetable = a.mailbox('Vegetable')!;
-    const broccoli = a.mailbox('Vegetable/Broccoli')!;
+    const vegetable = (await a.mailbox('Vegetable'))!;
+    const broccoli = (await a.mailbox('Vegetable/Broccoli'))!;
     const size = sizes.reduce((x, y) => x + y, 0);
     assert.deepEqual(
       await list(
@@ -251,7 +251,7 @@ describe('imap LIST', () => {
         '* LIST (\\HasNoChildren) "/" "Vegetable/Broccoli"',
         `* STATUS "Vegetable/Broccoli" (MESSAGES 0 UNSEEN 0 DELETED 0 SIZE 0 UIDNEXT 1 UIDVALIDITY ${broccoli.uidvalidity})`,
         '* LIST (\\HasNoChildren) "/" "Vegetable/Corn"',
-        `* STATUS "Vegetable/Corn" (MESSAGES 0 UNSEEN 0 DELETED 0 SIZE 0 UIDNEXT 1 UIDVALIDITY ${a.mailbox('Vegetable/Corn')!.uidvalidity})`,
+        `* STATUS "Vegetable/Corn" (MESSAGES 0 UNSEEN 0 DELETED 0 SIZE 0 UIDNEXT 1 UIDVALIDITY ${(await a.mailbox('Vegetable/Corn'))!.uidvalidity})`,
       ],
     );
     // No STATUS for names that do not exist.

@@ -40,7 +40,7 @@ async function assertNothingRan(o: Opened, lines: string[], tag: string): Promis
   assert.ok(!lines.some((l) => l.startsWith(`${tag} `)), `${tag} ran: ${lines.join(' | ')}`);
   assert.ok(!lines.some((l) => l.startsWith('+ ')), `continuation sent: ${lines.join(' | ')}`);
   const a = await s.store.account('mjl');
-  const names = (await a.mailboxes()).map((m) => m.name);
+  const names = (await await a.mailboxes()).map((m) => m.name);
   assert.ok(!names.some((n) => n.startsWith('INJECTED')), `${names.join(', ')} (${o.state})`);
 }
 

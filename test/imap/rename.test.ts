@@ -18,7 +18,7 @@ describe('imap RENAME', () => {
   test('children move with the parent; subscriptions keep their old names', async () => {
     const c = await Client.login(s);
     await c.ok('CREATE r1/c1/c2');
-    const uidvalidity = a.mailbox('r1/c1')!.uidvalidity;
+    const uidvalidity = (await a.mailbox('r1/c1'))!.uidvalidity;
     const r = await c.cmd('RENAME r1 r2');
     assert.deepEqual(r.untagged, []);
     assert.equal(r.tagged, 'OK RENAME done');
@@ -28,7 +28,7 @@ describe('imap RENAME', () => {
       '* LIST (\\HasNoChildren) "/" "r2/c1/c2"',
     ]);
     // A renamed mailbox keeps its UIDVALIDITY (same mailbox, new name).
-    assert.equal(a.mailbox('r2/c1')!.uidvalidity, uidvalidity);
+    assert.equal((await a.mailbox('r2/c1'))!.uidvalidity, uidvalidity);
     assert.deepEqual(await c.ok('LIST (SUBSCRIBED) "" "r*"'), [
       '* LIST (\\NonExistent \\Subscribed) "/" "r1"',
       '* LIST (\\NonExistent \\Subscribed) "/" "r1/c1"',
@@ -91,9 +91,9 @@ describe('imap RENAME', () => {
     ]) {
       assert.equal((await u7.cmdOctets(`RENAME ${args}`)).tagged, BAD + why, args);
     }
-    assert.ok(a.mailbox('u8from'));
-    assert.ok(a.mailbox('\u{fffd}(x'));
-    assert.equal(a.mailbox('u8to'), null);
+    assert.ok(await a.mailbox('u8from'));
+    assert.ok(await a.mailbox('\u{fffd}(x'));
+    assert.equal(await a.mailbox('u8to'), null);
     c.close();
     u7.close();
   });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { unlink, writeFile } from 'node:fs/promises';
 import { startTestServer, Client, type TestServer } from './harness.js';
 import { Flag, type Account } from '../../src/store/index.js';
+import { messagePath } from '../../src/store/testing.js';
 
 const crlf = (...lines: string[]) => lines.join('\r\n');
 
@@ -105,7 +106,7 @@ describe('imap search', () => {
       ],
       s.store,
     );
-    await a.expunge(a.mailbox('Inbox')!.id, null);
+    await a.expunge((await a.mailbox('Inbox'))!.id, null);
     await add(
       a,
       'Inbox',
@@ -430,7 +431,7 @@ describe('imap search: mailbox states', () => {
     );
     const c = await Client.login(s);
     await c.ok('SELECT Gone');
-    await a.expunge(a.mailbox('Gone')!.id, null);
+    await a.expunge((await a.mailbox('Gone'))!.id, null);
     let r = await c.cmd('SEARCH SUBJECT message');
     assert.deepEqual(r.untagged, ['* SEARCH 1 3'], 'no EXPUNGE during SEARCH');
     r = await c.cmd('UID SEARCH ALL');
@@ -444,9 +445,9 @@ describe('imap search: mailbox states', () => {
     const data = (body: string) =>
       crlf('Subject: kept', 'Date: 2 Jan 2020 10:00 +0000', '', body, '');
     await add(a, 'Files', [{ data: data('text'), flags: Flag.Seen }], s.store);
-    const mb = a.mailbox('Files')!;
-    const [m] = a.messages(mb.id, a.uids(mb.id));
-    const path = a.messagePath(m!.fileId);
+    const mb = (await a.mailbox('Files'))!;
+    const [m] = await a.messages(mb.id, await a.uids(mb.id));
+    const path = messagePath(a, m!.fileId);
     await unlink(path);
     const c = await Client.login(s);
     await c.ok('SELECT Files');

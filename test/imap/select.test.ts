@@ -29,7 +29,7 @@ describe('imap SELECT/EXAMINE', () => {
     await add(s, a, 'Work', Flag.Seen, []);
     await add(s, a, 'Work', Flag.Flagged, ['Project']);
     await add(s, a, 'Work', Flag.Seen, []);
-    uidvalidity = a.mailbox('Work')!.uidvalidity;
+    uidvalidity = (await a.mailbox('Work'))!.uidvalidity;
     await a.createMailbox('Føø');
   });
   after(() => s.close());
@@ -70,7 +70,7 @@ describe('imap SELECT/EXAMINE', () => {
   test('no UNSEEN when every message is seen; special use in the LIST line', async () => {
     const c = await Client.login(s);
     const r = await c.cmd('SELECT Sent');
-    const sent = a.mailbox('Sent')!;
+    const sent = (await a.mailbox('Sent'))!;
     assert.deepEqual(r.untagged, [
       `* FLAGS (${FLAGS})`,
       `* OK [PERMANENTFLAGS (${FLAGS} \\*)] flags permitted`,
@@ -108,7 +108,7 @@ describe('imap SELECT/EXAMINE', () => {
     const c = await Client.login(s);
     await c.ok('SELECT Work');
     const r = await c.cmd('EXAMINE INBOX');
-    const inbox = a.mailbox('Inbox')!;
+    const inbox = (await a.mailbox('Inbox'))!;
     assert.deepEqual(r.untagged, [
       '* OK [CLOSED] previous mailbox closed',
       `* FLAGS (${FLAGS})`,

@@ -29,7 +29,7 @@ describe('imap STATUS', () => {
   });
 
   test('every attribute; SIZE is the sum of RFC822.SIZE', async () => {
-    const inbox = a.mailbox('Inbox')!;
+    const inbox = (await a.mailbox('Inbox'))!;
     const x = await Client.login(s);
     await x.ok('EXAMINE INBOX');
     const sizes = (await x.ok('FETCH 1:* RFC822.SIZE')).map((l) =>
@@ -68,7 +68,7 @@ describe('imap STATUS', () => {
   });
 
   test('an empty mailbox; names in modified UTF-7 or UTF-8', async () => {
-    const mb = a.mailbox('Ünïcode')!;
+    const mb = (await a.mailbox('Ünïcode'))!;
     assert.deepEqual(await c.ok('STATUS "&ANw-n&AO8-code" (MESSAGES UIDNEXT UIDVALIDITY SIZE)'), [
       `* STATUS "&ANw-n&AO8-code" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY ${mb.uidvalidity} SIZE 0)`,
     ]);

@@ -7,7 +7,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, Client, PASSWORD } from './harness.js';
-import { verifyAccount } from '../../src/store/index.js';
 
 const FULL = "the server's storage is full, try again later";
 
@@ -49,7 +48,7 @@ test('APPEND, STORE and CREATE on a full disk: NO [OVERQUOTA], and all is well o
     await c.ok('STORE 1 +FLAGS (\\Seen)');
     await c.ok('CREATE Archive3');
     c.close();
-    const report = await verifyAccount(await s.store.account('mjl'));
+    const report = await (await s.store.account('mjl')).verify();
     assert.deepEqual(report.problems, []);
   } finally {
     await s.close();

@@ -19,7 +19,7 @@ describe('STORE', () => {
     await fill(s, 'mjl', 4);
     // UIDs 2..5 after expunging 1, so sequence numbers and UIDs differ.
     const a = await s.store.account('mjl');
-    const inbox = a.mailbox('Inbox')!;
+    const inbox = (await a.mailbox('Inbox'))!;
     const p = await s.store.prepare(Buffer.from('Subject: x\r\n\r\nx\r\n'));
     await a.addMessages('Inbox', [{ message: p, flags: 8 }]);
     await p.cleanup();
@@ -55,11 +55,11 @@ describe('STORE', () => {
     const c = await Client.login(s);
     await c.ok('SELECT INBOX');
     const a = await s.store.account('mjl');
-    const before = a.highestModseq();
+    const before = await a.highestModseq();
     assert.deepEqual(await c.ok('STORE 1,1:1 +FLAGS (\\Flagged)'), [
       '* 1 FETCH (UID 1 FLAGS (\\Seen \\Flagged Work))',
     ]);
-    assert.equal(a.highestModseq(), before + 1);
+    assert.equal(await a.highestModseq(), before + 1);
     assert.deepEqual(await c.ok('UID STORE 99:100 +FLAGS (\\Flagged)'), []);
     c.close();
   });

@@ -40,14 +40,14 @@ async function makeClientCert(cn: string): Promise<ClientCert> {
   return { cert: pem, key: privateKey, fingerprint: publicKeyFingerprint(spki), der: x509.raw };
 }
 
-function register(
+async function register(
   s: TestServer,
   c: ClientCert,
   account: string,
   loginAddress: string,
   noIMAPPreauth: boolean,
 ) {
-  s.store.global.addTLSPublicKey({
+  await s.store.global.addTLSPublicKey({
     fingerprint: c.fingerprint,
     created: Date.now(),
     name: `${loginAddress} key`,
@@ -81,7 +81,7 @@ async function assertNotAuthenticated(c: Client) {
 /** Waits for the login attempt of `account` (written on ID, after 1 s, or at close). */
 async function lastAttempt(s: TestServer, account: string, mechanism: string) {
   for (let i = 0; i < 60; i++) {
-    const r = s.store.global.loginAttempts(account).find((a) => a.mechanism === mechanism);
+    const r = (await s.store.global.loginAttempts(account)).find((a) => a.mechanism === mechanism);
     if (r) return r;
     await new Promise((res) => setTimeout(res, 50));
   }
@@ -102,9 +102,9 @@ describe('imap TLS client certificates', () => {
       makeClientCert('mjl external'),
       makeClientCert('nobody'),
     ]);
-    register(s, preauth, 'mjl', 'mjl@example.org', false);
-    register(s, preauthOther, 'mjl', 'other@example.org', false);
-    register(s, external, 'mjl', 'mjl@example.org', true);
+    await register(s, preauth, 'mjl', 'mjl@example.org', false);
+    await register(s, preauthOther, 'mjl', 'other@example.org', false);
+    await register(s, external, 'mjl', 'mjl@example.org', true);
   });
   after(() => s.close());
 
@@ -243,7 +243,7 @@ describe('imap TLS client certificates', () => {
 
   test('a PREAUTH key of a login-disabled account: normal greeting, EXTERNAL gives the reason', async () => {
     const disabled = await makeClientCert('disabled');
-    register(s, disabled, 'disabled', 'disabled@example.org', false);
+    await register(s, disabled, 'disabled', 'disabled@example.org', false);
     const c = await Client.connect(s.imaps.port, {
       tls: true,
       cert: { cert: disabled.cert, key: disabled.key },

@@ -64,7 +64,7 @@ describe('python imaplib', () => {
   });
 
   test('STARTTLS session: select, append, search, fetch, store, expunge; CRAM-MD5 on IMAPS', async () => {
-    const inbox = (await server.store.account('mjl')).mailbox('Inbox');
+    const inbox = await (await server.store.account('mjl')).mailbox('Inbox');
     assert.ok(inbox);
     const v = inbox.uidvalidity;
 

@@ -42,16 +42,16 @@ function subjectOf(data: Buffer): string {
   return m[1] ?? '';
 }
 
-function liveMessages(a: Account, mailbox: string) {
-  const mb = a.mailbox(mailbox);
+async function liveMessages(a: Account, mailbox: string) {
+  const mb = await a.mailbox(mailbox);
   assert.ok(mb, `mailbox ${mailbox} exists on the server`);
-  return a.messages(mb.id, a.uids(mb.id));
+  return await a.messages(mb.id, await a.uids(mb.id));
 }
 
 /** Messages of a server mailbox, read through the store, sorted by subject. */
 async function serverState(a: Account, mailbox: string): Promise<Entry[]> {
   const out: Entry[] = [];
-  for (const m of liveMessages(a, mailbox)) {
+  for (const m of await liveMessages(a, mailbox)) {
     const flags = [...flagNames(m.flags), ...m.keywords].sort();
     out.push({ subject: subjectOf(await a.readMessage(m)), flags });
   }
@@ -64,7 +64,7 @@ async function serverMessage(
   mailbox: string,
   subject: string,
 ): Promise<{ uid: number; data: Buffer }> {
-  for (const m of liveMessages(a, mailbox)) {
+  for (const m of await liveMessages(a, mailbox)) {
     const data = await a.readMessage(m);
     if (subjectOf(data) === subject) return { uid: m.uid, data };
   }
@@ -261,32 +261,26 @@ describe('mbsync', () => {
     for (const name of ['Archive', 'Drafts', 'Junk', 'Lists', 'Sent', 'Trash']) {
       assert.deepEqual(await localState(join(maildir, name)), [], name);
     }
-    assert.deepEqual(
-      account
-        .mailboxes()
-        .map((m) => m.name)
-        .sort(),
-      [
-        'Archive',
-        'Drafts',
-        'Inbox',
-        'Junk',
-        'Lists',
-        'Lists/tidings',
-        'Projects',
-        'Projects/2025',
-        'Sent',
-        'Trash',
-      ],
-    );
+    assert.deepEqual((await account.mailboxes()).map((m) => m.name).sort(), [
+      'Archive',
+      'Drafts',
+      'Inbox',
+      'Junk',
+      'Lists',
+      'Lists/tidings',
+      'Projects',
+      'Projects/2025',
+      'Sent',
+      'Trash',
+    ]);
   });
 
   test('second run: no errors, no duplicates, nothing transferred again', async () => {
-    const uidnext = account.mailbox('Inbox')?.uidnext;
+    const uidnext = (await account.mailbox('Inbox'))?.uidnext;
     const files = (await localState(inbox)).map((l) => l.path);
     await mbsync();
     // Nothing was uploaded or downloaded again.
-    assert.equal(account.mailbox('Inbox')?.uidnext, uidnext);
+    assert.equal((await account.mailbox('Inbox'))?.uidnext, uidnext);
     assert.deepEqual(
       (await localState(inbox)).map((l) => l.path),
       files,
@@ -308,7 +302,7 @@ describe('mbsync', () => {
   test('flag changes travel both ways', async () => {
     // Server: flag "server two", unflag "server one" as seen. Local: mark "local one" seen
     // and "local two" unseen.
-    const mb = account.mailbox('Inbox');
+    const mb = await account.mailbox('Inbox');
     assert.ok(mb);
     const serverOne = await serverMessage(account, 'Inbox', 'server one');
     const serverTwo = await serverMessage(account, 'Inbox', 'server two');
@@ -338,7 +332,7 @@ describe('mbsync', () => {
 
   test('deletions travel both ways', async () => {
     // Server: delete "server one". Local: remove the file of "local two".
-    const mb = account.mailbox('Inbox');
+    const mb = await account.mailbox('Inbox');
     assert.ok(mb);
     const { uid } = await serverMessage(account, 'Inbox', 'server one');
     await account.storeFlags(mb.id, [uid], { mode: 'add', flags: Flag.Deleted });

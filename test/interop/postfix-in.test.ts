@@ -193,9 +193,11 @@ describe('postfix relays into the smtp listener', { skip, timeout: 50_000 }, () 
     const a = await server.store.account('mjl');
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const mb = a.mailbox(mailbox);
+      const mb = await a.mailbox(mailbox);
       if (mb) {
-        const found = a.messages(mb.id, a.uids(mb.id)).filter((m) => m.messageId === messageId);
+        const found = (await a.messages(mb.id, await a.uids(mb.id))).filter(
+          (m) => m.messageId === messageId,
+        );
         assert.ok(found.length <= 1, `${messageId} stored once in ${mailbox}`);
         const m = found[0];
         if (m) return a.readMessage(m, 0, m.size);

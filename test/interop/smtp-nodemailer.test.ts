@@ -119,13 +119,15 @@ describe('nodemailer', () => {
   /** Waits until the queue has delivered a message with this Message-ID into mjl's Inbox. */
   async function delivered(messageId: string): Promise<Message[]> {
     const a = await server.store.account('mjl');
-    const mb = a.mailbox('Inbox');
+    const mb = await a.mailbox('Inbox');
     assert.ok(mb);
     const deadline = Date.now() + 15_000;
     for (;;) {
       // The store keeps ids without their angle brackets.
       const id = messageId.slice(1, -1);
-      const found = a.messages(mb.id, a.uids(mb.id)).filter((m) => m.messageId === id);
+      const found = (await a.messages(mb.id, await a.uids(mb.id))).filter(
+        (m) => m.messageId === id,
+      );
       if (found.length > 0) return found;
       if (Date.now() > deadline) throw new Error(`${messageId} not delivered within 15 s`);
       await new Promise((r) => setTimeout(r, 20));
@@ -309,9 +311,9 @@ describe('nodemailer', () => {
     );
     // The other account got its own copy.
     const other = await server.store.account('other');
-    const inbox = other.mailbox('Inbox');
+    const inbox = await other.mailbox('Inbox');
     assert.ok(inbox);
-    const copies = other.messages(inbox.id, other.uids(inbox.id));
+    const copies = await other.messages(inbox.id, await other.uids(inbox.id));
     assert.equal(copies.length, 1);
     const otherAdded = addedHeaders(await other.readMessage(copies[0]!), raw);
     assert.match(otherAdded.text, /^Delivered-To: other@example\.org\r\n/);
@@ -342,14 +344,14 @@ describe('nodemailer', () => {
     await delivered(messageId);
     // The report goes to the sender, mjl, and references the original.
     const a = await server.store.account('mjl');
-    const mb = a.mailbox('Inbox');
+    const mb = await a.mailbox('Inbox');
     assert.ok(mb);
     const deadline = Date.now() + 15_000;
     let report: Message | undefined;
     while (!report) {
-      report = a
-        .messages(mb.id, a.uids(mb.id))
-        .find((m) => m.references.includes(messageId.slice(1, -1)));
+      report = (await a.messages(mb.id, await a.uids(mb.id))).find((m) =>
+        m.references.includes(messageId.slice(1, -1)),
+      );
       if (!report && Date.now() > deadline) throw new Error('no delivery report within 15 s');
       if (!report) await new Promise((r) => setTimeout(r, 20));
     }

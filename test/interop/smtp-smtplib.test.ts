@@ -79,11 +79,11 @@ describe('python smtplib', () => {
   /** Messages in Dörte's Inbox with this Message-ID (without brackets), waiting for the queue. */
   async function inDoerte(id: string): Promise<Message> {
     const a = await server.store.account('doerte');
-    const mb = a.mailbox('Inbox');
+    const mb = await a.mailbox('Inbox');
     assert.ok(mb);
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const m = a.messages(mb.id, a.uids(mb.id)).find((x) => x.messageId === id);
+      const m = (await a.messages(mb.id, await a.uids(mb.id))).find((x) => x.messageId === id);
       if (m) return m;
       if (Date.now() > deadline) throw new Error(`<${id}> not delivered within 15 s`);
       await new Promise((r) => setTimeout(r, 20));
@@ -156,8 +156,7 @@ describe('python smtplib', () => {
     });
 
     // The mechanisms as the server recorded them: smtplib's own choice, then LOGIN.
-    const logins = server.store.global
-      .loginAttempts('mjl')
+    const logins = (await server.store.global.loginAttempts('mjl'))
       .map((l) => `${l.protocol} ${l.mechanism} ${l.result} ${l.count}`)
       .sort();
     assert.deepEqual(logins, ['submission cram-md5 success 1', 'submission login success 1']);
@@ -201,9 +200,9 @@ describe('python smtplib', () => {
       ),
     );
     // Nothing else arrived, and nothing is left in the queue.
-    const inbox = a.mailbox('Inbox');
+    const inbox = await a.mailbox('Inbox');
     assert.ok(inbox);
-    assert.equal(a.uids(inbox.id).length, 2);
+    assert.equal((await a.uids(inbox.id)).length, 2);
     assert.deepEqual(queue.list(), []);
   });
 });

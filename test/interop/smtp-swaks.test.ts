@@ -102,11 +102,11 @@ describe('swaks', () => {
 
     // The known recipient has the message, dot-stuffing undone, stored before the 250.
     const a = await server.store.account('mjl');
-    const inbox = a.mailbox('Inbox');
+    const inbox = await a.mailbox('Inbox');
     assert.ok(inbox);
-    const msgs = a
-      .messages(inbox.id, a.uids(inbox.id))
-      .filter((m) => m.messageId === 'swaks-25@sender.example');
+    const msgs = (await a.messages(inbox.id, await a.uids(inbox.id))).filter(
+      (m) => m.messageId === 'swaks-25@sender.example',
+    );
     assert.equal(msgs.length, 1);
     assert.deepEqual(addedHeaders(await a.readMessage(msgs[0]!), RECEIVED), [
       'X-Tidings-Reason',

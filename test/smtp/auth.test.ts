@@ -186,8 +186,10 @@ const pick = (r: LoginAttemptRow) => ({
 });
 
 /** The latest recorded attempt of `account` with `mechanism`. */
-function attempt(s: SmtpTestServer, account: string, mechanism: string) {
-  const r = s.store.global.loginAttempts(account, 1000).find((a) => a.mechanism === mechanism);
+async function attempt(s: SmtpTestServer, account: string, mechanism: string) {
+  const r = (await s.store.global.loginAttempts(account, 1000)).find(
+    (a) => a.mechanism === mechanism,
+  );
   assert.ok(r, `no ${mechanism} attempt for ${account}`);
   return pick(r);
 }
@@ -218,7 +220,7 @@ describe('smtp AUTH mechanisms', () => {
       OK,
     );
     await assertAuthenticated(c);
-    assert.deepEqual(attempt(s, 'mjl', 'plain'), {
+    assert.deepEqual(await attempt(s, 'mjl', 'plain'), {
       account: 'mjl',
       address: 'mjl@example.org',
       protocol: 'submission',
@@ -250,7 +252,7 @@ describe('smtp AUTH mechanisms', () => {
       (await e.ok(`auth plain  ${plain('other@example.org', PASSWORD)}`, 235)).lines,
       OK,
     );
-    assert.equal(attempt(s, 'mjl', 'plain').address, 'other@example.org');
+    assert.equal((await attempt(s, 'mjl', 'plain')).address, 'other@example.org');
     e.close();
   });
 
@@ -270,7 +272,7 @@ describe('smtp AUTH mechanisms', () => {
     assert.deepEqual(r.challenges, ['334 VXNlcm5hbWU6', '334 UGFzc3dvcmQ6']);
     assert.deepEqual(r.reply.lines, OK);
     await assertAuthenticated(c);
-    assert.equal(attempt(s, 'mjl', 'login').result, 'success');
+    assert.equal((await attempt(s, 'mjl', 'login')).result, 'success');
     c.close();
   });
 
@@ -282,7 +284,7 @@ describe('smtp AUTH mechanisms', () => {
     assert.match(ch, /^<[^.<>@]+\.\d+@mail\.example\.org>$/);
     assert.deepEqual(r.reply.lines, OK);
     await assertAuthenticated(c);
-    assert.equal(attempt(s, 'mjl', 'cram-md5').result, 'success');
+    assert.equal((await attempt(s, 'mjl', 'cram-md5')).result, 'success');
     c.close();
   });
 
@@ -295,8 +297,8 @@ describe('smtp AUTH mechanisms', () => {
       assert.match(Buffer.from(r.challenges[1]!.slice(4), 'base64').toString(), /^v=/);
       assert.deepEqual(r.reply.lines, OK);
       await assertAuthenticated(c);
-      assert.deepEqual(attempt(s, 'mjl', mech.toLowerCase()), {
-        ...attempt(s, 'mjl', mech.toLowerCase()),
+      assert.deepEqual(await attempt(s, 'mjl', mech.toLowerCase()), {
+        ...(await attempt(s, 'mjl', mech.toLowerCase())),
         result: 'success',
         tls: tlsOf(c.socket),
       });
@@ -322,7 +324,7 @@ describe('smtp AUTH mechanisms', () => {
         client(mech, { channelBinding: channelBinding(d.socket, 'tls-exporter') }),
       );
       assert.deepEqual(x.reply.lines, OK);
-      assert.deepEqual(attempt(s, 'mjl', mech.toLowerCase()).result, 'success');
+      assert.deepEqual((await attempt(s, 'mjl', mech.toLowerCase())).result, 'success');
       d.close();
     }
   });
@@ -339,7 +341,7 @@ describe('smtp AUTH mechanisms', () => {
       );
       assert.deepEqual(r.reply.lines, OK);
       await assertAuthenticated(c);
-      assert.deepEqual(attempt(s, 'mjl', mech.toLowerCase()).tls, tlsOf(c.socket));
+      assert.deepEqual((await attempt(s, 'mjl', mech.toLowerCase())).tls, tlsOf(c.socket));
       assert.match(tlsOf(c.socket), /^TLSv1\.2 /);
       c.close();
       const d = await Lines.tls(s.submissions.port, opts);
@@ -371,9 +373,9 @@ describe('smtp AUTH mechanisms', () => {
     // gs2 flag "y": the client could bind but thinks the server cannot, yet it can.
     const y = await sasl(c, client('SCRAM-SHA-256', { channelBinding: wrong }));
     assertError(y.reply, mitm);
-    assert.equal(attempt(s, 'mjl', 'scram-sha-256-plus').result, 'badchannelbinding');
+    assert.equal((await attempt(s, 'mjl', 'scram-sha-256-plus')).result, 'badchannelbinding');
     // The "y" flag is refused before the user name is looked at.
-    assert.equal(attempt(s, '', 'scram-sha-256').result, 'badchannelbinding');
+    assert.equal((await attempt(s, '', 'scram-sha-256')).result, 'badchannelbinding');
     c.close();
   });
 
@@ -383,7 +385,7 @@ describe('smtp AUTH mechanisms', () => {
       const c = await submission();
       const r = await sasl(c, client(mech, { password: 'wrong' }));
       assertError(r.reply, failed);
-      assert.equal(attempt(s, 'mjl', mech.toLowerCase()).result, 'badcredentials');
+      assert.equal((await attempt(s, 'mjl', mech.toLowerCase())).result, 'badcredentials');
       // Not authenticated.
       assertError(await c.cmd('MAIL FROM:<mjl@example.org>'), '530 5.7.0 authentication required');
       c.close();
@@ -410,7 +412,7 @@ describe('smtp AUTH mechanisms', () => {
     assertError(await c.cmd('*'), aborted);
     await c.ok('AUTH SCRAM-SHA-256 ' + b64(client('SCRAM-SHA-256').start()!), 334);
     assertError(await c.cmd('*'), aborted);
-    assert.equal(attempt(s, 'mjl', 'scram-sha-256').result, 'aborted');
+    assert.equal((await attempt(s, 'mjl', 'scram-sha-256')).result, 'aborted');
     await c.ok(`AUTH PLAIN ${plain('mjl@example.org', PASSWORD)}`, 235);
     c.close();
   });
@@ -452,9 +454,9 @@ describe('smtp AUTH mechanisms', () => {
       await c.cmd('MAIL FROM:<mjl@example.org>'),
       '530 5.7.0 submission requires TLS: use STARTTLS first',
     );
-    const rows = s.store.global
-      .loginAttempts('', 1000)
-      .filter((a) => a.tls === '' && a.protocol === 'submission');
+    const rows = (await s.store.global.loginAttempts('', 1000)).filter(
+      (a) => a.tls === '' && a.protocol === 'submission',
+    );
     for (const mech of ['plain', 'cram-md5', 'scram-sha-256']) {
       assert.ok(
         rows.some((a) => a.mechanism === mech && a.result === 'badprotocol'),
@@ -500,7 +502,7 @@ describe('smtp AUTH mechanisms', () => {
       const c = await submission();
       const r = await sasl(c, client(mech, { username: 'disabled@example.org' }));
       assertError(r.reply, disabled);
-      assert.equal(attempt(s, 'disabled', mech.toLowerCase()).result, 'logindisabled');
+      assert.equal((await attempt(s, 'disabled', mech.toLowerCase())).result, 'logindisabled');
       assertError(
         await c.cmd('MAIL FROM:<disabled@example.org>'),
         '530 5.7.0 authentication required',
@@ -537,7 +539,7 @@ describe('smtp AUTH with missing secrets', () => {
     for (const mech of ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'CRAM-MD5', 'PLAIN']) {
       const r = await sasl(c, client(mech, user));
       assertError(r.reply, `454 4.3.0 ${mech.toLowerCase()} not possible for this account`);
-      assert.equal(attempt(s, 'limited', mech.toLowerCase()).result, 'error');
+      assert.equal((await attempt(s, 'limited', mech.toLowerCase())).result, 'error');
     }
     // Four attempts, and no slow mode: a reply comes in one piece.
     let chunks = 0;
@@ -566,8 +568,8 @@ describe('smtp AUTH without required STARTTLS', () => {
       (await c.ok(`AUTH PLAIN ${plain('mjl@example.org', PASSWORD)}`, 235)).lines,
       OK,
     );
-    assert.deepEqual(attempt(s, 'mjl', 'plain'), {
-      ...attempt(s, 'mjl', 'plain'),
+    assert.deepEqual(await attempt(s, 'mjl', 'plain'), {
+      ...(await attempt(s, 'mjl', 'plain')),
       result: 'success',
       tls: '',
     });
@@ -604,8 +606,13 @@ async function makeClientCert(cn: string): Promise<ClientCert> {
   return { cert: pem, key: privateKey, fingerprint: publicKeyFingerprint(spki), der: x509.raw };
 }
 
-function register(s: SmtpTestServer, c: ClientCert, account: string, loginAddress: string): void {
-  s.store.global.addTLSPublicKey({
+async function register(
+  s: SmtpTestServer,
+  c: ClientCert,
+  account: string,
+  loginAddress: string,
+): Promise<void> {
+  await s.store.global.addTLSPublicKey({
     fingerprint: c.fingerprint,
     created: Date.now(),
     name: `${loginAddress} key`,
@@ -629,8 +636,8 @@ describe('smtp TLS client certificates', () => {
       makeClientCert('disabled'),
       makeClientCert('unknown'),
     ]);
-    register(s, mjl, 'mjl', 'mjl@example.org');
-    register(s, disabled, 'disabled', 'disabled@example.org');
+    await register(s, mjl, 'mjl', 'mjl@example.org');
+    await register(s, disabled, 'disabled', 'disabled@example.org');
   });
   after(() => s.close());
 
@@ -641,7 +648,7 @@ describe('smtp TLS client certificates', () => {
     const r = await c.ok('EHLO client.example');
     assert.ok(r.lines.includes(`250-AUTH EXTERNAL ${MECHS}`), r.text);
     assert.deepEqual((await c.ok('MAIL FROM:<mjl@example.org>')).lines, ['250 2.1.0 sender ok']);
-    assert.deepEqual(attempt(s, 'mjl', 'tlsclientauth'), {
+    assert.deepEqual(await attempt(s, 'mjl', 'tlsclientauth'), {
       account: 'mjl',
       address: 'mjl@example.org',
       protocol: 'submission',
@@ -659,7 +666,7 @@ describe('smtp TLS client certificates', () => {
     const c = await SmtpTestClient.open(s.submissions.port, { tls: true, ...withCert(mjl) });
     await c.ok('EHLO client.example');
     assert.deepEqual((await c.ok('AUTH EXTERNAL =', 235)).lines, OK);
-    assert.equal(attempt(s, 'mjl', 'external').tlsKeyFingerprint, mjl.fingerprint);
+    assert.equal((await attempt(s, 'mjl', 'external')).tlsKeyFingerprint, mjl.fingerprint);
     await assertAuthenticated(c);
     c.close();
     // Without an initial response: an empty challenge, answered with an empty line.
@@ -681,8 +688,8 @@ describe('smtp TLS client certificates', () => {
       (await c.ok(`AUTH PLAIN ${plain('other@example.org', PASSWORD)}`, 235)).lines,
       OK,
     );
-    assert.deepEqual(attempt(s, 'mjl', 'plain'), {
-      ...attempt(s, 'mjl', 'plain'),
+    assert.deepEqual(await attempt(s, 'mjl', 'plain'), {
+      ...(await attempt(s, 'mjl', 'plain')),
       address: 'other@example.org',
       result: 'success',
       tlsKeyFingerprint: mjl.fingerprint,
@@ -715,7 +722,7 @@ describe('smtp TLS client certificates', () => {
   test('a key of a login-disabled account: recorded, not authenticated, EXTERNAL 525', async () => {
     const c = await SmtpTestClient.open(s.submissions.port, { tls: true, ...withCert(disabled) });
     await c.ok('EHLO client.example');
-    assert.equal(attempt(s, 'disabled', 'tlsclientauth').result, 'logindisabled');
+    assert.equal((await attempt(s, 'disabled', 'tlsclientauth')).result, 'logindisabled');
     assertError(
       await c.cmd('MAIL FROM:<disabled@example.org>'),
       '530 5.7.0 authentication required',
@@ -739,7 +746,7 @@ describe('smtp TLS client certificates over the failed-auth limit', () => {
       },
     });
     mjl = await makeClientCert('mjl');
-    register(s, mjl, 'mjl', 'mjl@example.org');
+    await register(s, mjl, 'mjl', 'mjl@example.org');
   });
   after(() => s.close());
 

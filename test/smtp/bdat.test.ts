@@ -21,9 +21,9 @@ async function chunk(c: SmtpTestClient, data: string | Buffer, last: boolean, ..
 
 async function inbox(s: SmtpTestServer): Promise<Buffer[]> {
   const a = await s.store.account('mjl');
-  const mb = a.mailbox('Inbox')!;
+  const mb = (await a.mailbox('Inbox'))!;
   const out: Buffer[] = [];
-  for (const m of a.messages(mb.id, a.uids(mb.id))) out.push(await a.readMessage(m));
+  for (const m of await a.messages(mb.id, await a.uids(mb.id))) out.push(await a.readMessage(m));
   return out;
 }
 
@@ -293,7 +293,7 @@ test('BDAT: pipelined commands and chunks each get a reply', async () => {
     const [stored] = await inbox(s);
     assert.equal(original(stored!, orig.length).toString(), orig);
     const acc = await s.store.account('mjl');
-    assert.equal(acc.uids(acc.mailbox('Other')!.id).length, 1);
+    assert.equal((await acc.uids((await acc.mailbox('Other'))!.id)).length, 1);
     c.close();
   });
 });

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, verifyAccount } from '../../src/store/index.js';
+import { Store } from '../../src/store/index.js';
 import { SmtpTestClient, type Reply } from './harness.js';
 
 const ACCOUNTS = 4;
@@ -160,9 +160,9 @@ async function checkStore(
     const seen = new Set<number>();
     for (let k = 0; k < ACCOUNTS; k++) {
       const a = await store.account(`crash${k}`);
-      const inbox = a.mailbox('Inbox');
+      const inbox = await a.mailbox('Inbox');
       assert.ok(inbox);
-      for (const m of a.messages(inbox.id, a.uids(inbox.id))) {
+      for (const m of await a.messages(inbox.id, await a.uids(inbox.id))) {
         const id = /^crash-(\d+)@sender\.example$/.exec(m.messageId);
         assert.ok(id, `unexpected message ${m.messageId}`);
         const n = Number(id[1]);
@@ -185,7 +185,7 @@ async function checkStore(
           ),
         );
       }
-      const report = await verifyAccount(a);
+      const report = await a.verify();
       assert.deepEqual(report.problems, [], `account crash${k}`);
       stored += report.messages;
     }

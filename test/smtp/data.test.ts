@@ -16,9 +16,9 @@ import {
 /** Messages in mjl's Inbox, whole. */
 async function inbox(s: SmtpTestServer): Promise<Buffer[]> {
   const a = await s.store.account('mjl');
-  const mb = a.mailbox('Inbox')!;
+  const mb = (await a.mailbox('Inbox'))!;
   const out: Buffer[] = [];
-  for (const m of a.messages(mb.id, a.uids(mb.id))) out.push(await a.readMessage(m));
+  for (const m of await a.messages(mb.id, await a.uids(mb.id))) out.push(await a.readMessage(m));
   return out;
 }
 

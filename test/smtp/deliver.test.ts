@@ -31,10 +31,11 @@ async function cidOf(c: SmtpTestClient): Promise<string> {
 /** Stored messages of a mailbox, whole. */
 async function mailbox(s: SmtpTestServer, account: string, name = 'Inbox'): Promise<string[]> {
   const a = await s.store.account(account);
-  const mb = a.mailbox(name);
+  const mb = await a.mailbox(name);
   if (!mb) return [];
   const out: string[] = [];
-  for (const m of a.messages(mb.id, a.uids(mb.id))) out.push((await a.readMessage(m)).toString());
+  for (const m of await a.messages(mb.id, await a.uids(mb.id)))
+    out.push((await a.readMessage(m)).toString());
   return out;
 }
 

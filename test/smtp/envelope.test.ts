@@ -17,7 +17,9 @@ import {
 } from './harness.js';
 
 function inboxCount(s: SmtpTestServer, account = 'mjl', mailbox = 'Inbox'): Promise<number> {
-  return s.store.account(account).then((a) => a.uidArray(a.mailbox(mailbox)!.id).length);
+  return s.store
+    .account(account)
+    .then(async (a) => (await a.uidArray((await a.mailbox(mailbox))!.id)).length);
 }
 
 const MJL_MSG = message({ from: 'mjl@example.org', to: 'remote@remote.example' });
@@ -34,7 +36,9 @@ test('MAIL: accepted, a second MAIL is refused and the first transaction stays',
     c.write(message() + '.\r\n');
     assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     const a = await s.store.account('mjl');
-    const m = a.messages(a.mailbox('Inbox')!.id, a.uids(a.mailbox('Inbox')!.id))[0]!;
+    const m = (
+      await a.messages((await a.mailbox('Inbox'))!.id, await a.uids((await a.mailbox('Inbox'))!.id))
+    )[0]!;
     const stored = (await a.readMessage(m)).toString();
     assert.match(stored, /^Return-Path: <sender@sender\.example>\r$/m);
     c.close();
@@ -282,7 +286,9 @@ test('RCPT: a bare <Postmaster> is postmaster at the host name (RFC 5321 §4.1.1
     c.write(message() + '.\r\n');
     assert.deepEqual(textOf(await c.reply()), ['250 2.0.0 message accepted']);
     const a = await s.store.account('mjl');
-    const m = a.messages(a.mailbox('Inbox')!.id, a.uids(a.mailbox('Inbox')!.id))[0]!;
+    const m = (
+      await a.messages((await a.mailbox('Inbox'))!.id, await a.uids((await a.mailbox('Inbox'))!.id))
+    )[0]!;
     assert.match(
       (await a.readMessage(m)).toString(),
       /^Delivered-To: postmaster@mail\.example\.org\r$/m,
@@ -310,9 +316,9 @@ test('RCPT: [postmaster] takes postmaster at every domain and a bare <postmaster
       '550 5.1.1 not accepting email for domain',
     );
     const a = await s.store.account('mjl');
-    const box = a.mailbox('Postmaster')!;
+    const box = (await a.mailbox('Postmaster'))!;
     const got = [];
-    for (const m of a.messages(box.id, a.uids(box.id))) {
+    for (const m of await a.messages(box.id, await a.uids(box.id))) {
       got.push(/^Delivered-To: (.*)\r$/m.exec((await a.readMessage(m)).toString())?.[1]);
     }
     assert.deepEqual(got, ['postmaster@mail.example.org', 'POSTMASTER@example.org']);

@@ -32,9 +32,10 @@ async function withLocalserve(fn: (s: SmtpTestServer) => Promise<void>): Promise
 
 async function inbox(s: SmtpTestServer): Promise<string[]> {
   const a = await s.store.account('mjl');
-  const mb = a.mailbox('Inbox')!;
+  const mb = (await a.mailbox('Inbox'))!;
   const out: string[] = [];
-  for (const m of a.messages(mb.id, a.uids(mb.id))) out.push((await a.readMessage(m)).toString());
+  for (const m of await a.messages(mb.id, await a.uids(mb.id)))
+    out.push((await a.readMessage(m)).toString());
   return out;
 }
 
@@ -83,7 +84,7 @@ test('localserve: any address at any domain is delivered to the one account', as
       DONE,
     );
     const a = await s.store.account('mjl');
-    assert.equal(a.uids(a.mailbox('Other')!.id).length, 1);
+    assert.equal((await a.uids((await a.mailbox('Other'))!.id)).length, 1);
     c.close();
   });
 });

@@ -17,7 +17,7 @@ export const append: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const name = await p.mailbox();
   p.sp();
-  const mb = account.mailbox(name);
+  const mb = await account.mailbox(name);
   const items: NewMessage[] = [];
   const prepared: PreparedMessage[] = [];
   let failure: UserError | ParseError | null = null;
@@ -43,7 +43,7 @@ export const append: Handler<AuthSession> = async (c, _tag, p) => {
       // Checked before the first "+ " (or, for non-synchronizing literals, reported after
       // reading the data, which is on its way anyway).
       if (!failure && !mb) failure = new UserError('TRYCREATE', 'mailbox does not exist');
-      if (!failure && !account.canAdd(total))
+      if (!failure && !(await account.canAdd(total)))
         failure = new UserError('OVERQUOTA', 'account storage quota exceeded');
       if (!failure && lit.size === 0)
         failure = new UserError('', 'empty message, cancelling append');

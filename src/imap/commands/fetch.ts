@@ -49,19 +49,20 @@ type RowInfo = {
   size: number;
   part: Part | null;
   fileId?: number;
-  envelopeJSON?: string;
+  loadEnvelope?: () => Envelope;
 };
 
 /** How much of each message a FETCH needs. */
 type RowLevel = 'flags' | 'envelope' | 'structure' | 'full';
 
-const NO_KEYWORDS: string[] = [];
-
 function rowInfo(r: MessageRow): RowInfo {
-  const part = r.part ? (JSON.parse(r.part) as Part) : null;
-  const info: RowInfo = { internalDate: r.internalDate as number, size: r.size as number, part };
+  const info: RowInfo = {
+    internalDate: r.internalDate as number,
+    size: r.size as number,
+    part: r.part ?? null,
+  };
   if (r.fileId !== undefined) info.fileId = r.fileId;
-  if (r.envelope) info.envelopeJSON = r.envelope;
+  if (r.loadEnvelope) info.loadEnvelope = r.loadEnvelope;
   return info;
 }
 
@@ -76,16 +77,16 @@ async function lightRows(
   return rows.map((r) => ({
     uid: r.uid,
     flags: r.flags,
-    keywords: r.keywords === '[]' ? NO_KEYWORDS : (JSON.parse(r.keywords) as string[]),
-    expunged: r.expunged === 1,
+    keywords: r.keywords,
+    expunged: r.expunged,
     info: level === 'flags' ? null : rowInfo(r),
     m: null,
   }));
 }
 
-function fullRows(c: SelectedSession, mailboxId: number, uids: number[]): Row[] {
+async function fullRows(c: SelectedSession, mailboxId: number, uids: number[]): Promise<Row[]> {
   // Messages expunged by another session stay fetchable until this session is told.
-  return c.account.messages(mailboxId, uids, { includeExpunged: true }).map((m) => ({
+  return (await c.account.messages(mailboxId, uids, { includeExpunged: true })).map((m) => ({
     uid: m.uid,
     flags: m.flags,
     keywords: m.keywords,
@@ -145,9 +146,7 @@ function envelope(info: RowInfo, opts: FetchRenderOptions): string {
   const key = info.fileId * 2 + (opts.utf8 ? 1 : 0);
   let text = cache.get(key);
   if (text === undefined) {
-    const env = info.envelopeJSON
-      ? (JSON.parse(info.envelopeJSON) as Envelope)
-      : info.part?.envelope;
+    const env = info.loadEnvelope ? info.loadEnvelope() : info.part?.envelope;
     // Kept flat: a rope of the pieces it was built from would be walked again on
     // every use and hold all of them.
     text = Buffer.from(envelopeText(env, opts.utf8), 'latin1').toString('latin1');
@@ -277,7 +276,7 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
   p.sp();
   const items = await parseFetchAtts(p);
   p.end();
-  const sel = c.requireSelected();
+  const sel = await c.requireSelected();
   const uids = c.resolveSet(spec, isUid);
   // RFC 9051 §6.4.9: UID FETCH responses always include UID.
   if (isUid && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });

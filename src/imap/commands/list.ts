@@ -105,7 +105,7 @@ export const list: Handler<AuthSession> = async (c, _tag, p) => {
     cmd.patterns.filter((x) => x !== ''),
   );
   const withSubscribed = cmd.ret.has('SUBSCRIBED') || cmd.sel.has('SUBSCRIBED');
-  const items = listItems(c, matcher, cmd.sel, withSubscribed);
+  const items = await listItems(c, matcher, cmd.sel, withSubscribed);
   for (let i = 0; i < items.length; i++) {
     const it = items[i] as ListItem;
     const extra = it.childinfo ? ' ("CHILDINFO" ("SUBSCRIBED"))' : '';
@@ -118,15 +118,15 @@ export const list: Handler<AuthSession> = async (c, _tag, p) => {
   }
 };
 
-function listItems(
+async function listItems(
   c: AuthSession,
   matcher: NameMatcher,
   sel: Set<string>,
   withSubscribed: boolean,
-): ListItem[] {
+): Promise<ListItem[]> {
   const account = c.account;
-  const mailboxes = account.mailboxes();
-  const subs = new Set(withSubscribed ? account.subscriptions() : []);
+  const mailboxes = await account.mailboxes();
+  const subs = new Set(withSubscribed ? await account.subscriptions() : []);
   const byName = new Map(mailboxes.map((m) => [m.name, m]));
   const parents = parentNames(byName.keys());
   // RFC 5258 §3: \NonExistent for names that are listed but do not exist; every mailbox
@@ -184,8 +184,8 @@ export const lsub: Handler<AuthSession> = async (c, _tag, p) => {
   if (ref.startsWith('/')) return;
   const account = c.account;
   const matcher = new NameMatcher(ref, [pattern]);
-  const subs = account.subscriptions();
-  const existing = new Set(account.mailboxes().map((m) => m.name));
+  const subs = await account.subscriptions();
+  const existing = new Set((await account.mailboxes()).map((m) => m.name));
   const sent = new Set<string>();
   for (const s of subs) {
     if (matcher.matches(s)) {

@@ -79,10 +79,10 @@ export const rename: Handler<AuthSession> = async (c, _tag, p) => {
 async function expungeMovedFromInbox(c: AuthSession): Promise<void> {
   const sel = c.selected;
   const account = c.account;
-  if (!sel || sel.mailbox.id !== account.mailbox('Inbox')?.id) return;
+  if (!sel || sel.mailbox.id !== (await account.mailbox('Inbox'))?.id) return;
   // Messages that arrived before the move are in the pending changes: take them first.
   c.applyPending();
-  const live = new Set(account.uids(sel.mailbox.id));
+  const live = new Set(await account.uids(sel.mailbox.id));
   const kept: number[] = [];
   const old = sel.uids.toArray();
   for (let i = 0; i < old.length; i++) {

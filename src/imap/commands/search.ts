@@ -40,7 +40,7 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
   try {
     const { charset, key } = await parseProgram(p);
     checkCharset(charset, c.utf8);
-    const sel = c.requireSelected();
+    const sel = await c.requireSelected();
     // "$" refers to the result saved before this command (RFC 5182 §2.1).
     const plan = planSearch(key, {
       count: sel.uids.length,
@@ -70,7 +70,7 @@ async function runSearch(c: SelectedSession, sel: Selected, plan: SearchPlan): P
   // Keys on flags and numbers only: a loop over the account's cached flags.
   const pred = toPredicate(plan.matcher);
   if (pred) {
-    const cache = account.uidsAndFlags(sel.mailbox.id);
+    const cache = await account.uidsAndFlags(sel.mailbox.id);
     let j = 0;
     for (let i = 0; i < uids.length; i++) {
       const u = uids.at(i);
@@ -132,7 +132,7 @@ function factsOf(r: SearchRow, seq: number, plan: SearchPlan): MessageFacts {
     seq,
     uid: r.uid,
     flags: r.flags,
-    keywords: plan.keywords ? (JSON.parse(r.keywords) as string[]) : NO_KEYWORDS,
+    keywords: plan.keywords ? r.keywords : NO_KEYWORDS,
     internalDate: r.internalDate,
     size: r.size,
   };
@@ -147,7 +147,7 @@ async function decide(
 ): Promise<Set<number>> {
   const matched = new Set<number>();
   const messages = new Map<number, Message>();
-  for (const m of account.messages(
+  for (const m of await account.messages(
     mailboxId,
     pending.map((f) => f.uid),
   ))

@@ -15,47 +15,23 @@ import {
 
 /** Body sections up to this size are read into memory; larger ones are streamed. */
 const INLINE_MAX = 128 * 1024;
-const EMPTY = Buffer.alloc(0);
 
 /** Bytes [start, end) of the stored message, streamed when large. */
 export type RangePiece = { m: Message; start: number; end: number; literal8: boolean };
 export type Piece = string | RangePiece;
 
-/**
- * Reads bytes [start, end) of the stored message (prefix, then file) into memory with
- * one positioned read: cheaper than a stream for the many small sections of a FETCH.
- * File errors become server errors, not connection errors.
- */
+/** Reads bytes [start, end) of a message; file errors become server errors, not I/O ones. */
 async function readRange(
   c: SelectedSession,
   m: Message,
   start: number,
   end: number,
 ): Promise<Buffer> {
-  const prefix = m.prefix ?? EMPTY;
-  const head = start < prefix.length ? prefix.subarray(start, Math.min(end, prefix.length)) : EMPTY;
-  const from = Math.max(0, start - prefix.length);
-  const to = end - prefix.length;
-  if (to <= from) return head;
-  const buf = Buffer.allocUnsafe(head.length + to - from);
-  head.copy(buf);
-  let n = head.length;
   try {
-    const fh = await c.account.openFile(m.fileId);
-    try {
-      while (n < buf.length) {
-        const r = await fh.read(buf, n, buf.length - n, from + n - head.length);
-        if (r.bytesRead === 0) break;
-        n += r.bytesRead;
-      }
-    } finally {
-      await fh.close();
-    }
+    return await c.account.readMessage(m, start, end);
   } catch (e) {
     throw new Error(`reading message uid ${m.uid}: ${(e as Error).message}`);
   }
-  // A file shorter than recorded gives what is there.
-  return buf.subarray(0, n);
 }
 
 /**

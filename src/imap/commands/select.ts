@@ -27,10 +27,10 @@ async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Prom
     c.untagged('OK [CLOSED] previous mailbox closed');
   }
   const account = c.account;
-  const mb = account.mailbox(name);
+  const mb = await account.mailbox(name);
   if (!mb) throw new UserError('', 'mailbox does not exist');
   // Read the UIDs, then drop pending changes committed before the read ("initial" mode).
-  const uids = new UidList(account.uidArray(mb.id));
+  const uids = new UidList(await account.uidArray(mb.id));
   c.selected = { mailbox: mb, readonly, uids, searchResult: null };
   c.state = 'selected';
   if (c.session?.hasPending) applyChanges(c, c.session.take(), true);

@@ -42,7 +42,7 @@ function unselectNow(c: ImapSession): void {
 }
 
 async function doExpunge(c: SelectedSession, uids: number[]): Promise<void> {
-  const sel = c.requireSelected(true);
+  const sel = await c.requireSelected(true);
   const r = await c.account.expunge(sel.mailbox.id, uids, c.session);
   for (const uid of r.uids) {
     const i = sel.uids.remove(uid);
@@ -54,7 +54,7 @@ async function doExpunge(c: SelectedSession, uids: number[]): Promise<void> {
 export const expunge: Handler<SelectedSession> = async (c, _tag, p) => {
   p.end();
   // Only messages this session knows: others are not in its numbering yet.
-  await doExpunge(c, c.requireSelected(true).uids.toArray());
+  await doExpunge(c, (await c.requireSelected(true)).uids.toArray());
 };
 
 // RFC 9051 §6.4.9 and RFC 4315 §2.1 UID EXPUNGE; syntax RFC 9051 §9 "uid-expunge".
@@ -101,7 +101,7 @@ export const store: Handler<SelectedSession> = async (c, _tag, p, name) => {
       else keywords.push(f);
     }
   }
-  const sel = c.requireSelected(true);
+  const sel = await c.requireSelected(true);
   const uids = c.resolveSet(spec, isUid);
   if (uids.length === 0) return;
   const r = await c.account.storeFlags(
@@ -130,9 +130,9 @@ export const copy: Handler<SelectedSession> = async (c, _tag, p, name) => {
   p.sp();
   const dstName = await p.mailbox();
   p.end();
-  const sel = c.requireSelected();
+  const sel = await c.requireSelected();
   const uids = c.resolveSet(spec, isUid);
-  const dst = c.account.mailbox(dstName);
+  const dst = await c.account.mailbox(dstName);
   if (!dst) throw new UserError('TRYCREATE', 'destination mailbox does not exist');
   if (uids.length === 0) return;
   let r;
@@ -158,9 +158,9 @@ export const move: Handler<SelectedSession> = async (c, _tag, p, name) => {
   p.sp();
   const dstName = await p.mailbox();
   p.end();
-  const sel = c.requireSelected(true);
+  const sel = await c.requireSelected(true);
   const uids = c.resolveSet(spec, isUid);
-  const dst = c.account.mailbox(dstName);
+  const dst = await c.account.mailbox(dstName);
   if (!dst) throw new UserError('TRYCREATE', 'destination mailbox does not exist');
   if (dst.id === sel.mailbox.id)
     throw new UserError('CANNOT', 'source and destination mailbox are the same');

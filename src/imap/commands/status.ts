@@ -11,7 +11,7 @@ export const status: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const attrs = parseStatusAttrs(p);
   p.end();
-  const mb = c.account.mailbox(name);
+  const mb = await c.account.mailbox(name);
   if (!mb) throw new UserError('NONEXISTENT', 'mailbox does not exist');
   c.untagged(statusLine(c, mb, attrs));
 };
