@@ -210,8 +210,10 @@ describe('dkimSign', () => {
     const v = await verifyDkim(Buffer.concat([Buffer.from(sig), message]), resolver, {
       now: later,
     });
-    assert.equal(v[0]?.result, 'neutral');
-    assert.match(v[0]?.info ?? '', /^dkim=neutral \(expired\)/);
+    // RFC 6376 §3.5 x=: past it the signature does not verify.
+    assert.equal(v[0]?.result, 'fail');
+    assert.equal(v[0]?.comment, 'signature expired');
+    assert.match(v[0]?.info ?? '', /^dkim=fail \(expired\)/);
   });
 
   test('ed25519 signs the SHA-256 of the canonical header (RFC 8463 §3)', async () => {

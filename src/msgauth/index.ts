@@ -1,5 +1,6 @@
-// Message authentication: DKIM signing and verification, DKIM keys, the DNS records to
-// publish, and MTA-STS for outgoing delivery.
+// Message authentication: DKIM signing; verification of incoming mail (iprev, SPF, DKIM,
+// ARC, DMARC) and the headers that record it; DKIM keys, the DNS records to publish, and
+// MTA-STS for outgoing delivery.
 export {
   DEFAULT_SIGNED_HEADERS,
   DkimKeyCache,
@@ -21,7 +22,36 @@ export {
   type DkimKeyKind,
   type GeneratedDkimKey,
 } from './dkimkey.js';
-export { verifyDkim, type DkimResult, type DkimVerification } from './dkimverify.js';
+export {
+  verifyDkim,
+  verifySignatures,
+  type ArcVerification,
+  type DkimResult,
+  type DkimVerification,
+  type MessageSignatures,
+} from './dkimverify.js';
+export { verifyIprev, type IprevResult, type IprevStatus } from './iprev.js';
+export { verifySpf, type SpfInput, type SpfResult, type SpfStatus } from './spf.js';
+export {
+  aligned,
+  lookupDmarc,
+  organizationalDomain,
+  parseDmarcRecord,
+  verifyDmarc,
+  type DmarcInput,
+  type DmarcPolicy,
+  type DmarcRecord,
+  type DmarcResult,
+  type DmarcStatus,
+} from './dmarc.js';
+export {
+  authComment,
+  authResultsHeader,
+  authValue,
+  authservId,
+  receivedSpfHeader,
+  type AuthMethod,
+} from './authresults.js';
 export {
   DnsRecordsError,
   dnsRecords,

@@ -17,3 +17,27 @@ declare module 'mailauth/lib/dkim/body/index.js' {
     maxBodyLength: number | false,
   ): DkimBodyHasher;
 }
+
+declare module 'mailauth/lib/spf/index.js' {
+  /** An SPF check (RFC 7208 §4) of `sender` (or postmaster@helo) for `ip`. */
+  export function spf(opts: {
+    sender?: string;
+    ip: string;
+    helo?: string;
+    mta?: string;
+    resolver?: (name: string, rrtype: string) => Promise<unknown>;
+  }): Promise<{
+    domain: string;
+    status: { result: string; comment?: string };
+    rr?: string;
+    lookups?: { count: number; void: number };
+  }>;
+}
+
+declare module 'mailauth/lib/spf/macro.js' {
+  /** Expands SPF macros (RFC 7208 §7) in `input`. */
+  export default function macro(
+    input: string,
+    values: { sender: string; ip: string; helo: string; mta?: string },
+  ): string;
+}
