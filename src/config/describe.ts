@@ -87,6 +87,16 @@ delay_dsn_after = "4h"
 # Fetch recipient domains' MTA-STS policies and enforce them (RFC 8461). Default true.
 mta_sts = true
 
+# Verification of incoming mail on port 25: iprev, SPF, DKIM, ARC and DMARC.
+[incoming]
+# Forwarders, by the domain of their ARC seal (d= of the last ARC-Seal), whose valid
+# ARC chain overrides a DMARC failure for every account (RFC 8617 §7.2.1): for example
+# a mailing list service that rewrites messages. Default [].
+trusted_arc_sealers = ["lists.example.net"]
+# How long each verification may take; a lookup that takes longer counts as a
+# temporary error. Default "60s".
+verify_timeout = "60s"
+
 # Smarthosts: servers that take outgoing mail on our behalf. Routes choose them.
 [transports.provider]
 # Host name or IP address of the smarthost. Required. A name is looked up as other
@@ -279,6 +289,13 @@ rejects_mailbox = "Rejects"
 keep_rejects = false
 # Deliver mail from new senders without the first-time-sender delay. Default false.
 no_first_time_sender_delay = false
+# ARC sealers trusted by this account in addition to [incoming] trusted_arc_sealers of
+# tidings.toml. Default [].
+trusted_arc_sealers = ["forwarder.example.net"]
+# From domains, with their subdomains, whose DMARC policy this account does not enforce:
+# their failing messages are delivered (and recorded as a local-policy override).
+# Default [].
+allow_dmarc_failures_from = ["newsletter.example.net"]
 # Overrides of the [limits] values of tidings.toml for this account.
 max_outgoing_messages_per_day = 2000
 max_first_time_recipients_per_day = 400

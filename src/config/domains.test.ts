@@ -51,6 +51,8 @@ test('minimal account: defaults, canonical keys', () => {
     quota: 0,
     keep_rejects: false,
     no_first_time_sender_delay: false,
+    trusted_arc_sealers: [],
+    allow_dmarc_failures_from: [],
   });
   assert.ok(Object.isFrozen(parseDomainsConfig(base, file).accounts.alice));
 });
@@ -130,6 +132,8 @@ allow_msg_from = true
     rejects_mailbox: 'Rejects',
     keep_rejects: true,
     no_first_time_sender_delay: true,
+    trusted_arc_sealers: [],
+    allow_dmarc_failures_from: [],
     max_outgoing_messages_per_day: 5,
     max_first_time_recipients_per_day: 2,
     initial_mailboxes: {

@@ -3,7 +3,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ProblemList } from './errors.js';
-import { duration, filePath, mailboxName, positiveInt, size } from './fields.js';
+import { domainName, duration, filePath, mailboxName, positiveInt, size } from './fields.js';
 import { addIssues, problemText, schemaKeys } from './issues.js';
 import {
   checkAccountName,
@@ -57,6 +57,10 @@ const account = z.strictObject({
   rejects_mailbox: mailboxName.optional(),
   keep_rejects: z.boolean().default(false),
   no_first_time_sender_delay: z.boolean().default(false),
+  // ARC sealers (d= of the last ARC-Seal) whose valid chain overrides a DMARC failure.
+  trusted_arc_sealers: z.array(domainName).default(() => []),
+  // From domains (and their subdomains) whose DMARC policy is not enforced.
+  allow_dmarc_failures_from: z.array(domainName).default(() => []),
   max_outgoing_messages_per_day: positiveInt.optional(),
   max_first_time_recipients_per_day: positiveInt.optional(),
   initial_mailboxes: initialMailboxes.optional(),

@@ -71,6 +71,7 @@ test('minimal file gets every default', () => {
       delay_dsn_after: 14400000,
       mta_sts: true,
     },
+    incoming: { trusted_arc_sealers: [], verify_timeout: 60000 },
     transports: {},
     routes: [],
   });

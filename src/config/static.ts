@@ -234,6 +234,14 @@ const queue = z.strictObject({
   mta_sts: z.boolean().default(true),
 });
 
+// Verification of incoming mail (port 25).
+const incoming = z.strictObject({
+  // ARC sealers whose valid chain overrides a DMARC failure, for every account.
+  trusted_arc_sealers: z.array(domainName).default(() => []),
+  // Each verification's limit (a DNS server that never answers gives a temperror).
+  verify_timeout: duration.default(60_000),
+});
+
 const staticSchema = z.strictObject({
   hostname: domainName,
   data_dir: filePath.default('../data'),
@@ -242,6 +250,7 @@ const staticSchema = z.strictObject({
   delays: delays.prefault({}),
   listeners: z.record(z.string(), listener),
   queue: queue.prefault({}),
+  incoming: incoming.prefault({}),
   transports: z.record(z.string(), transport).default(() => ({})),
   routes: z.array(route).default(() => []),
 });

@@ -321,6 +321,10 @@ export class Server {
         },
         limiters: shared,
         resolver: shared.resolver,
+        verification: {
+          timeoutMs: st.incoming.verify_timeout,
+          trustedArcSealers: st.incoming.trusted_arc_sealers,
+        },
         queue: this.queue!,
         dkimSign: this.sign,
         log: this.log,

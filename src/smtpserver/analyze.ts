@@ -1,17 +1,27 @@
 // The junk decision for an incoming message, per recipient, with a reason that reaches
-// the logs and X-Tidings-Reason. SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and
-// reputation plug in here; until then every message is accepted with the reason a
-// message without known bad signals gets.
+// the logs and X-Tidings-Reason. The sender domain's DMARC policy (RFC 7489 §6.6.4)
+// comes first: reject refuses the message, quarantine delivers it to Junk, unless the
+// recipient's account overrides the policy. Reputation and content filtering plug in
+// after it; until then a message that passes is accepted with the reason a message
+// without known bad signals gets.
 import type { DomainsConfig } from '../config/index.js';
 import type { DeliveryFacts } from '../store/index.js';
+import { C, SE } from '../smtp/index.js';
+import type { DmarcOverride, Verification } from './verify.js';
 
 export type AnalysisInput = {
   cfg: DomainsConfig;
   account: string;
   /** The destination mailbox from the account's configuration. */
   mailbox: string;
+  /** The account's Junk mailbox (by its special-use flag), for quarantined mail. */
+  junkMailbox: string;
   facts: DeliveryFacts;
   size: number;
+  /** Verification results (port 25); null for messages not verified. */
+  verification: Verification | null;
+  /** An override of the DMARC policy for this recipient. */
+  dmarcOverride: DmarcOverride;
 };
 
 export type Analysis = {
@@ -29,8 +39,44 @@ export type Analysis = {
 };
 
 export const REASON_NO_BAD_SIGNALS = 'no-bad-signals';
+export const REASON_DMARC_POLICY = 'dmarc-policy';
 
 export async function analyze(input: AnalysisInput): Promise<Analysis> {
+  const v = input.verification;
+  const dmarc = v?.dmarc;
+  if (dmarc && dmarc.status === 'fail' && dmarc.policy !== 'none') {
+    const text = [`dmarc policy ${dmarc.policy} of ${dmarc.recordDomain}`];
+    if (input.dmarcOverride) {
+      text.push(`overridden: ${input.dmarcOverride.type} (${input.dmarcOverride.comment})`);
+    } else if (dmarc.policy === 'reject') {
+      return {
+        accept: false,
+        mailbox: input.mailbox,
+        reason: REASON_DMARC_POLICY,
+        reasonText: text,
+        headers: '',
+        // RFC 7372 §3.2: X.7.26 multiple authentication checks failed.
+        code: C.MailboxUnavailablePerm,
+        secode: SE.MultipleAuthFails26,
+        errmsg: 'dmarc policy rejects message from this domain',
+      };
+    } else {
+      return {
+        accept: true,
+        mailbox: input.junkMailbox,
+        reason: REASON_DMARC_POLICY,
+        reasonText: text,
+        headers: '',
+      };
+    }
+    return {
+      accept: true,
+      mailbox: input.mailbox,
+      reason: REASON_NO_BAD_SIGNALS,
+      reasonText: text,
+      headers: '',
+    };
+  }
   return {
     accept: true,
     mailbox: input.mailbox,

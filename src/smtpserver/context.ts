@@ -88,6 +88,20 @@ export type SmtpContext = {
     delivery: DeliveryRateLimiter;
   };
   resolver: Resolver;
+  /** Verification of incoming mail (port 25); absent means the defaults. */
+  verification?: {
+    /** Each verification's limit in ms (a timeout is a temperror). */
+    timeoutMs?: number;
+    /**
+     * ARC sealers (d= of the last ARC-Seal) whose valid chain overrides a DMARC failure
+     * for every account (RFC 8617 §7.2.1); accounts can add their own.
+     */
+    trustedArcSealers?: readonly string[];
+    /** The time for DKIM x= checks (tests). */
+    now?: () => Date;
+    /** A number in [0, 100) for DMARC pct sampling (tests). */
+    sample?: () => number;
+  };
   queue: QueueAdder;
   /**
    * DKIM signatures (RFC 6376) for a submitted message from `fromDomain`: header fields

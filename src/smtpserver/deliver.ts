@@ -1,5 +1,6 @@
-// The incoming delivery pipeline: per recipient, analysis, then delivery into the
-// account's mailbox with the trace headers (RFC 5321 §4.4) prepended. When some
+// The incoming delivery pipeline: verification of the message (iprev, SPF, DKIM, ARC,
+// DMARC), then per recipient analysis and delivery into the account's mailbox with the
+// trace and verification headers prepended (RFC 5321 §4.4, RFC 8601). When some
 // recipients fail, the sender gets one DSN (RFC 3464); when all fail, the reply says why.
 import type { CommandResult } from './command.js';
 import type { Recipient, SmtpConn, Transaction } from './conn.js';
@@ -7,12 +8,21 @@ import { userError } from './errors.js';
 import type { MessageInfo } from './msginfo.js';
 import { receivedHeader } from './received.js';
 import { analyze, REASON_NO_BAD_SIGNALS } from './analyze.js';
+import { obscureOwnAuthResults } from './authheaders.js';
+import {
+  verificationHeaders,
+  verifyIncoming,
+  type DmarcOverride,
+  type Verification,
+} from './verify.js';
+import { organizationalDomain } from '../msgauth/index.js';
 import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
 import { smtpMetrics } from './metrics.js';
 import { maskIP } from '../net/index.js';
 import {
   isStoreError,
   isStorageFull,
+  type Account,
   type DeliveryFacts,
   type PreparedMessage,
 } from '../store/index.js';
@@ -48,7 +58,16 @@ export async function deliver(
     await sleep(c.ctx.delays.unknownRecipients);
     throw userError(C.MailboxUnavailablePerm, SE.BadDestMailbox1, 'no such user(s)');
   }
-  const d = new Delivery(c, tx, msg, info);
+  let verification: Verification | null = null;
+  if (!c.ctx.localserve) {
+    verification = await verifyIncoming(c, tx, msg, info);
+    if (verification.spf.explanation) {
+      // The sender's own words: logged, never shown in headers (they could mislead).
+      c.log.info({ explanation: verification.spf.explanation }, 'spf fail explanation');
+    }
+    await obscureOwnAuthResults(msg, info, c.ctx.hostname);
+  }
+  const d = new Delivery(c, tx, msg, info, verification);
   for (const r of rcpts) await d.recipient(r);
   const errors = d.errors;
   if (errors.length === tx.recipients.length) throw joinedError(errors);
@@ -91,12 +110,13 @@ class Delivery {
     private readonly tx: Transaction,
     private readonly msg: PreparedMessage,
     private readonly info: MessageInfo,
+    private readonly verification: Verification | null,
   ) {
     this.explicit = new Set(
       tx.recipients.flatMap((r) => (r.target.kind === 'account' ? [r.target.canonical] : [])),
     );
     this.fromAddress = info.from ? canonicalFrom(c.ctx.domains(), info.from) : '';
-    this.facts = baseFacts(c, tx, info);
+    this.facts = baseFacts(c, tx, info, verification);
   }
 
   private fail(rcpt: Recipient, code: number, secode: string, msg: string, result: string): void {
@@ -152,6 +172,45 @@ class Delivery {
     }
   }
 
+  /**
+   * Why this account does not enforce a failing DMARC policy, if it does not: a valid ARC
+   * chain sealed by a forwarder it (or the server) trusts (RFC 8617 §7.2.1), or a From
+   * domain it allows.
+   */
+  private dmarcOverride(account: string): DmarcOverride {
+    const v = this.verification;
+    if (!v || v.dmarc.status !== 'fail' || v.dmarc.policy === 'none') return null;
+    const accCfg = this.c.ctx.domains().accounts[account];
+    const sealers = [
+      ...(this.c.ctx.verification?.trustedArcSealers ?? []),
+      ...(accCfg?.trusted_arc_sealers ?? []),
+    ];
+    if (v.arc.result === 'pass' && sealers.includes(v.arc.sealer)) {
+      return { type: 'trusted_forwarder', comment: `arc sealed by ${v.arc.sealer}` };
+    }
+    const from = v.dmarc.domain;
+    const allowed = (accCfg?.allow_dmarc_failures_from ?? []).find(
+      (d) => from === d || from.endsWith(`.${d}`),
+    );
+    if (allowed) return { type: 'local_policy', comment: `account allows ${allowed}` };
+    return null;
+  }
+
+  /**
+   * Whether this delivery waits as from a first-time sender: nothing else decided (no
+   * bad signals), not a delivery report, and the account has never corresponded with
+   * the From address.
+   */
+  private async firstTimeSender(acc: Account, reason: string): Promise<boolean> {
+    const c = this.c;
+    if (c.submission || c.ctx.delays.firstTimeSender <= 0) return false;
+    if (reason !== REASON_NO_BAD_SIGNALS || this.info.isDSN) return false;
+    if (c.ctx.domains().accounts[acc.name]?.no_first_time_sender_delay) return false;
+    const from = this.info.from;
+    if (!from) return true;
+    return !(await acc.knownSender(from.localpart, from.domain));
+  }
+
   /** Delivers one copy; returns the error for this recipient, or null. */
   private async toAccount(
     r: Recipient,
@@ -189,7 +248,26 @@ class Delivery {
       rcptToLocalpart: r.path.localpart,
       rcptToDomain: r.path.domain?.ascii ?? c.ctx.hostname,
     };
-    const analysis = await analyze({ cfg, account, mailbox, facts, size });
+    let acc: Account;
+    let junk: string;
+    try {
+      acc = await c.ctx.store.account(account);
+      junk = (await acc.mailboxBySpecialUse('\\Junk'))?.name ?? 'Junk';
+    } catch (e) {
+      c.log.error({ err: e, account }, 'opening account for delivery');
+      return deliveryError(e);
+    }
+    const override = this.dmarcOverride(account);
+    const analysis = await analyze({
+      cfg,
+      account,
+      mailbox,
+      junkMailbox: junk,
+      facts,
+      size,
+      verification: this.verification,
+      dmarcOverride: override,
+    });
     if (!analysis.accept) {
       c.setSlow(true);
       return {
@@ -199,13 +277,7 @@ class Delivery {
         result: 'reject',
       };
     }
-    const accCfg = cfg.accounts[account];
-    if (
-      !this.delayed &&
-      analysis.reason === REASON_NO_BAD_SIGNALS &&
-      !accCfg?.no_first_time_sender_delay &&
-      !c.submission
-    ) {
+    if (!this.delayed && (await this.firstTimeSender(acc, analysis.reason))) {
       // A first-time sender with no bad signals: keep a possible spammer's connection
       // busy; a real mail server just waits.
       this.delayed = true;
@@ -216,6 +288,7 @@ class Delivery {
         analysis.headers +
         `Delivered-To: ${deliverTo}\r\n` + // RFC 9228
         `Return-Path: <${this.tx.mailFrom ? returnPath(this.tx) : ''}>\r\n` +
+        (this.verification ? verificationHeaders(c, this.verification, override) : '') +
         receivedHeader(c, {
           forRcpt: r.address,
           smtputf8: this.tx.smtputf8,
@@ -224,7 +297,6 @@ class Delivery {
       'utf8',
     );
     try {
-      const acc = await c.ctx.store.account(account);
       // The only copy: the store may move the temp file into place instead of linking.
       const take = this.tx.recipients.length === 1 && r.target.kind === 'account';
       await acc.addMessages(analysis.mailbox, [{ message: this.msg, prefix, facts, take }], {
@@ -239,14 +311,11 @@ class Delivery {
           result: 'accounterror',
         };
       }
-      const full = isStorageFull(e);
-      c.log.error({ err: full ? (e as Error).message : e, account }, 'delivering message');
-      return {
-        code: full ? C.InsufficientStorage : C.LocalError,
-        secode: full ? SE.MailSystemFull1 : SE.OtherMailSystem0,
-        msg: full ? 'insufficient system storage, try again later' : 'error processing',
-        result: 'delivererror',
-      };
+      c.log.error(
+        { err: isStorageFull(e) ? (e as Error).message : e, account },
+        'delivering message',
+      );
+      return deliveryError(e);
     }
     smtpMetrics.delivery.inc({ result: 'delivered', reason: analysis.reason });
     c.log.info(
@@ -255,6 +324,17 @@ class Delivery {
     );
     return null;
   }
+}
+
+/** The reply for a recipient whose delivery failed on our side. */
+function deliveryError(e: unknown) {
+  const full = isStorageFull(e);
+  return {
+    code: full ? C.InsufficientStorage : C.LocalError,
+    secode: full ? SE.MailSystemFull1 : SE.OtherMailSystem0,
+    msg: full ? 'insufficient system storage, try again later' : 'error processing',
+    result: 'delivererror',
+  };
 }
 
 /**
@@ -273,7 +353,12 @@ function returnPath(tx: Transaction): string {
 }
 
 /** What reputation will want to know of this delivery (see DeliveryFacts). */
-function baseFacts(c: SmtpConn, tx: Transaction, info: MessageInfo): DeliveryFacts {
+function baseFacts(
+  c: SmtpConn,
+  tx: Transaction,
+  info: MessageInfo,
+  v: Verification | null,
+): DeliveryFacts {
   let masked: [string, string, string] | undefined;
   try {
     masked = maskIP(c.remoteIP);
@@ -291,7 +376,13 @@ function baseFacts(c: SmtpConn, tx: Transaction, info: MessageInfo): DeliveryFac
     mailFromDomain: tx.mailFrom?.domain?.ascii ?? '',
     msgFromLocalpart: info.from?.localpart ?? '',
     msgFromDomain: info.from?.domain ?? '',
-    msgFromOrgDomain: info.from?.domain ?? '',
+    msgFromOrgDomain: info.from ? organizationalDomain(info.from.domain) : '',
+    ehloValidated: v?.spf.identity === 'helo' && v.spf.status === 'pass',
+    mailFromValidated: v?.spf.identity === 'mailfrom' && v.spf.status === 'pass',
+    msgFromValidated: v?.dmarc.status === 'pass',
+    dkimDomains: v
+      ? [...new Set(v.dkim.filter((d) => d.result === 'pass').map((d) => d.domain))]
+      : [],
     receivedTLSVersion: tlsVersion,
     receivedRequireTLS: tx.requireTLS,
     dsn: info.isDSN,

@@ -19,6 +19,11 @@ export const smtpMetrics = {
     help: 'Incoming deliveries per recipient, by result and reason.',
     labelNames: ['result', 'reason'],
   }),
+  verification: defineCounter({
+    name: 'tidings_smtpserver_verification_total',
+    help: 'Verification results of incoming messages, by method (iprev, spf, dkim per signature, arc, dmarc) and result.',
+    labelNames: ['method', 'result'],
+  }),
   submission: defineCounter({
     name: 'tidings_smtpserver_submission_total',
     help: 'Submitted messages, by result.',

@@ -222,6 +222,11 @@ export class Account {
     return outgoing.recordOutgoing(this.core, recipients, now);
   }
 
+  /** Whether the account has corresponded with this From address (see outgoing.ts). */
+  async knownSender(localpart: string, domain: string): Promise<boolean> {
+    return outgoing.knownSender(this.core, localpart, domain);
+  }
+
   /** Checks the database against itself and the message files (`tidings verifydata`). */
   verify(): Promise<VerifyReport> {
     return verifyAccount(this.core);

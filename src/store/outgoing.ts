@@ -1,4 +1,5 @@
-// Recipients of mail an account submitted: per-day send limits and sender history.
+// Who an account has corresponded with: recipients of mail it submitted (per-day send
+// limits, first-time recipients) and whether an incoming sender is known.
 import type { AccountCore } from './core.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -25,6 +26,27 @@ export function sendCounts(core: AccountCore, recipients: string[], now = Date.n
   const known = core.stmt('SELECT 1 FROM recipients WHERE address = ?');
   const fresh = new Set(recipients.map(norm).filter((r) => known.get(r) === undefined));
   return { messages: row.n, firstTimeRecipients: row.f, newRecipients: fresh.size };
+}
+
+/**
+ * Whether the account knows this From address: it wrote to it, or holds a message from
+ * it that is neither in the Junk mailbox nor marked $Junk (RFC 5788 keyword).
+ */
+export function knownSender(core: AccountCore, localpart: string, domain: string): boolean {
+  const address = `${localpart}@${domain}`.toLowerCase();
+  if (core.stmt('SELECT 1 FROM recipients WHERE address = ?').get(address) !== undefined) {
+    return true;
+  }
+  const row = core
+    .stmt(
+      `SELECT 1 FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+       WHERE m.msgfrom_domain = ? AND m.msgfrom_localpart = ? COLLATE NOCASE
+         AND m.expunged = 0 AND b.special_use IS NOT '\\Junk'
+         AND m.keywords NOT LIKE '%"$junk"%'
+       LIMIT 1`,
+    )
+    .get(domain.toLowerCase(), localpart);
+  return row !== undefined;
 }
 
 /** Records submitted recipients; rows older than a day are pruned as it goes. */

@@ -38,6 +38,7 @@ test('schema 4: messages stored before get their envelope from their structure',
     // Make it a database of schema 3, from before the envelope column.
     const file = join(t.dir, 'accounts', 'olga', 'index.db');
     const db = new Database(file);
+    db.exec('DROP INDEX messages_msgfrom'); // schema 5
     db.exec('ALTER TABLE messages DROP COLUMN envelope');
     db.pragma('user_version = 3');
     db.close();

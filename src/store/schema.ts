@@ -224,3 +224,10 @@ ALTER TABLE messages ADD COLUMN envelope TEXT;
 UPDATE messages SET envelope = json_extract(part, '$.envelope');
 `,
 });
+
+ACCOUNT_MIGRATIONS.push({
+  version: 5,
+  // Whether a sender is known to the account: earlier messages from the same From
+  // address, found without a scan (localparts compare case-insensitively).
+  sql: `CREATE INDEX messages_msgfrom ON messages (msgfrom_domain, msgfrom_localpart COLLATE NOCASE);`,
+});

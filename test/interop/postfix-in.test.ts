@@ -217,12 +217,14 @@ describe('postfix relays into the smtp listener', { skip, timeout: 50_000 }, () 
     assert.deepEqual(commands, ['MAIL FROM:<sender@sender.example>', 'RCPT TO:<mjl@example.org>']);
     const msg = await stored('Inbox', 'postfix-ascii@sender.example');
     const fields = fieldsOf(prefixOf(msg, ASCII));
-    assert.equal(fields.length, 5, fields.join(''));
+    assert.equal(fields.length, 7, fields.join(''));
     assert.equal(fields[0], 'X-Tidings-Reason: no-bad-signals\r\n');
     assert.equal(fields[1], 'Delivered-To: mjl@example.org\r\n');
     assert.equal(fields[2], 'Return-Path: <sender@sender.example>\r\n');
-    assert.match(fields[3]!, tidingsReceived('ESMTPS', 'mjl@example.org'));
-    assert.match(fields[4]!, postfixReceived('ESMTP', 'mjl@example.org'));
+    assert.match(fields[3]!, /^Authentication-Results: mail\.example\.org;\r\n\t/);
+    assert.match(fields[4]!, /^Received-SPF: /);
+    assert.match(fields[5]!, tidingsReceived('ESMTPS', 'mjl@example.org'));
+    assert.match(fields[6]!, postfixReceived('ESMTP', 'mjl@example.org'));
   });
 
   test('8-bit body with BODY=8BITMIME, two recipients in one transaction', async () => {
@@ -238,12 +240,14 @@ describe('postfix relays into the smtp listener', { skip, timeout: 50_000 }, () 
     ] as const) {
       const msg = await stored(mailbox, 'postfix-8bit@sender.example');
       const fields = fieldsOf(prefixOf(msg, EIGHTBIT));
-      assert.equal(fields.length, 5, fields.join(''));
+      assert.equal(fields.length, 7, fields.join(''));
       assert.equal(fields[1], `Delivered-To: ${rcpt}\r\n`);
       assert.equal(fields[2], 'Return-Path: <sender@sender.example>\r\n');
-      assert.match(fields[3]!, tidingsReceived('ESMTPS', rcpt));
+      assert.match(fields[3]!, /^Authentication-Results: mail\.example\.org;\r\n\t/);
+      assert.match(fields[4]!, /^Received-SPF: /);
+      assert.match(fields[5]!, tidingsReceived('ESMTPS', rcpt));
       // Postfix names no recipient when a message has several.
-      assert.match(fields[4]!, postfixReceived('ESMTP', null));
+      assert.match(fields[6]!, postfixReceived('ESMTP', null));
     }
     // One transaction from Postfix: both copies carry the same Postfix queue id.
     const ids = await Promise.all(
@@ -264,12 +268,14 @@ describe('postfix relays into the smtp listener', { skip, timeout: 50_000 }, () 
     );
     const msg = await stored('Inbox', 'postfix-smtputf8@sender.example');
     const fields = fieldsOf(prefixOf(msg, SMTPUTF8));
-    assert.equal(fields.length, 5, fields.join(''));
+    assert.equal(fields.length, 7, fields.join(''));
     assert.equal(fields[1], 'Delivered-To: mjl@example.org\r\n');
     assert.equal(fields[2], `Return-Path: <${UTF8_SENDER}>\r\n`);
+    assert.match(fields[3]!, /^Authentication-Results: mail\.example\.org;\r\n\t/);
+    assert.match(fields[4]!, /^Received-SPF: /);
     // Both hops used SMTPUTF8 (RFC 6531 §3.7.3 "UTF8SMTP", with "S" for TLS).
-    assert.match(fields[3]!, tidingsReceived('UTF8SMTPS', 'mjl@example.org'));
-    assert.match(fields[4]!, postfixReceived('UTF8SMTP', 'mjl@example.org'));
+    assert.match(fields[5]!, tidingsReceived('UTF8SMTPS', 'mjl@example.org'));
+    assert.match(fields[6]!, postfixReceived('UTF8SMTP', 'mjl@example.org'));
   });
 
   test('a 2 MB 8-bit message with dot lines throughout', async () => {
@@ -291,9 +297,9 @@ describe('postfix relays into the smtp listener', { skip, timeout: 50_000 }, () 
     await submit('sender@sender.example', ['mjl@example.org'], big, true);
     const msg = await stored('Inbox', 'postfix-large@sender.example');
     const fields = fieldsOf(prefixOf(msg, big));
-    assert.equal(fields.length, 5, fields.join(''));
-    assert.match(fields[3]!, tidingsReceived('ESMTPS', 'mjl@example.org'));
-    assert.match(fields[4]!, postfixReceived('ESMTP', 'mjl@example.org'));
+    assert.equal(fields.length, 7, fields.join(''));
+    assert.match(fields[5]!, tidingsReceived('ESMTPS', 'mjl@example.org'));
+    assert.match(fields[6]!, postfixReceived('ESMTP', 'mjl@example.org'));
   });
 
   test('nothing left in the Postfix queue', async () => {

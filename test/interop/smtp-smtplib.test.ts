@@ -165,13 +165,22 @@ describe('python smtplib', () => {
     const delivered = await inDoerte('smtplib-25@sender.example');
     const a = await server.store.account('doerte');
     const d = addedHeaders(await a.readMessage(delivered), DELIVERED);
-    assert.deepEqual(d.names, ['X-Tidings-Reason', 'Delivered-To', 'Return-Path', 'Received']);
+    assert.deepEqual(d.names, [
+      'X-Tidings-Reason',
+      'Delivered-To',
+      'Return-Path',
+      'Authentication-Results',
+      'Received-SPF',
+      'Received',
+    ]);
     assert.match(
       d.text,
       new RegExp(
         '^X-Tidings-Reason: no-bad-signals\\r\\n' +
           `Delivered-To: ${DOERTE}\\r\\n` +
           'Return-Path: <jürgen@sender\\.example>\\r\\n' +
+          'Authentication-Results: mail\\.example\\.org;(\\r\\n\\t[^\\r]*)+\\r\\n' +
+          'Received-SPF: [^\\r]*(\\r\\n\\t[^\\r]*)*\\r\\n' +
           'Received: from client\\.example \\(\\[127\\.0\\.0\\.1\\]\\) by mail\\.example\\.org \\(\\[127\\.0\\.0\\.1\\]\\) via tcp\\r\\n' +
           '\\twith UTF8SMTP id \\w+\\r\\n' +
           `\\tfor <${DOERTE}>; .+\\r\\n$`,

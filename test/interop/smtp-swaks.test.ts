@@ -112,6 +112,8 @@ describe('swaks', () => {
       'X-Tidings-Reason',
       'Delivered-To',
       'Return-Path',
+      'Authentication-Results',
+      'Received-SPF',
       'Received',
     ]);
 

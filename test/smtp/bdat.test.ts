@@ -32,7 +32,7 @@ function original(stored: Buffer, expectedLength: number): Buffer {
   const prefix = stored.subarray(0, stored.length - expectedLength).toString('latin1');
   assert.match(
     prefix,
-    /^X-Tidings-Reason: [^\r]*\r\nDelivered-To: [^\r]*\r\nReturn-Path: [^\r]*\r\nReceived: [^]*\r\n$/,
+    /^X-Tidings-Reason: [^\r]*\r\nDelivered-To: [^\r]*\r\nReturn-Path: [^\r]*\r\nAuthentication-Results: [^\r]*(\r\n\t[^\r]*)*\r\nReceived-SPF: [^\r]*(\r\n\t[^\r]*)*\r\nReceived: [^]*\r\n$/,
   );
   return stored.subarray(stored.length - expectedLength);
 }

@@ -180,7 +180,10 @@ async function checkStore(
           prefix,
           new RegExp(
             `^X-Tidings-Reason: no-bad-signals\\r\\nDelivered-To: crash${k}@example\\.org\\r\\n` +
-              `Return-Path: <sender@sender\\.example>\\r\\nReceived: from client\\.example .*\\r\\n` +
+              `Return-Path: <sender@sender\\.example>\\r\\n` +
+              `Authentication-Results: mail\\.example\\.org;(\\r\\n\\t[^\\r]*)+\\r\\n` +
+              `Received-SPF: [^\\r]*(\\r\\n\\t[^\\r]*)*\\r\\n` +
+              `Received: from client\\.example .*\\r\\n` +
               `\\twith ESMTP id \\w+\\r\\n\\tfor <crash${k}@example\\.org>; .*\\r\\n$`,
           ),
         );

@@ -57,6 +57,9 @@ function storedPattern(o: {
     '^X-Tidings-Reason: no-bad-signals\\r\\n' +
       `Delivered-To: ${esc(o.deliveredTo)}\\r\\n` +
       `Return-Path: <${esc(o.returnPath)}>\\r\\n` +
+      // The verification headers; their content is tested in verify.test.ts.
+      'Authentication-Results: mail\\.example\\.org;(\\r\\n\\t[^\\r]*)+\\r\\n' +
+      'Received-SPF: [^\\r]*(\\r\\n\\t[^\\r]*)*\\r\\n' +
       `Received: from ${esc(o.from)} by mail\\.example\\.org \\(\\[127\\.0\\.0\\.1\\]\\) via tcp\\r\\n` +
       `\\twith ${esc(o.withLine)}\\r\\n` +
       `\\tfor <${esc(o.forRcpt)}>; ${DATE}\\r\\n` +
@@ -455,6 +458,71 @@ test('deliver: no first-time sender delay for an account that opted out', async 
     const c = await smtp(s);
     const r = await beforeDelay(send(c, SENDER, ['mjl@example.org'], message()));
     assert.deepEqual(textOf(r), DONE);
+    c.close();
+  });
+});
+
+/** Stores a message from `from` in the mailbox, as an earlier delivery would have. */
+async function seedFrom(s: SmtpTestServer, mailbox: string, from: string, keywords: string[] = []) {
+  const a = await s.store.account('mjl');
+  const [localpart, domain] = from.split('@') as [string, string];
+  const p = await s.store.prepare(Buffer.from(message({ from })));
+  try {
+    await a.addMessages(
+      mailbox,
+      [
+        {
+          message: p,
+          keywords,
+          facts: { msgFromLocalpart: localpart, msgFromDomain: domain.toLowerCase() },
+        },
+      ],
+      { create: true },
+    );
+  } finally {
+    await p.cleanup();
+  }
+}
+
+test('deliver: a sender the account knows gets no first-time delay', async () => {
+  await withServer({ delays: { firstTimeSender: 120_000 } }, async (s) => {
+    // An earlier message from the same address (localpart case aside).
+    await seedFrom(s, 'Archive', 'Known@Sender.example');
+    const c = await smtp(s);
+    const r = await beforeDelay(
+      send(c, SENDER, ['mjl@example.org'], message({ from: 'known@sender.example' })),
+    );
+    assert.deepEqual(textOf(r), DONE);
+    // Someone the user wrote to (submission history).
+    await (await s.store.account('mjl')).recordOutgoing(['Friend@Remote.example']);
+    const r2 = await beforeDelay(
+      send(c, SENDER, ['mjl@example.org'], message({ from: 'friend@remote.example' })),
+    );
+    assert.deepEqual(textOf(r2), DONE);
+    // A delivery status notification is not held up either.
+    const dsn = message({
+      from: 'postmaster@sender.example',
+      extra: 'Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n',
+      body: '--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b--',
+    });
+    const r3 = await beforeDelay(send(c, '', ['mjl@example.org'], dsn));
+    assert.deepEqual(textOf(r3), DONE);
+    c.close();
+  });
+});
+
+test('deliver: a sender known only from Junk, or from messages marked $Junk, still waits', async () => {
+  await withServer({ delays: { firstTimeSender: 1500 } }, async (s) => {
+    const a = await s.store.account('mjl');
+    await a.createMailbox('Spam', { specialUse: '\\Junk' });
+    await seedFrom(s, 'Spam', 'spammer@sender.example');
+    await seedFrom(s, 'Archive', 'marked@sender.example', ['$Junk']);
+    const c = await smtp(s);
+    for (const from of ['spammer@sender.example', 'marked@sender.example']) {
+      const start = Date.now();
+      assert.deepEqual(textOf(await send(c, SENDER, ['mjl@example.org'], message({ from }))), DONE);
+      assert.ok(Date.now() - start >= 1490, `${from}: took ${Date.now() - start} ms`);
+    }
     c.close();
   });
 });

@@ -111,6 +111,8 @@ export type SmtpTestOptions = {
   /** DKIM signing of submitted messages. */
   dkimSign?: SmtpContext['dkimSign'];
   log?: SmtpContext['log'];
+  /** Verification settings of incoming mail (timeouts, trusted ARC sealers, clock, sampling). */
+  verification?: SmtpContext['verification'];
 };
 
 export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<SmtpTestServer> {
@@ -189,6 +191,7 @@ export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<S
       log,
       localserve: opts.localserve ? { account: 'mjl' } : null,
       ...(opts.dkimSign ? { dkimSign: opts.dkimSign } : {}),
+      ...(opts.verification ? { verification: opts.verification } : {}),
     };
   };
   const smtp = await startSmtpServer(ctx('smtp'), '127.0.0.1', 0);
