@@ -1,13 +1,15 @@
 // The junk decision for an incoming message, per recipient, with a reason that reaches
 // the logs and X-Tidings-Reason. The sender domain's DMARC policy (RFC 7489 §6.6.4)
 // comes first: reject refuses the message, quarantine delivers it to Junk, unless the
-// recipient's account overrides the policy. Reputation and content filtering plug in
-// after it; until then a message that passes is accepted with the reason a message
-// without known bad signals gets.
+// recipient's account overrides the policy. Then the sender's reputation with the
+// account: a conclusive one accepts or rejects. What is left is accepted as a message
+// without known bad signals (the content filter and blocklists are to come).
 import type { DomainsConfig } from '../config/index.js';
 import type { DeliveryFacts } from '../store/index.js';
 import { C, SE } from '../smtp/index.js';
 import type { DmarcOverride, Verification } from './verify.js';
+import type { SenderEvidence } from '../store/index.js';
+import { reputationVerdict } from '../junk/reputation.js';
 
 export type AnalysisInput = {
   cfg: DomainsConfig;
@@ -22,6 +24,8 @@ export type AnalysisInput = {
   verification: Verification | null;
   /** An override of the DMARC policy for this recipient. */
   dmarcOverride: DmarcOverride;
+  /** What the account's own mail says about the sender; null when not looked up. */
+  evidence: SenderEvidence | null;
 };
 
 export type Analysis = {
@@ -40,6 +44,16 @@ export type Analysis = {
 
 export const REASON_NO_BAD_SIGNALS = 'no-bad-signals';
 export const REASON_DMARC_POLICY = 'dmarc-policy';
+
+/**
+ * The reply for a rejection on content or reputation: generic and temporary, so that a
+ * spammer learns nothing and a wrongly judged sender retries (and can be let in).
+ */
+export const JUNK_REJECT = {
+  code: C.LocalError,
+  secode: SE.OtherMailSystem0,
+  errmsg: 'error processing',
+} as const;
 
 export async function analyze(input: AnalysisInput): Promise<Analysis> {
   const v = input.verification;
@@ -69,11 +83,29 @@ export async function analyze(input: AnalysisInput): Promise<Analysis> {
         headers: '',
       };
     }
+    return reputationOrDefault(input, text);
+  }
+  return reputationOrDefault(input, []);
+}
+
+function reputationOrDefault(input: AnalysisInput, text: string[]): Analysis {
+  const verdict = input.evidence ? reputationVerdict(input.evidence) : null;
+  if (verdict?.junk) {
+    return {
+      accept: false,
+      mailbox: input.mailbox,
+      reason: verdict.reason,
+      reasonText: [...text, verdict.text],
+      headers: '',
+      ...JUNK_REJECT,
+    };
+  }
+  if (verdict) {
     return {
       accept: true,
       mailbox: input.mailbox,
-      reason: REASON_NO_BAD_SIGNALS,
-      reasonText: text,
+      reason: verdict.reason,
+      reasonText: [...text, verdict.text],
       headers: '',
     };
   }
@@ -81,7 +113,7 @@ export async function analyze(input: AnalysisInput): Promise<Analysis> {
     accept: true,
     mailbox: input.mailbox,
     reason: REASON_NO_BAD_SIGNALS,
-    reasonText: [],
+    reasonText: text,
     headers: '',
   };
 }

@@ -16,14 +16,17 @@ import {
   type Verification,
 } from './verify.js';
 import { organizationalDomain } from '../msgauth/index.js';
+import { RECENT_PER_SOURCE } from '../junk/reputation.js';
 import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
 import { smtpMetrics } from './metrics.js';
 import { maskIP } from '../net/index.js';
 import {
   isStoreError,
   isStorageFull,
+  Flag,
   type Account,
   type DeliveryFacts,
+  type EvidenceQuery,
   type PreparedMessage,
 } from '../store/index.js';
 import { composeDSN, dsnText } from '../message/dsn.js';
@@ -31,6 +34,8 @@ import { newMessageId } from '../message/compose.js';
 import { C, SE, formatLocalpart } from '../smtp/index.js';
 import { resolveAddress, type DomainsConfig } from '../config/index.js';
 import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { isAscii } from 'node:buffer';
 
 /** A recipient that did not get the message. */
@@ -104,6 +109,8 @@ class Delivery {
   private readonly fromAddress: string;
   private readonly facts: DeliveryFacts;
   private delayed = false;
+  /** SHA-256 of the message file, computed when a reject is kept. */
+  private hash: Buffer | undefined;
 
   constructor(
     private readonly c: SmtpConn,
@@ -211,6 +218,102 @@ class Delivery {
     return !(await acc.knownSender(from.localpart, from.domain));
   }
 
+  /**
+   * The header fields prepended to a stored copy, in this order: X-Tidings-Reason, the
+   * analysis's own, Delivered-To (RFC 9228), Return-Path, Authentication-Results and
+   * Received-SPF (RFC 8601 §2.1: above the Received field of this hop), Received.
+   */
+  private prefix(
+    r: Recipient,
+    analysis: { reason: string; reasonText: string[]; headers: string },
+    deliverTo: string,
+    override: DmarcOverride,
+  ): Buffer {
+    const c = this.c;
+    const reason = [analysis.reason, ...analysis.reasonText].join('; ').replace(/[\r\n]+/g, ' ');
+    return Buffer.from(
+      `X-Tidings-Reason: ${reason}\r\n` +
+        analysis.headers +
+        `Delivered-To: ${deliverTo}\r\n` +
+        `Return-Path: <${this.tx.mailFrom ? returnPath(this.tx) : ''}>\r\n` +
+        (this.verification ? verificationHeaders(c, this.verification, override) : '') +
+        receivedHeader(c, {
+          forRcpt: r.address,
+          smtputf8: this.tx.smtputf8,
+          requireTLS: this.tx.requireTLS,
+        }),
+      'utf8',
+    );
+  }
+
+  /** The sources whose history with the account is looked up (verified ones only). */
+  private evidenceQuery(): EvidenceQuery {
+    const v = this.verification!;
+    const f = this.facts;
+    const from = this.info.from;
+    return {
+      recent: RECENT_PER_SOURCE,
+      ...(from && v.dmarc.status === 'pass' ? { fromAddress: from } : {}),
+      dkimDomains: f.dkimDomains ?? [],
+      ...(v.spf.status === 'pass' && v.spf.identity === 'mailfrom'
+        ? { mailFromDomain: v.spf.domain }
+        : {}),
+      ...(v.dmarc.status === 'pass' && f.msgFromOrgDomain
+        ? { fromOrgDomain: f.msgFromOrgDomain }
+        : {}),
+      ...(f.remoteIPMasked ? { ipMasked: f.remoteIPMasked } : {}),
+    };
+  }
+
+  /**
+   * Keeps a copy of a rejected message in the account's Rejects mailbox, if it has one
+   * (read, marked as a reject, once per content); failures are logged, never replied.
+   */
+  private async keepReject(
+    acc: Account,
+    r: Recipient,
+    analysis: { reason: string; reasonText: string[] },
+    facts: DeliveryFacts,
+  ): Promise<void> {
+    const c = this.c;
+    const accCfg = c.ctx.domains().accounts[acc.name];
+    const name = accCfg?.rejects_mailbox;
+    if (!name) return;
+    try {
+      this.hash ??= await fileHash(this.msg.path);
+      const existing = await acc.mailbox(name);
+      if (existing && (await acc.hasMessageHash(existing.id, this.hash))) return;
+      if (existing && !accCfg.keep_rejects) await acc.tidyRejects(existing.id, this.msg.size);
+      const prefix = this.prefix(r, { ...analysis, headers: '' }, r.address, null);
+      await acc.addMessages(
+        name,
+        [
+          {
+            message: this.msg,
+            prefix,
+            flags: Flag.Seen,
+            facts: { ...facts, isReject: true, messageHash: this.hash },
+          },
+        ],
+        { create: true },
+      );
+    } catch (e) {
+      c.log.error({ err: e, account: acc.name }, 'keeping rejected message');
+    }
+  }
+
+  /** A message accepted after all: its copies in the Rejects mailbox go. */
+  private async removeRejected(acc: Account): Promise<void> {
+    const name = this.c.ctx.domains().accounts[acc.name]?.rejects_mailbox;
+    if (!name || !this.info.messageId) return;
+    try {
+      const mb = await acc.mailbox(name);
+      if (mb) await acc.removeRejected(mb.id, this.msg.header);
+    } catch (e) {
+      this.c.log.error({ err: e, account: acc.name }, 'removing rejected copy');
+    }
+  }
+
   /** Delivers one copy; returns the error for this recipient, or null. */
   private async toAccount(
     r: Recipient,
@@ -267,9 +370,12 @@ class Delivery {
       size,
       verification: this.verification,
       dmarcOverride: override,
+      evidence: this.verification ? await acc.senderEvidence(this.evidenceQuery()) : null,
     });
     if (!analysis.accept) {
       c.setSlow(true);
+      c.log.info({ account, reason: analysis.reason, text: analysis.reasonText }, 'rejected');
+      await this.keepReject(acc, r, analysis, facts);
       return {
         code: analysis.code ?? C.LocalError,
         secode: analysis.secode ?? SE.OtherMailSystem0,
@@ -283,19 +389,7 @@ class Delivery {
       this.delayed = true;
       await sleep(c.ctx.delays.firstTimeSender);
     }
-    const prefix = Buffer.from(
-      `X-Tidings-Reason: ${[analysis.reason, ...analysis.reasonText].join('; ').replace(/[\r\n]+/g, ' ')}\r\n` +
-        analysis.headers +
-        `Delivered-To: ${deliverTo}\r\n` + // RFC 9228
-        `Return-Path: <${this.tx.mailFrom ? returnPath(this.tx) : ''}>\r\n` +
-        (this.verification ? verificationHeaders(c, this.verification, override) : '') +
-        receivedHeader(c, {
-          forRcpt: r.address,
-          smtputf8: this.tx.smtputf8,
-          requireTLS: this.tx.requireTLS,
-        }),
-      'utf8',
-    );
+    const prefix = this.prefix(r, analysis, deliverTo, override);
     try {
       // The only copy: the store may move the temp file into place instead of linking.
       const take = this.tx.recipients.length === 1 && r.target.kind === 'account';
@@ -317,6 +411,7 @@ class Delivery {
       );
       return deliveryError(e);
     }
+    await this.removeRejected(acc);
     smtpMetrics.delivery.inc({ result: 'delivered', reason: analysis.reason });
     c.log.info(
       { account, mailbox: analysis.mailbox, reason: analysis.reason },
@@ -324,6 +419,13 @@ class Delivery {
     );
     return null;
   }
+}
+
+/** SHA-256 of a file, streamed. */
+async function fileHash(path: string): Promise<Buffer> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest();
 }
 
 /** The reply for a recipient whose delivery failed on our side. */

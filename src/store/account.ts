@@ -16,12 +16,16 @@ import * as annotations from './annotations.js';
 import * as password from './password.js';
 import * as queries from './queries.js';
 import * as outgoing from './outgoing.js';
+import * as reputation from './reputation.js';
+import * as rejects from './rejects.js';
 import { verifyAccount, type VerifyReport } from './verify.js';
 import type { Switchboard, Session } from './switchboard.js';
 import type { Mailbox, Message } from './rows.js';
 
 export { type AccountOptions } from './core.js';
 export { type SendCounts } from './outgoing.js';
+export { type Evidence, type EvidenceQuery, type SenderEvidence } from './reputation.js';
+export { DEFAULT_REJECTS_LIMITS, type RejectsLimits } from './rejects.js';
 export { FILES_PER_DIR } from './files.js';
 export { type FlagOp, type FlagResult } from './messages.js';
 export { type InitialMailboxes } from './mailboxes.js';
@@ -225,6 +229,33 @@ export class Account {
   /** Whether the account has corresponded with this From address (see outgoing.ts). */
   async knownSender(localpart: string, domain: string): Promise<boolean> {
     return outgoing.knownSender(this.core, localpart, domain);
+  }
+
+  /** What the account's own mail says about a sender (see reputation.ts). */
+  async senderEvidence(q: reputation.EvidenceQuery): Promise<reputation.SenderEvidence> {
+    return reputation.senderEvidence(this.core, q);
+  }
+
+  // ---- the Rejects mailbox ----
+
+  /** Whether the mailbox holds a live message with this content hash. */
+  async hasMessageHash(mailboxId: number, hash: Buffer): Promise<boolean> {
+    return rejects.hasHash(this.core, mailboxId, hash);
+  }
+
+  /** Removes the oldest messages of a rejects mailbox beyond its limits; returns how many. */
+  tidyRejects(
+    mailboxId: number,
+    incoming: number,
+    limits: rejects.RejectsLimits = rejects.DEFAULT_REJECTS_LIMITS,
+    now = Date.now(),
+  ): Promise<number> {
+    return rejects.tidy(this.core, mailboxId, incoming, limits, now);
+  }
+
+  /** Removes the messages with the Message-ID of `header` from a rejects mailbox. */
+  removeRejected(mailboxId: number, header: Buffer): Promise<number> {
+    return rejects.removeByMessageId(this.core, mailboxId, header);
   }
 
   /** Checks the database against itself and the message files (`tidings verifydata`). */

@@ -292,28 +292,37 @@ function insertAdd(core: AccountCore, tx: WriteTx, r: AddRequest): number[] {
 
 function insertMessage(core: AccountCore, tx: WriteTx, s: MessageRowSpec, expunged = false): void {
   const seq = tx.modseq();
-  core
-    .stmt(INSERT_MESSAGE_SQL)
-    .run(
-      s.id,
-      s.fileId,
-      s.mailboxId,
-      s.uid,
-      seq,
-      seq,
-      expunged ? 1 : 0,
-      s.flags,
-      JSON.stringify(s.keywords),
-      s.internalDate,
-      s.saveDate,
-      s.size,
-      s.prefix,
-      JSON.stringify(s.part),
-      s.thread.messageId,
-      s.thread.inReplyTo,
-      JSON.stringify(s.thread.references),
-      s.thread.subjectBase,
-      s.part.envelope ? JSON.stringify(s.part.envelope) : null,
-      ...factValues(s.facts),
-    );
+  core.stmt(INSERT_MESSAGE_SQL).run(
+    s.id,
+    s.fileId,
+    s.mailboxId,
+    s.uid,
+    seq,
+    seq,
+    expunged ? 1 : 0,
+    s.flags,
+    JSON.stringify(s.keywords),
+    s.internalDate,
+    s.saveDate,
+    s.size,
+    s.prefix,
+    JSON.stringify(s.part),
+    s.thread.messageId,
+    s.thread.inReplyTo,
+    JSON.stringify(s.thread.references),
+    s.thread.subjectBase,
+    s.part.envelope ? JSON.stringify(s.part.envelope) : null,
+    // A delivery records where it was put, so that reputation can tell the user's
+    // moves (into Junk, say) from the server's own decisions.
+    ...factValues(
+      s.facts
+        ? { ...s.facts, mailboxDestinedId: s.facts.mailboxDestinedId ?? s.mailboxId }
+        : undefined,
+    ),
+  );
+  const dkim = s.facts?.dkimDomains;
+  if (dkim && dkim.length > 0) {
+    const ins = core.stmt('INSERT INTO message_dkim (message_id, domain) VALUES (?, ?)');
+    for (const d of new Set(dkim.map((x) => x.toLowerCase()))) ins.run(s.id, d);
+  }
 }

@@ -14,6 +14,11 @@ export {
   type RowDetail,
   type SearchRow,
   type SendCounts,
+  type Evidence,
+  type EvidenceQuery,
+  type SenderEvidence,
+  DEFAULT_REJECTS_LIMITS,
+  type RejectsLimits,
 } from './account.js';
 export {
   GlobalDB,

@@ -174,6 +174,11 @@ export function copyMessages(
                  SELECT ?, ?, ?, ?, ?, ?, 0, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, ${FACT_COLUMNS.join(', ')} FROM messages WHERE id = ?`,
             )
             .run(id, id, dst.id, uid, seq, seq, now, m.id);
+          core
+            .stmt(
+              'INSERT INTO message_dkim (message_id, domain) SELECT ?, domain FROM message_dkim WHERE message_id = ?',
+            )
+            .run(id, m.id);
           tx.count(dst.id, m.flags, m.size, 1);
           kws = addKeywords(kws, m.keywords);
           tx.changes.push({

@@ -1,6 +1,7 @@
 // Who an account has corresponded with: recipients of mail it submitted (per-day send
 // limits, first-time recipients) and whether an incoming sender is known.
 import type { AccountCore } from './core.js';
+import { Flag } from './flags.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -30,7 +31,7 @@ export function sendCounts(core: AccountCore, recipients: string[], now = Date.n
 
 /**
  * Whether the account knows this From address: it wrote to it, or holds a message from
- * it that is neither in the Junk mailbox nor marked $Junk (RFC 5788 keyword).
+ * it that is neither in the Junk mailbox nor marked $Junk, nor a kept reject.
  */
 export function knownSender(core: AccountCore, localpart: string, domain: string): boolean {
   const address = `${localpart}@${domain}`.toLowerCase();
@@ -41,11 +42,11 @@ export function knownSender(core: AccountCore, localpart: string, domain: string
     .stmt(
       `SELECT 1 FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
        WHERE m.msgfrom_domain = ? AND m.msgfrom_localpart = ? COLLATE NOCASE
-         AND m.expunged = 0 AND b.special_use IS NOT '\\Junk'
-         AND m.keywords NOT LIKE '%"$junk"%'
+         AND m.expunged = 0 AND m.is_reject = 0 AND b.special_use IS NOT '\\Junk'
+         AND (m.flags & ?) = 0
        LIMIT 1`,
     )
-    .get(domain.toLowerCase(), localpart);
+    .get(domain.toLowerCase(), localpart, Flag.Junk);
   return row !== undefined;
 }
 

@@ -231,3 +231,25 @@ ACCOUNT_MIGRATIONS.push({
   // address, found without a scan (localparts compare case-insensitively).
   sql: `CREATE INDEX messages_msgfrom ON messages (msgfrom_domain, msgfrom_localpart COLLATE NOCASE);`,
 });
+
+ACCOUNT_MIGRATIONS.push({
+  version: 6,
+  // Reputation: the most recent messages from the same verified sources, each found
+  // through an index (partial: messages without the fact, such as APPENDed ones, are
+  // left out). DKIM domains, a list per message, get a table of their own.
+  sql: `
+CREATE INDEX messages_mailfrom_domain ON messages (mailfrom_domain) WHERE mailfrom_validated = 1 AND mailfrom_domain != '';
+CREATE INDEX messages_msgfrom_org ON messages (msgfrom_org_domain) WHERE msgfrom_validated = 1 AND msgfrom_org_domain != '';
+CREATE INDEX messages_ip1 ON messages (remote_ip_masked1) WHERE remote_ip_masked1 != '';
+CREATE INDEX messages_ip2 ON messages (remote_ip_masked2) WHERE remote_ip_masked2 != '';
+CREATE INDEX messages_ip3 ON messages (remote_ip_masked3) WHERE remote_ip_masked3 != '';
+CREATE TABLE message_dkim (
+  message_id INTEGER NOT NULL,        -- messages.id; copies and moves get their own rows
+  domain TEXT NOT NULL                -- a verified DKIM signing domain, lower-case
+);
+CREATE INDEX message_dkim_domain ON message_dkim (domain, message_id);
+CREATE INDEX message_dkim_message ON message_dkim (message_id);
+INSERT INTO message_dkim (message_id, domain)
+  SELECT m.id, lower(j.value) FROM messages m, json_each(m.dkim_domains) j WHERE m.dkim_domains != '[]';
+`,
+});

@@ -16,6 +16,7 @@ import {
 } from './harness.js';
 import { DeliveryRateLimiter } from '../../src/smtpserver/index.js';
 import { parseDSN } from '../../src/message/dsn.js';
+import { Flag } from '../../src/store/index.js';
 
 /** A window no test outlasts: counts that a minute boundary could reset would be flaky. */
 const ONE_WINDOW = 1e13;
@@ -463,7 +464,7 @@ test('deliver: no first-time sender delay for an account that opted out', async 
 });
 
 /** Stores a message from `from` in the mailbox, as an earlier delivery would have. */
-async function seedFrom(s: SmtpTestServer, mailbox: string, from: string, keywords: string[] = []) {
+async function seedFrom(s: SmtpTestServer, mailbox: string, from: string, flags = 0) {
   const a = await s.store.account('mjl');
   const [localpart, domain] = from.split('@') as [string, string];
   const p = await s.store.prepare(Buffer.from(message({ from })));
@@ -473,7 +474,7 @@ async function seedFrom(s: SmtpTestServer, mailbox: string, from: string, keywor
       [
         {
           message: p,
-          keywords,
+          flags,
           facts: { msgFromLocalpart: localpart, msgFromDomain: domain.toLowerCase() },
         },
       ],
@@ -516,7 +517,7 @@ test('deliver: a sender known only from Junk, or from messages marked $Junk, sti
     const a = await s.store.account('mjl');
     await a.createMailbox('Spam', { specialUse: '\\Junk' });
     await seedFrom(s, 'Spam', 'spammer@sender.example');
-    await seedFrom(s, 'Archive', 'marked@sender.example', ['$Junk']);
+    await seedFrom(s, 'Archive', 'marked@sender.example', Flag.Junk);
     const c = await smtp(s);
     for (const from of ['spammer@sender.example', 'marked@sender.example']) {
       const start = Date.now();

@@ -1,0 +1,127 @@
+// The evidence an account's own mail gives about a sender: of the most recent messages
+// from the same From address, DKIM domain, SPF-verified MAIL FROM domain, From
+// organisational domain or network, how many the user treated as junk and how many as
+// wanted. Each source is one indexed query (see schema version 6), however many
+// messages the account holds.
+import { Flag } from './flags.js';
+import type { AccountCore } from './core.js';
+
+/** Of the recent messages from one source: how many count as wanted and as junk. */
+export type Evidence = { ham: number; spam: number };
+
+export type EvidenceQuery = {
+  /** The From address, only when DMARC verified it (or anyone could claim it). */
+  fromAddress?: { localpart: string; domain: string };
+  /** Verified DKIM signing domains. */
+  dkimDomains?: string[];
+  /** The MAIL FROM domain, when SPF passed for it. */
+  mailFromDomain?: string;
+  /** The From organisational domain, when DMARC verified the From domain. */
+  fromOrgDomain?: string;
+  /** The client IP masked to /32, /26, /21 (IPv4) or /64, /48, /32 (IPv6). */
+  ipMasked?: readonly [string, string, string];
+  /** How many recent messages of each source to look at. */
+  recent: number;
+};
+
+export type SenderEvidence = {
+  /** The account wrote to the From address. */
+  sentTo: boolean;
+  from: Evidence | null;
+  dkim: Evidence | null;
+  mailFrom: Evidence | null;
+  orgDomain: Evidence | null;
+  ip: [Evidence | null, Evidence | null, Evidence | null];
+};
+
+type Row = { flags: number; junkbox: number };
+
+/**
+ * Junk: marked $Junk, or moved into the Junk mailbox (without $NotJunk). Wanted: marked
+ * $NotJunk, or read, answered or flagged outside Junk. Unread mail, and mail the server
+ * itself put in Junk, says nothing yet. Rejects (kept for review) never count.
+ */
+function tally(rows: Row[]): Evidence {
+  const e = { ham: 0, spam: 0 };
+  for (const r of rows) {
+    if (r.flags & Flag.NotJunk) e.ham++;
+    else if (r.flags & Flag.Junk || r.junkbox) e.spam++;
+    else if (r.flags & (Flag.Seen | Flag.Answered | Flag.Flagged)) e.ham++;
+  }
+  return e;
+}
+
+// In Junk by the user's doing: a message the server delivered there says nothing yet.
+const SELECT = `SELECT m.flags AS flags,
+    (b.special_use IS '\\Junk' AND m.mailbox_destined_id != m.mailbox_id) AS junkbox
+  FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id`;
+const LIVE = 'm.expunged = 0 AND m.is_reject = 0';
+
+/** Conditions per source; each matches an index of schema version 5 or 6. */
+export const SOURCE_CONDITIONS = {
+  from: 'm.msgfrom_domain = ? AND m.msgfrom_localpart = ? COLLATE NOCASE',
+  mailFrom: "m.mailfrom_domain = ? AND m.mailfrom_validated = 1 AND m.mailfrom_domain != ''",
+  orgDomain: "m.msgfrom_org_domain = ? AND m.msgfrom_validated = 1 AND m.msgfrom_org_domain != ''",
+  ip1: "m.remote_ip_masked1 = ? AND m.remote_ip_masked1 != ''",
+  ip2: "m.remote_ip_masked2 = ? AND m.remote_ip_masked2 != ''",
+  ip3: "m.remote_ip_masked3 = ? AND m.remote_ip_masked3 != ''",
+} as const;
+
+/** The recent messages matching a source condition (n at most). */
+export function sourceSql(cond: string, n: number): string {
+  return `${SELECT} WHERE ${cond} AND ${LIVE} ORDER BY m.id DESC LIMIT ${n}`;
+}
+
+/** The newest messages signed by a DKIM domain (before the live filter). */
+export const DKIM_IDS_SQL =
+  'SELECT message_id FROM message_dkim WHERE domain = ? ORDER BY message_id DESC LIMIT ?';
+
+export function senderEvidence(core: AccountCore, q: EvidenceQuery): SenderEvidence {
+  const n = q.recent;
+  const by = (cond: string, ...args: unknown[]): Evidence =>
+    tally(core.stmt(sourceSql(cond, n)).all(...args) as Row[]);
+  const out: SenderEvidence = {
+    sentTo: false,
+    from: null,
+    dkim: null,
+    mailFrom: null,
+    orgDomain: null,
+    ip: [null, null, null],
+  };
+  const f = q.fromAddress;
+  if (f) {
+    const address = `${f.localpart}@${f.domain}`.toLowerCase();
+    out.sentTo = core.stmt('SELECT 1 FROM recipients WHERE address = ?').get(address) !== undefined;
+    out.from = by(SOURCE_CONDITIONS.from, f.domain.toLowerCase(), f.localpart);
+  }
+  const dkim = [...new Set((q.dkimDomains ?? []).map((d) => d.toLowerCase()))];
+  if (dkim.length > 0) {
+    // Per domain the newest few (an index range each), then the live ones among them.
+    const ids = new Set<number>();
+    for (const d of dkim) {
+      for (const id of core
+        .stmt(DKIM_IDS_SQL)
+        .pluck()
+        .all(d, n * 4) as number[])
+        ids.add(id);
+    }
+    const list = [...ids];
+    out.dkim = tally(
+      core.stmt(sourceSql(`m.id IN (${list.map(() => '?').join(',')})`, n)).all(...list) as Row[],
+    );
+  }
+  if (q.mailFromDomain)
+    out.mailFrom = by(SOURCE_CONDITIONS.mailFrom, q.mailFromDomain.toLowerCase());
+  if (q.fromOrgDomain) {
+    out.orgDomain = by(SOURCE_CONDITIONS.orgDomain, q.fromOrgDomain.toLowerCase());
+  }
+  if (q.ipMasked) {
+    const [a, b, c] = q.ipMasked;
+    out.ip = [
+      by(SOURCE_CONDITIONS.ip1, a),
+      by(SOURCE_CONDITIONS.ip2, b),
+      by(SOURCE_CONDITIONS.ip3, c),
+    ];
+  }
+  return out;
+}
