@@ -129,6 +129,27 @@ describe('authResultsHeader', () => {
         '\tdkim=neutral header.i="\\"odd\\" name@example.com"\r\n',
     );
   });
+
+  test('an address with a quoted local-part is written as an address, not quoted again', () => {
+    const methods: AuthMethod[] = [
+      {
+        method: 'spf',
+        result: 'pass',
+        props: [['smtp.mailfrom', '"bob smith"@example.com']],
+      },
+      {
+        method: 'auth',
+        result: 'pass',
+        props: [['smtp.mailfrom', '"a\\"b"@example.com']],
+      },
+    ];
+    assert.equal(
+      authResultsHeader('mx.example.net', methods),
+      'Authentication-Results: mx.example.net;\r\n' +
+        '\tspf=pass smtp.mailfrom="bob smith"@example.com;\r\n' +
+        '\tauth=pass smtp.mailfrom="a\\"b"@example.com\r\n',
+    );
+  });
 });
 
 describe('receivedSpfHeader', () => {

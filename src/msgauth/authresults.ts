@@ -17,9 +17,13 @@ export type AuthMethod = {
 /** RFC 2045 token characters: no quoting needed. */
 const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
 
-/** [local-part "@"] domain-name, unquoted (dot-atom local-parts only). */
+/**
+ * [local-part "@"] domain-name as it stands, the local-part a dot-atom or a quoted-string
+ * (RFC 5322 §3.4.1): "a b"@example.com is written so, not quoted again as a whole, which
+ * would leave readers the text a b@example.com instead of the address.
+ */
 const ADDRESS =
-  /^(?:(?:[!#$%&'*+\-/=?^_`{|}~0-9A-Za-z]+(?:\.[!#$%&'*+\-/=?^_`{|}~0-9A-Za-z]+)*)?@)?[0-9A-Za-z](?:[0-9A-Za-z-]*[0-9A-Za-z])?(?:\.[0-9A-Za-z](?:[0-9A-Za-z-]*[0-9A-Za-z])?)*$/;
+  /^(?:(?:[!#$%&'*+\-/=?^_`{|}~0-9A-Za-z]+(?:\.[!#$%&'*+\-/=?^_`{|}~0-9A-Za-z]+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")?@)?[0-9A-Za-z](?:[0-9A-Za-z-]*[0-9A-Za-z])?(?:\.[0-9A-Za-z](?:[0-9A-Za-z-]*[0-9A-Za-z])?)*$/;
 
 /** A value as a token, or a quoted string (RFC 8601 §2.2 "value" is RFC 2045's). */
 export function authValue(v: string): string {

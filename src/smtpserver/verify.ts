@@ -17,6 +17,7 @@ import {
   type IprevResult,
   type SpfResult,
 } from '../msgauth/index.js';
+import { formatLocalpart } from '../smtp/index.js';
 import type { PreparedMessage } from '../store/index.js';
 import type { SmtpConn, Transaction } from './conn.js';
 import type { MessageInfo } from './msginfo.js';
@@ -52,8 +53,12 @@ export async function verifyIncoming(
 ): Promise<Verification> {
   const resolver = c.ctx.resolver;
   const ms = c.ctx.verification?.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT;
+  // The address as on the wire: a local-part that needs quotes keeps them (RFC 5321 §4.1.2),
+  // so SPF's <sender>, smtp.mailfrom and envelope-from name the real address.
   const mailFrom =
-    tx.mailFrom && tx.mailFrom.domain ? `${tx.mailFrom.localpart}@${tx.mailFrom.domain.ascii}` : '';
+    tx.mailFrom && tx.mailFrom.domain
+      ? `${formatLocalpart(tx.mailFrom.localpart)}@${tx.mailFrom.domain.ascii}`
+      : '';
   const helo = c.hello?.domain?.ascii ?? (c.hello ? `[${c.remoteIP}]` : '');
   const failed = (what: string) => (e: unknown) => {
     c.log.info({ err: (e as Error).message }, `${what} verification failed`);
