@@ -1,6 +1,6 @@
 // Message authentication: DKIM signing; verification of incoming mail (iprev, SPF, DKIM,
-// ARC, DMARC) and the headers that record it; DKIM keys, the DNS records to publish, and
-// MTA-STS for outgoing delivery.
+// ARC, DMARC) and the headers that record it; DNS blocklists; DKIM keys, the DNS records
+// to publish, and MTA-STS for outgoing delivery.
 export {
   DEFAULT_SIGNED_HEADERS,
   DkimKeyCache,
@@ -31,6 +31,18 @@ export {
   type MessageSignatures,
 } from './dkimverify.js';
 export { verifyIprev, type IprevResult, type IprevStatus } from './iprev.js';
+export {
+  DEFAULT_DNSBL_TIMEOUT_MS,
+  DnsblChecker,
+  dnsblHealthy,
+  dnsblLookup,
+  dnsblQueryName,
+  type DnsblCheck,
+  type DnsblCheckerOptions,
+  type DnsblHealth,
+  type DnsblResult,
+  type DnsblStatus,
+} from './dnsbl.js';
 export { verifySpf, type SpfInput, type SpfResult, type SpfStatus } from './spf.js';
 export {
   aligned,
