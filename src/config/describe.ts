@@ -158,6 +158,11 @@ require_starttls = false
 no_require_tls = false
 # Overrides [delays] first_time_sender for this listener.
 first_time_sender_delay = "15s"
+# DNS blocklists (RFC 5782) the connecting address is looked up in. A list is used only
+# while it answers its test entries as RFC 5782 §5 requires (127.0.0.2 listed, 127.0.0.1
+# not): one that lists everything, nothing, or does not answer is left out and logged.
+# Many lists refuse queries that come through public resolvers. Default none.
+dnsbls = ["dnsbl.example.net", "bl.example.org"]
 
 # Mail submission by users, with STARTTLS.
 [listeners.public.submission]

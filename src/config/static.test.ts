@@ -54,6 +54,7 @@ test('minimal file gets every default', () => {
           require_starttls: false,
           no_require_tls: false,
           first_time_sender_delay: 15000,
+          dnsbls: [],
         },
         submission: { enabled: false, port: 587, no_require_starttls: false },
         submissions: { enabled: false, port: 465 },
@@ -98,7 +99,7 @@ hostname = "MX.example.com"
 tls.cert_file = "tls/a.crt"
 tls.key_file = "/abs/a.key"
 tls.keys = [{ cert_file = "tls/b.crt", key_file = "../b.key" }]
-smtp = { enabled = true, require_starttls = true, first_time_sender_delay = "2s" }
+smtp = { enabled = true, require_starttls = true, first_time_sender_delay = "2s", dnsbls = ["Zen.Example.ORG", "bl.example.net"] }
 submission.enabled = true
 submissions = { enabled = true, port = 4465 }
 imap = { enabled = true, no_require_starttls = true }
@@ -146,6 +147,7 @@ http.enabled = true
     require_starttls: true,
     no_require_tls: false,
     first_time_sender_delay: 2000,
+    dnsbls: ['zen.example.org', 'bl.example.net'],
   });
   assert.deepEqual(pub.submissions, { enabled: true, port: 4465 });
   assert.deepEqual(pub.imap, { enabled: true, port: 143, no_require_starttls: true });
@@ -354,6 +356,20 @@ test('bad durations and other values', () => {
       'invalid domain name "mail..example.com": label "" must be 1-63 letters, digits or inner hyphens',
     ],
   ]);
+  assertProblems(
+    () =>
+      parse(
+        `${head}[listeners.x]\nsmtp.dnsbls = ["bl..example.org", "127.0.0.2", "ok.example.org"]\n`,
+      ),
+    file,
+    [
+      [
+        'listeners.x.smtp.dnsbls[0]',
+        'invalid domain name "bl..example.org": label "" must be 1-63 letters, digits or inner hyphens',
+      ],
+      ['listeners.x.smtp.dnsbls[1]', '"127.0.0.2" is an IP address or numeric, not a domain name'],
+    ],
+  );
   assertProblems(() => parse(`${head}[limits.smtp]\nmax_recipients = 99\n[listeners.x]\n`), file, [
     ['limits.smtp.max_recipients', 'must be at least 100, got integer 99'],
   ]);

@@ -116,6 +116,7 @@ const listener = z.strictObject({
       require_starttls: z.boolean().default(false),
       no_require_tls: z.boolean().default(false),
       first_time_sender_delay: duration.optional(),
+      dnsbls: z.array(domainName).default(() => []),
     })
     .prefault({}),
   submission: z

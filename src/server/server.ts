@@ -302,6 +302,7 @@ export class Server {
         authMechanisms: kind === 'smtp' ? null : (l[kind].auth_mechanisms ?? null),
         requireTLSForDelivery: submission ? requireTLS : l.smtp.require_starttls,
         requireTLSExtension: submission || !l.smtp.no_require_tls,
+        dnsbls: submission ? [] : l.smtp.dnsbls,
         limits: {
           maxLineLength: st.limits.smtp.max_line_length,
           maxRecipients: st.limits.smtp.max_recipients,

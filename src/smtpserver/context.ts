@@ -77,6 +77,11 @@ export type SmtpContext = {
   requireTLSForDelivery: boolean;
   /** Announce and accept REQUIRETLS (RFC 8689). */
   requireTLSExtension: boolean;
+  /**
+   * DNS blocklist zones (RFC 5782) the connecting address of incoming mail (port 25) is
+   * looked up in; absent or empty is none.
+   */
+  dnsbls?: readonly string[];
   limits: SmtpLimits;
   delays: SmtpDelays;
   timeouts?: Partial<SmtpTimeouts>;
