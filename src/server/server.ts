@@ -27,6 +27,7 @@ import { startCtlServer, type CtlServer } from './ctl.js';
 import { dkimSigner, remoteDeliverer, type Signer } from './outgoing.js';
 import { SystemResolver, localserveResolver, type Resolver } from '../dns/index.js';
 import { startInfoServer } from './info.js';
+import { DnsblChecker } from '../msgauth/index.js';
 
 export type ServerOptions = {
   configDir: string;
@@ -302,7 +303,15 @@ export class Server {
         authMechanisms: kind === 'smtp' ? null : (l[kind].auth_mechanisms ?? null),
         requireTLSForDelivery: submission ? requireTLS : l.smtp.require_starttls,
         requireTLSExtension: submission || !l.smtp.no_require_tls,
-        dnsbls: submission ? [] : l.smtp.dnsbls,
+        dnsbl:
+          submission || l.smtp.dnsbls.length === 0
+            ? null
+            : new DnsblChecker({
+                zones: l.smtp.dnsbls,
+                resolver: shared.resolver,
+                log: this.log,
+                timeoutMs: st.incoming.verify_timeout,
+              }),
         limits: {
           maxLineLength: st.limits.smtp.max_line_length,
           maxRecipients: st.limits.smtp.max_recipients,

@@ -2,14 +2,15 @@
 // the logs and X-Tidings-Reason. The sender domain's DMARC policy (RFC 7489 §6.6.4)
 // comes first: reject refuses the message, quarantine delivers it to Junk, unless the
 // recipient's account overrides the policy. Then the sender's reputation with the
-// account: a conclusive one accepts or rejects. What is left is accepted as a message
-// without known bad signals (the content filter and blocklists are to come).
+// account: a conclusive one accepts or rejects. Then the DNS blocklists of the
+// listener. What is left is accepted as a message without known bad signals.
 import type { DomainsConfig } from '../config/index.js';
 import type { DeliveryFacts } from '../store/index.js';
 import { C, SE } from '../smtp/index.js';
 import type { DmarcOverride, Verification } from './verify.js';
 import type { SenderEvidence } from '../store/index.js';
 import { reputationVerdict } from '../junk/reputation.js';
+import type { DnsblCheck } from '../msgauth/index.js';
 
 export type AnalysisInput = {
   cfg: DomainsConfig;
@@ -26,6 +27,8 @@ export type AnalysisInput = {
   dmarcOverride: DmarcOverride;
   /** What the account's own mail says about the sender; null when not looked up. */
   evidence: SenderEvidence | null;
+  /** The client address in the listener's DNS blocklists (looked up once per message). */
+  blocklists?: { zones: readonly string[]; check: () => Promise<DnsblCheck> } | null;
 };
 
 export type Analysis = {
@@ -44,6 +47,7 @@ export type Analysis = {
 
 export const REASON_NO_BAD_SIGNALS = 'no-bad-signals';
 export const REASON_DMARC_POLICY = 'dmarc-policy';
+export const REASON_DNSBL = 'dns-blocklisted';
 
 /**
  * The reply for a rejection on content or reputation: generic and temporary, so that a
@@ -83,12 +87,13 @@ export async function analyze(input: AnalysisInput): Promise<Analysis> {
         headers: '',
       };
     }
-    return reputationOrDefault(input, text);
+    return afterPolicy(input, text);
   }
-  return reputationOrDefault(input, []);
+  return afterPolicy(input, []);
 }
 
-function reputationOrDefault(input: AnalysisInput, text: string[]): Analysis {
+/** Reputation, then blocklists, then the default. */
+async function afterPolicy(input: AnalysisInput, text: string[]): Promise<Analysis> {
   const verdict = input.evidence ? reputationVerdict(input.evidence) : null;
   if (verdict?.junk) {
     return {
@@ -109,11 +114,38 @@ function reputationOrDefault(input: AnalysisInput, text: string[]): Analysis {
       headers: '',
     };
   }
+  let headers = '';
+  if (input.blocklists) {
+    const r = await input.blocklists.check();
+    const listed = r.listings[0];
+    if (listed) {
+      const why = listed.reason ? `: ${listed.reason}` : '';
+      return {
+        accept: false,
+        mailbox: input.mailbox,
+        reason: REASON_DNSBL,
+        reasonText: [...text, `listed in ${listed.zone}${why}`],
+        headers: '',
+        ...JUNK_REJECT,
+      };
+    }
+    headers = blocklistHeader(input.blocklists.zones, r);
+  }
   return {
     accept: true,
     mailbox: input.mailbox,
     reason: REASON_NO_BAD_SIGNALS,
     reasonText: text,
-    headers: '',
+    headers,
   };
+}
+
+/** What the blocklists said of an accepted message, one zone each (not listed, or why not). */
+function blocklistHeader(zones: readonly string[], r: DnsblCheck): string {
+  const parts = [
+    ...r.errors.map((e) => `${e.zone}=${e.status} (${e.reason.replace(/[()\\\r\n]/g, ' ')})`),
+    ...r.skipped.map((z) => `${z}=skipped (zone fails its test entries)`),
+  ];
+  const checked = new Set([...r.errors.map((e) => e.zone), ...r.skipped]);
+  return `X-Tidings-DNSBL: ${[...parts, ...zones.filter((z) => !checked.has(z)).map((z) => `${z}=pass`)].join('; ')}\r\n`;
 }

@@ -10,6 +10,7 @@ import type {
   TlsServerOptions,
 } from '../net/index.js';
 import type { Resolver } from '../dns/index.js';
+import type { DnsblChecker } from '../msgauth/index.js';
 import type { DeliveryRateLimiter } from './ratelimit.js';
 import type { NewQueueMessage, QueueMessage } from '../queue/index.js';
 
@@ -78,10 +79,11 @@ export type SmtpContext = {
   /** Announce and accept REQUIRETLS (RFC 8689). */
   requireTLSExtension: boolean;
   /**
-   * DNS blocklist zones (RFC 5782) the connecting address of incoming mail (port 25) is
-   * looked up in; absent or empty is none.
+   * The DNS blocklists (RFC 5782) the connecting address of incoming mail (port 25) is
+   * looked up in, for messages nothing else decided; one checker per listener, so that
+   * zone health is tested once for all connections. Absent is none.
    */
-  dnsbls?: readonly string[];
+  dnsbl?: Pick<DnsblChecker, 'check' | 'zones'> | null;
   limits: SmtpLimits;
   delays: SmtpDelays;
   timeouts?: Partial<SmtpTimeouts>;

@@ -15,7 +15,7 @@ import {
   type DmarcOverride,
   type Verification,
 } from './verify.js';
-import { organizationalDomain } from '../msgauth/index.js';
+import { organizationalDomain, type DnsblCheck } from '../msgauth/index.js';
 import { RECENT_PER_SOURCE } from '../junk/reputation.js';
 import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
 import { smtpMetrics } from './metrics.js';
@@ -111,6 +111,7 @@ class Delivery {
   private delayed = false;
   /** SHA-256 of the message file, computed when a reject is kept. */
   private hash: Buffer | undefined;
+  private dnsbl: Promise<DnsblCheck> | undefined;
 
   constructor(
     private readonly c: SmtpConn,
@@ -246,6 +247,16 @@ class Delivery {
     );
   }
 
+  /** The listener's blocklists, asked at most once per message and only if needed. */
+  private blocklists() {
+    const checker = this.c.ctx.dnsbl;
+    if (!checker || !this.verification || checker.zones.length === 0) return null;
+    return {
+      zones: checker.zones,
+      check: () => (this.dnsbl ??= checker.check(this.c.remoteIP)),
+    };
+  }
+
   /** The sources whose history with the account is looked up (verified ones only). */
   private evidenceQuery(): EvidenceQuery {
     const v = this.verification!;
@@ -371,6 +382,7 @@ class Delivery {
       verification: this.verification,
       dmarcOverride: override,
       evidence: this.verification ? await acc.senderEvidence(this.evidenceQuery()) : null,
+      blocklists: this.blocklists(),
     });
     if (!analysis.accept) {
       c.setSlow(true);

@@ -1,5 +1,6 @@
 // Protocol-test harness for the SMTP server: a store with accounts, the three listener
 // kinds on port 0, a mock DNS resolver, a queue (recording or real), and a raw client.
+import { DnsblChecker } from '../../src/msgauth/index.js';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -113,6 +114,8 @@ export type SmtpTestOptions = {
   log?: SmtpContext['log'];
   /** Verification settings of incoming mail (timeouts, trusted ARC sealers, clock, sampling). */
   verification?: SmtpContext['verification'];
+  /** DNS blocklist zones for port 25, answered by the test resolver. */
+  dnsbls?: string[];
 };
 
 export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<SmtpTestServer> {
@@ -138,6 +141,9 @@ export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<S
     : recorded;
   if (queue instanceof Queue) queue.start();
   const resolver = new MockResolver(ZONE);
+  const dnsbl = opts.dnsbls?.length
+    ? new DnsblChecker({ zones: opts.dnsbls, resolver, log, timeoutMs: 2000 })
+    : null;
   const tlsOpts = loadTlsContext([
     { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') },
   ]);
@@ -192,6 +198,7 @@ export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<S
       localserve: opts.localserve ? { account: 'mjl' } : null,
       ...(opts.dkimSign ? { dkimSign: opts.dkimSign } : {}),
       ...(opts.verification ? { verification: opts.verification } : {}),
+      dnsbl: kind === 'smtp' ? dnsbl : null,
     };
   };
   const smtp = await startSmtpServer(ctx('smtp'), '127.0.0.1', 0);
