@@ -13,6 +13,7 @@ import { Store } from '../src/store/index.js';
 import type { DomainsConfig } from '../src/config/index.js';
 import { firstLine } from './util.js';
 import { SmtpTestClient } from './smtp/harness.js';
+import { TestDNSServer } from '../src/dns/index.js';
 
 const STATIC = `hostname = "mail.example.org"
 data_dir = "../data"
@@ -235,6 +236,43 @@ test('domains.toml emptied or caught mid-write: the running version stays; unkno
     assert.match(await rcpt('bob@example.org'), /^250 /);
   } finally {
     await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('server: [dns] servers are the ones asked, for verification too', async () => {
+  const dns = await TestDNSServer.start({
+    a: { 'sender.example': ['192.0.2.20'] },
+    txt: { 'sender.example': ['v=spf1 ip4:127.0.0.1 -all'] },
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-server-'));
+  const cfg = join(dir, 'config');
+  await mkdir(cfg);
+  await writeFile(
+    join(cfg, 'tidings.toml'),
+    `${STATIC}[dns]\nservers = ["${dns.host}:${dns.port}"]\ntimeout = "2s"\ntries = 1\n[delays]\nfirst_time_sender = "0s"\n`,
+  );
+  await writeFile(join(cfg, 'domains.toml'), domains());
+  const server = await Server.start({ configDir: cfg, log: createLogger({ level: 'error' }) });
+  try {
+    const port = server.listening.find((l) => l.service === 'smtp')!.port;
+    const c = await SmtpTestClient.open(port);
+    await c.ok('EHLO client.example');
+    await c.ok('MAIL FROM:<bob@sender.example>');
+    await c.ok('RCPT TO:<alice@example.org>');
+    await c.ok('DATA', 354);
+    c.write('From: bob@sender.example\r\nSubject: hi\r\n\r\nhello\r\n.\r\n');
+    assert.equal((await c.reply()).code, 250);
+    c.close();
+    const alice = await server.store.account('alice');
+    const inbox = (await alice.mailbox('Inbox'))!;
+    const [m] = await alice.messages(inbox.id, await alice.uids(inbox.id));
+    const text = (await alice.readMessage(m!)).toString();
+    assert.match(text, /^\tspf=pass smtp\.mailfrom=bob@sender\.example;\r$/m);
+    assert.ok(dns.stats.udp + dns.stats.tcp > 0);
+  } finally {
+    await server.stop();
+    await dns.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

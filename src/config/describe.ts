@@ -87,6 +87,17 @@ delay_dsn_after = "4h"
 # Fetch recipient domains' MTA-STS policies and enforce them (RFC 8461). Default true.
 mta_sts = true
 
+# The DNS servers asked for every lookup (MX, SPF, DKIM, DMARC, MTA-STS, blocklists).
+[dns]
+# IP addresses, optionally with a port. Default [] (the system's, from
+# /etc/resolv.conf). A local validating resolver (unbound, for example) is how to get
+# DNSSEC.
+servers = ["127.0.0.1", "[::1]:53"]
+# How long to wait for an answer, per try. Default "5s".
+timeout = "5s"
+# How often each server is tried. Default 3.
+tries = 3
+
 # Verification of incoming mail on port 25: iprev, SPF, DKIM, ARC and DMARC.
 [incoming]
 # Forwarders, by the domain of their ARC seal (d= of the last ARC-Seal), whose valid

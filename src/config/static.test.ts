@@ -73,6 +73,7 @@ test('minimal file gets every default', () => {
       mta_sts: true,
     },
     incoming: { trusted_arc_sealers: [], verify_timeout: 60000 },
+    dns: { servers: [], timeout: 5000, tries: 3 },
     transports: {},
     routes: [],
   });
@@ -368,6 +369,20 @@ test('bad durations and other values', () => {
         'invalid domain name "bl..example.org": label "" must be 1-63 letters, digits or inner hyphens',
       ],
       ['listeners.x.smtp.dnsbls[1]', '"127.0.0.2" is an IP address or numeric, not a domain name'],
+    ],
+  );
+  const dnsServer =
+    'expected an IP address, optionally with a port: "192.0.2.53", "192.0.2.53:5353", "[2001:db8::53]:53"';
+  assertProblems(
+    () =>
+      parse(
+        `${head}[dns]\nservers = ["192.0.2.53", "[2001:db8::53]:5353", "ns.example.org", "192.0.2.1:0", "[::1]:70000"]\n[listeners.x]\n`,
+      ),
+    file,
+    [
+      ['dns.servers[2]', dnsServer],
+      ['dns.servers[3]', dnsServer],
+      ['dns.servers[4]', dnsServer],
     ],
   );
   assertProblems(() => parse(`${head}[limits.smtp]\nmax_recipients = 99\n[listeners.x]\n`), file, [

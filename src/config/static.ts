@@ -235,6 +235,31 @@ const queue = z.strictObject({
   mta_sts: z.boolean().default(true),
 });
 
+/** A name server: an IP address, optionally with a port ("192.0.2.53:5353", "[::1]:53"). */
+const nameServer = z.string().refine(
+  (v) => {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v);
+    const ip = m ? m[1]! : v;
+    const portText = m?.[2];
+    if (portText !== undefined && !(Number(portText) >= 1 && Number(portText) <= 65535))
+      return false;
+    return isIP(m ? ip : v) !== 0;
+  },
+  {
+    message:
+      'expected an IP address, optionally with a port: "192.0.2.53", "192.0.2.53:5353", "[2001:db8::53]:53"',
+  },
+);
+
+// The DNS servers for every lookup: MX, SPF, DKIM, DMARC, MTA-STS, blocklists.
+const dns = z.strictObject({
+  // Empty: the system's (/etc/resolv.conf). A local validating resolver gives DNSSEC.
+  servers: z.array(nameServer).default(() => []),
+  // Per try; each server is tried this often.
+  timeout: duration.default(5000),
+  tries: positiveInt.default(3),
+});
+
 // Verification of incoming mail (port 25).
 const incoming = z.strictObject({
   // ARC sealers whose valid chain overrides a DMARC failure, for every account.
@@ -252,6 +277,7 @@ const staticSchema = z.strictObject({
   listeners: z.record(z.string(), listener),
   queue: queue.prefault({}),
   incoming: incoming.prefault({}),
+  dns: dns.prefault({}),
   transports: z.record(z.string(), transport).default(() => ({})),
   routes: z.array(route).default(() => []),
 });

@@ -120,7 +120,11 @@ export class Server {
       opts.resolver ??
       (opts.localserve
         ? localserveResolver(() => Object.keys(server.domains.domains))
-        : new SystemResolver());
+        : new SystemResolver({
+            servers: st.dns.servers,
+            timeoutMs: st.dns.timeout,
+            tries: st.dns.tries,
+          }));
     server.sign = dkimSigner(() => server.domains);
     try {
       await opts.beforeListen?.(server);
