@@ -334,6 +334,30 @@ mailbox = "Inbox"
 # Name for this address when sending. Optional.
 full_name = "Alice Example"
 
+# Rules for incoming mail to this address, tried in order; the first whose conditions
+# all hold applies, and is named in X-Tidings-Reason. Conditions (at least one):
+# smtp_mail_from and msg_from are regular expressions (case-insensitive) on MAIL FROM
+# and the From address; verified_domain needs a passing DKIM signature or SPF for MAIL
+# FROM of that domain or a subdomain; headers maps field names to regular expressions
+# on their values (in TOML, a literal string in single quotes keeps backslashes).
+[[accounts.alice.destinations.alice.rules]]
+# Free text, shown in X-Tidings-Reason. Optional.
+comment = "the tidings list"
+smtp_mail_from = '@lists\\.example\\.org$'
+msg_from = '@example\\.net$'
+verified_domain = "lists.example.org"
+headers = { "list-id" = '<tidings\\.lists\\.example\\.org>' }
+# A mailing list: mail verified for this domain is accepted, even where its posters'
+# DMARC fails, and without the first-time-sender delay. Optional.
+list_allow_domain = "lists.example.org"
+# A forward: DMARC of the original sender is not enforced, the forwarder's address is
+# not looked up in blocklists, and only the From address's history counts. Default false.
+is_forward = false
+# Deliver what would be refused here instead. Optional.
+accept_rejects_to_mailbox = "Lists/Maybe"
+# Mailbox for matching mail. Default: the destination's.
+mailbox = "Lists/Tidings"
+
 [accounts.alice.destinations."postmaster@example.com"]
 mailbox = "Postmaster"
 

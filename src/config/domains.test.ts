@@ -47,7 +47,7 @@ test('minimal account: defaults, canonical keys', () => {
   });
   assert.deepEqual(cfg.accounts.alice, {
     domain: 'example.com',
-    destinations: { 'alice@example.com': { mailbox: 'Inbox' } },
+    destinations: { 'alice@example.com': { mailbox: 'Inbox', rules: [] } },
     quota: 0,
     keep_rejects: false,
     no_first_time_sender_delay: false,
@@ -122,10 +122,10 @@ allow_msg_from = true
     domain: 'xn--exmple-cua.com',
     full_name: 'Bob Smith',
     destinations: {
-      'bob@xn--exmple-cua.com': { mailbox: 'Inbox/Bob', full_name: 'Bobby' },
-      'bob.smith@xn--exmple-cua.com': { mailbox: 'Inbox' },
-      'Bob@example.org': { mailbox: 'Org' },
-      '@example.org': { mailbox: 'Inbox' },
+      'bob@xn--exmple-cua.com': { mailbox: 'Inbox/Bob', full_name: 'Bobby', rules: [] },
+      'bob.smith@xn--exmple-cua.com': { mailbox: 'Inbox', rules: [] },
+      'Bob@example.org': { mailbox: 'Org', rules: [] },
+      '@example.org': { mailbox: 'Inbox', rules: [] },
     },
     quota: 1024 ** 3,
     login_disabled: 'moved away',
@@ -437,4 +437,40 @@ test('names of Object properties are no domains, accounts or aliases', () => {
     assert.equal(cfg.domains[name.toLowerCase()], undefined, name);
     assert.equal(cfg.aliases[`${name}@example.org`], undefined, name);
   }
+});
+
+test('destination rules: values, and clear errors', () => {
+  const ruleBase =
+    '[domains."example.com"]\n[accounts.alice]\ndomain = "example.com"\n[accounts.alice.destinations.alice]\n';
+  const cfg = parse(
+    `${ruleBase}[[accounts.alice.destinations.alice.rules]]
+comment = "list"
+list_allow_domain = "Lists.Example.ORG"
+headers = { "list-id" = '<x\\.lists\\.example\\.org>' }
+`,
+  );
+  assert.deepEqual(cfg.accounts.alice?.destinations['alice@example.com']?.rules, [
+    {
+      comment: 'list',
+      list_allow_domain: 'lists.example.org',
+      headers: { 'list-id': '<x\\.lists\\.example\\.org>' },
+      is_forward: false,
+    },
+  ]);
+  const rules = (r: string) =>
+    parse(`${ruleBase}[[accounts.alice.destinations.alice.rules]]\n${r}`);
+  const at = 'accounts.alice.destinations.alice.rules[0]';
+  assertProblems(() => rules('mailbox = "Lists"\n'), file, [
+    [at, 'a rule needs a condition: smtp_mail_from, msg_from, verified_domain or headers'],
+  ]);
+  assertProblems(() => rules('smtp_mail_from = "(unclosed"\n'), file, [
+    [`${at}.smtp_mail_from`, 'not a valid regular expression'],
+  ]);
+  assertProblems(() => rules('verified_domain = "a..b"\nheaders = { subject = "[" }\n'), file, [
+    [
+      `${at}.verified_domain`,
+      'invalid domain name "a..b": label "" must be 1-63 letters, digits or inner hyphens',
+    ],
+    [`${at}.headers.subject`, 'not a valid regular expression'],
+  ]);
 });

@@ -43,9 +43,51 @@ const domain = z.strictObject({
     .prefault({}),
 });
 
+/** A regular expression (JavaScript syntax, case-insensitive when used), checked to compile. */
+const regexp = z.string().refine(
+  (v) => {
+    try {
+      new RegExp(v, 'i');
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a valid regular expression' },
+);
+
+/**
+ * A rule of a destination: when every condition given matches, the message goes to the
+ * rule's mailbox, and the rule may say what the message is (a mailing list, a forward)
+ * or accept what would be refused. The first matching rule applies.
+ */
+const rule = z
+  .strictObject({
+    comment: z.string().optional(),
+    smtp_mail_from: regexp.optional(),
+    msg_from: regexp.optional(),
+    verified_domain: domainName.optional(),
+    headers: z.record(z.string(), regexp).optional(),
+    list_allow_domain: domainName.optional(),
+    is_forward: z.boolean().default(false),
+    accept_rejects_to_mailbox: mailboxName.optional(),
+    mailbox: mailboxName.optional(),
+  })
+  .refine(
+    (r) =>
+      r.smtp_mail_from !== undefined ||
+      r.msg_from !== undefined ||
+      r.verified_domain !== undefined ||
+      (r.headers !== undefined && Object.keys(r.headers).length > 0),
+    {
+      message: 'a rule needs a condition: smtp_mail_from, msg_from, verified_domain or headers',
+    },
+  );
+
 const destination = z.strictObject({
   mailbox: mailboxName.default('Inbox'),
   full_name: z.string().optional(),
+  rules: z.array(rule).default(() => []),
 });
 
 const account = z.strictObject({
@@ -100,6 +142,7 @@ export type DomainConfig = z.output<typeof domain>;
 export type DkimSelectorConfig = z.output<typeof dkimSelector>;
 export type AccountConfig = z.output<typeof account>;
 export type DestinationConfig = z.output<typeof destination>;
+export type DestinationRule = z.output<typeof rule>;
 export type AliasConfig = z.output<typeof alias>;
 export type InitialMailboxes = z.output<typeof initialMailboxes>;
 

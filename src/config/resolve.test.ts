@@ -36,7 +36,7 @@ test('exact, case-folded and catch-all separator addresses', () => {
   const want = {
     kind: 'account',
     account: 'alice',
-    destination: { mailbox: 'Inbox' },
+    destination: { mailbox: 'Inbox', rules: [] },
     destinationAddress: 'alice@example.com',
     canonical: 'alice@example.com',
   };
@@ -90,8 +90,16 @@ test('aliases', () => {
     alias: cfg.aliases['team@example.com'],
     canonical: 'team@example.com',
     members: [
-      { account: 'alice', destination: { mailbox: 'Inbox' }, canonical: 'alice@example.com' },
-      { account: 'bob', destination: { mailbox: 'Inbox' }, canonical: 'bob@example.com' },
+      {
+        account: 'alice',
+        destination: { mailbox: 'Inbox', rules: [] },
+        canonical: 'alice@example.com',
+      },
+      {
+        account: 'bob',
+        destination: { mailbox: 'Inbox', rules: [] },
+        canonical: 'bob@example.com',
+      },
     ],
   });
 });
@@ -100,14 +108,14 @@ test('catch-all destination', () => {
   assert.deepEqual(resolveAddress(cfg, 'anyone@catch.example'), {
     kind: 'account',
     account: 'bob',
-    destination: { mailbox: 'Catch' },
+    destination: { mailbox: 'Catch', rules: [] },
     destinationAddress: '@catch.example',
     canonical: 'anyone@catch.example',
   });
   assert.deepEqual(resolveAddress(cfg, 'Known@catch.example'), {
     kind: 'account',
     account: 'bob',
-    destination: { mailbox: 'Inbox' },
+    destination: { mailbox: 'Inbox', rules: [] },
     destinationAddress: 'known@catch.example',
     canonical: 'known@catch.example',
   });
@@ -175,7 +183,7 @@ destinations."@catch.example" = {}
   const pm = (canonical: string) => ({
     kind: 'account',
     account: 'bob',
-    destination: { mailbox: 'Postmaster' },
+    destination: { mailbox: 'Postmaster', rules: [] },
     destinationAddress: canonical,
     canonical,
   });

@@ -104,7 +104,7 @@ export function postmasterTarget(
   return {
     kind: 'account',
     account: pm.account,
-    destination: { mailbox: pm.mailbox },
+    destination: { mailbox: pm.mailbox, rules: [] },
     destinationAddress: canonical,
     canonical,
   };

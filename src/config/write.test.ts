@@ -85,7 +85,7 @@ test('account add inserts its table after the last account and changes nothing e
     assert.deepEqual(
       { ...cfg.accounts.carol?.destinations },
       {
-        'carol@example.net': { mailbox: 'Inbox' },
+        'carol@example.net': { mailbox: 'Inbox', rules: [] },
       },
     );
     const added = `

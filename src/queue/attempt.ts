@@ -125,7 +125,7 @@ async function localserveTarget(
   return {
     kind: 'account',
     account,
-    destination: dests[destinationAddress] ?? { mailbox: 'Inbox' },
+    destination: dests[destinationAddress] ?? { mailbox: 'Inbox', rules: [] },
     destinationAddress,
     canonical: destinationAddress,
   };

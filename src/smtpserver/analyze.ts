@@ -1,16 +1,19 @@
 // The junk decision for an incoming message, per recipient, with a reason that reaches
-// the logs and X-Tidings-Reason. The sender domain's DMARC policy (RFC 7489 §6.6.4)
-// comes first: reject refuses the message, quarantine delivers it to Junk, unless the
+// the logs and X-Tidings-Reason. A destination rule comes first: mail from a mailing
+// list it names (verified for the list's domain) is accepted, a forward is not judged
+// by the forwarder's signals, and a rule may accept what would be refused into a
+// mailbox of its own. Then the sender domain's DMARC policy (RFC 7489 §6.6.4): reject refuses the message, quarantine delivers it to Junk, unless the
 // recipient's account overrides the policy. Then the sender's reputation with the
 // account: a conclusive one accepts or rejects. Then the DNS blocklists of the
 // listener. What is left is accepted as a message without known bad signals.
 import type { DomainsConfig } from '../config/index.js';
 import type { DeliveryFacts } from '../store/index.js';
 import { C, SE } from '../smtp/index.js';
-import type { DmarcOverride, Verification } from './verify.js';
+import { verifiedDomains, type DmarcOverride, type Verification } from './verify.js';
 import type { SenderEvidence } from '../store/index.js';
 import { reputationVerdict } from '../junk/reputation.js';
 import type { DnsblCheck } from '../msgauth/index.js';
+import { ruleName, withinDomain, type MatchedRule } from './rules.js';
 
 export type AnalysisInput = {
   cfg: DomainsConfig;
@@ -29,6 +32,8 @@ export type AnalysisInput = {
   evidence: SenderEvidence | null;
   /** The client address in the listener's DNS blocklists (looked up once per message). */
   blocklists?: { zones: readonly string[]; check: () => Promise<DnsblCheck> } | null;
+  /** The destination rule the message matched. */
+  rule?: MatchedRule | null;
 };
 
 export type Analysis = {
@@ -48,6 +53,7 @@ export type Analysis = {
 export const REASON_NO_BAD_SIGNALS = 'no-bad-signals';
 export const REASON_DMARC_POLICY = 'dmarc-policy';
 export const REASON_DNSBL = 'dns-blocklisted';
+export const REASON_LIST_ALLOW = 'list-allow';
 
 /**
  * The reply for a rejection on content or reputation: generic and temporary, so that a
@@ -60,8 +66,43 @@ export const JUNK_REJECT = {
 } as const;
 
 export async function analyze(input: AnalysisInput): Promise<Analysis> {
+  const a = await decide(input);
+  const m = input.rule;
+  if (!m) return a;
+  const text = [...a.reasonText, ruleName(m)];
+  const instead = m.rule.accept_rejects_to_mailbox;
+  if (!a.accept && instead) {
+    return {
+      accept: true,
+      mailbox: instead,
+      reason: a.reason,
+      reasonText: [...text, `accepted into ${instead} instead of refused`],
+      headers: a.headers,
+    };
+  }
+  // The rule's mailbox, unless the decision chose another (Junk for a quarantine).
+  const mailbox =
+    a.accept && a.mailbox === input.mailbox ? (m.rule.mailbox ?? a.mailbox) : a.mailbox;
+  return { ...a, mailbox, reasonText: text };
+}
+
+async function decide(input: AnalysisInput): Promise<Analysis> {
   const v = input.verification;
-  const dmarc = v?.dmarc;
+  const rule = input.rule?.rule;
+  const list = rule?.list_allow_domain;
+  if (v && list && verifiedDomains(v).some((d) => withinDomain(d, list))) {
+    // A mailing list the user subscribed to: it may break DMARC of its posters, and its
+    // reputation is the list's.
+    return {
+      accept: true,
+      mailbox: input.mailbox,
+      reason: REASON_LIST_ALLOW,
+      reasonText: [`verified mailing list ${list}`],
+      headers: '',
+    };
+  }
+  // A forward carries the forwarder's signals; the original sender's policy cannot hold.
+  const dmarc = rule?.is_forward ? undefined : v?.dmarc;
   if (dmarc && dmarc.status === 'fail' && dmarc.policy !== 'none') {
     const text = [`dmarc policy ${dmarc.policy} of ${dmarc.recordDomain}`];
     if (input.dmarcOverride) {

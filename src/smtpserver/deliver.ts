@@ -11,12 +11,15 @@ import { analyze, REASON_NO_BAD_SIGNALS } from './analyze.js';
 import { obscureOwnAuthResults } from './authheaders.js';
 import {
   verificationHeaders,
+  verifiedDomains,
   verifyIncoming,
   type DmarcOverride,
   type Verification,
 } from './verify.js';
 import { organizationalDomain, type DnsblCheck } from '../msgauth/index.js';
 import { RECENT_PER_SOURCE } from '../junk/reputation.js';
+import { matchRule, type MatchedRule } from './rules.js';
+import { queueDSN, type RcptError } from './partialdsn.js';
 import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
 import { smtpMetrics } from './metrics.js';
 import { maskIP } from '../net/index.js';
@@ -29,20 +32,10 @@ import {
   type EvidenceQuery,
   type PreparedMessage,
 } from '../store/index.js';
-import { composeDSN, dsnText } from '../message/dsn.js';
-import { newMessageId } from '../message/compose.js';
 import { C, SE, formatLocalpart } from '../smtp/index.js';
-import { resolveAddress, type DomainsConfig } from '../config/index.js';
-import { readFile } from 'node:fs/promises';
+import { resolveAddress, type DestinationConfig, type DomainsConfig } from '../config/index.js';
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { isAscii } from 'node:buffer';
-
-/** A recipient that did not get the message. */
-type RcptError = { rcpt: Recipient; code: number; secode: string; msg: string };
-
-/** A returned message is included whole in a DSN (RET=FULL) only up to this size. */
-const MAX_DSN_FULL = 10 * 1024 * 1024;
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
@@ -139,7 +132,7 @@ class Delivery {
       return;
     }
     if (t.kind === 'account') {
-      const e = await this.toAccount(r, t.account, t.destination.mailbox, r.address);
+      const e = await this.toAccount(r, t.account, t.destination, r.address);
       if (e) this.fail(r, e.code, e.secode, e.msg, e.result);
       return;
     }
@@ -164,7 +157,7 @@ class Delivery {
     let firstError: Awaited<ReturnType<Delivery['toAccount']>> = null;
     for (const m of members) {
       if (this.explicit.has(m.canonical) || m.canonical === this.fromAddress) continue;
-      const e = await this.toAccount(r, m.account, m.destination.mailbox, m.canonical);
+      const e = await this.toAccount(r, m.account, m.destination, m.canonical);
       if (!e) delivered = true;
       else {
         firstError ??= e;
@@ -206,13 +199,18 @@ class Delivery {
 
   /**
    * Whether this delivery waits as from a first-time sender: nothing else decided (no
-   * bad signals), not a delivery report, and the account has never corresponded with
-   * the From address.
+   * bad signals), not a delivery report, forward or mailing list, and the account has
+   * never corresponded with the From address.
    */
-  private async firstTimeSender(acc: Account, reason: string): Promise<boolean> {
+  private async firstTimeSender(
+    acc: Account,
+    reason: string,
+    facts: DeliveryFacts,
+  ): Promise<boolean> {
     const c = this.c;
     if (c.submission || c.ctx.delays.firstTimeSender <= 0) return false;
     if (reason !== REASON_NO_BAD_SIGNALS || this.info.isDSN) return false;
+    if (facts.isForward || facts.isMailingList) return false;
     if (c.ctx.domains().accounts[acc.name]?.no_first_time_sender_delay) return false;
     const from = this.info.from;
     if (!from) return true;
@@ -257,11 +255,29 @@ class Delivery {
     };
   }
 
-  /** The sources whose history with the account is looked up (verified ones only). */
-  private evidenceQuery(): EvidenceQuery {
+  /** The destination rule this message matches, if any. */
+  private matchRule(destination: DestinationConfig): MatchedRule | null {
+    if (destination.rules.length === 0) return null;
+    const v = this.verification;
+    const from = this.info.from;
+    return matchRule(destination.rules, {
+      mailFrom: this.tx.mailFrom ? returnPath(this.tx) : '',
+      msgFrom: from ? `${from.localpart}@${from.domain}` : '',
+      verifiedDomains: v ? verifiedDomains(v) : [],
+      fields: this.info.fields,
+    });
+  }
+
+  /**
+   * The sources whose history with the account is looked up (verified ones only). For
+   * a forward only the From address: the network, envelope and signatures are the
+   * forwarder's, and the user chose to trust the forwarder with the rule.
+   */
+  private evidenceQuery(forward: boolean): EvidenceQuery {
     const v = this.verification!;
     const f = this.facts;
     const from = this.info.from;
+    if (forward) return { recent: RECENT_PER_SOURCE, ...(from ? { fromAddress: from } : {}) };
     return {
       recent: RECENT_PER_SOURCE,
       ...(from && v.dmarc.status === 'pass' ? { fromAddress: from } : {}),
@@ -329,10 +345,12 @@ class Delivery {
   private async toAccount(
     r: Recipient,
     account: string,
-    mailbox: string,
+    destination: DestinationConfig,
     deliverTo: string,
   ): Promise<{ code: number; secode: string; msg: string; result: string } | null> {
     const c = this.c;
+    const mailbox = destination.mailbox;
+    const rule = this.matchRule(destination);
     if (c.ctx.localserve) {
       const eff = localserveEffect(r.path.localpart, 'data');
       if (eff?.timeout) await sleep(c.ctx.delays.localserveTimeout);
@@ -361,6 +379,8 @@ class Delivery {
       ...this.facts,
       rcptToLocalpart: r.path.localpart,
       rcptToDomain: r.path.domain?.ascii ?? c.ctx.hostname,
+      isForward: rule?.rule.is_forward ?? false,
+      isMailingList: rule?.rule.list_allow_domain !== undefined,
     };
     let acc: Account;
     let junk: string;
@@ -381,8 +401,12 @@ class Delivery {
       size,
       verification: this.verification,
       dmarcOverride: override,
-      evidence: this.verification ? await acc.senderEvidence(this.evidenceQuery()) : null,
-      blocklists: this.blocklists(),
+      evidence: this.verification
+        ? await acc.senderEvidence(this.evidenceQuery(facts.isForward === true))
+        : null,
+      // A forward comes from the forwarder's address: its listing is not the sender's.
+      blocklists: facts.isForward ? null : this.blocklists(),
+      rule,
     });
     if (!analysis.accept) {
       c.setSlow(true);
@@ -395,7 +419,7 @@ class Delivery {
         result: 'reject',
       };
     }
-    if (!this.delayed && (await this.firstTimeSender(acc, analysis.reason))) {
+    if (!this.delayed && (await this.firstTimeSender(acc, analysis.reason, facts))) {
       // A first-time sender with no bad signals: keep a possible spammer's connection
       // busy; a real mail server just waits.
       this.delayed = true;
@@ -501,85 +525,4 @@ function baseFacts(
     receivedRequireTLS: tx.requireTLS,
     dsn: info.isDSN,
   };
-}
-
-/**
- * Tells the sender about the recipients that failed: after the 250 the failure must be
- * reported by mail (RFC 5321 §6.1), in one DSN (RFC 3464).
- */
-async function queueDSN(
-  c: SmtpConn,
-  tx: Transaction,
-  msg: PreparedMessage,
-  info: MessageInfo,
-  errors: RcptError[],
-): Promise<void> {
-  // Never to a null sender; not in localserve; RFC 3461 §4.1 NOTIFY.
-  if (!tx.mailFrom || !tx.mailFrom.domain || c.ctx.localserve) return;
-  const wanted = errors.filter((e) => {
-    const n = e.rcpt.notify;
-    return n === undefined || (n !== 'NEVER' && n.includes('FAILURE'));
-  });
-  if (wanted.length === 0) return;
-  const now = new Date();
-  const host = c.ctx.hostname;
-  const firstDomain = wanted[0]!.rcpt.path.domain?.ascii ?? host;
-  const sender = `${formatLocalpart(tx.mailFrom.localpart)}@${tx.mailFrom.domain.ascii}`;
-  const smtputf8 = tx.smtputf8;
-  try {
-    const full = tx.ret === 'FULL' && msg.size <= MAX_DSN_FULL;
-    const dsnMessageId = newMessageId(host);
-    const dsn = composeDSN({
-      from: `postmaster@${firstDomain}`,
-      to: sender,
-      subject: 'mail delivery failure',
-      messageId: dsnMessageId,
-      references: info.messageId || undefined,
-      reportingMTA: host,
-      receivedFromMTA: `${c.hello?.name ?? 'unknown'} (${c.remoteIP})`,
-      arrivalDate: now,
-      envid: tx.envid || undefined,
-      recipients: wanted.map((e) => ({
-        finalRecipient: e.rcpt.address,
-        originalRecipient: e.rcpt.orcpt,
-        action: 'failed',
-        status: `${Math.floor(e.code / 100)}.${e.secode}`,
-        diagnostic: {
-          code: e.code,
-          secode: `${Math.floor(e.code / 100)}.${e.secode}`,
-          text: e.msg,
-        },
-        lastAttempt: now,
-      })),
-      text: dsnText(
-        'failed',
-        wanted.map((e) => ({ address: e.rcpt.address, error: `${e.code} ${e.msg}` })),
-      ),
-      original: full ? { message: await readFile(msg.path) } : { headers: msg.header },
-      smtputf8,
-    });
-    const p = await c.ctx.store.prepare(dsn);
-    try {
-      await c.ctx.queue.add(p.path, [
-        {
-          sender: null,
-          recipient: { localpart: tx.mailFrom.localpart, domain: tx.mailFrom.domain.ascii },
-          account: '',
-          // The returned headers may carry 8-bit text even without SMTPUTF8 (RFC 6152).
-          has8bit: !isAscii(dsn),
-          smtputf8,
-          messageId: dsnMessageId,
-          subject: 'mail delivery failure',
-          requireTLS: tx.requireTLS ? true : null,
-          prefix: Buffer.alloc(0),
-          isDSN: true,
-        },
-      ]);
-    } finally {
-      await p.cleanup();
-    }
-  } catch (e) {
-    smtpMetrics.errors.inc({ error: 'queuedsn' });
-    c.log.error({ err: e }, 'queueing dsn for partial delivery failure');
-  }
 }

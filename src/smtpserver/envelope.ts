@@ -404,7 +404,7 @@ function target(c: SmtpConn, path: Path): RcptTarget {
     return {
       kind: 'account',
       account: ls.account,
-      destination: acc?.destinations[destinationAddress] ?? { mailbox: 'Inbox' },
+      destination: acc?.destinations[destinationAddress] ?? { mailbox: 'Inbox', rules: [] },
       destinationAddress,
       canonical: destinationAddress,
     };

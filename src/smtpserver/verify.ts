@@ -135,6 +135,13 @@ export async function verifyIncoming(
   return v;
 }
 
+/** Domains the message is verified for: passing DKIM signatures, SPF for MAIL FROM. */
+export function verifiedDomains(v: Verification): string[] {
+  const out = v.dkim.filter((d) => d.result === 'pass').map((d) => d.domain.toLowerCase());
+  if (v.spf.status === 'pass' && v.spf.identity === 'mailfrom') out.push(v.spf.domain);
+  return out;
+}
+
 /** Without a From domain there is nothing DMARC can evaluate. */
 function noFrom(d: DmarcResult): DmarcResult {
   return { ...d, status: 'none', record: null, policy: 'none', published: 'none' };
