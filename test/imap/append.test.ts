@@ -1,5 +1,8 @@
 // APPEND (RFC 9051 §6.3.12), MULTIAPPEND (RFC 3502), LITERAL+ (RFC 7888), APPENDUID
-// (RFC 4315), and the literal limits (spec/imap.md §2.2).
+// (RFC 4315), and the literal limits: the client picks literal sizes, so a command's
+// literals are capped in size, total and number (BAD [TOOBIG]; BYE and a close for a
+// non-synchronizing literal, whose data is already on its way), APPEND's messages only
+// by the message size limit and quota.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, PASSWORD, type TestServer } from './harness.js';

@@ -1,6 +1,9 @@
-// Slow-down and rate limits around authentication and connections (spec/imap.md §2.2):
-// slow mode from the third failed authentication, the auth-failure backoff, the
-// failed-auth limiter, and the connection-rate and concurrent-connection limiters.
+// Slow-down and rate limits around authentication and connections, server policy that
+// makes password guessing and connection floods slow: slow mode (replies at a byte per
+// delay) from the third failed authentication, the auth-failure backoff ((failures - 3)
+// delays before each attempt from the fourth), the failed-auth limiters (per IP, and per
+// account for networks the account was never logged in from), and the connection-rate
+// and concurrent-connection limiters.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, PASSWORD, type TestServer } from './harness.js';

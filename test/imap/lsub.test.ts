@@ -1,5 +1,5 @@
-// LSUB over the protocol (RFC 3501 §6.3.9; spec/imap.md §2.3): subscribed names by
-// pattern, \NoSelect for unsubscribed parents with a trailing "%", references.
+// LSUB over the protocol (RFC 3501 §6.3.9): subscribed names by pattern, \NoSelect for
+// unsubscribed parents with a trailing "%" (as §6.3.9 requires), references.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, type TestServer } from './harness.js';

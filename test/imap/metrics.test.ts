@@ -1,5 +1,6 @@
-// IMAP metrics (spec/imap.md §7): connections per service, command durations by command
-// and result.
+// IMAP metrics, named and labelled as mox's with a tidings_ prefix so that existing
+// dashboards carry over: connections per service, command durations by command and
+// result.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registry } from '../../src/metrics/index.js';

@@ -1,5 +1,7 @@
 // Three sessions on one account: one changes things, the others see exactly the right
-// untagged responses at the right moments (spec/imap.md §3), including IDLE.
+// untagged responses (EXISTS, FETCH, EXPUNGE; RFC 9051 §5.2, §7) at the right moments
+// (no EXPUNGE during a non-UID FETCH, STORE or SEARCH, RFC 9051 §7.5.1, as it would shift
+// sequence numbers), including IDLE (RFC 9051 §6.3.13).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, type TestServer } from './harness.js';

@@ -1,5 +1,6 @@
-// SUBSCRIBE over the protocol (RFC 9051 §6.3.7; spec/imap.md §2.3): nonexistent
-// mailboxes may be subscribed, other sessions are told, names are validated.
+// SUBSCRIBE over the protocol (RFC 9051 §6.3.7): nonexistent mailboxes may be subscribed
+// (checking is optional there, and a subscription may outlive its mailbox anyway), other
+// sessions are told with an untagged LIST (\Subscribed), names are validated.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, type TestServer } from './harness.js';

@@ -1,6 +1,8 @@
-// TLS client certificates (spec/imap.md §1.3): a registered public key gives PREAUTH on
-// implicit TLS, or AUTHENTICATE EXTERNAL (RFC 4422 Appendix A) with NoIMAPPreauth; the
-// certificate's account is the only one that may log in on that connection.
+// TLS client certificates, matched by their public key alone: a registered key gives
+// PREAUTH on implicit TLS (PREAUTH is a greeting, RFC 9051 §7.1.4, so never after
+// STARTTLS), or AUTHENTICATE EXTERNAL (RFC 4422 Appendix A) with NoIMAPPreauth, for
+// clients that ignore PREAUTH; the certificate's account is the only one that may log in
+// on that connection.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, generateKeyPair, randomBytes } from 'node:crypto';

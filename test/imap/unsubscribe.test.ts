@@ -1,5 +1,7 @@
-// UNSUBSCRIBE over the protocol (RFC 9051 §6.3.8; spec/imap.md §2.3): NO only when the
-// name is neither subscribed nor an existing mailbox; no notification to other sessions.
+// UNSUBSCRIBE over the protocol (RFC 9051 §6.3.8): OK for a name that is not subscribed,
+// as §6.3.8 asks, unless it is no existing mailbox either: a name that refers to nothing
+// gets NO [NONEXISTENT], so the client hears of the mistake. No notification to other
+// sessions; they see the change at their next LIST.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, type TestServer } from './harness.js';

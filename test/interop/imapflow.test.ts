@@ -426,7 +426,8 @@ describe('imapflow', () => {
     const appended = await writer.append('INBOX', PLAIN);
     assert.ok(appended && appended.uid);
     const uid = appended.uid;
-    // A new message: EXISTS, then its UID and flags (spec/imap.md §3, ChangeAddUID).
+    // A new message: EXISTS (RFC 9051 §7.4.1), then an unsolicited FETCH with its UID and
+    // flags (§7.5.2), so the client has them without asking.
     const added: [string, unknown][] = [
       ['exists', { path: 'INBOX', count: seq, prevCount: before }],
       ['flags', { path: 'INBOX', seq, uid, flags: new Set() }],

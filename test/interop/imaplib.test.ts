@@ -129,7 +129,8 @@ describe('python imaplib', () => {
       ],
       fetch_flags_after_peek: ['OK', ['3 (FLAGS (\\Flagged))']],
       search_unseen_after_fetch: ['OK', ['3']],
-      // spec/imap.md §2.3 STORE: FETCH replies always include UID.
+      // STORE's FETCH replies include UID, which RFC 9051 §6.4.9 requires only for UID
+      // STORE: it spares the client a sequence-number lookup.
       store_deleted: ['OK', ['1 (UID 1 FLAGS (\\Seen \\Deleted))']],
       expunge: ['OK', ['1']],
       search_all_after_expunge: ['OK', ['1 2']],

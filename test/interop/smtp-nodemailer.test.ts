@@ -162,7 +162,10 @@ describe('nodemailer', () => {
     }
   }
 
-  /** A Received line as the submission listener writes it (spec/smtp.md §1.10: client hidden). */
+  /**
+   * A Received line as the submission listener writes it: only this server is named, the
+   * client's name and address are left out (RFC 5321 §7.6).
+   */
   const receivedRe = (proto: string, rcpt: string) =>
     new RegExp(
       `^Received: from mail\\.example\\.org by mail\\.example\\.org via tcp\\r\\n` +
@@ -303,8 +306,10 @@ describe('nodemailer', () => {
       'Received',
       'Authentication-Results',
     ]);
-    // With several recipients the Received line names none (spec/smtp.md §1.9 step 11);
-    // REQUIRETLS is noted after the protocol (spec/smtp.md §1.5).
+    // With several recipients the Received line has no "for" clause: it may name one
+    // path at most (RFC 5321 §4.4), and naming one would show it to the others (§7.6).
+    // A REQUIRETLS transaction is noted as a comment after the protocol, so the trace
+    // shows that the sender required TLS.
     assert.match(
       added.text,
       /^Received: from mail\.example\.org by mail\.example\.org via tcp\r\n\twith ESMTPSA \(requiretls\) id \w+ \(TLSv1\.[23] [A-Z0-9_-]+\); .*\r\n/m,
@@ -406,7 +411,8 @@ describe('nodemailer', () => {
         return true;
       },
     );
-    // The From header is checked after DATA as well (spec/smtp.md §1.9 step 1).
+    // The From header is checked after DATA as well: it must be an address of the
+    // account, as MAIL FROM must (RFC 6409 §6.3, 550 5.7.1).
     await assert.rejects(
       t.sendMail({
         envelope: { from: USER, to: [USER] },

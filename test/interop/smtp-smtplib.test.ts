@@ -129,7 +129,8 @@ describe('python smtplib', () => {
       d25_rcpt: [250, '2.1.5 recipient ok'],
       d25_data: [250, '2.0.0 message accepted'],
       quit25: [221, '2.0.0 okay thanks bye'],
-      // Submission offers no AUTH before TLS (spec/smtp.md §1.2).
+      // While TLS is required for logins, submission announces AUTH only after STARTTLS,
+      // so no password is sent in plaintext (RFC 4954 §4).
       features587_plain: ['8bitmime', 'pipelining', 'smtputf8', 'starttls'],
       starttls: [220, '2.0.0 ready to start TLS (cid)'],
       features587_tls: ['8bitmime', 'auth', 'pipelining', 'smtputf8'],

@@ -117,7 +117,8 @@ describe('swaks', () => {
       'Received',
     ]);
 
-    // The unknown one is reported to the sender in one DSN (spec/smtp.md §1.16).
+    // The message was accepted, so the failure for the unknown one is reported to the
+    // sender by mail (RFC 5321 §6.1), in one DSN (RFC 3464).
     const dsns = server.recorded.added.filter((x) => x.msgs.some((m) => m.isDSN));
     assert.equal(dsns.length, 1);
     const dsn = dsns[0]!;

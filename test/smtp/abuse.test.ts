@@ -1,6 +1,10 @@
-// Abuse handling (spec/smtp.md §1.1, §2, §4): slow mode and backoff after failed
-// authentications, the per-IP failed-auth, connection-rate and open-connection limiters,
-// over-long lines, read timeouts, and shutdown with connections open.
+// Abuse handling, server policy that makes password guessing and floods slow for the
+// client and cheap for the server: slow mode (replies trickle out a byte at a time) from
+// the third failed authentication and a wait of (failures - 3) units before each attempt
+// from the fourth, the per-IP failed-auth, connection-rate and open-connection limiters
+// (421), over-long lines (beyond 2048 bytes: 500 and a close; an AUTH response may take
+// 12288, RFC 4954 §4), read timeouts (421 4.4.2), and shutdown with connections open
+// (421 4.3.2, a busy connection first finishing its command).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,7 +1,9 @@
-// SMTP AUTH on the submission ports (RFC 4954; spec/smtp.md §1.4, §2): every mechanism
-// through the project's SASL client, SCRAM channel binding on TLS 1.3 (tls-exporter) and
-// TLS 1.2 (tls-unique), TLS client certificates (EXTERNAL, no AUTH needed), the error
-// replies, and the recorded login attempts.
+// SMTP AUTH on the submission ports (RFC 4954; port 25 takes mail from anyone and has no
+// logins, so AUTH there is 503): every mechanism through the project's SASL client, SCRAM
+// channel binding (RFC 5802 §6) on TLS 1.3 (tls-exporter, RFC 9266) and TLS 1.2
+// (tls-unique, RFC 5929), TLS client certificates (a registered public key logs its
+// account in, so no AUTH is needed), the error replies (RFC 4954 §6), and the recorded
+// login attempts.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';

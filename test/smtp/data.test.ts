@@ -1,5 +1,9 @@
-// DATA over the real listeners: transparency, SMTP smuggling, size limits, the loop
-// guard, 8-bit and large messages (RFC 5321 §4.1.1.4, §4.5.2; spec/smtp.md §2, §4).
+// DATA over the real listeners (RFC 5321 §4.1.1.4, §4.5.2): transparency, SMTP smuggling
+// (a bare CR or LF is refused, RFC 5321 §2.3.8: relayed, the message could end at
+// another server where it did not end here), size limits (a message over the limit is
+// answered at once and the connection closed, rather than reading what may be gigabytes
+// more), the loop guard (more than 100 Received headers, RFC 5321 §6.3), 8-bit and large
+// messages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, rm } from 'node:fs/promises';

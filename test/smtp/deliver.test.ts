@@ -1,6 +1,10 @@
-// The incoming delivery pipeline over the real port 25 listener (spec/smtp.md §1.10,
-// §1.11, §1.15-1.17): trace headers, destinations, aliases, quota, partial failures
-// with a DSN (RFC 3464), and the per-account delivery rate.
+// The incoming delivery pipeline over the real port 25 listener: trace headers (RFC 5321
+// §4.4), destinations, aliases (members may post, outsiders only to a public alias),
+// quota (452 4.2.2), partial failures reported to the sender by mail after the 250 (RFC
+// 5321 §6.1) in one DSN (RFC 3464), the replies when every recipient fails, the
+// per-account delivery rate (more is a flood, not correspondence), and the first-time
+// sender delay (a sender new to the account waits, which keeps a spammer's connection
+// busy while a real mail server just waits).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TLSSocket } from 'node:tls';

@@ -1,6 +1,11 @@
 // MAIL and RCPT over the real listeners: parameters, sender and recipient checks, and
 // what the envelope carries into the queue (RFC 5321 §4.1.1.2-3, RFC 1870, RFC 3461,
-// RFC 4865, RFC 6531, RFC 8689; spec/smtp.md §2).
+// RFC 4865, RFC 6531, RFC 8689). Policies: the sender domain must take mail (RFC 7505
+// null MX); on port 25 a null sender gets one recipient, as a real bounce has one, and
+// an unknown user is refused only after DATA (after a delay when every recipient is
+// unknown), so that guessing addresses is slow, while submission refuses one at once;
+// more than 10 failed commands without a good transaction end the connection (RFC 5321
+// §7.8).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

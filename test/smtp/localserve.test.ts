@@ -1,5 +1,6 @@
-// localserve mode over the real listeners (spec/smtp.md §1.18): every recipient goes to
-// one account, and special localparts make a stage fail or hang.
+// localserve, the development mode, over the real listeners: every recipient goes to one
+// account, and special localparts make a stage fail or hang, so that developers can test
+// how their software handles SMTP errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

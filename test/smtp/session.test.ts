@@ -1,6 +1,9 @@
-// The SMTP session over loopback (RFC 5321 §4.1, RFC 2920 PIPELINING; spec/smtp.md §1.2,
-// §2): greeting, EHLO extension lists per listener kind, HELO checks, the simple commands,
-// state errors, pipelined replies in one write, and the connection/command metrics.
+// The SMTP session over loopback (RFC 5321 §4.1, RFC 2920 PIPELINING): greeting, EHLO
+// extension lists per listener kind (AUTH and FUTURERELEASE on submission only, AUTH not
+// before TLS where logins need it, REQUIRETLS once TLS is on), HELO checks (on port 25
+// the name must have an address), the simple commands, state errors (an unknown first
+// command closes the connection, as the client speaks some other protocol), pipelined
+// replies in one write, and the connection/command metrics.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,6 +1,8 @@
 // STARTTLS (RFC 3207) over loopback: the go-ahead reply, bytes pipelined after the
 // command belong to the handshake and are never run as commands, the session starts over
-// after TLS (RFC 3207 §4.2), and misuse gets 503 (spec/smtp.md §1.5, §2).
+// after TLS (RFC 3207 §4.2), and misuse gets 503 5.5.1, a bad sequence of commands:
+// STARTTLS when TLS is already on or none is configured, or after AUTH, whose login the
+// reset of RFC 3207 §4.2 would have to throw away.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';

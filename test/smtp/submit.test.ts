@@ -1,5 +1,8 @@
-// The submission pipeline over the real listeners (RFC 6409; spec/smtp.md §1.9): checks
-// on the message, the headers added, and what is handed to the queue.
+// The submission pipeline over the real listeners (RFC 6409): checks on the message (the
+// From header must be an address of the account, §6.3), the headers added (Message-Id
+// and Date when missing, §8.3 and §8.2; a DKIM signature, §8.5), the daily limits on
+// messages and first-time recipients (a stolen password sends only so much spam before
+// someone notices), and what is handed to the queue.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TLSSocket } from 'node:tls';
