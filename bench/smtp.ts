@@ -18,6 +18,7 @@ import { parseDomainsConfig } from '../src/config/index.js';
 import { AuthFailureLimiter, ConnectionCounter, RateLimiter } from '../src/net/index.js';
 import { createLogger } from '../src/log/index.js';
 import { MockResolver } from '../src/dns/index.js';
+import { dkimRecord, dkimSign, generateDkimKey, parseDkimKey } from '../src/msgauth/index.js';
 import { Queue } from '../src/queue/index.js';
 import { DeliveryRateLimiter, startSmtpServer, type SmtpServer } from '../src/smtpserver/index.js';
 import {
@@ -66,6 +67,22 @@ export function benchMessage(size: number, variant: number): Buffer {
   return Buffer.from(head + body, 'utf8');
 }
 
+/** The DKIM key record, from the benchmark (which signs) to the server (which verifies). */
+const DKIM_ENV = 'TIDINGS_BENCH_DKIM_RECORD';
+
+/** Messages signed as a sending server would: rsa-sha256 with a 2048-bit key. */
+function benchSigner(): { sign: (m: Buffer) => Promise<Buffer> } {
+  const g = generateDkimKey('rsa2048');
+  process.env[DKIM_ENV] = dkimRecord(g);
+  const signer = { domain: 'sender.example', selector: 'bench', key: parseDkimKey(g.pem, 'bench') };
+  return { sign: async (m) => Buffer.concat([Buffer.from(await dkimSign(m, [signer])), m]) };
+}
+
+/** Set by benchSmtp before any load runs. */
+let signer: { sign: (m: Buffer) => Promise<Buffer> } = {
+  sign: () => Promise.reject(new Error('no signer')),
+};
+
 // ---- the server process ----
 
 const DOMAINS = `[domains."example.org"]
@@ -75,7 +92,7 @@ domain = "example.org"
 destinations = { "bench@example.org" = {} }
 `;
 
-type Request = { op: 'trackStart' | 'trackStop' | 'count' | 'mem' | 'stop' };
+type Request = { op: 'trackStart' | 'trackStop' | 'count' | 'mem' | 'verdicts' | 'stop' };
 
 type MemReport = { rss: number; heapUsed: number; external: number };
 
@@ -143,8 +160,17 @@ async function startBenchServer(): Promise<BenchServer> {
         // benchmark measures delivery, not the limiter.
         delivery: new DeliveryRateLimiter({ messages: wide, bytes: wide }),
       },
+      // The sender is set up as real senders are, so every delivery runs the whole
+      // verification: iprev, SPF, the DKIM signature, DMARC.
       resolver: new MockResolver({
         mx: { 'sender.example': [{ exchange: 'mx.sender.example', priority: 10 }] },
+        a: { 'client.sender.example': ['127.0.0.1'] },
+        ptr: { '127.0.0.1': ['client.sender.example'] },
+        txt: {
+          'sender.example': ['v=spf1 ip4:127.0.0.1 -all'],
+          '_dmarc.sender.example': ['v=DMARC1; p=reject; rua=mailto:dmarc@sender.example'],
+          'bench._domainkey.sender.example': [process.env[DKIM_ENV] ?? ''],
+        },
       }),
       queue,
       log,
@@ -171,6 +197,16 @@ async function storedCount(store: Store): Promise<number> {
   return mb ? (await a.mailboxById(mb.id))!.counts.total : 0;
 }
 
+/** The method results of the first stored message ("iprev=pass spf=pass ..."). */
+async function verdicts(store: Store): Promise<string> {
+  const a = await store.account('bench');
+  const mb = await a.mailbox('Inbox');
+  const [m] = mb ? await a.messages(mb.id, (await a.uids(mb.id)).slice(0, 1)) : [];
+  if (!m) return 'no message stored';
+  const text = (await a.readMessage(m, 0, Math.min(m.size, 2000))).toString();
+  return [...text.matchAll(/^\t([a-z]+=[a-z]+)/gm)].map((x) => x[1]).join(' ');
+}
+
 /** The child process: serves smtp and answers requests from the benchmark over IPC. */
 async function serverMain(): Promise<void> {
   const s = await startBenchServer();
@@ -186,6 +222,8 @@ async function serverMain(): Promise<void> {
         if (!r) throw new Error('not tracking');
         return r;
       }
+      case 'verdicts':
+        return verdicts(s.store);
       case 'count':
         return storedCount(s.store);
       case 'mem':
@@ -302,8 +340,10 @@ async function runLoad(
   size: number,
   measureMs: number,
 ): Promise<LoadResult> {
-  const bodies = Array.from({ length: VARIANTS }, (_, i) =>
-    Buffer.concat([benchMessage(size, i), END]),
+  const bodies = await Promise.all(
+    Array.from({ length: VARIANTS }, async (_, i) =>
+      Buffer.concat([await signer.sign(benchMessage(size, i)), END]),
+    ),
   );
   const clients = await Promise.all(
     Array.from({ length: SENDERS }, () => SmtpClient.connect(srv.port)),
@@ -373,6 +413,7 @@ async function benchPart(srv: ServerProcess<Request>, p: Part, seconds: number):
   const before = await srv.call<number>({ op: 'count' });
   const r = await runLoad(srv, p.size, seconds * 1000);
   const after = await srv.call<number>({ op: 'count' });
+  const seen = await srv.call<string>({ op: 'verdicts' });
   const rate = r.messages / r.seconds;
   const mbps = r.bytes / MB / r.seconds;
   // The tracker runs a little past the window, until the last transactions finish.
@@ -387,6 +428,7 @@ async function benchPart(srv: ServerProcess<Request>, p: Part, seconds: number):
   console.log(
     `smtp ${p.label}: ${rate.toFixed(0)} messages/s, ${mbps.toFixed(1)} MB/s of message data (${target})`,
   );
+  console.log(`smtp ${p.label}: verification of a stored message: ${seen}`);
   console.log(
     `smtp ${p.label}: latency MAIL to final 250: p50 ${percentile(r.latencies, 0.5).toFixed(2)} ms, p99 ${percentile(r.latencies, 0.99).toFixed(2)} ms; server CPU ${cpuPerMsg.toFixed(2)} ms per message`,
   );
@@ -422,6 +464,8 @@ export async function benchSmtp(args: string[] = []): Promise<void> {
       .join(' ')}`,
   );
   const t0 = performance.now();
+  // Before the server processes start: they inherit the key record.
+  signer = benchSigner();
   for (const p of PARTS) {
     if (only.length > 0 && !only.includes(p.name)) continue;
     // A fresh server for each part, so one part's memory does not show in another's.

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { nodeStyleResolve } from '../dns/nodestyle.js';
 import type { Resolver } from '../dns/types.js';
+import { loadVerifier } from './keycache.js';
 
 export type DkimResult =
   'pass' | 'fail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';
@@ -105,7 +106,7 @@ export async function verifySignatures(
   opts: { now?: Date } = {},
 ): Promise<MessageSignatures> {
   filterMailauthNoise();
-  const { dkimVerify } = await import('mailauth/lib/dkim/verify.js');
+  const { dkimVerify } = await loadVerifier();
   const lookup = nodeStyleResolve(resolver) as (
     name: string,
     rrtype: string,
@@ -158,7 +159,7 @@ async function verifyArc(
   const last = chain[chain.length - 1];
   const sealer = (last?.['arc-seal']?.parsed?.d?.value ?? '').toLowerCase();
   const instance = d.lastEntry?.i ?? chain.length;
-  const { arc } = await import('mailauth/lib/arc/index.js');
+  const { arc } = await loadVerifier();
   try {
     const r = (await arc(d as never, { resolver: lookup, minBitLength: 1024 } as never)) as {
       status: { result: string; comment?: string };

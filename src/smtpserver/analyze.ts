@@ -21,7 +21,7 @@ export type AnalysisInput = {
   /** The destination mailbox from the account's configuration. */
   mailbox: string;
   /** The account's Junk mailbox (by its special-use flag), for quarantined mail. */
-  junkMailbox: string;
+  junkMailbox: () => Promise<string>;
   facts: DeliveryFacts;
   size: number;
   /** Verification results (port 25); null for messages not verified. */
@@ -122,7 +122,7 @@ async function decide(input: AnalysisInput): Promise<Analysis> {
     } else {
       return {
         accept: true,
-        mailbox: input.junkMailbox,
+        mailbox: await input.junkMailbox(),
         reason: REASON_DMARC_POLICY,
         reasonText: text,
         headers: '',

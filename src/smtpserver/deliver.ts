@@ -383,10 +383,8 @@ class Delivery {
       isMailingList: rule?.rule.list_allow_domain !== undefined,
     };
     let acc: Account;
-    let junk: string;
     try {
       acc = await c.ctx.store.account(account);
-      junk = (await acc.mailboxBySpecialUse('\\Junk'))?.name ?? 'Junk';
     } catch (e) {
       c.log.error({ err: e, account }, 'opening account for delivery');
       return deliveryError(e);
@@ -396,7 +394,7 @@ class Delivery {
       cfg,
       account,
       mailbox,
-      junkMailbox: junk,
+      junkMailbox: async () => (await acc.mailboxBySpecialUse('\\Junk'))?.name ?? 'Junk',
       facts,
       size,
       verification: this.verification,

@@ -36,6 +36,22 @@ export type Verification = {
 
 class TimedOut extends Error {}
 
+/** Without these fields there is nothing for DKIM or ARC to verify: the file is not read. */
+const SIGNATURE_FIELDS = new Set(['dkim-signature', 'arc-seal', 'arc-message-signature']);
+
+const UNSIGNED: { dkim: DkimVerification[]; arc: ArcVerification } = {
+  dkim: [
+    {
+      domain: '',
+      selector: '',
+      result: 'none',
+      info: 'dkim=none (message not signed)',
+      comment: 'message not signed',
+    },
+  ],
+  arc: { result: 'none', instance: 0, sealer: '', comment: '' },
+};
+
 /** `p`, or a rejection after `ms` (its result is then ignored). */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -83,18 +99,27 @@ export async function verifyIncoming(
     };
   });
   const now = c.ctx.verification?.now?.();
-  const sigP = within(
-    verifySignatures(createReadStream(msg.path), resolver, now ? { now } : {}),
-    ms,
-    'dkim',
-  ).catch((e) => {
-    failed('dkim')(e);
-    const dkim: DkimVerification[] = [
-      { domain: '', selector: '', result: 'temperror', info: '', comment: (e as Error).message },
-    ];
-    const arc: ArcVerification = { result: 'none', instance: 0, sealer: '', comment: '' };
-    return { dkim, arc };
-  });
+  const signed = info.fields.some((f) => SIGNATURE_FIELDS.has(f.name.toLowerCase()));
+  const sigP = !signed
+    ? Promise.resolve(UNSIGNED)
+    : within(
+        verifySignatures(createReadStream(msg.path), resolver, now ? { now } : {}),
+        ms,
+        'dkim',
+      ).catch((e) => {
+        failed('dkim')(e);
+        const dkim: DkimVerification[] = [
+          {
+            domain: '',
+            selector: '',
+            result: 'temperror',
+            info: '',
+            comment: (e as Error).message,
+          },
+        ];
+        const arc: ArcVerification = { result: 'none', instance: 0, sealer: '', comment: '' };
+        return { dkim, arc };
+      });
   const [iprev, spf, sig] = await Promise.all([iprevP, spfP, sigP]);
   const spfPassDomain = spf.status === 'pass' ? spf.domain : null;
   const dkimPassDomains = sig.dkim.filter((d) => d.result === 'pass').map((d) => d.domain);

@@ -52,9 +52,11 @@ function tally(rows: Row[]): Evidence {
 }
 
 // In Junk by the user's doing: a message the server delivered there says nothing yet.
+// (The Junk mailbox's id is a subquery SQLite evaluates once per statement, not a join.)
 const SELECT = `SELECT m.flags AS flags,
-    (b.special_use IS '\\Junk' AND m.mailbox_destined_id != m.mailbox_id) AS junkbox
-  FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id`;
+    (m.mailbox_id = (SELECT id FROM mailboxes WHERE special_use = '\\Junk' AND deleted = 0 ORDER BY id LIMIT 1)
+      AND m.mailbox_destined_id != m.mailbox_id) AS junkbox
+  FROM messages m`;
 const LIVE = 'm.expunged = 0 AND m.is_reject = 0';
 
 /** Conditions per source; each matches an index of schema version 5 or 6. */
