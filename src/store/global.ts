@@ -1,10 +1,27 @@
-// The global database (data/tidings.db): login attempts and TLS client public keys now;
-// the queue, suppression lists and reports add their own tables later.
+// The global database (data/tidings.db): login attempts, TLS client public keys and
+// received DMARC and TLS reports; the queue keeps its own tables in it.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { GLOBAL_MIGRATIONS, migrate } from './schema.js';
 import { ensurePrivateFileSync } from './fsmode.js';
+import {
+  addReport,
+  dmarcColumns,
+  dmarcSummaryFromRow,
+  getReport,
+  listReports,
+  tlsColumns,
+  tlsSummaryFromRow,
+  type AddedReport,
+  type NewReceivedDMARCReport,
+  type NewReceivedTLSReport,
+  type ReceivedDMARCReport,
+  type ReceivedDMARCSummary,
+  type ReceivedTLSReport,
+  type ReceivedTLSSummary,
+  type ReportListOptions,
+} from './reports.js';
 
 export type LoginResult =
   | 'success'
@@ -197,6 +214,42 @@ export class GlobalDB {
       this.db.prepare('DELETE FROM tls_public_keys WHERE fingerprint = ?').run(fingerprint)
         .changes > 0
     );
+  }
+
+  /**
+   * Stores a received DMARC aggregate report unless one with the same org and report id
+   * is stored already; resolves once a new report is on disk.
+   */
+  async addReceivedDMARCReport(r: NewReceivedDMARCReport): Promise<AddedReport> {
+    const a = addReport(this.db, 'dmarc_reports', dmarcColumns(r));
+    if (a.added) await this.durable();
+    return a;
+  }
+
+  /** Received DMARC reports, newest first, without the reports themselves. */
+  async receivedDMARCReports(o: ReportListOptions = {}): Promise<ReceivedDMARCSummary[]> {
+    return listReports(this.db, 'dmarc_reports', o).map(dmarcSummaryFromRow);
+  }
+
+  async receivedDMARCReport(id: number): Promise<ReceivedDMARCReport | null> {
+    const r = getReport(this.db, 'dmarc_reports', id);
+    return r ? { ...dmarcSummaryFromRow(r), report: JSON.parse(r.report as string) } : null;
+  }
+
+  /** As addReceivedDMARCReport, for TLS reports. */
+  async addReceivedTLSReport(r: NewReceivedTLSReport): Promise<AddedReport> {
+    const a = addReport(this.db, 'tls_reports', tlsColumns(r));
+    if (a.added) await this.durable();
+    return a;
+  }
+
+  async receivedTLSReports(o: ReportListOptions = {}): Promise<ReceivedTLSSummary[]> {
+    return listReports(this.db, 'tls_reports', o).map(tlsSummaryFromRow);
+  }
+
+  async receivedTLSReport(id: number): Promise<ReceivedTLSReport | null> {
+    const r = getReport(this.db, 'tls_reports', id);
+    return r ? { ...tlsSummaryFromRow(r), report: JSON.parse(r.report as string) } : null;
   }
 
   /** Removes an account's keys and login attempts (account removal). */

@@ -28,6 +28,17 @@ export {
   type LoginResult,
   type TLSPublicKey,
 } from './global.js';
+export {
+  REPORT_LIST_MAX,
+  type AddedReport,
+  type NewReceivedDMARCReport,
+  type NewReceivedTLSReport,
+  type ReceivedDMARCReport,
+  type ReceivedDMARCSummary,
+  type ReceivedTLSReport,
+  type ReceivedTLSSummary,
+  type ReportListOptions,
+} from './reports.js';
 export { Switchboard, Session, type Change, type MailboxCounts } from './switchboard.js';
 export { StoreError, isStoreError, isStorageFull, type StoreErrorCode } from './errors.js';
 export * from './flags.js';

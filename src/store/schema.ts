@@ -253,3 +253,48 @@ INSERT INTO message_dkim (message_id, domain)
   SELECT m.id, lower(j.value) FROM messages m, json_each(m.dkim_domains) j WHERE m.dkim_domains != '[]';
 `,
 });
+
+GLOBAL_MIGRATIONS.push({
+  version: 2,
+  // DMARC aggregate (RFC 7489) and TLS (RFC 8460) reports received from other mail
+  // systems: one row per report, with what a listing shows and the parsed report as
+  // JSON. A report is identified by its sender and report id, so a report delivered
+  // twice is stored once. Times are ms since the epoch.
+  sql: `
+CREATE TABLE dmarc_reports (
+  id INTEGER PRIMARY KEY,
+  received INTEGER NOT NULL,
+  org TEXT NOT NULL,                  -- report_metadata org_name
+  report_id TEXT NOT NULL,
+  email TEXT NOT NULL,                -- the reporter's address
+  domain TEXT NOT NULL,               -- policy_published domain, lower-case
+  range_start INTEGER NOT NULL,       -- date_range begin
+  range_end INTEGER NOT NULL,
+  records INTEGER NOT NULL,
+  messages INTEGER NOT NULL,          -- sum of the records' counts
+  failed INTEGER NOT NULL,            -- messages with neither DKIM nor SPF passing
+  report TEXT NOT NULL
+);
+CREATE UNIQUE INDEX dmarc_reports_org_report ON dmarc_reports (org, report_id);
+CREATE INDEX dmarc_reports_received ON dmarc_reports (received, id);
+CREATE INDEX dmarc_reports_domain ON dmarc_reports (domain, received, id);
+
+CREATE TABLE tls_reports (
+  id INTEGER PRIMARY KEY,
+  received INTEGER NOT NULL,
+  org TEXT NOT NULL,                  -- organization-name
+  report_id TEXT NOT NULL,
+  contact TEXT NOT NULL,              -- contact-info
+  domain TEXT NOT NULL,               -- policy-domain of the first policy, lower-case
+  range_start INTEGER NOT NULL,       -- date-range start-datetime
+  range_end INTEGER NOT NULL,
+  policies INTEGER NOT NULL,
+  successes INTEGER NOT NULL,         -- sums of the policies' session counts
+  failures INTEGER NOT NULL,
+  report TEXT NOT NULL
+);
+CREATE UNIQUE INDEX tls_reports_org_report ON tls_reports (org, report_id);
+CREATE INDEX tls_reports_received ON tls_reports (received, id);
+CREATE INDEX tls_reports_domain ON tls_reports (domain, received, id);
+`,
+});

@@ -1,8 +1,9 @@
 // The store: the data directory with the global database, per-account stores and the
 // temp directory for incoming messages.
 //
-//   data/tidings.db                      global: login attempts, TLS keys, and the queue's
-//                                        tables (queue, suppression, hold rules)
+//   data/tidings.db                      global: login attempts, TLS keys, received
+//                                        reports, and the queue's tables (queue,
+//                                        suppression, hold rules)
 //   data/queue/                          message files of the outgoing queue
 //   data/accounts/<account>/index.db     per account
 //   data/accounts/<account>/msg/<id / 8192>/<id>
