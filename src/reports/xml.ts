@@ -34,7 +34,12 @@ export function decodeReferences(raw: string): string {
       );
     }
     const cp = m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]);
-    if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    // XML 1.0 Char: no C0 controls other than tab, LF and CR, no surrogates.
+    if (
+      (cp < 0x20 && cp !== 0x09 && cp !== 0x0a && cp !== 0x0d) ||
+      cp > 0x10ffff ||
+      (cp >= 0xd800 && cp <= 0xdfff)
+    ) {
       throw bad(`character reference &${ref}; is not a character`);
     }
     return String.fromCodePoint(cp);
