@@ -112,10 +112,16 @@ export async function reportDocument(
   if (packing(data) !== 'plain' || startsWith(data, k.first)) {
     return unpack(data, k.suffix, max);
   }
+  const formats = `${kind === 'dmarc' ? 'XML' : 'JSON'}, gzip${kind === 'dmarc' ? ' nor zip' : ''}`;
+  // A message starts with a header field: a name (in practice letters, digits and
+  // hyphens), then a colon.
+  if (!/^[A-Za-z0-9-]{1,100}:/.test(data.toString('latin1', 0, 128))) {
+    throw new ReportError(`not a ${k.label}: neither ${formats}, nor a message with one attached`);
+  }
   const a = findReportAttachment(data, kind, max);
   if (packing(a.data) === 'plain' && !startsWith(a.data, k.first)) {
     throw new ReportError(
-      `the ${a.contentType} attachment is not a ${k.label}: neither ${kind === 'dmarc' ? 'XML' : 'JSON'}, gzip${kind === 'dmarc' ? ' nor zip' : ''}`,
+      `the ${a.contentType} attachment is not a ${k.label}: neither ${formats}`,
     );
   }
   return unpack(a.data, k.suffix, max);

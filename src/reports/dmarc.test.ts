@@ -347,6 +347,11 @@ test('incomplete and invalid reports are refused with what is wrong', async () =
       /no DMARC aggregate report in the message/,
     ],
     [
+      'neither a report nor a message',
+      '{"organization-name": "x"}',
+      /^not a DMARC aggregate report: neither XML, gzip nor zip, nor a message with one attached$/,
+    ],
+    [
       'attachment named .xml that is not',
       messageWith({ contentType: 'text/plain', fileName: 'report.xml', data: 'hello' }),
       /the text\/plain attachment is not a DMARC aggregate report/,

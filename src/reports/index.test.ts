@@ -63,11 +63,14 @@ test('a summary comes back; a bad report is a ReportError and stores nothing', (
 
     await assert.rejects(
       ingestReport('dmarc', Buffer.from(sample('google-tls.json')), g),
-      (e: unknown) => isReportError(e) && /no DMARC aggregate report/.test(e.message),
+      (e: unknown) =>
+        isReportError(e) &&
+        /^not a DMARC aggregate report: neither XML, gzip nor zip, nor a message/.test(e.message),
     );
     await assert.rejects(
       ingestReport('tls', Buffer.from(sample('google.xml')), g),
-      (e: unknown) => isReportError(e) && /no TLS report/.test(e.message),
+      (e: unknown) =>
+        isReportError(e) && /^not a TLS report: neither JSON, gzip, nor a message/.test(e.message),
     );
     assert.deepEqual(await g.receivedDMARCReports(), []);
   }));
