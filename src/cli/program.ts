@@ -9,6 +9,7 @@ import { registerVerifydata } from './verifydata.js';
 import { registerVersion } from './version.js';
 import { registerQueue, registerSuppression } from './queue.js';
 import { registerDkim } from './dkim.js';
+import { registerReport } from './report.js';
 import { UsageError, CliError } from './common.js';
 import { ConfigError } from '../config/index.js';
 import { StartupError } from '../server/startup.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerQueue(program);
   registerDkim(program);
   registerSuppression(program);
+  registerReport(program);
   registerVersion(program);
   program.commands.forEach(function override(c: Command) {
     c.exitOverride().showHelpAfterError();
