@@ -3,7 +3,7 @@
 // on the data directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server } from '../src/server/server.js';
@@ -213,6 +213,21 @@ test('dkim gen creates keys and selectors; config dnsrecords publishes them', as
     /^_smtp\._tls\.example\.org\. IN TXT "v=TLSRPTv1; rua=mailto:postmaster@example\.org"$/m,
   );
   assert.match(r.stdout, /^; {3}mode: enforce$/m);
+  // Addresses that receive reports are the ones the records name.
+  const text = (await readFile(join(cfg, 'domains.toml'), 'utf8')).replace(
+    'destinations = { "alice@example.org" = {} }',
+    'destinations = { "alice@example.org" = {}, "dmarc@example.org" = { reports = "dmarc" }, "tls@example.org" = { reports = "tls" } }',
+  );
+  await writeFile(join(cfg, 'domains.toml'), text);
+  r = await cli('config', 'dnsrecords', 'example.org');
+  assert.match(
+    r.stdout,
+    /^_dmarc\.example\.org\. IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example\.org"$/m,
+  );
+  assert.match(
+    r.stdout,
+    /^_smtp\._tls\.example\.org\. IN TXT "v=TLSRPTv1; rua=mailto:tls@example\.org"$/m,
+  );
   r = await cli('config', 'dnsrecords', 'other.example');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /domain other\.example is not configured/);

@@ -44,9 +44,12 @@ export function registerConfig(program: Command): void {
       .argument('<domain>', 'a configured domain')
       .option(
         '--dmarc-reports <address>',
-        'where DMARC aggregate reports go (default postmaster@<domain>)',
+        'where DMARC aggregate reports go (default: the address with reports = "dmarc" at the domain, else postmaster@<domain>)',
       )
-      .option('--tls-reports <address>', 'where TLS reports go (default postmaster@<domain>)')
+      .option(
+        '--tls-reports <address>',
+        'where TLS reports go (default: the address with reports = "tls" at the domain, else postmaster@<domain>)',
+      )
       .option('--mta-sts-mode <mode>', 'enforce, testing or none', 'enforce'),
   ).action(
     async (
@@ -71,6 +74,11 @@ export function registerConfig(program: Command): void {
       }
       const host = cfg.static.hostname;
       const postmaster = `postmaster@${domain}`;
+      // The addresses configured to receive reports at this domain, if any.
+      const receiving = (kind: 'dmarc' | 'tls') =>
+        Object.values(cfg.domains.accounts)
+          .flatMap((a) => Object.entries(a.destinations))
+          .find(([addr, d]) => d.reports === kind && addr.endsWith(`@${domain}`))?.[0];
       const { records, mtaSTSPolicy } = dnsRecords({
         domain: domain,
         hostname: host,
@@ -82,7 +90,10 @@ export function registerConfig(program: Command): void {
           mx: [host],
           maxAgeSeconds: 86400,
         },
-        reportAddress: { dmarc: o.dmarcReports ?? postmaster, tlsrpt: o.tlsReports ?? postmaster },
+        reportAddress: {
+          dmarc: o.dmarcReports ?? receiving('dmarc') ?? postmaster,
+          tlsrpt: o.tlsReports ?? receiving('tls') ?? postmaster,
+        },
       });
       process.stdout.write(formatZone(records));
       process.stdout.write(

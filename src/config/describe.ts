@@ -358,6 +358,12 @@ accept_rejects_to_mailbox = "Lists/Maybe"
 # Mailbox for matching mail. Default: the destination's.
 mailbox = "Lists/Tidings"
 
+# Reports arrive at this address: "dmarc" (aggregate reports, RFC 7489) or "tls"
+# (RFC 8460). Each one from a verified sender about one of these domains is stored for
+# "tidings report", and the message is delivered read. Optional.
+[accounts.alice.destinations."dmarc-reports@example.com"]
+reports = "dmarc"
+
 [accounts.alice.destinations."postmaster@example.com"]
 mailbox = "Postmaster"
 

@@ -88,6 +88,9 @@ const destination = z.strictObject({
   mailbox: mailboxName.default('Inbox'),
   full_name: z.string().optional(),
   rules: z.array(rule).default(() => []),
+  // Mail to this address carries reports: DMARC aggregate reports (RFC 7489 §7.2) or
+  // SMTP TLS reports (RFC 8460), which are stored for `tidings report` as they arrive.
+  reports: z.enum(['dmarc', 'tls']).optional(),
 });
 
 const account = z.strictObject({

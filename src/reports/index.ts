@@ -6,6 +6,8 @@ import type { ReportKind } from './attachment.js';
 import { dmarcSummary, parseDMARCReport, type DMARCReport, type DMARCSummary } from './dmarc.js';
 import { parseTLSReport, tlsSummary, type TLSReport, type TLSSummary } from './tls.js';
 
+import { ReportError } from './errors.js';
+
 export { ReportError, isReportError } from './errors.js';
 export { findReportAttachment, kindLabel, reportDocument } from './attachment.js';
 export type { Attachment, ReportKind } from './attachment.js';
@@ -43,6 +45,11 @@ export type IngestResult =
 export type IngestOptions = {
   /** When the report was received, ms since the epoch (default: now). */
   received?: number;
+  /**
+   * Whether a report about this domain is wanted (delivery: only our own domains);
+   * otherwise a ReportError, and nothing is stored.
+   */
+  forDomain?: (domain: string) => boolean;
 };
 
 /**
@@ -51,6 +58,14 @@ export type IngestOptions = {
  * before. Resolves once a new report is on disk; a report that cannot be read is a
  * ReportError saying what was wrong, and nothing is stored.
  */
+function wanted(domain: string, opts: IngestOptions): void {
+  if (opts.forDomain && !opts.forDomain(domain)) {
+    throw new ReportError(
+      `report about ${domain || 'no domain'}, which is not a domain of this server`,
+    );
+  }
+}
+
 export async function ingestReport(
   kind: ReportKind,
   message: Buffer,
@@ -61,11 +76,13 @@ export async function ingestReport(
   if (kind === 'dmarc') {
     const report = await parseDMARCReport(message);
     const s = dmarcSummary(report);
+    wanted(s.domain, opts);
     const a = await db.addReceivedDMARCReport({ ...s, received: opts.received, report });
     return { kind, ...a, report, ...s };
   }
   const report = await parseTLSReport(message);
   const s = tlsSummary(report);
+  wanted(s.domain, opts);
   const a = await db.addReceivedTLSReport({ ...s, received: opts.received, report });
   return { kind, ...a, report, ...s };
 }

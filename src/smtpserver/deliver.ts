@@ -7,7 +7,9 @@ import type { Recipient, SmtpConn, Transaction } from './conn.js';
 import { userError } from './errors.js';
 import type { MessageInfo } from './msginfo.js';
 import { receivedHeader } from './received.js';
-import { analyze, REASON_NO_BAD_SIGNALS } from './analyze.js';
+import { analyze, REASON_NO_BAD_SIGNALS, type Analysis } from './analyze.js';
+import { ingestReport, isReportError } from '../reports/index.js';
+import { readFile } from 'node:fs/promises';
 import { obscureOwnAuthResults } from './authheaders.js';
 import {
   verificationHeaders,
@@ -36,6 +38,9 @@ import { C, SE, formatLocalpart } from '../smtp/index.js';
 import { resolveAddress, type DestinationConfig, type DomainsConfig } from '../config/index.js';
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
+
+/** A report message is read into memory to be parsed: larger ones are not reports. */
+const MAX_REPORT_MESSAGE = 25 * 1024 * 1024;
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
@@ -105,6 +110,7 @@ class Delivery {
   /** SHA-256 of the message file, computed when a reject is kept. */
   private hash: Buffer | undefined;
   private dnsbl: Promise<DnsblCheck> | undefined;
+  private report: Promise<'dmarc' | 'tls' | null> | undefined;
 
   constructor(
     private readonly c: SmtpConn,
@@ -243,6 +249,42 @@ class Delivery {
         }),
       'utf8',
     );
+  }
+
+  /**
+   * Stores the report this message carries, for an address that receives reports: only
+   * from a sender whose From address DMARC verified, only about a domain of ours. Returns
+   * the kind when stored (or stored before), else null: the message is then judged as
+   * any other. Once per message, whatever the number of recipients.
+   */
+  private ingest(kind: 'dmarc' | 'tls'): Promise<'dmarc' | 'tls' | null> {
+    this.report ??= (async () => {
+      const c = this.c;
+      const v = this.verification;
+      if (!v || v.dmarc.status !== 'pass') {
+        c.log.info({ kind }, 'report from an unverified sender, not stored');
+        return null;
+      }
+      if (this.msg.size > MAX_REPORT_MESSAGE) {
+        c.log.info({ kind, size: this.msg.size }, 'report message too large, not stored');
+        return null;
+      }
+      try {
+        const domains = c.ctx.domains().domains;
+        const r = await ingestReport(kind, await readFile(this.msg.path), c.ctx.store, {
+          forDomain: (d) => domains[d.toLowerCase()] !== undefined,
+        });
+        smtpMetrics.reports.inc({ kind, result: r.added ? 'stored' : 'duplicate' });
+        c.log.info({ kind, id: r.id, org: r.org, domain: r.domain, added: r.added }, 'report');
+        return kind;
+      } catch (e) {
+        if (!isReportError(e)) throw e;
+        smtpMetrics.reports.inc({ kind, result: 'refused' });
+        c.log.info({ kind, err: e.message }, 'report refused');
+        return null;
+      }
+    })();
+    return this.report;
   }
 
   /** The listener's blocklists, asked at most once per message and only if needed. */
@@ -390,22 +432,25 @@ class Delivery {
       return deliveryError(e);
     }
     const override = this.dmarcOverride(account);
-    const analysis = await analyze({
-      cfg,
-      account,
-      mailbox,
-      junkMailbox: async () => (await acc.mailboxBySpecialUse('\\Junk'))?.name ?? 'Junk',
-      facts,
-      size,
-      verification: this.verification,
-      dmarcOverride: override,
-      evidence: this.verification
-        ? await acc.senderEvidence(this.evidenceQuery(facts.isForward === true))
-        : null,
-      // A forward comes from the forwarder's address: its listing is not the sender's.
-      blocklists: facts.isForward ? null : this.blocklists(),
-      rule,
-    });
+    const report = destination.reports ? await this.ingest(destination.reports) : null;
+    const analysis: Analysis = report
+      ? { accept: true, mailbox, reason: `${report}-report`, reasonText: [], headers: '' }
+      : await analyze({
+          cfg,
+          account,
+          mailbox,
+          junkMailbox: async () => (await acc.mailboxBySpecialUse('\\Junk'))?.name ?? 'Junk',
+          facts,
+          size,
+          verification: this.verification,
+          dmarcOverride: override,
+          evidence: this.verification
+            ? await acc.senderEvidence(this.evidenceQuery(facts.isForward === true))
+            : null,
+          // A forward comes from the forwarder's address: its listing is not the sender's.
+          blocklists: facts.isForward ? null : this.blocklists(),
+          rule,
+        });
     if (!analysis.accept) {
       c.setSlow(true);
       c.log.info({ account, reason: analysis.reason, text: analysis.reasonText }, 'rejected');
@@ -427,9 +472,14 @@ class Delivery {
     try {
       // The only copy: the store may move the temp file into place instead of linking.
       const take = this.tx.recipients.length === 1 && r.target.kind === 'account';
-      await acc.addMessages(analysis.mailbox, [{ message: this.msg, prefix, facts, take }], {
-        create: true,
-      });
+      await acc.addMessages(
+        analysis.mailbox,
+        // A stored report is delivered read: the user need not look at it.
+        [{ message: this.msg, prefix, facts, take, flags: report ? Flag.Seen : 0 }],
+        {
+          create: true,
+        },
+      );
     } catch (e) {
       if (isStoreError(e) && e.code === 'overquota') {
         return {

@@ -24,6 +24,11 @@ export const smtpMetrics = {
     help: 'Verification results of incoming messages, by method (iprev, spf, dkim per signature, arc, dmarc) and result.',
     labelNames: ['method', 'result'],
   }),
+  reports: defineCounter({
+    name: 'tidings_smtpserver_reports_total',
+    help: 'DMARC and TLS reports received, by kind and result (stored, duplicate, refused).',
+    labelNames: ['kind', 'result'],
+  }),
   submission: defineCounter({
     name: 'tidings_smtpserver_submission_total',
     help: 'Submitted messages, by result.',
