@@ -56,6 +56,12 @@ test("junk and wanted: user actions count, the server's own Junk placement does 
     await add('Inbox', Flag.Seen); // read: wanted
     const moved = await add('Inbox');
     await a.moveMessages(inbox, [moved.uid], junk); // moved into Junk: junk
+    // A message remembers where delivery put it, wherever it moves.
+    const [there] = await a.messages(junk, (await a.uids(junk)).slice(-1));
+    assert.deepEqual(
+      [there!.id, there!.mailboxId, there!.mailboxDestinedId],
+      [moved.id, junk, inbox],
+    );
     await add('Junk', Flag.NotJunk); // in Junk, but $NotJunk: wanted
     await add('Inbox', Flag.Junk | Flag.Seen); // $Junk wins over read
     await add('Inbox', Flag.Seen, { ...FACTS, isReject: true }); // a kept reject: never

@@ -68,6 +68,13 @@ export type Message = {
   inReplyTo: string;
   references: string[];
   subjectBase: string;
+  /**
+   * Where delivery put the message (0 when not delivered: appended, or stored before
+   * this was kept): a message elsewhere was moved or copied by the user.
+   */
+  mailboxDestinedId: number;
+  /** A rejected message kept for review in the Rejects mailbox. */
+  isReject: boolean;
 };
 
 type SqlRow = Record<string, unknown>;
@@ -92,7 +99,7 @@ export function mailboxFromRow(r: SqlRow): Mailbox {
 }
 
 export const MESSAGE_COLUMNS =
-  'id, file_id, mailbox_id, uid, modseq, createseq, expunged, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base';
+  'id, file_id, mailbox_id, uid, modseq, createseq, expunged, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, mailbox_destined_id, is_reject';
 
 /**
  * A message from its row. The MIME structure and references are parsed on first use:
@@ -126,6 +133,8 @@ export function messageFromRow(r: SqlRow): Message {
       return (refs ??= JSON.parse(refsJSON) as string[]);
     },
     subjectBase: r.subject_base as string,
+    mailboxDestinedId: (r.mailbox_destined_id as number | undefined) ?? 0,
+    isReject: r.is_reject === 1,
   };
 }
 
