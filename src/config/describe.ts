@@ -325,6 +325,24 @@ sent = "Sent"
 trash = "Trash"
 regular = ["Lists", "Lists/Tidings"]
 
+# The account's Bayesian junk filter: it learns from the messages the account keeps and
+# the ones it marks as junk, in accounts/alice/junk.db. Mailboxes are given by name, or
+# by special-use attribute ("\\\\Junk") for whichever mailbox has that role. Messages
+# flagged $Junk count as junk and messages flagged $NotJunk as not junk, wherever they
+# are; other mailboxes are not learned from. \`tidings junk retrain\` relearns everything.
+[accounts.alice.junk_filter]
+# Classify and learn. Default true.
+enabled = true
+# At or above this probability (0..1) a message is junk. Default 0.95.
+threshold = 0.95
+# Messages here are learned as not junk. Default ["Inbox", "\\\\Archive"].
+ham_mailboxes = ["Inbox", "\\\\Archive", "Lists"]
+# Messages here are learned as junk. Default ["\\\\Junk"].
+spam_mailboxes = ["\\\\Junk"]
+# Tokens kept at most (at least 1000); beyond it the rarest, least recently seen are
+# removed. About 30 bytes each on disk. Default 500000.
+max_tokens = 500000
+
 # Addresses delivered to this account: full addresses or bare localparts at the account's
 # domain; "@example.org" catches every otherwise unknown address at that domain. At
 # least one. Each address belongs to one account and is not also an alias.

@@ -53,6 +53,13 @@ test('minimal account: defaults, canonical keys', () => {
     no_first_time_sender_delay: false,
     trusted_arc_sealers: [],
     allow_dmarc_failures_from: [],
+    junk_filter: {
+      enabled: true,
+      threshold: 0.95,
+      ham_mailboxes: ['Inbox', '\\Archive'],
+      spam_mailboxes: ['\\Junk'],
+      max_tokens: 500_000,
+    },
   });
   assert.ok(Object.isFrozen(parseDomainsConfig(base, file).accounts.alice));
 });
@@ -144,6 +151,13 @@ allow_msg_from = true
       trash: 'Trash',
       regular: [],
     },
+    junk_filter: {
+      enabled: true,
+      threshold: 0.95,
+      ham_mailboxes: ['Inbox', '\\Archive'],
+      spam_mailboxes: ['\\Junk'],
+      max_tokens: 500_000,
+    },
   });
   assert.deepEqual(cfg.aliases, {
     'team@xn--exmple-cua.com': {
@@ -153,6 +167,40 @@ allow_msg_from = true
       allow_msg_from: true,
     },
   });
+});
+
+test('junk filter settings: values, special uses, problems', () => {
+  const cfg = parse(`${base}[accounts.alice.junk_filter]
+enabled = false
+threshold = 0.9
+ham_mailboxes = ["INBOX", "\\\\archive", "Lists/Tidings"]
+spam_mailboxes = ["\\\\Junk", "Spam"]
+max_tokens = 10000
+`);
+  assert.deepEqual(cfg.accounts.alice?.junk_filter, {
+    enabled: false,
+    threshold: 0.9,
+    ham_mailboxes: ['Inbox', '\\Archive', 'Lists/Tidings'],
+    spam_mailboxes: ['\\Junk', 'Spam'],
+    max_tokens: 10_000,
+  });
+  assertProblems(
+    () =>
+      parse(
+        `${base}[accounts.alice.junk_filter]\nthreshold = 1.5\nham_mailboxes = ["\\\\Spam", "a//b"]\nmax_tokens = 10\nlimit = 1\n`,
+      ),
+    file,
+    [
+      ['accounts.alice.junk_filter.threshold', 'must be at most 1, got float 1.5'],
+      [
+        'accounts.alice.junk_filter.ham_mailboxes[0]',
+        'unknown special use "\\\\Spam", expected one of \\Archive, \\Drafts, \\Junk, \\Sent, \\Trash',
+      ],
+      ['accounts.alice.junk_filter.ham_mailboxes[1]', 'invalid mailbox name "a//b": contains "//"'],
+      ['accounts.alice.junk_filter.max_tokens', 'must be at least 1000, got integer 10'],
+      ['accounts.alice.junk_filter.limit', 'unknown key'],
+    ],
+  );
 });
 
 test('TOML syntax error, wrong type and unknown key', () => {

@@ -7,6 +7,8 @@ import { domainName, duration, filePath, mailboxName, positiveInt, size } from '
 import { addIssues, problemText, schemaKeys } from './issues.js';
 import {
   checkAccountName,
+  checkMailboxName,
+  MailboxNameError,
   normalizeDomain,
   normalizeLocalpart,
   parseAddress,
@@ -93,6 +95,38 @@ const destination = z.strictObject({
   reports: z.enum(['dmarc', 'tls']).optional(),
 });
 
+// RFC 6154 special-use attributes a mailbox list may name instead of a mailbox.
+const SPECIAL_USES = ['\\Archive', '\\Drafts', '\\Junk', '\\Sent', '\\Trash'];
+
+/** A mailbox name, or a special-use attribute ("\\Junk") for the mailbox with that role. */
+const mailboxOrRole = z.string().transform((v, ctx): string => {
+  if (!v.startsWith('\\')) {
+    try {
+      return checkMailboxName(v);
+    } catch (err) {
+      if (!(err instanceof MailboxNameError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+      return z.NEVER;
+    }
+  }
+  const use = SPECIAL_USES.find((u) => u.toLowerCase() === v.toLowerCase());
+  if (use) return use;
+  ctx.addIssue({
+    code: 'custom',
+    message: `unknown special use ${JSON.stringify(v)}, expected one of ${SPECIAL_USES.join(', ')}`,
+  });
+  return z.NEVER;
+});
+
+// The per-account Bayesian junk filter (src/junk).
+const junkFilter = z.strictObject({
+  enabled: z.boolean().default(true),
+  threshold: z.number().gt(0).lte(1).default(0.95),
+  ham_mailboxes: z.array(mailboxOrRole).default(() => ['Inbox', '\\Archive']),
+  spam_mailboxes: z.array(mailboxOrRole).default(() => ['\\Junk']),
+  max_tokens: z.number().int().min(1000).default(500_000),
+});
+
 const account = z.strictObject({
   domain: z.string(),
   full_name: z.string().optional(),
@@ -109,6 +143,7 @@ const account = z.strictObject({
   max_outgoing_messages_per_day: positiveInt.optional(),
   max_first_time_recipients_per_day: positiveInt.optional(),
   initial_mailboxes: initialMailboxes.optional(),
+  junk_filter: junkFilter.prefault({}),
 });
 
 const alias = z.strictObject({
@@ -148,6 +183,7 @@ export type DestinationConfig = z.output<typeof destination>;
 export type DestinationRule = z.output<typeof rule>;
 export type AliasConfig = z.output<typeof alias>;
 export type InitialMailboxes = z.output<typeof initialMailboxes>;
+export type JunkFilterConfig = z.output<typeof junkFilter>;
 
 /**
  * The canonical form of a localpart at a domain: cut at the first catch-all separator
