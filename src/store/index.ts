@@ -46,6 +46,15 @@ export type { Mailbox, Message, DeliveryFacts } from './rows.js';
 export { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';
 export { verifyModes, type VerifyReport } from './verify.js';
 export {
+  DEFAULT_MAX_TOKENS,
+  type JunkDB,
+  type JunkCounts,
+  type JunkStats,
+  type JunkTotals,
+  type TrainItem,
+  type TrainResult,
+} from './junk.js';
+export {
   mkdirPrivate,
   writePrivateFile,
   scanModes,

@@ -6,6 +6,7 @@
 //                                        suppression, hold rules)
 //   data/queue/                          message files of the outgoing queue
 //   data/accounts/<account>/index.db     per account
+//   data/accounts/<account>/junk.db      per account: the junk filter's tokens (junk.ts)
 //   data/accounts/<account>/msg/<id / 8192>/<id>
 //   data/tmp/                            incoming temp files (same file system: hard links)
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { GlobalDB } from './global.js';
 import { mkdirDurable, fsyncPath } from './fsutil.js';
 import { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';
 import { StoreError } from './errors.js';
+import { JunkDB } from './junk.js';
 
 export type StoreOptions = {
   dataDir: string;
@@ -37,6 +39,7 @@ const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export class Store {
   readonly global: GlobalDB;
   private accounts = new Map<string, Promise<Account>>();
+  private junkFilters = new Map<string, Promise<JunkDB>>();
 
   private constructor(
     readonly dataDir: string,
@@ -96,6 +99,37 @@ export class Store {
     return p;
   }
 
+  /**
+   * The junk filter database of an existing account (accounts/<name>/junk.db), opened
+   * once and shared. `maxTokens` (from the account's settings) applies from now on.
+   */
+  async junkFilter(name: string, opts: { maxTokens?: number } = {}): Promise<JunkDB> {
+    let p = this.junkFilters.get(name);
+    if (!p) {
+      if (!ACCOUNT_NAME.test(name)) {
+        throw new StoreError('invalid', `invalid account name ${JSON.stringify(name)}`);
+      }
+      if (!(await this.accountExists(name))) {
+        throw new StoreError('nonexistent', `no account ${name} in ${this.dataDir}`);
+      }
+      p = this.junkFilters.get(name);
+      if (!p) {
+        p = JunkDB.open(join(this.accountDir(name), 'junk.db'), opts.maxTokens);
+        this.junkFilters.set(name, p);
+        p.catch(() => this.junkFilters.delete(name));
+      }
+    }
+    const db = await p;
+    if (opts.maxTokens !== undefined) db.maxTokens = opts.maxTokens;
+    return db;
+  }
+
+  private async closeJunkFilter(name: string): Promise<void> {
+    const p = this.junkFilters.get(name);
+    this.junkFilters.delete(name);
+    await (await p?.catch(() => null))?.close();
+  }
+
   async accountExists(name: string): Promise<boolean> {
     return (await stat(join(this.accountDir(name), 'index.db')).catch(() => null)) !== null;
   }
@@ -111,6 +145,7 @@ export class Store {
    * data/removed-accounts/<name>-<time>, and forgets its keys and login attempts.
    */
   async removeAccount(name: string): Promise<string | null> {
+    await this.closeJunkFilter(name);
     const open = this.accounts.get(name);
     if (open) {
       this.accounts.delete(name);
@@ -138,6 +173,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    for (const name of [...this.junkFilters.keys()]) await this.closeJunkFilter(name);
     const all = [...this.accounts.values()];
     this.accounts.clear();
     for (const p of all) {

@@ -1,0 +1,490 @@
+// The junk filter's database of one account (accounts/<name>/junk.db): how many ham and
+// spam messages each token was seen in, how many of each were trained, and which
+// messages were trained as what, so that training is idempotent. A database of its own,
+// with its own schema and lock, so training never waits for the account's write lock.
+//
+// Tokens are 53-bit integer keys that the junk filter derives from their text; the text
+// itself is not stored. Reads go through a cache of counts (found and missing tokens)
+// that this connection keeps exact for its own writes and drops when another connection
+// (a CLI command beside the server) commits. Writes are aggregated: one upsert per
+// distinct token per transaction. When the table holds more than maxTokens tokens, the
+// rarest and least recently trained are pruned to 90% of the limit.
+//
+// The filter's data is derived, not acknowledged mail: commits write the WAL without
+// waiting for the disk (synchronous=NORMAL), so a crash may lose the latest training,
+// never consistency.
+import Database from 'better-sqlite3';
+import { ensurePrivateFileSync } from './fsmode.js';
+import { migrate, type Migration } from './schema.js';
+import { Mutex } from './mutex.js';
+
+export const JUNK_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE totals (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  ham INTEGER NOT NULL,               -- messages trained as ham
+  spam INTEGER NOT NULL,              -- messages trained as spam
+  seq INTEGER NOT NULL                -- trainings so far: the clock of tokens.last
+);
+INSERT INTO totals (id, ham, spam, seq) VALUES (1, 0, 0, 0);
+
+CREATE TABLE tokens (
+  id INTEGER PRIMARY KEY,             -- 53-bit key of the token's text
+  ham INTEGER NOT NULL,               -- ham messages it was in
+  spam INTEGER NOT NULL,              -- spam messages it was in
+  last INTEGER NOT NULL               -- totals.seq when last trained
+);
+
+CREATE TABLE trained (
+  key TEXT PRIMARY KEY,               -- "msg:<message id>" or "sha256:<hex>" of its bytes
+  spam INTEGER NOT NULL,              -- 1: trained as spam, 0: as ham
+  time INTEGER NOT NULL               -- ms since epoch
+) WITHOUT ROWID;
+`,
+  },
+];
+
+export const DEFAULT_MAX_TOKENS = 500_000;
+
+export type JunkTotals = { ham: number; spam: number };
+
+/** Counts of tokens, in the order of the keys asked for, and the message totals. */
+export type JunkCounts = { totals: JunkTotals; ham: Uint32Array; spam: Uint32Array };
+
+export type TrainItem = {
+  /** Identifies the message: trained once, whatever the number of calls. */
+  key: string;
+  /** Its distinct token keys. */
+  tokens: ArrayLike<number>;
+  spam: boolean;
+};
+
+export type TrainResult = {
+  /** Messages trained for the first time. */
+  added: number;
+  /** Messages trained the other way before: untrained, then trained. */
+  changed: number;
+  /** Messages trained this way before: nothing done. */
+  unchanged: number;
+};
+
+export type JunkStats = {
+  hamMessages: number;
+  spamMessages: number;
+  /** Tokens in the database. */
+  tokens: number;
+  /** Messages remembered as trained. */
+  trainedMessages: number;
+  maxTokens: number;
+  /** Size of the database in bytes. */
+  bytes: number;
+};
+
+/** Keys looked up per query. */
+const IN_BATCH = 500;
+/** Token rows written per transaction, at most: the event loop is held about 50 ms. */
+const ROWS_PER_TX = 50_000;
+/** Slots in the count cache at most; it is emptied when three quarters are used. */
+const CACHE_MAX_SLOTS = 1 << 18;
+
+/**
+ * Counts of tokens by key: open addressing in typed arrays, growing to a bound and
+ * emptied when full. Missing tokens are cached as zero counts.
+ */
+class CountCache {
+  private keys = new Float64Array(1 << 12);
+  private ham = new Uint32Array(1 << 12);
+  private spam = new Uint32Array(1 << 12);
+  private used = 0;
+
+  clear(): void {
+    this.keys.fill(0);
+    this.used = 0;
+  }
+
+  private slot(key: number): number {
+    const mask = this.keys.length - 1;
+    let i = (key | 0) & mask;
+    for (;;) {
+      const k = this.keys[i] as number;
+      if (k === 0 || k === key) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** The slot holding key, or -1. */
+  find(key: number): number {
+    const i = this.slot(key);
+    return this.keys[i] === key ? i : -1;
+  }
+
+  hamAt(i: number): number {
+    return this.ham[i] as number;
+  }
+
+  spamAt(i: number): number {
+    return this.spam[i] as number;
+  }
+
+  set(key: number, ham: number, spam: number): void {
+    if (key <= 0) return;
+    let i = this.slot(key);
+    if (this.keys[i] !== key) {
+      if ((this.used + 1) * 4 > this.keys.length * 3) {
+        if (this.keys.length < CACHE_MAX_SLOTS) this.grow();
+        else this.clear();
+        i = this.slot(key);
+      }
+      this.keys[i] = key;
+      this.used++;
+    }
+    this.ham[i] = ham;
+    this.spam[i] = spam;
+  }
+
+  private grow(): void {
+    const { keys, ham, spam } = this;
+    const size = keys.length * 2;
+    this.keys = new Float64Array(size);
+    this.ham = new Uint32Array(size);
+    this.spam = new Uint32Array(size);
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j] as number;
+      if (k === 0) continue;
+      const i = this.slot(k);
+      this.keys[i] = k;
+      this.ham[i] = ham[j] as number;
+      this.spam[i] = spam[j] as number;
+    }
+  }
+}
+
+/** Per-token deltas of a transaction, aggregated. */
+class Deltas {
+  readonly index = new Map<number, number>();
+  ham: number[] = [];
+  spam: number[] = [];
+
+  add(tokens: ArrayLike<number>, spam: boolean, sign: 1 | -1): void {
+    const arr = spam ? this.spam : this.ham;
+    const other = spam ? this.ham : this.spam;
+    for (let t = 0; t < tokens.length; t++) {
+      const key = tokens[t] as number;
+      let i = this.index.get(key);
+      if (i === undefined) {
+        i = arr.length;
+        this.index.set(key, i);
+        arr.push(0);
+        other.push(0);
+      }
+      arr[i] = (arr[i] as number) + sign;
+    }
+  }
+}
+
+export class JunkDB {
+  private db: Database.Database;
+  private readonly mutex = new Mutex();
+  private readonly cache = new CountCache();
+  private readonly stmts = new Map<string, Database.Statement>();
+  /** PRAGMA data_version when the cache was last known valid. */
+  private version = -1;
+  /** Tokens in the table, at most (exact after each count). */
+  private tokenBound: number;
+  private closed = false;
+
+  private constructor(
+    readonly file: string,
+    public maxTokens: number,
+  ) {
+    this.db = JunkDB.openDatabase(file);
+    this.tokenBound = this.countTokens();
+  }
+
+  private static openDatabase(file: string): Database.Database {
+    ensurePrivateFileSync(file);
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, JUNK_MIGRATIONS, file);
+    return db;
+  }
+
+  /** Opens (creating when new) a junk filter database. */
+  static async open(file: string, maxTokens = DEFAULT_MAX_TOKENS): Promise<JunkDB> {
+    return new JunkDB(file, maxTokens);
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
+  }
+
+  private countTokens(): number {
+    return this.stmt('SELECT count(*) FROM tokens').pluck().get() as number;
+  }
+
+  private totals(): JunkTotals {
+    return this.stmt('SELECT ham, spam FROM totals').get() as JunkTotals;
+  }
+
+  /** Empties the cache when another connection has committed since it was filled. */
+  private checkVersion(): void {
+    const v = this.stmt('PRAGMA data_version').pluck().get() as number;
+    if (v !== this.version) {
+      this.cache.clear();
+      this.version = v;
+    }
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error(`junk filter ${this.file} is closed`);
+  }
+
+  /** Counts of the given tokens (zero for unknown ones) and the message totals. */
+  async counts(keys: ArrayLike<number>): Promise<JunkCounts> {
+    this.check();
+    return this.db.transaction(() => this.countsSync(keys)).deferred();
+  }
+
+  private countsSync(keys: ArrayLike<number>): JunkCounts {
+    this.checkVersion();
+    const n = keys.length;
+    const ham = new Uint32Array(n);
+    const spam = new Uint32Array(n);
+    const missing: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = this.cache.find(keys[i] as number);
+      if (s < 0) missing.push(i);
+      else {
+        ham[i] = this.cache.hamAt(s);
+        spam[i] = this.cache.spamAt(s);
+      }
+    }
+    if (missing.length > 0) {
+      const st = this.stmt(
+        `SELECT id, ham, spam FROM tokens WHERE id IN (${Array(IN_BATCH).fill('?').join(',')})`,
+      ).raw();
+      const found = new Map<number, [number, number]>();
+      const args: number[] = new Array(IN_BATCH);
+      for (let at = 0; at < missing.length; at += IN_BATCH) {
+        for (let j = 0; j < IN_BATCH; j++) {
+          const m = missing[at + j];
+          // Padding never matches: keys are positive.
+          args[j] = m === undefined ? -1 : (keys[m] as number);
+        }
+        for (const [id, h, s] of st.all(args) as [number, number, number][]) found.set(id, [h, s]);
+      }
+      for (const i of missing) {
+        const key = keys[i] as number;
+        const f = found.get(key);
+        ham[i] = f?.[0] ?? 0;
+        spam[i] = f?.[1] ?? 0;
+        this.cache.set(key, ham[i] as number, spam[i] as number);
+      }
+    }
+    return { totals: this.totals(), ham, spam };
+  }
+
+  /** How a message was trained, or null. */
+  async trainedAs(key: string): Promise<'ham' | 'spam' | null> {
+    this.check();
+    const r = this.stmt('SELECT spam FROM trained WHERE key = ?').pluck().get(key) as
+      number | undefined;
+    return r === undefined ? null : r ? 'spam' : 'ham';
+  }
+
+  /**
+   * Trains messages as ham or spam. A message trained the same way before is left
+   * alone; one trained the other way is untrained first. Items are written in
+   * transactions of bounded size, each item whole in one of them.
+   */
+  train(items: readonly TrainItem[]): Promise<TrainResult> {
+    const result: TrainResult = { added: 0, changed: 0, unchanged: 0 };
+    return this.write(
+      items,
+      (it) => it.tokens.length,
+      (it, d, seq) => {
+        const prev = this.stmt('SELECT spam FROM trained WHERE key = ?').pluck().get(it.key) as
+          number | undefined;
+        if (prev !== undefined && !!prev === it.spam) {
+          result.unchanged++;
+          return seq;
+        }
+        if (prev !== undefined) {
+          d.add(it.tokens, !it.spam, -1);
+          this.addTotals(!it.spam, -1);
+          result.changed++;
+        } else result.added++;
+        d.add(it.tokens, it.spam, 1);
+        this.addTotals(it.spam, 1);
+        this.stmt(
+          `INSERT INTO trained (key, spam, time) VALUES (?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET spam = excluded.spam, time = excluded.time`,
+        ).run(it.key, it.spam ? 1 : 0, Date.now());
+        return seq + 1;
+      },
+    ).then(() => result);
+  }
+
+  /**
+   * Forgets messages: their tokens are taken from the class they were trained as (the
+   * tokens must be those they were trained with). Returns how many were trained.
+   */
+  async untrain(items: readonly { key: string; tokens: ArrayLike<number> }[]): Promise<number> {
+    let n = 0;
+    await this.write(
+      items,
+      (it) => it.tokens.length,
+      (it, d, seq) => {
+        const prev = this.stmt('SELECT spam FROM trained WHERE key = ?').pluck().get(it.key) as
+          number | undefined;
+        if (prev === undefined) return seq;
+        d.add(it.tokens, !!prev, -1);
+        this.addTotals(!!prev, -1);
+        this.stmt('DELETE FROM trained WHERE key = ?').run(it.key);
+        n++;
+        return seq;
+      },
+    );
+    return n;
+  }
+
+  private addTotals(spam: boolean, sign: 1 | -1): void {
+    this.stmt(
+      spam
+        ? 'UPDATE totals SET spam = max(0, spam + ?)'
+        : 'UPDATE totals SET ham = max(0, ham + ?)',
+    ).run(sign);
+  }
+
+  /**
+   * Runs items through `apply` in transactions of at most ROWS_PER_TX token rows,
+   * yielding to the event loop between them, then writes the aggregated deltas.
+   * `apply` returns the new training clock.
+   */
+  private write<T>(
+    items: readonly T[],
+    size: (it: T) => number,
+    apply: (it: T, d: Deltas, seq: number) => number,
+  ): Promise<void> {
+    return this.mutex.run(async () => {
+      let at = 0;
+      while (at < items.length) {
+        this.check();
+        let rows = 0;
+        let end = at;
+        while (end < items.length && (end === at || rows + size(items[end] as T) <= ROWS_PER_TX)) {
+          rows += size(items[end] as T);
+          end++;
+        }
+        const batch = items.slice(at, end);
+        at = end;
+        this.db.transaction(() => {
+          this.checkVersion();
+          const d = new Deltas();
+          const start = this.stmt('SELECT seq FROM totals').pluck().get() as number;
+          let seq = start;
+          for (const it of batch) seq = apply(it, d, seq);
+          if (seq !== start) this.stmt('UPDATE totals SET seq = ?').run(seq);
+          this.applyDeltas(d, seq);
+        })();
+        // Our own commits do not change data_version; the cache was kept exact.
+        this.version = this.stmt('PRAGMA data_version').pluck().get() as number;
+        if (this.tokenBound > this.maxTokens) {
+          this.tokenBound = this.countTokens();
+          if (this.tokenBound > this.maxTokens) this.prune();
+        }
+        if (at < items.length) await new Promise<void>((r) => setImmediate(r));
+      }
+    });
+  }
+
+  private applyDeltas(d: Deltas, seq: number): void {
+    const up = this.stmt(
+      `INSERT INTO tokens (id, ham, spam, last) VALUES (?, max(0, ?), max(0, ?), ?)
+       ON CONFLICT (id) DO UPDATE SET ham = max(0, ham + ?), spam = max(0, spam + ?), last = excluded.last`,
+    );
+    const dropZero = this.stmt('DELETE FROM tokens WHERE id = ? AND ham = 0 AND spam = 0');
+    for (const [key, i] of d.index) {
+      const dh = d.ham[i] as number;
+      const ds = d.spam[i] as number;
+      if (dh === 0 && ds === 0) continue;
+      up.run(key, dh, ds, seq, dh, ds);
+      if (dh < 0 || ds < 0) dropZero.run(key);
+      else this.tokenBound++;
+      const s = this.cache.find(key);
+      if (s >= 0) {
+        this.cache.set(
+          key,
+          Math.max(0, this.cache.hamAt(s) + dh),
+          Math.max(0, this.cache.spamAt(s) + ds),
+        );
+      }
+    }
+  }
+
+  /** Removes the rarest, least recently trained tokens, down to 90% of the limit. */
+  private prune(): void {
+    const excess = this.tokenBound - Math.floor(this.maxTokens * 0.9);
+    if (excess <= 0) return;
+    this.db.transaction(() => {
+      this.stmt(
+        'DELETE FROM tokens WHERE id IN (SELECT id FROM tokens ORDER BY ham + spam, last LIMIT ?)',
+      ).run(excess);
+    })();
+    this.tokenBound -= excess;
+    this.cache.clear();
+    this.version = this.stmt('PRAGMA data_version').pluck().get() as number;
+  }
+
+  async stats(): Promise<JunkStats> {
+    this.check();
+    return this.db
+      .transaction(() => {
+        const t = this.totals();
+        return {
+          hamMessages: t.ham,
+          spamMessages: t.spam,
+          tokens: this.countTokens(),
+          trainedMessages: this.stmt('SELECT count(*) FROM trained').pluck().get() as number,
+          maxTokens: this.maxTokens,
+          bytes:
+            (this.db.pragma('page_count', { simple: true }) as number) *
+            (this.db.pragma('page_size', { simple: true }) as number),
+        };
+      })
+      .deferred();
+  }
+
+  /** Forgets all training. */
+  reset(): Promise<void> {
+    return this.mutex.run(() => {
+      this.check();
+      this.db.transaction(() => {
+        this.stmt('DELETE FROM tokens').run();
+        this.stmt('DELETE FROM trained').run();
+        this.stmt('UPDATE totals SET ham = 0, spam = 0').run();
+      })();
+      this.db.exec('VACUUM');
+      this.cache.clear();
+      this.tokenBound = 0;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.mutex.run(() => {
+      this.closed = true;
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    });
+  }
+}
