@@ -1,0 +1,540 @@
+// Tokens of a message for the Bayesian junk filter: selected header fields prefixed by
+// their name, the decoded text of its text parts (HTML turned to text, link domains as
+// tokens), lower-cased words with digits collapsed, and bigrams of adjacent words. The
+// work per message is bounded: bytes parsed, bytes of text read per part and in total,
+// and the number of distinct tokens.
+import { getDomain } from 'tldts';
+import {
+  decodeEncodedWords,
+  decodeHeaderValue,
+  decodeToText,
+  decodeTransfer,
+  headerValue,
+  parseAddressList,
+  parseHeaderBlock,
+  parseMessage,
+  type Address,
+  type HeaderField,
+  type Part,
+} from '../message/index.js';
+
+export type TokenizeOptions = {
+  /** Bytes of a message parsed for its structure when no part tree is given. Default 1 MiB. */
+  maxParseBytes?: number;
+  /** Encoded bytes read from one text part. Default 256 KiB. */
+  maxPartBytes?: number;
+  /** Characters of decoded text taken from all parts together. Default 256 KiB. */
+  maxTextChars?: number;
+  /** Distinct tokens at most; the rest of the message is not read. Default 10,000. */
+  maxTokens?: number;
+};
+
+export const TOKENIZE_DEFAULTS: Required<TokenizeOptions> = {
+  maxParseBytes: 1024 * 1024,
+  maxPartBytes: 256 * 1024,
+  maxTextChars: 256 * 1024,
+  maxTokens: 10_000,
+};
+
+/** Shortest and longest words kept. */
+export const MIN_WORD = 2;
+export const MAX_WORD = 40;
+
+// Links in text: http(s) URLs and bare "www." hosts.
+const LINK = /\bhttps?:\/\/([a-z0-9][a-z0-9.-]{0,253})|\b(www\.[a-z0-9][a-z0-9.-]{0,249})/gi;
+// Words written in capitals ("FREE", "URGENT"), kept apart with their case.
+const CAPS = /\b[A-Z][A-Z0-9$!]{2,39}\b/g;
+const HTML_DROP = /<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>|<!--[\s\S]*?-->/gi;
+const HTML_LINK =
+  /\b(?:href|src|action)\s*=\s*["']?\s*(?:https?:)?\/\/([a-z0-9][a-z0-9.-]{0,253})/gi;
+const HTML_TAG = /<[!/a-z][^<>]*>/gi;
+const HTML_ENTITY = /&(#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,7});?/gi;
+// Named character references: the HTML 4 Latin-1 set (U+00A0 to U+00FF, in order) and
+// the common others.
+const LATIN1_ENTITIES =
+  'nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 acute micro para middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde Auml Aring AElig Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml';
+const ENTITIES = new Map<string, string>([
+  ...LATIN1_ENTITIES.split(' ').map((n, i): [string, string] => [n, String.fromCharCode(0xa0 + i)]),
+  ...Object.entries({
+    amp: '&',
+    lt: '<',
+    gt: '>',
+    quot: '"',
+    apos: "'",
+    trade: '™',
+    euro: '€',
+    hellip: '…',
+    mdash: '—',
+    ndash: '–',
+    lsquo: '‘',
+    rsquo: '’',
+    ldquo: '“',
+    rdquo: '”',
+    bull: '•',
+  }),
+]);
+
+// ---- words ----
+//
+// A word is what /[$€£]?[\p{L}\p{N}]+(?:['’.\-_][\p{L}\p{N}]+)*%?/u matches in the
+// lower-cased text: letters and digits, with apostrophes, dots, hyphens and underscores
+// inside (so "don't", "e-mail", "example.com" and "3.5" are one word each), a currency
+// sign before and a percent sign after. Each run of decimal digits becomes one "#". The
+// scanner below does this by hand, hashing as it goes: a 100 KB text then costs well
+// under a millisecond, where a regular expression and a set of strings cost several.
+
+const OTHER = 0;
+const LETTER = 1;
+const DIGIT = 2;
+const JOIN = 3;
+const CURRENCY = 4;
+const PERCENT = 5;
+const UNKNOWN = 255;
+
+/** Character classes of UTF-16 code units, filled in on first sight above ASCII. */
+const CLASS = new Uint8Array(65536).fill(UNKNOWN);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  CLASS[c] = /[a-zA-Z]/.test(ch) ? LETTER : /\d/.test(ch) ? DIGIT : OTHER;
+}
+for (const ch of "'’.-_") CLASS[ch.charCodeAt(0)] = JOIN;
+for (const ch of '$€£') CLASS[ch.charCodeAt(0)] = CURRENCY;
+CLASS[0x25] = PERCENT;
+// Surrogates: symbols and emoji outside the BMP are not word characters.
+CLASS.fill(OTHER, 0xd800, 0xe000);
+
+function classOf(c: number): number {
+  const k = CLASS[c] as number;
+  if (k !== UNKNOWN) return k;
+  const ch = String.fromCharCode(c);
+  const v = /\p{Nd}/u.test(ch) ? DIGIT : /[\p{L}\p{M}\p{N}]/u.test(ch) ? LETTER : OTHER;
+  CLASS[c] = v;
+  return v;
+}
+
+const isWordChar = (k: number) => k === LETTER || k === DIGIT;
+const HASH = 0x23;
+
+/** A word's text as a token: each run of decimal digits collapsed to "#". */
+export function collapseDigits(w: string): string {
+  return w.replace(/\p{Nd}+/gu, '#');
+}
+
+// ---- token keys ----
+//
+// A token is stored under a 53-bit key hashed from its text: two 32-bit hashes of its
+// code units, mixed, give 32 + 21 bits. A bigram "a b" (one space) is keyed by its two
+// words, each with the prefix of the first ("subject:free money" by "subject:free" and
+// "subject:money"), so the scanner combines the keys of adjacent words without building
+// strings.
+
+const M1 = 0x01000193;
+const SEED1 = 0x811c9dc5 | 0;
+const SEED2 = 0x2f9be6dc | 0;
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** The key of two mixed 32-bit hashes: 32 bits of one and 21 of the other. */
+function keyOf(f1: number, f2: number): number {
+  return (f1 >>> 0) * 2097152 + (f2 >>> 11);
+}
+
+/** Mixed hashes of a pair from those of its parts (order matters). */
+const pair1 = (a: number, b: number) => fmix(Math.imul(a, 0x9e3779b1) ^ b);
+const pair2 = (a: number, b: number) => fmix((Math.imul(a, 0x7feb352d) + b) | 0);
+
+/** The mixed hashes of a text without spaces. */
+function wordHashes(text: string): [number, number] {
+  let h1 = SEED1;
+  let h2 = SEED2;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, M1);
+    h2 = ((h2 << 5) + h2) ^ c;
+  }
+  return [fmix(h1), fmix(h2)];
+}
+
+/** The key a token's text is stored under. */
+export function tokenKey(text: string): number {
+  const sp = text.indexOf(' ');
+  if (sp < 0) {
+    const [f1, f2] = wordHashes(text);
+    return keyOf(f1, f2);
+  }
+  const first = text.slice(0, sp);
+  const prefix = first.slice(0, first.lastIndexOf(':') + 1);
+  const [a1, a2] = wordHashes(first);
+  const [b1, b2] = wordHashes(prefix + text.slice(sp + 1));
+  return keyOf(pair1(a1, b1), pair2(a2, b2));
+}
+
+/**
+ * The distinct tokens of a message: their keys, and their texts on demand (for the few
+ * that decide a classification, for tests and for display).
+ */
+export class Tokens {
+  private n = 0;
+  private keyArr = new Float64Array(256);
+  /** Per token: source index (-1: literal), word start and end, bigram second word. */
+  private src = new Int32Array(256);
+  private s1 = new Int32Array(256);
+  private e1 = new Int32Array(256);
+  private s2 = new Int32Array(256);
+  private e2 = new Int32Array(256);
+  private readonly literals = new Map<number, string>();
+  /** Source texts and the prefix their words carry. */
+  private readonly sources: { text: string; prefix: string }[] = [];
+  /** Open-addressing set of keys: slot → token index + 1 (0: empty). */
+  private slots: Int32Array;
+  private mask: number;
+
+  constructor(readonly max: number) {
+    let cap = 1024;
+    while (cap < max * 2) cap *= 2;
+    this.slots = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  get full(): boolean {
+    return this.n >= this.max;
+  }
+
+  /** The keys of the tokens, in the order they were found. */
+  get keys(): Float64Array {
+    return this.keyArr.subarray(0, this.n);
+  }
+
+  /** The text of token i. */
+  text(i: number): string {
+    const lit = this.literals.get(i);
+    if (lit !== undefined) return lit;
+    const s = this.sources[this.src[i] as number] as { text: string; prefix: string };
+    const w1 = collapseDigits(s.text.slice(this.s1[i], this.e1[i]));
+    if ((this.s2[i] as number) < 0) return s.prefix + w1;
+    return `${s.prefix}${w1} ${collapseDigits(s.text.slice(this.s2[i], this.e2[i]))}`;
+  }
+
+  /** The texts of all tokens. */
+  strings(): string[] {
+    return Array.from({ length: this.n }, (_, i) => this.text(i));
+  }
+
+  /**
+   * Adds a key unless present; returns its index, or -1 when present or full. `f1` is
+   * the first mixed hash, which picks the slot.
+   */
+  private insert(f1: number, key: number): number {
+    if (this.n >= this.max) return -1;
+    let slot = f1 & this.mask;
+    for (;;) {
+      const at = this.slots[slot] as number;
+      if (at === 0) break;
+      if (this.keyArr[at - 1] === key) return -1;
+      slot = (slot + 1) & this.mask;
+    }
+    const i = this.n++;
+    if (i === this.keyArr.length) this.grow();
+    this.slots[slot] = i + 1;
+    this.keyArr[i] = key;
+    return i;
+  }
+
+  private grow(): void {
+    const size = this.keyArr.length * 2;
+    const more = <T extends Float64Array | Int32Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      b.set(a);
+      return b;
+    };
+    this.keyArr = more(this.keyArr);
+    this.src = more(this.src);
+    this.s1 = more(this.s1);
+    this.e1 = more(this.e1);
+    this.s2 = more(this.s2);
+    this.e2 = more(this.e2);
+  }
+
+  /** Adds a token given as text. */
+  add(text: string): void {
+    const key = tokenKey(text);
+    const i = this.insert((key % 4294967296) | 0, key);
+    if (i >= 0) this.literals.set(i, text);
+  }
+
+  private addWord(f1: number, key: number, src: number, s1: number, e1: number, s2 = -1, e2 = -1) {
+    const i = this.insert(f1, key);
+    if (i < 0) return;
+    this.src[i] = src;
+    this.s1[i] = s1;
+    this.e1[i] = e1;
+    this.s2[i] = s2;
+    this.e2[i] = e2;
+  }
+
+  /**
+   * Adds the words of a text, each with `prefix`, and (with `bigrams`) each pair of
+   * adjacent words. Words outside 2..40 characters break the chain of pairs; a longer
+   * one leaves a "skip:" token with its first character and its length in tens.
+   */
+  words(text: string, prefix: string, bigrams: boolean): void {
+    const s = text.toLowerCase();
+    const src = this.sources.push({ text: s, prefix }) - 1;
+    let p1 = SEED1;
+    let p2 = SEED2;
+    for (let i = 0; i < prefix.length; i++) {
+      p1 = Math.imul(p1 ^ prefix.charCodeAt(i), M1);
+      p2 = ((p2 << 5) + p2) ^ prefix.charCodeAt(i);
+    }
+    const n = s.length;
+    // The previous word, when it can start a bigram (prevEnd >= 0), and its hashes.
+    let prevStart = -1;
+    let prevEnd = -1;
+    let q1 = 0;
+    let q2 = 0;
+    let i = 0;
+    while (i < n) {
+      if (this.n >= this.max) return;
+      let c = s.charCodeAt(i);
+      // Fast path: skip what cannot start a word.
+      if (c < 128 ? c < 48 && c !== 36 : false) {
+        i++;
+        continue;
+      }
+      let k = c >= 97 && c <= 122 ? LETTER : classOf(c);
+      if (k !== LETTER && k !== DIGIT) {
+        if (k !== CURRENCY || i + 1 >= n || !isWordChar(classOf(s.charCodeAt(i + 1)))) {
+          i++;
+          continue;
+        }
+      }
+      const start = i;
+      let h1 = p1;
+      let h2 = p2;
+      let len = 0;
+      let inDigits = false;
+      while (i < n) {
+        c = s.charCodeAt(i);
+        k = c >= 97 && c <= 122 ? LETTER : classOf(c);
+        if (k === LETTER) {
+          inDigits = false;
+        } else if (k === DIGIT) {
+          i++;
+          if (inDigits) continue;
+          inDigits = true;
+          c = HASH;
+          len++;
+          h1 = Math.imul(h1 ^ c, M1);
+          h2 = ((h2 << 5) + h2) ^ c;
+          continue;
+        } else if (
+          (k === CURRENCY && i === start) ||
+          (k === JOIN && i > start && i + 1 < n && isWordChar(classOf(s.charCodeAt(i + 1))))
+        ) {
+          inDigits = false;
+        } else if (k === PERCENT && i > start) {
+          i++;
+          len++;
+          h1 = Math.imul(h1 ^ c, M1);
+          h2 = ((h2 << 5) + h2) ^ c;
+          break;
+        } else break;
+        i++;
+        len++;
+        h1 = Math.imul(h1 ^ c, M1);
+        h2 = ((h2 << 5) + h2) ^ c;
+      }
+      if (len < MIN_WORD || len > MAX_WORD) {
+        if (len > MAX_WORD) {
+          this.add(`${prefix}skip:${s[start]}${Math.min(9, Math.floor(len / 10))}0`);
+        }
+        prevEnd = -1;
+        continue;
+      }
+      const f1 = fmix(h1);
+      const f2 = fmix(h2);
+      this.addWord(f1, keyOf(f1, f2), src, start, i);
+      if (bigrams && prevEnd >= 0) {
+        const g1 = pair1(q1, f1);
+        this.addWord(g1, keyOf(g1, pair2(q2, f2)), src, prevStart, prevEnd, start, i);
+      }
+      prevStart = start;
+      prevEnd = i;
+      q1 = f1;
+      q2 = f2;
+    }
+  }
+
+  /** Words of 3 to 40 capitals and digits, as "caps:WORD"; 200 at most. */
+  capitals(text: string, prefix: string): void {
+    CAPS.lastIndex = 0;
+    let n = 0;
+    for (let m = CAPS.exec(text); m !== null && n < 200; m = CAPS.exec(text), n++) {
+      this.add(`${prefix}caps:${collapseDigits(m[0])}`);
+    }
+  }
+
+  /** A host as "url:host" and its registrable domain as "url:domain". */
+  host(host: string): void {
+    const h = host.toLowerCase().replace(/\.+$/, '');
+    if (h === '' || !h.includes('.')) return;
+    this.add(`url:${h}`);
+    const d = /^[\d.]+$/.test(h) ? null : getDomain(h);
+    if (d && d !== h) this.add(`url:${d}`);
+  }
+
+  /** Link hosts found by a regexp (the host in its first or second group); 100 at most. */
+  links(text: string, re: RegExp, seen: Set<string>): void {
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const h = (m[1] ?? m[2] ?? '').toLowerCase();
+      if (seen.has(h)) continue;
+      if (seen.size >= 100) return;
+      seen.add(h);
+      this.host(h);
+    }
+  }
+}
+
+function addressDomain(a: Address): string | null {
+  return a.host ? a.host.toLowerCase().replace(/^\[|\]$/g, '') : null;
+}
+
+/** Tokens of the header fields that tell most about a message's origin and kind. */
+function headerTokens(fields: readonly HeaderField[], c: Tokens): void {
+  const subject = headerValue(fields, 'subject');
+  if (subject !== undefined) {
+    const text = decodeHeaderValue(subject);
+    c.words(text, 'subject:', true);
+    c.capitals(text, 'subject:');
+  } else c.add('subject:none');
+
+  const from = parseAddressList(headerValue(fields, 'from') ?? '').filter((a) => a.host);
+  const fromDomains = new Set<string>();
+  for (const a of from.slice(0, 3)) {
+    if (a.name) c.words(decodeEncodedWords(a.name), 'from:name:', false);
+    const d = addressDomain(a);
+    if (d) {
+      fromDomains.add(d);
+      c.add(`from:domain:${d}`);
+      c.add(`from:addr:${(a.mailbox ?? '').toLowerCase()}@${d}`);
+    }
+  }
+  if (from.length === 0) c.add('from:none');
+
+  for (const [name, prefix] of [
+    ['to', 'to:'],
+    ['cc', 'cc:'],
+  ] as const) {
+    const value = headerValue(fields, name);
+    if (value === undefined) {
+      if (name === 'to') c.add('to:none');
+      continue;
+    }
+    const list = parseAddressList(value);
+    const domains = new Set(list.map(addressDomain).filter((d): d is string => d !== null));
+    if (list.some((a) => a.host === null && a.mailbox !== null)) c.add(`${prefix}group`);
+    let n = 0;
+    for (const d of domains) if (n++ < 20) c.add(`${prefix}domain:${d}`);
+  }
+
+  const replyTo = headerValue(fields, 'reply-to');
+  if (replyTo !== undefined) {
+    for (const a of parseAddressList(replyTo).slice(0, 3)) {
+      const d = addressDomain(a);
+      if (!d) continue;
+      c.add(`reply-to:domain:${d}`);
+      if (!fromDomains.has(d)) c.add('reply-to:other-domain');
+    }
+  }
+
+  const listId = headerValue(fields, 'list-id');
+  if (listId !== undefined) {
+    const id = /<([^<>]*)>/.exec(listId)?.[1] ?? listId;
+    c.add(`list-id:${id.trim().toLowerCase().slice(0, 200)}`);
+  }
+  for (const name of ['x-mailer', 'user-agent']) {
+    const v = headerValue(fields, name);
+    if (v !== undefined) c.words(decodeHeaderValue(v), `${name}:`, false);
+  }
+}
+
+/** Tokens of a part's Content-Type: media type, charset and an attachment's extension. */
+function contentTypeTokens(p: Part, c: Tokens): void {
+  c.add(`content-type:${p.type}/${p.subtype}`);
+  const charset = p.params?.charset;
+  if (charset) c.add(`content-type:charset=${charset.toLowerCase().slice(0, 40)}`);
+  if (p.encoding !== '7bit') c.add(`content-transfer-encoding:${p.encoding.slice(0, 40)}`);
+  const name = p.disposition?.params?.filename ?? p.params?.name;
+  const ext = name ? /\.([a-z0-9]{1,10})$/i.exec(name)?.[1] : undefined;
+  if (ext) c.add(`content-type:name=.${ext.toLowerCase()}`);
+}
+
+function decodeEntity(e: string, body: string): string {
+  if (body[0] === '#') {
+    const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : +body.slice(1);
+    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : ' ';
+  }
+  return ENTITIES.get(body) ?? ENTITIES.get(body.toLowerCase()) ?? e;
+}
+
+/** The visible text of an HTML document; link hosts go to the collector. */
+export function htmlToText(html: string, c?: Tokens, seen = new Set<string>()): string {
+  const s = html.replace(HTML_DROP, ' ');
+  c?.links(s, HTML_LINK, seen);
+  return s.replace(HTML_TAG, ' ').replace(HTML_ENTITY, decodeEntity);
+}
+
+/**
+ * The distinct tokens of a message. `root` is its part tree when already known (a
+ * stored message's), with offsets into `message`; otherwise the message is parsed.
+ */
+export function tokenize(message: Buffer, root?: Part, opts: TokenizeOptions = {}): Tokens {
+  const o = { ...TOKENIZE_DEFAULTS, ...opts };
+  const c = new Tokens(o.maxTokens);
+  if (!root) {
+    const head = message.subarray(0, o.maxParseBytes);
+    root = parseMessage(head);
+  }
+  const fields = parseHeaderBlock(message.subarray(root.headerStart, root.bodyStart));
+  headerTokens(fields, c);
+
+  let textBudget = o.maxTextChars;
+  const seenHosts = new Set<string>();
+  const stack: Part[] = [root];
+  let parts = 0;
+  while (stack.length > 0 && !c.full && parts++ < 100) {
+    const p = stack.pop() as Part;
+    if (p.message) {
+      stack.push(p.message);
+      continue;
+    }
+    if (p.parts) {
+      for (let i = p.parts.length - 1; i >= 0; i--) stack.push(p.parts[i] as Part);
+      continue;
+    }
+    contentTypeTokens(p, c);
+    if (p.type !== 'text' || textBudget <= 0) continue;
+    const end = Math.min(p.end, p.bodyStart + o.maxPartBytes, message.length);
+    if (end <= p.bodyStart) continue;
+    const raw = decodeTransfer(p.encoding, message.subarray(p.bodyStart, end)).data;
+    let text = decodeToText(raw, p.params?.charset);
+    if (text.length > textBudget) text = text.slice(0, textBudget);
+    textBudget -= text.length;
+    if (p.subtype === 'html') text = htmlToText(text, c, seenHosts);
+    else c.links(text, LINK, seenHosts);
+    c.words(text, '', true);
+    c.capitals(text, '');
+  }
+  return c;
+}
