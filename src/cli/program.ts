@@ -10,6 +10,7 @@ import { registerVersion } from './version.js';
 import { registerQueue, registerSuppression } from './queue.js';
 import { registerDkim } from './dkim.js';
 import { registerReport } from './report.js';
+import { registerJunk } from './junk.js';
 import { UsageError, CliError } from './common.js';
 import { ConfigError } from '../config/index.js';
 import { StartupError } from '../server/startup.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDkim(program);
   registerSuppression(program);
   registerReport(program);
+  registerJunk(program);
   registerVersion(program);
   program.commands.forEach(function override(c: Command) {
     c.exitOverride().showHelpAfterError();
