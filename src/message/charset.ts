@@ -40,9 +40,26 @@ export function knownCharset(label: string): string | undefined {
   return undefined;
 }
 
+// windows-1252 is ISO-8859-1 but for 0x80-0x9F; these are its characters there (U+FFFD
+// where it has none, as iconv-lite decodes them).
+const CP1252_HIGH = '€\ufffd‚ƒ„…†‡ˆ‰Š‹Œ\ufffdŽ\ufffd\ufffd‘’“”•–—˜™š›œ\ufffdžŸ';
+const C1 = /[\x80-\x9f]/g;
+
+/**
+ * windows-1252, which is also what ISO-8859-1 labels mean (WHATWG Encoding): Node's
+ * latin1 decoder with the 0x80-0x9F range mapped, many times faster than a table
+ * decoder on large bodies.
+ */
+function windows1252(data: Buffer): string {
+  const s = data.toString('latin1');
+  C1.lastIndex = 0;
+  if (!C1.test(s)) return s;
+  return s.replace(C1, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80] as string);
+}
+
 /** UTF-8 when the bytes are valid UTF-8, windows-1252 (a latin1 superset) otherwise. */
 export function utf8OrLatin1(data: Buffer): string {
-  return isUtf8(data) ? data.toString('utf8') : lib().iconv.decode(data, 'windows-1252');
+  return isUtf8(data) ? data.toString('utf8') : windows1252(data);
 }
 
 /**
@@ -55,6 +72,7 @@ export function decodeCharset(data: Buffer, label: string): string | undefined {
   const norm = knownCharset(trimmed);
   if (norm === undefined) return undefined;
   if (UTF8.test(norm)) return data.toString('utf8');
+  if (norm === 'windows-1252') return windows1252(data);
   try {
     return lib().charset.decode(data, norm);
   } catch {
