@@ -182,6 +182,8 @@ export function tokenKey(text: string): number {
 export class Tokens {
   private n = 0;
   private keyArr = new Float64Array(256);
+  /** Per token: the hash that picked its slot, for rehashing. */
+  private firsts = new Int32Array(256);
   /** Per token: source index (-1: literal), word start and end, bigram second word. */
   private src = new Int32Array(256);
   private s1 = new Int32Array(256);
@@ -196,10 +198,8 @@ export class Tokens {
   private mask: number;
 
   constructor(readonly max: number) {
-    let cap = 1024;
-    while (cap < max * 2) cap *= 2;
-    this.slots = new Int32Array(cap);
-    this.mask = cap - 1;
+    this.slots = new Int32Array(1024);
+    this.mask = 1023;
   }
 
   get size(): number {
@@ -247,7 +247,23 @@ export class Tokens {
     if (i === this.keyArr.length) this.grow();
     this.slots[slot] = i + 1;
     this.keyArr[i] = key;
+    this.firsts[i] = f1;
+    // At most half full, so probes stay short.
+    if (this.n * 2 > this.slots.length) this.rehash();
     return i;
+  }
+
+  /** Doubles the slot table. */
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let i = 0; i < this.n; i++) {
+      let slot = (this.firsts[i] as number) & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = i + 1;
+    }
+    this.slots = slots;
+    this.mask = mask;
   }
 
   private grow(): void {
@@ -258,6 +274,7 @@ export class Tokens {
       return b;
     };
     this.keyArr = more(this.keyArr);
+    this.firsts = more(this.firsts);
     this.src = more(this.src);
     this.s1 = more(this.s1);
     this.e1 = more(this.e1);

@@ -408,25 +408,31 @@ export class JunkDB {
   }
 
   private applyDeltas(d: Deltas, seq: number): void {
-    const up = this.stmt(
-      `INSERT INTO tokens (id, ham, spam, last) VALUES (?, max(0, ?), max(0, ?), ?)
-       ON CONFLICT (id) DO UPDATE SET ham = max(0, ham + ?), spam = max(0, spam + ?), last = excluded.last`,
+    // Adding (the common case) needs no clamping at zero.
+    const add = this.stmt(
+      `INSERT INTO tokens (id, ham, spam, last) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET ham = ham + excluded.ham, spam = spam + excluded.spam, last = excluded.last`,
+    );
+    const change = this.stmt(
+      'UPDATE tokens SET ham = max(0, ham + ?), spam = max(0, spam + ?), last = ? WHERE id = ?',
     );
     const dropZero = this.stmt('DELETE FROM tokens WHERE id = ? AND ham = 0 AND spam = 0');
+    const cache = this.cache;
     for (const [key, i] of d.index) {
       const dh = d.ham[i] as number;
       const ds = d.spam[i] as number;
       if (dh === 0 && ds === 0) continue;
-      up.run(key, dh, ds, seq, dh, ds);
-      if (dh < 0 || ds < 0) dropZero.run(key);
-      else this.tokenBound++;
-      const s = this.cache.find(key);
+      if (dh >= 0 && ds >= 0) {
+        add.run(key, dh, ds, seq);
+        this.tokenBound++;
+      } else {
+        // A token never trained stays absent.
+        change.run(dh, ds, seq, key);
+        dropZero.run(key);
+      }
+      const s = cache.find(key);
       if (s >= 0) {
-        this.cache.set(
-          key,
-          Math.max(0, this.cache.hamAt(s) + dh),
-          Math.max(0, this.cache.spamAt(s) + ds),
-        );
+        cache.set(key, Math.max(0, cache.hamAt(s) + dh), Math.max(0, cache.spamAt(s) + ds));
       }
     }
   }
