@@ -103,13 +103,17 @@ CLASS[0x25] = PERCENT;
 // Surrogates: symbols and emoji outside the BMP are not word characters.
 CLASS.fill(OTHER, 0xd800, 0xe000);
 
-function classOf(c: number): number {
-  const k = CLASS[c] as number;
-  if (k !== UNKNOWN) return k;
+/** The class of a code unit not seen before. */
+function learnClass(c: number): number {
   const ch = String.fromCharCode(c);
   const v = /\p{Nd}/u.test(ch) ? DIGIT : /[\p{L}\p{M}\p{N}]/u.test(ch) ? LETTER : OTHER;
   CLASS[c] = v;
   return v;
+}
+
+function classOf(c: number): number {
+  const k = CLASS[c] as number;
+  return k === UNKNOWN ? learnClass(c) : k;
 }
 
 const isWordChar = (k: number) => k === LETTER || k === DIGIT;
