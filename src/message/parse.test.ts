@@ -228,6 +228,14 @@ describe('message/rfc822 nesting', () => {
     assert.equal(root.bodyLines, 17);
   });
 
+  it('builds no envelopes when told not to, with the same structure', () => {
+    const bare = parseMessage(buf, { envelopes: false });
+    assert.equal(shape(bare), shape(root));
+    assert.equal(bare.envelope, undefined);
+    assert.equal(at(bare, 'm').envelope, undefined);
+    assert.equal(at(bare, 'm', 1, 'm').bodyStart, at(root, 'm', 1, 'm').bodyStart);
+  });
+
   it('does not parse an encoded message/rfc822 body', () => {
     const p = at(root, 'm', 2);
     assert.equal(p.encoding, 'base64');

@@ -16,6 +16,8 @@ export interface ParseOptions {
   maxHeaderBytes?: number;
   /** Called when a part's header block is complete, with its bytes and fields. */
   onHeader?: (part: Part, header: Buffer, fields: HeaderField[]) => void;
+  /** Build the envelopes of the message and of enclosed messages. Default true. */
+  envelopes?: boolean;
 }
 
 const LF = 0x0a;
@@ -130,6 +132,7 @@ export class MimeParser {
   private readonly maxParts: number;
   private readonly maxHeader: number;
   private readonly onHeader: ParseOptions['onHeader'];
+  private readonly envelopes: boolean;
 
   private readonly root: Part;
   private readonly frames: Frame[] = [];
@@ -165,6 +168,7 @@ export class MimeParser {
     this.maxParts = Math.max(1, opts.maxParts ?? 10000);
     this.maxHeader = Math.max(0, opts.maxHeaderBytes ?? 1024 * 1024);
     this.onHeader = opts.onHeader;
+    this.envelopes = opts.envelopes ?? true;
     this.root = newPart(0, false);
     this.frames.push(this.frame(this.root, 0, true, false));
   }
@@ -385,7 +389,7 @@ export class MimeParser {
     this.hdrLen = 0;
     const fields = parseHeaderBlock(header);
     applyContentFields(p, fields, f.inDigest);
-    if (f.isMessage) p.envelope = buildEnvelope(fields);
+    if (f.isMessage && this.envelopes) p.envelope = buildEnvelope(fields);
     p.bodyStart = hend;
     f.eolsAtBody = eolsAtBody;
     f.phase = BODY;
