@@ -408,13 +408,11 @@ export class JunkDB {
   }
 
   private applyDeltas(d: Deltas, seq: number): void {
-    // Adding (the common case) needs no clamping at zero. The new counts go to the
-    // cache: messages like those trained are classified next.
+    // Adding (the common case) needs no clamping at zero.
     const add = this.stmt(
       `INSERT INTO tokens (id, ham, spam, last) VALUES (?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET ham = ham + excluded.ham, spam = spam + excluded.spam, last = excluded.last
-       RETURNING ham, spam`,
-    ).raw();
+       ON CONFLICT (id) DO UPDATE SET ham = ham + excluded.ham, spam = spam + excluded.spam, last = excluded.last`,
+    );
     const change = this.stmt(
       'UPDATE tokens SET ham = max(0, ham + ?), spam = max(0, spam + ?), last = ? WHERE id = ?',
     );
@@ -425,14 +423,13 @@ export class JunkDB {
       const ds = d.spam[i] as number;
       if (dh === 0 && ds === 0) continue;
       if (dh >= 0 && ds >= 0) {
-        const [h, s] = add.get(key, dh, ds, seq) as [number, number];
-        cache.set(key, h, s);
+        add.run(key, dh, ds, seq);
         this.tokenBound++;
-        continue;
+      } else {
+        // A token never trained stays absent.
+        change.run(dh, ds, seq, key);
+        dropZero.run(key);
       }
-      // A token never trained stays absent.
-      change.run(dh, ds, seq, key);
-      dropZero.run(key);
       const s = cache.find(key);
       if (s >= 0) {
         cache.set(key, Math.max(0, cache.hamAt(s) + dh), Math.max(0, cache.spamAt(s) + ds));
