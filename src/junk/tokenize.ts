@@ -40,10 +40,6 @@ export const TOKENIZE_DEFAULTS: Required<TokenizeOptions> = {
 export const MIN_WORD = 2;
 export const MAX_WORD = 40;
 
-// Links in text: http(s) URLs and bare "www." hosts.
-const LINK = /\bhttps?:\/\/([a-z0-9][a-z0-9.-]{0,253})|\b(www\.[a-z0-9][a-z0-9.-]{0,249})/gi;
-// Words written in capitals ("FREE", "URGENT"), kept apart with their case.
-const CAPS = /\b[A-Z][A-Z0-9$!]{2,39}\b/g;
 const HTML_DROP = /<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>|<!--[\s\S]*?-->/gi;
 const HTML_LINK =
   /\b(?:href|src|action)\s*=\s*["']?\s*(?:https?:)?\/\/([a-z0-9][a-z0-9.-]{0,253})/gi;
@@ -116,7 +112,9 @@ function classOf(c: number): number {
   return k === UNKNOWN ? learnClass(c) : k;
 }
 
-const isWordChar = (k: number) => k === LETTER || k === DIGIT;
+function isWordChar(k: number): boolean {
+  return k === LETTER || k === DIGIT;
+}
 const HASH = 0x23;
 
 /** A word's text as a token: each run of decimal digits collapsed to "#". */
@@ -150,8 +148,12 @@ function keyOf(f1: number, f2: number): number {
 }
 
 /** Mixed hashes of a pair from those of its parts (order matters). */
-const pair1 = (a: number, b: number) => fmix(Math.imul(a, 0x9e3779b1) ^ b);
-const pair2 = (a: number, b: number) => fmix((Math.imul(a, 0x7feb352d) + b) | 0);
+function pair1(a: number, b: number): number {
+  return fmix(Math.imul(a, 0x9e3779b1) ^ b);
+}
+function pair2(a: number, b: number): number {
+  return fmix((Math.imul(a, 0x7feb352d) + b) | 0);
+}
 
 /** The mixed hashes of a text without spaces. */
 function wordHashes(text: string): [number, number] {
@@ -179,21 +181,21 @@ export function tokenKey(text: string): number {
   return keyOf(pair1(a1, b1), pair2(a2, b2));
 }
 
+/** Int32 entries per token in Tokens.meta. */
+const META = 6;
+
 /**
  * The distinct tokens of a message: their keys, and their texts on demand (for the few
  * that decide a classification, for tests and for display).
  */
 export class Tokens {
   private n = 0;
-  private keyArr = new Float64Array(256);
-  /** Per token: the hash that picked its slot, for rehashing. */
-  private firsts = new Int32Array(256);
-  /** Per token: source index (-1: literal), word start and end, bigram second word. */
-  private src = new Int32Array(256);
-  private s1 = new Int32Array(256);
-  private e1 = new Int32Array(256);
-  private s2 = new Int32Array(256);
-  private e2 = new Int32Array(256);
+  private keyArr: Float64Array;
+  /**
+   * Per token, META entries: the hash that picked its slot (for rehashing), its source
+   * (-1: a literal), its word's start and end, and the second word's (-1: none).
+   */
+  private meta: Int32Array;
   private readonly literals = new Map<number, string>();
   /** Source texts and the prefix their words carry. */
   private readonly sources: { text: string; prefix: string }[] = [];
@@ -201,9 +203,17 @@ export class Tokens {
   private slots: Int32Array;
   private mask: number;
 
-  constructor(readonly max: number) {
-    this.slots = new Int32Array(1024);
-    this.mask = 1023;
+  /** `expected` sizes the tables for about that many tokens; they grow as needed. */
+  constructor(
+    readonly max: number,
+    expected = 256,
+  ) {
+    let cap = 64;
+    while (cap < Math.min(max, expected)) cap *= 2;
+    this.keyArr = new Float64Array(cap);
+    this.meta = new Int32Array(cap * META);
+    this.slots = new Int32Array(cap * 2);
+    this.mask = cap * 2 - 1;
   }
 
   get size(): number {
@@ -223,10 +233,12 @@ export class Tokens {
   text(i: number): string {
     const lit = this.literals.get(i);
     if (lit !== undefined) return lit;
-    const s = this.sources[this.src[i] as number] as { text: string; prefix: string };
-    const w1 = collapseDigits(s.text.slice(this.s1[i], this.e1[i]));
-    if ((this.s2[i] as number) < 0) return s.prefix + w1;
-    return `${s.prefix}${w1} ${collapseDigits(s.text.slice(this.s2[i], this.e2[i]))}`;
+    const m = this.meta;
+    const at = i * META;
+    const s = this.sources[m[at + 1] as number] as { text: string; prefix: string };
+    const w1 = collapseDigits(s.text.slice(m[at + 2], m[at + 3]));
+    if ((m[at + 4] as number) < 0) return s.prefix + w1;
+    return `${s.prefix}${w1} ${collapseDigits(s.text.slice(m[at + 4], m[at + 5]))}`;
   }
 
   /** The texts of all tokens. */
@@ -251,7 +263,7 @@ export class Tokens {
     if (i === this.keyArr.length) this.grow();
     this.slots[slot] = i + 1;
     this.keyArr[i] = key;
-    this.firsts[i] = f1;
+    this.meta[i * META] = f1;
     // At most half full, so probes stay short.
     if (this.n * 2 > this.slots.length) this.rehash();
     return i;
@@ -262,7 +274,7 @@ export class Tokens {
     const slots = new Int32Array(this.slots.length * 2);
     const mask = slots.length - 1;
     for (let i = 0; i < this.n; i++) {
-      let slot = (this.firsts[i] as number) & mask;
+      let slot = (this.meta[i * META] as number) & mask;
       while (slots[slot] !== 0) slot = (slot + 1) & mask;
       slots[slot] = i + 1;
     }
@@ -270,20 +282,14 @@ export class Tokens {
     this.mask = mask;
   }
 
+  /** Doubles the token arrays. */
   private grow(): void {
-    const size = this.keyArr.length * 2;
-    const more = <T extends Float64Array | Int32Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(size);
-      b.set(a);
-      return b;
-    };
-    this.keyArr = more(this.keyArr);
-    this.firsts = more(this.firsts);
-    this.src = more(this.src);
-    this.s1 = more(this.s1);
-    this.e1 = more(this.e1);
-    this.s2 = more(this.s2);
-    this.e2 = more(this.e2);
+    const keys = new Float64Array(this.keyArr.length * 2);
+    keys.set(this.keyArr);
+    this.keyArr = keys;
+    const meta = new Int32Array(this.meta.length * 2);
+    meta.set(this.meta);
+    this.meta = meta;
   }
 
   /** Adds a token given as text. */
@@ -296,20 +302,26 @@ export class Tokens {
   private addWord(f1: number, key: number, src: number, s1: number, e1: number, s2 = -1, e2 = -1) {
     const i = this.insert(f1, key);
     if (i < 0) return;
-    this.src[i] = src;
-    this.s1[i] = s1;
-    this.e1[i] = e1;
-    this.s2[i] = s2;
-    this.e2[i] = e2;
+    const at = i * META;
+    const m = this.meta;
+    m[at + 1] = src;
+    m[at + 2] = s1;
+    m[at + 3] = e1;
+    m[at + 4] = s2;
+    m[at + 5] = e2;
   }
 
   /**
    * Adds the words of a text, each with `prefix`, and (with `bigrams`) each pair of
    * adjacent words. Words outside 2..40 characters break the chain of pairs; a longer
-   * one leaves a "skip:" token with its first character and its length in tens.
+   * one leaves a "skip:" token with its first character and its length in tens. With
+   * `capitals`, words of at least 3 characters written in capitals ("FREE", "URGENT")
+   * are also kept apart with their case, as "caps:WORD" (200 at most).
    */
-  words(text: string, prefix: string, bigrams: boolean): void {
+  words(text: string, prefix: string, bigrams: boolean, capitals = false): void {
     const s = text.toLowerCase();
+    // Capitals are told by comparing with the lower-cased text at the same positions.
+    let capsLeft = capitals && s.length === text.length ? 200 : 0;
     const src = this.sources.push({ text: s, prefix }) - 1;
     let p1 = SEED1;
     let p2 = SEED2;
@@ -318,14 +330,11 @@ export class Tokens {
       p2 = ((p2 << 5) + p2) ^ prefix.charCodeAt(i);
     }
     const n = s.length;
-    // The previous word, when it can start a bigram (prevEnd >= 0), and its hashes.
+    // The previous word, when it can start a bigram (prevEnd >= 0); its hashes are q1, q2.
     let prevStart = -1;
     let prevEnd = -1;
-    let q1 = 0;
-    let q2 = 0;
     let i = 0;
     while (i < n) {
-      if (this.n >= this.max) return;
       let c = s.charCodeAt(i);
       // Fast path: skip what cannot start a word.
       if (c < 128 ? c < 48 && c !== 36 : false) {
@@ -346,7 +355,16 @@ export class Tokens {
       let inDigits = false;
       while (i < n) {
         c = s.charCodeAt(i);
-        k = c >= 97 && c <= 122 ? LETTER : classOf(c);
+        // Fast path: ASCII letters.
+        if (c >= 97 && c <= 122) {
+          inDigits = false;
+          i++;
+          len++;
+          h1 = Math.imul(h1 ^ c, M1);
+          h2 = ((h2 << 5) + h2) ^ c;
+          continue;
+        }
+        k = classOf(c);
         if (k === LETTER) {
           inDigits = false;
         } else if (k === DIGIT) {
@@ -382,27 +400,47 @@ export class Tokens {
         prevEnd = -1;
         continue;
       }
-      const f1 = fmix(h1);
-      const f2 = fmix(h2);
-      this.addWord(f1, keyOf(f1, f2), src, start, i);
-      if (bigrams && prevEnd >= 0) {
-        const g1 = pair1(q1, f1);
-        this.addWord(g1, keyOf(g1, pair2(q2, f2)), src, prevStart, prevEnd, start, i);
+      // Capitals: the first character differs from its lower case, then the word.
+      if (capsLeft > 0 && len >= 3 && text.charCodeAt(start) !== s.charCodeAt(start)) {
+        const w = text.slice(start, i);
+        if (w === w.toUpperCase()) {
+          capsLeft--;
+          this.add(`${prefix}caps:${collapseDigits(w)}`);
+        }
       }
+      this.word(h1, h2, src, start, i, bigrams ? prevStart : -1, prevEnd);
+      if (this.n >= this.max) return;
       prevStart = start;
       prevEnd = i;
-      q1 = f1;
-      q2 = f2;
     }
   }
 
-  /** Words of 3 to 40 capitals and digits, as "caps:WORD"; 200 at most. */
-  capitals(text: string, prefix: string): void {
-    CAPS.lastIndex = 0;
-    let n = 0;
-    for (let m = CAPS.exec(text); m !== null && n < 200; m = CAPS.exec(text), n++) {
-      this.add(`${prefix}caps:${collapseDigits(m[0])}`);
+  // The hashes of the previous word, for the next bigram (see word()).
+  private q1 = 0;
+  private q2 = 0;
+
+  /**
+   * Adds a word given its hash streams, and the bigram with the previous word when
+   * prevStart >= 0. Apart from words() so the engine inlines the mixing here.
+   */
+  private word(
+    h1: number,
+    h2: number,
+    src: number,
+    start: number,
+    end: number,
+    prevStart: number,
+    prevEnd: number,
+  ): void {
+    const f1 = fmix(h1);
+    const f2 = fmix(h2);
+    this.addWord(f1, keyOf(f1, f2), src, start, end);
+    if (prevStart >= 0 && prevEnd >= 0) {
+      const g1 = pair1(this.q1, f1);
+      this.addWord(g1, keyOf(g1, pair2(this.q2, f2)), src, prevStart, prevEnd, start, end);
     }
+    this.q1 = f1;
+    this.q2 = f2;
   }
 
   /** A host as "url:host" and its registrable domain as "url:domain". */
@@ -414,15 +452,47 @@ export class Tokens {
     if (d && d !== h) this.add(`url:${d}`);
   }
 
-  /** Link hosts found by a regexp (the host in its first or second group); 100 at most. */
+  /** Link hosts found by a regexp (the host in its first group); 100 at most. */
   links(text: string, re: RegExp, seen: Set<string>): void {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const h = (m[1] ?? m[2] ?? '').toLowerCase();
+      const h = (m[1] as string).toLowerCase();
       if (seen.has(h)) continue;
       if (seen.size >= 100) return;
       seen.add(h);
       this.host(h);
+    }
+  }
+
+  /** Adds the host at `from` in text (letters, digits, dots and hyphens), unless seen. */
+  private hostAt(text: string, from: number, seen: Set<string>): void {
+    let end = from;
+    while (end < text.length && end - from < 253) {
+      const c = text.charCodeAt(end) | 0x20;
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 0x2e || c === 0x2d) end++;
+      else break;
+    }
+    if (end === from || !isWordChar(classOf(text.charCodeAt(from)))) return;
+    const h = text.slice(from, end).toLowerCase();
+    if (seen.has(h) || seen.size >= 100) return;
+    seen.add(h);
+    this.host(h);
+  }
+
+  /** Hosts of http(s) links and bare "www." names in plain text; 100 at most. */
+  textLinks(text: string, seen: Set<string>): void {
+    for (let at = text.indexOf('://'); at >= 0; at = text.indexOf('://', at + 3)) {
+      let b = at;
+      if ((text.charCodeAt(b - 1) | 0x20) === 0x73) b--; // https
+      if (text.slice(b - 4, b).toLowerCase() !== 'http') continue;
+      if (b > 4 && isWordChar(classOf(text.charCodeAt(b - 5)))) continue;
+      this.hostAt(text, at + 3, seen);
+    }
+    for (let at = text.indexOf('www.'); at >= 0; at = text.indexOf('www.', at + 4)) {
+      const before = at > 0 ? text.charCodeAt(at - 1) : 0x20;
+      // Inside a URL (found above) or a longer word.
+      if (before === 0x2f || before === 0x2e || isWordChar(classOf(before))) continue;
+      this.hostAt(text, at, seen);
     }
   }
 }
@@ -436,8 +506,7 @@ function headerTokens(fields: readonly HeaderField[], c: Tokens): void {
   const subject = headerValue(fields, 'subject');
   if (subject !== undefined) {
     const text = decodeHeaderValue(subject);
-    c.words(text, 'subject:', true);
-    c.capitals(text, 'subject:');
+    c.words(text, 'subject:', true, true);
   } else c.add('subject:none');
 
   const from = parseAddressList(headerValue(fields, 'from') ?? '').filter((a) => a.host);
@@ -522,12 +591,18 @@ export function htmlToText(html: string, c?: Tokens, seen = new Set<string>()): 
  */
 export function tokenize(message: Buffer, root?: Part, opts: TokenizeOptions = {}): Tokens {
   const o = { ...TOKENIZE_DEFAULTS, ...opts };
-  const c = new Tokens(o.maxTokens);
+  // About one distinct token per 10 bytes of a message.
+  const c = new Tokens(o.maxTokens, message.length / 10);
+  // The top-level header fields: from the parser when it runs (its envelopes are not
+  // needed), parsed here for a given part tree.
+  let fields: HeaderField[] | undefined;
   if (!root) {
-    const head = message.subarray(0, o.maxParseBytes);
-    root = parseMessage(head);
+    root = parseMessage(message.subarray(0, o.maxParseBytes), {
+      envelopes: false,
+      onHeader: (_p, _h, f) => (fields ??= f),
+    });
   }
-  const fields = parseHeaderBlock(message.subarray(root.headerStart, root.bodyStart));
+  fields ??= parseHeaderBlock(message.subarray(root.headerStart, root.bodyStart));
   headerTokens(fields, c);
 
   let textBudget = o.maxTextChars;
@@ -553,9 +628,8 @@ export function tokenize(message: Buffer, root?: Part, opts: TokenizeOptions = {
     if (text.length > textBudget) text = text.slice(0, textBudget);
     textBudget -= text.length;
     if (p.subtype === 'html') text = htmlToText(text, c, seenHosts);
-    else c.links(text, LINK, seenHosts);
-    c.words(text, '', true);
-    c.capitals(text, '');
+    else c.textLinks(text, seenHosts);
+    c.words(text, '', true, true);
   }
   return c;
 }
