@@ -161,25 +161,65 @@ class CountCache {
   }
 }
 
-/** Per-token deltas of a transaction, aggregated. */
+/**
+ * Per-token deltas of a transaction, aggregated: open addressing in typed arrays (a
+ * Map of number keys costs several times more per token), growing as needed.
+ */
 class Deltas {
-  readonly index = new Map<number, number>();
-  ham: number[] = [];
-  spam: number[] = [];
+  /** Keys in the order first seen, and their deltas. */
+  keys = new Float64Array(4096);
+  ham = new Int32Array(4096);
+  spam = new Int32Array(4096);
+  size = 0;
+  /** Slot → index + 1 (0: empty). */
+  private slots = new Int32Array(8192);
+
+  private indexOf(key: number): number {
+    const mask = this.slots.length - 1;
+    let slot = (key | 0) & mask;
+    for (;;) {
+      const at = this.slots[slot] as number;
+      if (at === 0) break;
+      if (this.keys[at - 1] === key) return at - 1;
+      slot = (slot + 1) & mask;
+    }
+    const i = this.size++;
+    if (i === this.keys.length) this.grow();
+    this.keys[i] = key;
+    this.slots[slot] = i + 1;
+    if (this.size * 2 > this.slots.length) this.rehash();
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.keys.length * 2;
+    const keys = new Float64Array(n);
+    const ham = new Int32Array(n);
+    const spam = new Int32Array(n);
+    keys.set(this.keys);
+    ham.set(this.ham);
+    spam.set(this.spam);
+    this.keys = keys;
+    this.ham = ham;
+    this.spam = spam;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let i = 0; i < this.size; i++) {
+      let slot = ((this.keys[i] as number) | 0) & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = i + 1;
+    }
+    this.slots = slots;
+  }
 
   add(tokens: ArrayLike<number>, spam: boolean, sign: 1 | -1): void {
-    const arr = spam ? this.spam : this.ham;
-    const other = spam ? this.ham : this.spam;
     for (let t = 0; t < tokens.length; t++) {
-      const key = tokens[t] as number;
-      let i = this.index.get(key);
-      if (i === undefined) {
-        i = arr.length;
-        this.index.set(key, i);
-        arr.push(0);
-        other.push(0);
-      }
-      arr[i] = (arr[i] as number) + sign;
+      const i = this.indexOf(tokens[t] as number);
+      if (spam) this.spam[i] = (this.spam[i] as number) + sign;
+      else this.ham[i] = (this.ham[i] as number) + sign;
     }
   }
 }
@@ -418,7 +458,8 @@ export class JunkDB {
     );
     const dropZero = this.stmt('DELETE FROM tokens WHERE id = ? AND ham = 0 AND spam = 0');
     const cache = this.cache;
-    for (const [key, i] of d.index) {
+    for (let i = 0; i < d.size; i++) {
+      const key = d.keys[i] as number;
       const dh = d.ham[i] as number;
       const ds = d.spam[i] as number;
       if (dh === 0 && ds === 0) continue;
