@@ -25,7 +25,11 @@ export type TokenizeOptions = {
   maxPartBytes?: number;
   /** Characters of decoded text taken from all parts together. Default 256 KiB. */
   maxTextChars?: number;
-  /** Distinct tokens at most; the rest of the message is not read. Default 10,000. */
+  /**
+   * Distinct tokens at most; the rest of the message is not read. Default 5,000: a
+   * 100 KB letter has some 10,000 with its bigrams, and on the SpamAssassin corpus the
+   * first 5,000 classify as well as all of them, at half the work.
+   */
   maxTokens?: number;
 };
 
@@ -33,7 +37,7 @@ export const TOKENIZE_DEFAULTS: Required<TokenizeOptions> = {
   maxParseBytes: 1024 * 1024,
   maxPartBytes: 256 * 1024,
   maxTextChars: 256 * 1024,
-  maxTokens: 10_000,
+  maxTokens: 5_000,
 };
 
 /** Shortest and longest words kept. */
