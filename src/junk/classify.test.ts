@@ -113,3 +113,26 @@ test('junk at the threshold; no verdict without both kinds of training', () => {
   const none = classifyCounts(counted([]).tokens, counted([]).counts, { ham: 3, spam: 3 });
   assert.deepEqual(none, { probability: 0.5, spam: false, words: [] });
 });
+
+test('each word counts once: a pair and the words in it are one piece of evidence', () => {
+  const totals = { ham: 10, spam: 10 };
+  const { tokens, counts } = counted([
+    ['free money', 0, 9],
+    ['free', 0, 8],
+    ['money', 0, 7],
+    ['hello', 9, 0],
+    ['subject:free', 0, 6],
+    ['subject:free offer', 0, 5],
+  ]);
+  const tiled = classifyCounts(tokens, counts, totals);
+  assert.deepEqual(
+    tiled.words.map((w) => w.token),
+    ['hello', 'free money', 'subject:free'],
+  );
+  const all = classifyCounts(tokens, counts, totals, { tile: false });
+  assert.deepEqual(
+    all.words.map((w) => w.token),
+    ['hello', 'free money', 'free', 'money', 'subject:free', 'subject:free offer'],
+  );
+  assert.ok(all.probability > tiled.probability);
+});

@@ -1,8 +1,9 @@
 // The junk probability of a message from the counts of its tokens, after Paul Graham's
 // "A Plan for Spam" and Gary Robinson's refinements: each token's spam probability is
 // Robinson's f(w), its ratio of spam to ham frequency pulled towards x = 0.5 by the
-// strength s = 1 of that prior; the tokens furthest from 0.5 decide, combined with
-// Fisher's chi-square method (Robinson's, as in SpamBayes) or Graham's product formula.
+// strength s = 1 of that prior; the 25 tokens furthest from 0.5, each word counted once
+// (a pair and the words in it are one piece of evidence), decide, combined with Fisher's
+// chi-square method (Robinson's, as in SpamBayes) or Graham's product formula.
 
 export type CombineMethod = 'fisher' | 'graham';
 
@@ -17,6 +18,12 @@ export type ClassifyParams = {
   s: number;
   x: number;
   combine: CombineMethod;
+  /**
+   * Count each word once: a pair ("free money") and the words in it ("free", "money")
+   * are mostly the same evidence, and counting it twice or thrice lets a run of
+   * marketing phrases outvote everything else (such as a known sender).
+   */
+  tile: boolean;
 };
 
 export const CLASSIFY_DEFAULTS: ClassifyParams = {
@@ -26,6 +33,7 @@ export const CLASSIFY_DEFAULTS: ClassifyParams = {
   s: 1,
   x: 0.5,
   combine: 'fisher',
+  tile: true,
 };
 
 /** A deciding token with its probability and counts. */
@@ -101,6 +109,14 @@ export function combineGraham(probs: readonly number[]): number {
   return 1 / (1 + Math.exp(d));
 }
 
+/** The words of a token: itself, or the two of a pair, each with the pair's prefix. */
+function wordsOf(token: string): string[] {
+  const sp = token.indexOf(' ');
+  if (sp < 0) return [token];
+  const first = token.slice(0, sp);
+  return [first, first.slice(0, first.lastIndexOf(':') + 1) + token.slice(sp + 1)];
+}
+
 /** What classify needs of a message's tokens. */
 export interface TokenTexts {
   readonly size: number;
@@ -122,8 +138,10 @@ export function classifyCounts(
   if (totals.ham === 0 || totals.spam === 0) {
     return { probability: 0.5, spam: 0.5 >= p.threshold, words: [] };
   }
-  // The most interesting tokens: a bounded list kept sorted by deviation from 0.5.
-  const best: { i: number; prob: number; dev: number }[] = [];
+  // The most interesting tokens: a bounded list kept sorted by deviation from 0.5, with
+  // room for those that tiling skips.
+  const room = p.tile ? p.maxWords * 4 : p.maxWords;
+  let best: { i: number; prob: number; dev: number }[] = [];
   for (let i = 0; i < tokens.size; i++) {
     const h = counts.ham[i] as number;
     const s = counts.spam[i] as number;
@@ -131,14 +149,24 @@ export function classifyCounts(
     const prob = tokenProbability(h, s, totals.ham, totals.spam, p.s, p.x);
     const dev = Math.abs(prob - 0.5);
     if (dev < p.minDeviation) continue;
-    if (best.length === p.maxWords && dev <= (best[best.length - 1] as { dev: number }).dev) {
+    if (best.length === room && dev <= (best[best.length - 1] as { dev: number }).dev) {
       continue;
     }
     let at = best.length;
     while (at > 0 && (best[at - 1] as { dev: number }).dev < dev) at--;
     best.splice(at, 0, { i, prob, dev });
-    if (best.length > p.maxWords) best.pop();
+    if (best.length > room) best.pop();
   }
+  if (p.tile) {
+    const used = new Set<string>();
+    best = best.filter((b) => {
+      const words = wordsOf(tokens.text(b.i));
+      if (words.some((w) => used.has(w))) return false;
+      for (const w of words) used.add(w);
+      return true;
+    });
+  }
+  best = best.slice(0, p.maxWords);
   const probs = best.map((b) => b.prob);
   const probability = p.combine === 'graham' ? combineGraham(probs) : combineFisher(probs);
   return {
