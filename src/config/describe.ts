@@ -340,7 +340,7 @@ ham_mailboxes = ["Inbox", "\\\\Archive", "Lists"]
 # Messages here are learned as junk. Default ["\\\\Junk"].
 spam_mailboxes = ["\\\\Junk"]
 # Tokens kept at most (at least 1000); beyond it the rarest, least recently seen are
-# removed. About 30 bytes each on disk. Default 500000.
+# removed. About 20 bytes each on disk. Default 500000.
 max_tokens = 500000
 
 # Addresses delivered to this account: full addresses or bare localparts at the account's
