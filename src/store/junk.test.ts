@@ -146,6 +146,37 @@ test('the token table is pruned to 90% of its bound, rarest and oldest first', a
   });
 });
 
+test('a large table is pruned by a sample, to about 90% of its bound', async () => {
+  await withFilter(async (db) => {
+    db.maxTokens = 60_000;
+    const common = Array.from({ length: 20 }, (_, i) => i + 1);
+    // Rare tokens spread over the key range, as hashes are.
+    const rare = (m: number) =>
+      Array.from(
+        { length: 1000 },
+        (_, i) => Math.floor((((m * 1000 + i) * 0.6180339887) % 1) * (2 ** 53 - 1024)) + 1024,
+      );
+    for (let m = 0; m < 80; m++) {
+      await db.train([{ key: `m${m}`, tokens: keys(...common, ...rare(m)), spam: m % 2 === 0 }]);
+      const s = await db.stats();
+      assert.ok(s.tokens <= 60_000, `${s.tokens} tokens after message ${m}`);
+    }
+    const left = (await db.stats()).tokens;
+    assert.ok(left > 45_000, `${left} tokens left`);
+    const c = await counts(db, ...common);
+    assert.deepEqual(
+      c.ham.map((h, i) => h + (c.spam[i] as number)),
+      common.map(() => 80),
+    );
+    const sum = async (k: number[]) => {
+      const r = await counts(db, ...k);
+      return r.ham.reduce((a, h, i) => a + h + (r.spam[i] as number), 0);
+    };
+    assert.equal(await sum(rare(0)), 0, 'the oldest rare tokens are gone');
+    assert.equal(await sum(rare(79)), 1000, 'the newest are kept');
+  });
+});
+
 test('large calls are split into several transactions, each item whole', async () => {
   await withFilter(async (db) => {
     const items = Array.from({ length: 30 }, (_, m) => ({

@@ -86,6 +86,12 @@ export type JunkStats = {
 const IN_BATCH = 500;
 /** Token rows written per transaction, at most: the event loop is held about 50 ms. */
 const ROWS_PER_TX = 50_000;
+/** Tokens at most pruned by sorting the table; above, by a sample's cut (see prune). */
+const EXACT_PRUNE = 50_000;
+const PRUNE_SAMPLE = 20_000;
+const PRUNE_SLICES = 16;
+/** Token keys are below 2^53. */
+const KEY_RANGE = 2 ** 53;
 /** Slots in the count cache at most; it is emptied when three quarters are used. */
 const CACHE_MAX_SLOTS = 1 << 18;
 
@@ -440,7 +446,7 @@ export class JunkDB {
         this.version = this.stmt('PRAGMA data_version').pluck().get() as number;
         if (this.tokenBound > this.maxTokens) {
           this.tokenBound = this.countTokens();
-          if (this.tokenBound > this.maxTokens) this.prune();
+          if (this.tokenBound > this.maxTokens) await this.prune();
         }
         if (at < items.length) await new Promise<void>((r) => setImmediate(r));
       }
@@ -478,16 +484,46 @@ export class JunkDB {
     }
   }
 
-  /** Removes the rarest, least recently trained tokens, down to 90% of the limit. */
-  private prune(): void {
+  /**
+   * Removes the rarest, least recently trained tokens, down to about 90% of the limit.
+   * A small table is sorted; a large one (where a sort would hold the event loop for a
+   * quarter of a second) is cut at the rank a sample of it puts there, in slices of the
+   * key range with the event loop free between them.
+   */
+  private async prune(): Promise<void> {
     const excess = this.tokenBound - Math.floor(this.maxTokens * 0.9);
     if (excess <= 0) return;
-    this.db.transaction(() => {
-      this.stmt(
-        'DELETE FROM tokens WHERE id IN (SELECT id FROM tokens ORDER BY ham + spam, last LIMIT ?)',
-      ).run(excess);
-    })();
-    this.tokenBound -= excess;
+    if (this.tokenBound <= EXACT_PRUNE) {
+      this.db.transaction(() => {
+        this.stmt(
+          'DELETE FROM tokens WHERE id IN (SELECT id FROM tokens ORDER BY ham + spam, last LIMIT ?)',
+        ).run(excess);
+      })();
+    } else {
+      // Keys are hashes: the tokens below some key are a uniform sample of all.
+      const below = Math.floor(KEY_RANGE * Math.min(1, PRUNE_SAMPLE / this.tokenBound));
+      const sample = (
+        this.stmt('SELECT ham + spam, last FROM tokens WHERE id < ?').raw().all(below) as [
+          number,
+          number,
+        ][]
+      ).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      const cut = sample[Math.floor((sample.length * excess) / this.tokenBound)];
+      if (cut) {
+        const [n, last] = cut;
+        const del = this.stmt(
+          `DELETE FROM tokens WHERE id >= ? AND id < ?
+             AND (ham + spam < ? OR (ham + spam = ? AND last <= ?))`,
+        );
+        const step = KEY_RANGE / PRUNE_SLICES;
+        for (let i = 0; i < PRUNE_SLICES; i++) {
+          const to = i === PRUNE_SLICES - 1 ? KEY_RANGE : Math.floor(step * (i + 1));
+          this.db.transaction(() => del.run(Math.floor(step * i), to, n, n, last))();
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      }
+    }
+    this.tokenBound = this.countTokens();
     this.cache.clear();
     this.version = this.stmt('PRAGMA data_version').pluck().get() as number;
   }
