@@ -121,6 +121,11 @@ function wordsOf(token: string): string[] {
 export interface TokenTexts {
   readonly size: number;
   text(i: number): string;
+  /**
+   * The tokens that are token i's words: [i, -1], or a pair's two words. Without it,
+   * the words are told from the texts.
+   */
+  parts?(i: number): readonly [number, number];
 }
 
 /**
@@ -158,9 +163,11 @@ export function classifyCounts(
     if (best.length > room) best.pop();
   }
   if (p.tile) {
-    const used = new Set<string>();
+    const used = new Set<number | string>();
     best = best.filter((b) => {
-      const words = wordsOf(tokens.text(b.i));
+      const words: readonly (number | string)[] = tokens.parts
+        ? tokens.parts(b.i).filter((w) => w >= 0)
+        : wordsOf(tokens.text(b.i));
       if (words.some((w) => used.has(w))) return false;
       for (const w of words) used.add(w);
       return true;

@@ -198,6 +198,17 @@ test('every token is stored under the key of its text', () => {
     }
     assert.equal(keys.size, t.size, 'distinct');
   }
+  // A pair's parts are the tokens of its words, with its prefix.
+  const t = tokenize(msg('Subject: Free money', '', 'free money now'));
+  const index = new Map(t.strings().map((x, i) => [x, i]));
+  const parts = (x: string) => t.parts(index.get(x) as number);
+  assert.deepEqual(parts('free money'), [index.get('free'), index.get('money')]);
+  assert.deepEqual(parts('subject:free money'), [
+    index.get('subject:free'),
+    index.get('subject:money'),
+  ]);
+  assert.deepEqual(parts('money'), [index.get('money'), -1]);
+  assert.deepEqual(parts('to:none'), [index.get('to:none'), -1]);
   assert.notEqual(tokenKey('free money'), tokenKey('money free'));
   assert.notEqual(tokenKey('subject:free'), tokenKey('free'));
 });

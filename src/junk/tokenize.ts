@@ -186,7 +186,7 @@ export function tokenKey(text: string): number {
 }
 
 /** Int32 entries per token in Tokens.meta. */
-const META = 6;
+const META = 8;
 
 /**
  * The distinct tokens of a message: their keys, and their texts on demand (for the few
@@ -196,8 +196,9 @@ export class Tokens {
   private n = 0;
   private keyArr: Float64Array;
   /**
-   * Per token, META entries: the hash that picked its slot (for rehashing), its source
-   * (-1: a literal), its word's start and end, and the second word's (-1: none).
+   * Per token, META entries: the hash that picked its slot (for rehashing), its source,
+   * its word's start and end, the second word's (-1: none), and the indexes of the
+   * tokens of its words (itself, or a pair's two words; -1: none).
    */
   private meta: Int32Array;
   private readonly literals = new Map<number, string>();
@@ -245,29 +246,41 @@ export class Tokens {
     return `${s.prefix}${w1} ${collapseDigits(s.text.slice(m[at + 4], m[at + 5]))}`;
   }
 
+  /**
+   * The tokens that are the words of token i, as indexes: [i, -1] for a word (or any
+   * token not a pair), the two words for a pair. A pair and its words are mostly the
+   * same evidence (see classify.ts).
+   */
+  parts(i: number): [number, number] {
+    const at = i * META;
+    return [this.meta[at + 6] as number, this.meta[at + 7] as number];
+  }
+
   /** The texts of all tokens. */
   strings(): string[] {
     return Array.from({ length: this.n }, (_, i) => this.text(i));
   }
 
   /**
-   * Adds a key unless present; returns its index, or -1 when present or full. `f1` is
-   * the first mixed hash, which picks the slot.
+   * Adds a key unless present: returns the new index, -2 - the index when present, or
+   * -1 when full. `f1` is the first mixed hash, which picks the slot.
    */
   private insert(f1: number, key: number): number {
-    if (this.n >= this.max) return -1;
     let slot = f1 & this.mask;
     for (;;) {
       const at = this.slots[slot] as number;
       if (at === 0) break;
-      if (this.keyArr[at - 1] === key) return -1;
+      if (this.keyArr[at - 1] === key) return -1 - at;
       slot = (slot + 1) & this.mask;
     }
+    if (this.n >= this.max) return -1;
     const i = this.n++;
     if (i === this.keyArr.length) this.grow();
     this.slots[slot] = i + 1;
     this.keyArr[i] = key;
     this.meta[i * META] = f1;
+    this.meta[i * META + 6] = i;
+    this.meta[i * META + 7] = -1;
     // At most half full, so probes stay short.
     if (this.n * 2 > this.slots.length) this.rehash();
     return i;
@@ -303,9 +316,23 @@ export class Tokens {
     if (i >= 0) this.literals.set(i, text);
   }
 
-  private addWord(f1: number, key: number, src: number, s1: number, e1: number, s2 = -1, e2 = -1) {
+  /**
+   * Adds a word, or a pair (s2 >= 0) of the words that are tokens w1 and w2. Returns
+   * the token's index, new or not, or -1 when full.
+   */
+  private addWord(
+    f1: number,
+    key: number,
+    src: number,
+    s1: number,
+    e1: number,
+    s2 = -1,
+    e2 = -1,
+    w1 = -1,
+    w2 = -1,
+  ): number {
     const i = this.insert(f1, key);
-    if (i < 0) return;
+    if (i < 0) return i === -1 ? -1 : -2 - i;
     const at = i * META;
     const m = this.meta;
     m[at + 1] = src;
@@ -313,6 +340,11 @@ export class Tokens {
     m[at + 3] = e1;
     m[at + 4] = s2;
     m[at + 5] = e2;
+    if (s2 >= 0) {
+      m[at + 6] = w1;
+      m[at + 7] = w2;
+    }
+    return i;
   }
 
   /**
@@ -419,9 +451,10 @@ export class Tokens {
     }
   }
 
-  // The hashes of the previous word, for the next bigram (see word()).
+  // The hashes and token index of the previous word, for the next bigram (see word()).
   private q1 = 0;
   private q2 = 0;
+  private qi = -1;
 
   /**
    * Adds a word given its hash streams, and the bigram with the previous word when
@@ -438,13 +471,15 @@ export class Tokens {
   ): void {
     const f1 = fmix(h1);
     const f2 = fmix(h2);
-    this.addWord(f1, keyOf(f1, f2), src, start, end);
-    if (prevStart >= 0 && prevEnd >= 0) {
+    const w = this.addWord(f1, keyOf(f1, f2), src, start, end);
+    if (prevStart >= 0 && prevEnd >= 0 && w >= 0 && this.qi >= 0) {
       const g1 = pair1(this.q1, f1);
-      this.addWord(g1, keyOf(g1, pair2(this.q2, f2)), src, prevStart, prevEnd, start, end);
+      const key = keyOf(g1, pair2(this.q2, f2));
+      this.addWord(g1, key, src, prevStart, prevEnd, start, end, this.qi, w);
     }
     this.q1 = f1;
     this.q2 = f2;
+    this.qi = w;
   }
 
   /** A host as "url:host" and its registrable domain as "url:domain". */
