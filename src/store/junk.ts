@@ -82,8 +82,10 @@ export type JunkStats = {
   bytes: number;
 };
 
-/** Keys looked up per query. */
-const IN_BATCH = 500;
+/** Lengths of the key lists of lookups: the shortest that holds what is left. */
+const IN_SIZES = [16, 64, 256, 512];
+/** Packs two counts in one number: ham * PACK + spam (counts stay below 2^26). */
+const PACK = 2 ** 26;
 /** Token rows written per transaction, at most: the event loop is held about 50 ms. */
 const ROWS_PER_TX = 50_000;
 /** Tokens at most pruned by sorting the table; above, by a sample's cut (see prune). */
@@ -240,6 +242,8 @@ export class JunkDB {
   /** Tokens in the table, at most (exact after each count). */
   private tokenBound: number;
   private closed = false;
+  /** countsSync in a read transaction, made once. */
+  private countsTx: Database.Transaction<(keys: ArrayLike<number>) => JunkCounts> | null = null;
 
   private constructor(
     readonly file: string,
@@ -297,7 +301,8 @@ export class JunkDB {
   /** Counts of the given tokens (zero for unknown ones) and the message totals. */
   async counts(keys: ArrayLike<number>): Promise<JunkCounts> {
     this.check();
-    return this.db.transaction(() => this.countsSync(keys)).deferred();
+    this.countsTx ??= this.db.transaction((k: ArrayLike<number>) => this.countsSync(k));
+    return this.countsTx.deferred(keys);
   }
 
   private countsSync(keys: ArrayLike<number>): JunkCounts {
@@ -315,24 +320,31 @@ export class JunkDB {
       }
     }
     if (missing.length > 0) {
-      const st = this.stmt(
-        `SELECT id, ham, spam FROM tokens WHERE id IN (${Array(IN_BATCH).fill('?').join(',')})`,
-      ).raw();
-      const found = new Map<number, [number, number]>();
-      const args: number[] = new Array(IN_BATCH);
-      for (let at = 0; at < missing.length; at += IN_BATCH) {
-        for (let j = 0; j < IN_BATCH; j++) {
+      // Counts by key, ham and spam packed in one number.
+      const found = new Map<number, number>();
+      for (let at = 0; at < missing.length;) {
+        const left = missing.length - at;
+        // Statements for a few list lengths, so little padding is bound.
+        const size = IN_SIZES.find((n) => n >= left) ?? (IN_SIZES[IN_SIZES.length - 1] as number);
+        const st = this.stmt(
+          `SELECT id, ham, spam FROM tokens WHERE id IN (${Array(size).fill('?').join(',')})`,
+        ).raw();
+        const args: number[] = new Array(size);
+        for (let j = 0; j < size; j++) {
           const m = missing[at + j];
           // Padding never matches: keys are positive.
           args[j] = m === undefined ? -1 : (keys[m] as number);
         }
-        for (const [id, h, s] of st.all(args) as [number, number, number][]) found.set(id, [h, s]);
+        at += size;
+        for (const [id, h, sp] of st.all(args) as [number, number, number][]) {
+          found.set(id, h * PACK + sp);
+        }
       }
       for (const i of missing) {
         const key = keys[i] as number;
-        const f = found.get(key);
-        ham[i] = f?.[0] ?? 0;
-        spam[i] = f?.[1] ?? 0;
+        const f = found.get(key) ?? 0;
+        ham[i] = Math.floor(f / PACK);
+        spam[i] = f % PACK;
         this.cache.set(key, ham[i] as number, spam[i] as number);
       }
     }
