@@ -24,6 +24,7 @@ export {
   type TokenTexts,
   type Word,
 } from './classify.js';
+export { JunkTrainer } from './trainer.js';
 export {
   JUNK_FILTER_DEFAULTS,
   JunkFilter,

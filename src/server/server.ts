@@ -28,6 +28,7 @@ import { dkimSigner, remoteDeliverer, type Signer } from './outgoing.js';
 import { SystemResolver, localserveResolver, type Resolver } from '../dns/index.js';
 import { startInfoServer } from './info.js';
 import { DnsblChecker } from '../msgauth/index.js';
+import { JunkTrainer } from '../junk/index.js';
 
 export type ServerOptions = {
   configDir: string;
@@ -111,6 +112,14 @@ export class Server {
         quota: (account) => current.accounts[account]?.quota || st.limits.default_quota,
         initialMailboxes: (account) =>
           current.accounts[account]?.initial_mailboxes ?? current.initial_mailboxes,
+        // Each account's junk filter learns from what its user does (see JunkTrainer).
+        onAccountOpen: (a) => {
+          const settings = current.accounts[a.name]?.junk_filter;
+          if (!settings?.enabled) return;
+          JunkTrainer.start(store, a, settings, log).catch((e: unknown) => {
+            log.error({ err: e, account: a.name }, 'starting junk filter training');
+          });
+        },
       });
     } catch (e) {
       throw dataDirError(e, st.data_dir);

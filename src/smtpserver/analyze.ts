@@ -4,8 +4,9 @@
 // by the forwarder's signals, and a rule may accept what would be refused into a
 // mailbox of its own. Then the sender domain's DMARC policy (RFC 7489 §6.6.4): reject refuses the message, quarantine delivers it to Junk, unless the
 // recipient's account overrides the policy. Then the sender's reputation with the
-// account: a conclusive one accepts or rejects. Then the DNS blocklists of the
-// listener. What is left is accepted as a message without known bad signals.
+// account: a conclusive one accepts or rejects. Then the account's Bayesian content
+// filter, then the DNS blocklists of the listener. What is left is accepted as a
+// message without known bad signals.
 import type { DomainsConfig } from '../config/index.js';
 import type { DeliveryFacts } from '../store/index.js';
 import { C, SE } from '../smtp/index.js';
@@ -14,6 +15,7 @@ import type { SenderEvidence } from '../store/index.js';
 import { reputationVerdict } from '../junk/reputation.js';
 import type { DnsblCheck } from '../msgauth/index.js';
 import { ruleName, withinDomain, type MatchedRule } from './rules.js';
+import type { Classification } from '../junk/index.js';
 
 export type AnalysisInput = {
   cfg: DomainsConfig;
@@ -34,6 +36,12 @@ export type AnalysisInput = {
   blocklists?: { zones: readonly string[]; check: () => Promise<DnsblCheck> } | null;
   /** The destination rule the message matched. */
   rule?: MatchedRule | null;
+  /** The account's content filter on this message (classified when first asked). */
+  content?: (() => Promise<Classification | null>) | null;
+  /** The filter's threshold for this account. */
+  junkThreshold?: number;
+  /** A number in [-1, 1) that moves the threshold a little (tests fix it). */
+  jitter?: () => number;
 };
 
 export type Analysis = {
@@ -54,6 +62,16 @@ export const REASON_NO_BAD_SIGNALS = 'no-bad-signals';
 export const REASON_DMARC_POLICY = 'dmarc-policy';
 export const REASON_DNSBL = 'dns-blocklisted';
 export const REASON_LIST_ALLOW = 'list-allow';
+export const REASON_JUNK_CONTENT = 'junk-content';
+export const REASON_JUNK_CONTENT_STRICT = 'junk-content-strict';
+
+/**
+ * The threshold moves by up to this much either way, per message, so that a sender
+ * probing with variations cannot find the exact line (an oracle); after an iprev
+ * failure (no forward-confirmed name: typical of botnets) it is at most STRICT.
+ */
+const JITTER = 0.05;
+const STRICT = 0.25;
 
 /**
  * The reply for a rejection on content or reputation: generic and temporary, so that a
@@ -156,6 +174,29 @@ async function afterPolicy(input: AnalysisInput, text: string[]): Promise<Analys
     };
   }
   let headers = '';
+  const c = input.content ? await input.content() : null;
+  if (c) {
+    const iprev = input.verification?.iprev.status;
+    const iprevFailed = iprev === 'fail' || iprev === 'permerror';
+    const base = input.junkThreshold ?? 0.95;
+    const jitter = (input.jitter?.() ?? Math.random() * 2 - 1) * JITTER;
+    const threshold = iprevFailed ? Math.min(base, STRICT) : base + jitter;
+    const words = c.words
+      .slice(0, 8)
+      .map((w) => `${w.token}:${w.probability.toFixed(2)}`)
+      .join(' ');
+    if (c.probability >= threshold) {
+      return {
+        accept: false,
+        mailbox: input.mailbox,
+        reason: iprevFailed ? REASON_JUNK_CONTENT_STRICT : REASON_JUNK_CONTENT,
+        reasonText: [...text, `junk probability ${c.probability.toFixed(3)}`, words],
+        headers: '',
+        ...JUNK_REJECT,
+      };
+    }
+    headers += `X-Tidings-Junk: probability ${c.probability.toFixed(3)}\r\n`;
+  }
   if (input.blocklists) {
     const r = await input.blocklists.check();
     const listed = r.listings[0];
@@ -170,7 +211,7 @@ async function afterPolicy(input: AnalysisInput, text: string[]): Promise<Analys
         ...JUNK_REJECT,
       };
     }
-    headers = blocklistHeader(input.blocklists.zones, r);
+    headers += blocklistHeader(input.blocklists.zones, r);
   }
   return {
     accept: true,

@@ -108,6 +108,8 @@ export type SmtpContext = {
     now?: () => Date;
     /** A number in [0, 100) for DMARC pct sampling (tests). */
     sample?: () => number;
+    /** A number in [-1, 1) moving the junk threshold (tests). */
+    jitter?: () => number;
   };
   queue: QueueAdder;
   /**

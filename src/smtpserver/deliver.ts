@@ -9,7 +9,8 @@ import type { MessageInfo } from './msginfo.js';
 import { receivedHeader } from './received.js';
 import { analyze, REASON_NO_BAD_SIGNALS, type Analysis } from './analyze.js';
 import { ingestReport, isReportError } from '../reports/index.js';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { JunkFilter, classifyCounts, type Classification, type Tokens } from '../junk/index.js';
 import { obscureOwnAuthResults } from './authheaders.js';
 import {
   verificationHeaders,
@@ -38,6 +39,28 @@ import { C, SE, formatLocalpart } from '../smtp/index.js';
 import { resolveAddress, type DestinationConfig, type DomainsConfig } from '../config/index.js';
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
+
+/** The content filter reads at most this much of a message. */
+const CONTENT_READ_LIMIT = 2 * 1024 * 1024;
+/** Wanted and junk messages a filter must have learnt before its verdict counts. */
+const MIN_TRAINED = 10;
+
+/** The first `limit` bytes of a file. */
+async function readHead(path: string, limit: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(limit);
+    let n = 0;
+    while (n < limit) {
+      const r = await fh.read(buf, n, limit - n, n);
+      if (r.bytesRead === 0) break;
+      n += r.bytesRead;
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
 
 /** A report message is read into memory to be parsed: larger ones are not reports. */
 const MAX_REPORT_MESSAGE = 25 * 1024 * 1024;
@@ -111,6 +134,7 @@ class Delivery {
   private hash: Buffer | undefined;
   private dnsbl: Promise<DnsblCheck> | undefined;
   private report: Promise<'dmarc' | 'tls' | null> | undefined;
+  private tokens: Promise<Tokens> | undefined;
 
   constructor(
     private readonly c: SmtpConn,
@@ -287,6 +311,34 @@ class Delivery {
     return this.report;
   }
 
+  /**
+   * The account's content filter on this message, or null when the account has it off
+   * or it has learnt too little to say anything (fewer than MIN_TRAINED wanted or junk
+   * messages). The message is read and tokenized once for all recipients.
+   */
+  private async classify(account: string): Promise<Classification | null> {
+    const c = this.c;
+    const settings = c.ctx.domains().accounts[account]?.junk_filter;
+    if (!settings?.enabled) return null;
+    try {
+      const filter = await JunkFilter.open(c.ctx.store, account, settings);
+      this.tokens ??= (async () => {
+        const whole = this.msg.size <= CONTENT_READ_LIMIT;
+        const data = await readHead(this.msg.path, CONTENT_READ_LIMIT);
+        return filter.tokens(data, whole ? this.msg.part : undefined);
+      })();
+      const tokens = await this.tokens;
+      const counts = await filter.db.counts(tokens.keys);
+      if (counts.totals.ham < MIN_TRAINED || counts.totals.spam < MIN_TRAINED) return null;
+      const r = classifyCounts(tokens, counts, counts.totals, { threshold: settings.threshold });
+      smtpMetrics.junkProbability.observe(r.probability);
+      return r;
+    } catch (e) {
+      c.log.error({ err: e, account }, 'junk filter');
+      return null;
+    }
+  }
+
   /** The listener's blocklists, asked at most once per message and only if needed. */
   private blocklists() {
     const checker = this.c.ctx.dnsbl;
@@ -450,6 +502,9 @@ class Delivery {
           // A forward comes from the forwarder's address: its listing is not the sender's.
           blocklists: facts.isForward ? null : this.blocklists(),
           rule,
+          content: this.verification ? () => this.classify(account) : null,
+          junkThreshold: cfg.accounts[account]?.junk_filter.threshold,
+          ...(c.ctx.verification?.jitter ? { jitter: c.ctx.verification.jitter } : {}),
         });
     if (!analysis.accept) {
       c.setSlow(true);

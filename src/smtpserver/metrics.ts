@@ -24,6 +24,12 @@ export const smtpMetrics = {
     help: 'Verification results of incoming messages, by method (iprev, spf, dkim per signature, arc, dmarc) and result.',
     labelNames: ['method', 'result'],
   }),
+  junkProbability: defineHistogram({
+    name: 'tidings_smtpserver_junk_probability',
+    help: 'Junk probability the content filter gave incoming messages it classified.',
+    labelNames: [],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99],
+  }),
   reports: defineCounter({
     name: 'tidings_smtpserver_reports_total',
     help: 'DMARC and TLS reports received, by kind and result (stored, duplicate, refused).',

@@ -32,6 +32,8 @@ export type StoreOptions = {
   cleanup?: boolean;
   /** Test hook: runs after message files are linked, before the commit. */
   beforeCommit?: () => void;
+  /** Called once for each account opened (the junk filter's trainer follows it). */
+  onAccountOpen?: (account: Account) => void;
 };
 
 const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -94,7 +96,10 @@ export class Store {
         this.opts.initialMailboxes?.(name),
       );
       this.accounts.set(name, p);
-      p.catch(() => this.accounts.delete(name));
+      p.then(
+        (a) => this.opts.onAccountOpen?.(a),
+        () => this.accounts.delete(name),
+      );
     }
     return p;
   }
