@@ -165,11 +165,11 @@ export type DmarcInput = {
   sample?: number;
 };
 
-/** Evaluates DMARC for a message (RFC 7489 §6.6). */
-export async function verifyDmarc(input: DmarcInput, resolver: Resolver): Promise<DmarcResult> {
-  const domain = input.fromDomain.toLowerCase();
-  const base: DmarcResult = {
-    status: 'none',
+/** A result without a record: none, or an error (a lookup that failed or took too long). */
+export function dmarcWithout(status: 'none' | 'temperror', fromDomain: string): DmarcResult {
+  const domain = fromDomain.toLowerCase();
+  return {
+    status,
     domain,
     orgDomain: organizationalDomain(domain),
     record: null,
@@ -180,6 +180,12 @@ export async function verifyDmarc(input: DmarcInput, resolver: Resolver): Promis
     spfAligned: false,
     dkimAligned: false,
   };
+}
+
+/** Evaluates DMARC for a message (RFC 7489 §6.6). */
+export async function verifyDmarc(input: DmarcInput, resolver: Resolver): Promise<DmarcResult> {
+  const domain = input.fromDomain.toLowerCase();
+  const base = dmarcWithout('none', domain);
   const found = await lookupDmarc(domain, resolver);
   if (found.kind === 'temperror') return { ...base, status: 'temperror' };
   if (found.kind === 'none') return base;

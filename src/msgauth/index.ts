@@ -46,6 +46,7 @@ export {
 export { verifySpf, type SpfInput, type SpfResult, type SpfStatus } from './spf.js';
 export {
   aligned,
+  dmarcWithout,
   lookupDmarc,
   organizationalDomain,
   parseDmarcRecord,

@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import {
   authResultsHeader,
   receivedSpfHeader,
+  dmarcWithout,
   verifyDmarc,
   verifyIprev,
   verifySignatures,
@@ -138,18 +139,7 @@ export async function verifyIncoming(
     'dmarc',
   ).catch((e): DmarcResult => {
     failed('dmarc')(e);
-    return {
-      status: 'temperror',
-      domain: fromDomain,
-      orgDomain: fromDomain,
-      record: null,
-      recordDomain: '',
-      published: 'none',
-      policy: 'none',
-      sampledOut: false,
-      spfAligned: false,
-      dkimAligned: false,
-    };
+    return dmarcWithout('temperror', fromDomain);
   });
   const v = { iprev, spf, dkim: sig.dkim, arc: sig.arc, dmarc: fromDomain ? dmarc : noFrom(dmarc) };
   smtpMetrics.verification.inc({ method: 'iprev', result: iprev.status });

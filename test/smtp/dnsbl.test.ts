@@ -10,6 +10,7 @@ import {
   ZONE,
   message,
   send,
+  storedHeads,
   textOf,
   withServer,
   type SmtpTestServer,
@@ -50,14 +51,7 @@ async function client(s: SmtpTestServer, localAddress?: string) {
 }
 
 async function firstLines(a: Account, name: string): Promise<string[]> {
-  const mb = await a.mailbox(name);
-  if (!mb) return [];
-  const out: string[] = [];
-  for (const m of await a.messages(mb.id, await a.uids(mb.id))) {
-    const text = (await a.readMessage(m, 0, Math.min(m.size, 400))).toString();
-    out.push(text.split('\r\n').slice(0, 2).join('\n'));
-  }
-  return out;
+  return (await storedHeads(a, name, 400)).map((h) => h.text.split('\r\n').slice(0, 2).join('\n'));
 }
 
 test('dnsbl: a listed client is refused, an unlisted one accepted with the answers', async () => {

@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store } from '../../src/store/index.js';
+import { Store, type Account } from '../../src/store/index.js';
 import { parseDomainsConfig, type DomainsConfig } from '../../src/config/index.js';
 import {
   generateSelfSigned,
@@ -383,6 +383,28 @@ export class SmtpTestClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** The first `bytes` of each stored message of a mailbox, with its flags, in UID order. */
+export async function storedHeads(
+  a: Account,
+  mailbox: string,
+  bytes = 800,
+): Promise<{ text: string; flags: number }[]> {
+  const mb = await a.mailbox(mailbox);
+  if (!mb) return [];
+  const out: { text: string; flags: number }[] = [];
+  for (const m of await a.messages(mb.id, await a.uids(mb.id))) {
+    const text = (await a.readMessage(m, 0, Math.min(m.size, bytes))).toString();
+    out.push({ text, flags: m.flags });
+  }
+  return out;
+}
+
+/** X-Tidings-Reason of each stored message of a mailbox: whole, or the reason alone. */
+export async function reasonsIn(a: Account, mailbox: string, whole = false): Promise<string[]> {
+  const re = whole ? /^X-Tidings-Reason: ([^\r]*)/m : /^X-Tidings-Reason: ([^;\r]*)/m;
+  return (await storedHeads(a, mailbox)).map((h) => re.exec(h.text)?.[1] ?? '');
 }
 
 /** A minimal message with CRLF line endings. */

@@ -11,6 +11,7 @@ import {
   message,
   send,
   smtp,
+  storedHeads,
   textOf,
   withServer,
   type SmtpTestServer,
@@ -57,20 +58,15 @@ async function train(s: SmtpTestServer) {
   return f;
 }
 
-const reason = async (a: Account, name: string) => {
-  const mb = await a.mailbox(name);
-  if (!mb) return [];
-  const out: string[] = [];
-  for (const m of await a.messages(mb.id, await a.uids(mb.id))) {
-    const t = (await a.readMessage(m, 0, Math.min(m.size, 800))).toString();
-    out.push(
-      [/^X-Tidings-Reason: ([^;\r]*)/m.exec(t)?.[1], /^X-Tidings-Junk: ([^\r]*)/m.exec(t)?.[1]]
-        .filter(Boolean)
-        .join(' | '),
-    );
-  }
-  return out;
-};
+const reason = async (a: Account, name: string) =>
+  (await storedHeads(a, name)).map((h) =>
+    [
+      /^X-Tidings-Reason: ([^;\r]*)/m.exec(h.text)?.[1],
+      /^X-Tidings-Junk: ([^\r]*)/m.exec(h.text)?.[1],
+    ]
+      .filter(Boolean)
+      .join(' | '),
+  );
 
 test('junk filter: trained, it refuses junk-like mail and accepts wanted-like mail', async () => {
   await withServer({ domains: WITH_REJECTS, verification: { jitter: () => 0 } }, async (s) => {

@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { DOMAINS, ZONE, send, smtp, textOf, withServer, type SmtpTestServer } from './harness.js';
+import {
+  DOMAINS,
+  ZONE,
+  send,
+  smtp,
+  storedHeads,
+  textOf,
+  withServer,
+  type SmtpTestServer,
+} from './harness.js';
 import { Flag, type Account } from '../../src/store/index.js';
 import type { MockZone } from '../../src/dns/index.js';
 
@@ -44,17 +53,10 @@ function reportMessage(from: string, type: string, name: string, data: Buffer): 
 }
 
 async function stored(a: Account, name: string) {
-  const mb = await a.mailbox(name);
-  if (!mb) return [];
-  const out: { reason: string; seen: boolean }[] = [];
-  for (const m of await a.messages(mb.id, await a.uids(mb.id))) {
-    const text = (await a.readMessage(m, 0, 300)).toString();
-    out.push({
-      reason: /^X-Tidings-Reason: ([^\r]*)/m.exec(text)?.[1] ?? '',
-      seen: (m.flags & Flag.Seen) !== 0,
-    });
-  }
-  return out;
+  return (await storedHeads(a, name, 300)).map((h) => ({
+    reason: /^X-Tidings-Reason: ([^\r]*)/m.exec(h.text)?.[1] ?? '',
+    seen: (h.flags & Flag.Seen) !== 0,
+  }));
 }
 
 async function withReports(fn: (s: SmtpTestServer, a: Account) => Promise<void>) {

@@ -7,6 +7,7 @@ import {
   DOMAINS,
   ZONE,
   message,
+  reasonsIn,
   send,
   smtp,
   textOf,
@@ -46,17 +47,7 @@ async function withSenders(fn: (s: SmtpTestServer, a: Account) => Promise<void>)
   });
 }
 
-/** Reasons of the stored messages of a mailbox, in order. */
-async function reasons(a: Account, name: string): Promise<string[]> {
-  const mb = await a.mailbox(name);
-  if (!mb) return [];
-  const out: string[] = [];
-  for (const m of await a.messages(mb.id, await a.uids(mb.id))) {
-    const text = (await a.readMessage(m, 0, Math.min(m.size, 600))).toString();
-    out.push(/^X-Tidings-Reason: ([^;\r]*)/m.exec(text)?.[1] ?? '');
-  }
-  return out;
-}
+const reasons = (a: Account, name: string) => reasonsIn(a, name);
 
 async function flag(a: Account, name: string, flags: number, mode: 'add' | 'remove' = 'add') {
   const mb = (await a.mailbox(name))!;

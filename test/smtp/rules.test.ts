@@ -8,6 +8,7 @@ import {
   SmtpTestClient,
   ZONE,
   message,
+  reasonsIn,
   send,
   smtp,
   textOf,
@@ -86,16 +87,7 @@ async function listedClient(s: SmtpTestServer) {
   return c;
 }
 
-async function reasons(a: Account, name: string): Promise<string[]> {
-  const mb = await a.mailbox(name);
-  if (!mb) return [];
-  const out: string[] = [];
-  for (const m of await a.messages(mb.id, await a.uids(mb.id))) {
-    const text = (await a.readMessage(m, 0, Math.min(m.size, 600))).toString();
-    out.push(/^X-Tidings-Reason: ([^\r]*)/m.exec(text)?.[1] ?? '');
-  }
-  return out;
-}
+const reasons = (a: Account, name: string) => reasonsIn(a, name, true);
 
 async function withRules(fn: (s: SmtpTestServer, a: Account) => Promise<void>) {
   await withServer(
