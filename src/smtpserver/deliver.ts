@@ -40,6 +40,9 @@ import { resolveAddress, type DestinationConfig, type DomainsConfig } from '../c
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 
+/** Messages up to this size are read into memory once for all the checks. */
+const IN_MEMORY = 1024 * 1024;
+
 /** The content filter reads at most this much of a message. */
 const CONTENT_READ_LIMIT = 2 * 1024 * 1024;
 /** Wanted and junk messages a filter must have learnt before its verdict counts. */
@@ -49,7 +52,7 @@ const MIN_TRAINED = 10;
 async function readHead(path: string, limit: number): Promise<Buffer> {
   const fh = await open(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(limit);
+    const buf = Buffer.allocUnsafe(Math.min(limit, (await fh.stat()).size));
     let n = 0;
     while (n < limit) {
       const r = await fh.read(buf, n, limit - n, n);
@@ -85,15 +88,18 @@ export async function deliver(
     throw userError(C.MailboxUnavailablePerm, SE.BadDestMailbox1, 'no such user(s)');
   }
   let verification: Verification | null = null;
+  // A message of ordinary size is read once, for verification, the content filter and
+  // report parsing alike.
+  const data = !c.ctx.localserve && msg.size <= IN_MEMORY ? await readFile(msg.path) : null;
   if (!c.ctx.localserve) {
-    verification = await verifyIncoming(c, tx, msg, info);
+    verification = await verifyIncoming(c, tx, msg, info, data);
     if (verification.spf.explanation) {
       // The sender's own words: logged, never shown in headers (they could mislead).
       c.log.info({ explanation: verification.spf.explanation }, 'spf fail explanation');
     }
     await obscureOwnAuthResults(msg, info, c.ctx.hostname);
   }
-  const d = new Delivery(c, tx, msg, info, verification);
+  const d = new Delivery(c, tx, msg, info, verification, data);
   for (const r of rcpts) await d.recipient(r);
   const errors = d.errors;
   if (errors.length === tx.recipients.length) throw joinedError(errors);
@@ -135,6 +141,12 @@ class Delivery {
   private dnsbl: Promise<DnsblCheck> | undefined;
   private report: Promise<'dmarc' | 'tls' | null> | undefined;
   private tokens: Promise<Tokens> | undefined;
+  private bytes: Promise<Buffer> | undefined;
+
+  /** The whole message in memory, read once (callers check its size first). */
+  private data(): Promise<Buffer> {
+    return (this.bytes ??= readFile(this.msg.path));
+  }
 
   constructor(
     private readonly c: SmtpConn,
@@ -142,7 +154,9 @@ class Delivery {
     private readonly msg: PreparedMessage,
     private readonly info: MessageInfo,
     private readonly verification: Verification | null,
+    data: Buffer | null,
   ) {
+    if (data) this.bytes = Promise.resolve(data);
     this.explicit = new Set(
       tx.recipients.flatMap((r) => (r.target.kind === 'account' ? [r.target.canonical] : [])),
     );
@@ -295,7 +309,7 @@ class Delivery {
       }
       try {
         const domains = c.ctx.domains().domains;
-        const r = await ingestReport(kind, await readFile(this.msg.path), c.ctx.store, {
+        const r = await ingestReport(kind, await this.data(), c.ctx.store, {
           forDomain: (d) => domains[d.toLowerCase()] !== undefined,
         });
         smtpMetrics.reports.inc({ kind, result: r.added ? 'stored' : 'duplicate' });
@@ -322,14 +336,16 @@ class Delivery {
     if (!settings?.enabled) return null;
     try {
       const filter = await JunkFilter.open(c.ctx.store, account, settings);
+      // Untrained, the filter is not asked: the message is not even read for it.
+      const { totals } = await filter.db.counts([]);
+      if (totals.ham < MIN_TRAINED || totals.spam < MIN_TRAINED) return null;
       this.tokens ??= (async () => {
         const whole = this.msg.size <= CONTENT_READ_LIMIT;
-        const data = await readHead(this.msg.path, CONTENT_READ_LIMIT);
+        const data = whole ? await this.data() : await readHead(this.msg.path, CONTENT_READ_LIMIT);
         return filter.tokens(data, whole ? this.msg.part : undefined);
       })();
       const tokens = await this.tokens;
       const counts = await filter.db.counts(tokens.keys);
-      if (counts.totals.ham < MIN_TRAINED || counts.totals.spam < MIN_TRAINED) return null;
       const r = classifyCounts(tokens, counts, counts.totals, { threshold: settings.threshold });
       smtpMetrics.junkProbability.observe(r.probability);
       return r;

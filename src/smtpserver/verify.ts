@@ -67,6 +67,8 @@ export async function verifyIncoming(
   tx: Transaction,
   msg: PreparedMessage,
   info: MessageInfo,
+  /** The message's bytes when already in memory; otherwise the file is streamed. */
+  data: Buffer | null = null,
 ): Promise<Verification> {
   const resolver = c.ctx.resolver;
   const ms = c.ctx.verification?.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT;
@@ -104,7 +106,7 @@ export async function verifyIncoming(
   const sigP = !signed
     ? Promise.resolve(UNSIGNED)
     : within(
-        verifySignatures(createReadStream(msg.path), resolver, now ? { now } : {}),
+        verifySignatures(data ?? createReadStream(msg.path), resolver, now ? { now } : {}),
         ms,
         'dkim',
       ).catch((e) => {
