@@ -54,6 +54,12 @@ function conclude(e: Evidence, min: number, ratio: number): boolean | null {
   return null;
 }
 
+/** Whether one source's evidence decides (for EvidenceQuery.decides: the rest is skipped). */
+export function sourceDecides(source: SourceName, e: Evidence): boolean {
+  const r = RULES.find((x) => x.source === source);
+  return r !== undefined && conclude(e, r.min, r.ratio) !== null;
+}
+
 export function reputationVerdict(e: SenderEvidence): ReputationVerdict {
   if (e.sentTo) {
     return { junk: false, reason: 'reputation-sent-to', text: 'you wrote to this address' };

@@ -20,7 +20,7 @@ import {
   type Verification,
 } from './verify.js';
 import { organizationalDomain, type DnsblCheck } from '../msgauth/index.js';
-import { RECENT_PER_SOURCE } from '../junk/reputation.js';
+import { RECENT_PER_SOURCE, sourceDecides } from '../junk/reputation.js';
 import { matchRule, type MatchedRule } from './rules.js';
 import { queueDSN, type RcptError } from './partialdsn.js';
 import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
@@ -390,6 +390,7 @@ class Delivery {
     if (forward) return { recent: RECENT_PER_SOURCE, ...(from ? { fromAddress: from } : {}) };
     return {
       recent: RECENT_PER_SOURCE,
+      decides: sourceDecides,
       ...(from && v.dmarc.status === 'pass' ? { fromAddress: from } : {}),
       dkimDomains: f.dkimDomains ?? [],
       ...(v.spf.status === 'pass' && v.spf.identity === 'mailfrom'

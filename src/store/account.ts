@@ -24,7 +24,12 @@ import type { Mailbox, Message } from './rows.js';
 
 export { type AccountOptions } from './core.js';
 export { type SendCounts } from './outgoing.js';
-export { type Evidence, type EvidenceQuery, type SenderEvidence } from './reputation.js';
+export {
+  type Evidence,
+  type EvidenceQuery,
+  type EvidenceSource,
+  type SenderEvidence,
+} from './reputation.js';
 export { DEFAULT_REJECTS_LIMITS, type RejectsLimits } from './rejects.js';
 export { FILES_PER_DIR } from './files.js';
 export { type FlagOp, type FlagResult } from './messages.js';

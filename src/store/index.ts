@@ -16,6 +16,7 @@ export {
   type SendCounts,
   type Evidence,
   type EvidenceQuery,
+  type EvidenceSource,
   type SenderEvidence,
   DEFAULT_REJECTS_LIMITS,
   type RejectsLimits,

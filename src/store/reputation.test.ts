@@ -73,6 +73,17 @@ test("junk and wanted: user actions count, the server's own Junk placement does 
     assert.deepEqual(e.orgDomain, want);
     assert.deepEqual(e.ip, [want, want, want]);
     assert.equal(e.sentTo, false);
+    // Once a source decides, the broader ones are not looked up.
+    const seen: string[] = [];
+    const first = await a.senderEvidence({
+      ...q,
+      decides: (source) => {
+        seen.push(source);
+        return source === 'mailFrom';
+      },
+    });
+    assert.deepEqual(seen, ['from', 'dkim', 'mailFrom']);
+    assert.deepEqual([first.orgDomain, first.ip], [null, [null, null, null]]);
     await a.recordOutgoing(['Alice@Good.example']);
     assert.equal((await a.senderEvidence(q)).sentTo, true);
     // Copies carry their DKIM domains: an unread copy says nothing, a read one counts.

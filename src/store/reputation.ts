@@ -22,7 +22,15 @@ export type EvidenceQuery = {
   ipMasked?: readonly [string, string, string];
   /** How many recent messages of each source to look at. */
   recent: number;
+  /**
+   * Whether a source's evidence already decides: the sources are looked up from the
+   * most specific (sent to, From address, DKIM, MAIL FROM, organisation, networks) and
+   * the rest are skipped (left null) once one decides.
+   */
+  decides?: (source: EvidenceSource, e: Evidence) => boolean;
 };
+
+export type EvidenceSource = 'from' | 'dkim' | 'mailFrom' | 'orgDomain' | 'ip1' | 'ip2' | 'ip3';
 
 export type SenderEvidence = {
   /** The account wrote to the From address. */
@@ -90,11 +98,14 @@ export function senderEvidence(core: AccountCore, q: EvidenceQuery): SenderEvide
     orgDomain: null,
     ip: [null, null, null],
   };
+  const decided = (s: EvidenceSource, e: Evidence) => q.decides?.(s, e) ?? false;
   const f = q.fromAddress;
   if (f) {
     const address = `${f.localpart}@${f.domain}`.toLowerCase();
     out.sentTo = core.stmt('SELECT 1 FROM recipients WHERE address = ?').get(address) !== undefined;
+    if (out.sentTo && q.decides) return out;
     out.from = by(SOURCE_CONDITIONS.from, f.domain.toLowerCase(), f.localpart);
+    if (decided('from', out.from)) return out;
   }
   const dkim = [...new Set((q.dkimDomains ?? []).map((d) => d.toLowerCase()))];
   if (dkim.length > 0) {
@@ -111,19 +122,28 @@ export function senderEvidence(core: AccountCore, q: EvidenceQuery): SenderEvide
     out.dkim = tally(
       core.stmt(sourceSql(`m.id IN (${list.map(() => '?').join(',')})`, n)).all(...list) as Row[],
     );
+    if (decided('dkim', out.dkim)) return out;
   }
-  if (q.mailFromDomain)
+  if (q.mailFromDomain) {
     out.mailFrom = by(SOURCE_CONDITIONS.mailFrom, q.mailFromDomain.toLowerCase());
+    if (decided('mailFrom', out.mailFrom)) return out;
+  }
   if (q.fromOrgDomain) {
     out.orgDomain = by(SOURCE_CONDITIONS.orgDomain, q.fromOrgDomain.toLowerCase());
+    if (decided('orgDomain', out.orgDomain)) return out;
   }
   if (q.ipMasked) {
     const [a, b, c] = q.ipMasked;
-    out.ip = [
-      by(SOURCE_CONDITIONS.ip1, a),
-      by(SOURCE_CONDITIONS.ip2, b),
-      by(SOURCE_CONDITIONS.ip3, c),
-    ];
+    const sources = [
+      ['ip1', SOURCE_CONDITIONS.ip1, a],
+      ['ip2', SOURCE_CONDITIONS.ip2, b],
+      ['ip3', SOURCE_CONDITIONS.ip3, c],
+    ] as const;
+    for (const [i, [s, cond, v]] of sources.entries()) {
+      const e = by(cond, v);
+      out.ip[i] = e;
+      if (decided(s, e)) return out;
+    }
   }
   return out;
 }
