@@ -125,7 +125,7 @@ export type RetrainReport = { ham: number; spam: number; skipped: number; mailbo
 
 const RETRAIN_BATCH = 200;
 /** Bytes of a stored message read for training. */
-const READ_LIMIT = 2 * 1024 * 1024;
+export const TRAIN_READ_LIMIT = 2 * 1024 * 1024;
 
 /**
  * Forgets all training of an account, then learns its messages as trainingClass says,
@@ -150,7 +150,7 @@ export async function retrain(
           continue;
         }
         // Bounded: text beyond the first bytes is not tokenized anyway.
-        const data = await account.readMessage(m, 0, Math.min(m.size, READ_LIMIT));
+        const data = await account.readMessage(m, 0, Math.min(m.size, TRAIN_READ_LIMIT));
         batch.push({
           key: messageKey(m),
           spam: cls === 'spam',

@@ -16,10 +16,13 @@ import {
   type Session,
   type Store,
 } from '../store/index.js';
-import { JunkFilter, messageKey, trainingClass, type TrainMessage } from './filter.js';
-
-/** Bytes of a message read for training. */
-const READ_LIMIT = 2 * 1024 * 1024;
+import {
+  JunkFilter,
+  TRAIN_READ_LIMIT,
+  messageKey,
+  trainingClass,
+  type TrainMessage,
+} from './filter.js';
 
 export class JunkTrainer {
   private readonly session: Session;
@@ -84,7 +87,7 @@ export class JunkTrainer {
       for (const m of await this.account.messages(mailboxId, [...uids])) {
         const cls = await this.classOf(m, mb);
         if (!cls) continue;
-        const data = await this.account.readMessage(m, 0, Math.min(m.size, READ_LIMIT));
+        const data = await this.account.readMessage(m, 0, Math.min(m.size, TRAIN_READ_LIMIT));
         items.push({ key: messageKey(m), spam: cls === 'spam', message: data });
       }
     }

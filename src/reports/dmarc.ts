@@ -3,6 +3,7 @@
 // with one attached. Elements outside the schema are skipped; required fields, IP
 // addresses and counts are checked; sizes, records and nesting are bounded.
 import { isIP } from 'node:net';
+import type { ReceivedDMARCSummary } from '../store/index.js';
 import { reportDocument } from './attachment.js';
 import { ReportError } from './errors.js';
 import { MAX_REPORT_BYTES } from './unpack.js';
@@ -309,19 +310,8 @@ function checkRecord(rec: RawRecord, n: number): DMARCRecord {
   };
 }
 
-/** What a listing shows of a report; times in ms since the epoch. */
-export type DMARCSummary = {
-  org: string;
-  reportId: string;
-  email: string;
-  domain: string;
-  start: number;
-  end: number;
-  records: number;
-  messages: number;
-  /** Messages for which the evaluated policy had neither DKIM nor SPF pass. */
-  failed: number;
-};
+/** What a listing shows of a report (the stored summary without its row id and time). */
+export type DMARCSummary = Omit<ReceivedDMARCSummary, 'id' | 'received'>;
 
 export function dmarcSummary(r: DMARCReport): DMARCSummary {
   let messages = 0;

@@ -3,6 +3,7 @@
 // one attached. Nesting and array sizes are checked before JSON.parse sees the text;
 // required fields, counts, dates and IP addresses are checked after.
 import { isIP } from 'node:net';
+import type { ReceivedTLSSummary } from '../store/index.js';
 import { reportDocument } from './attachment.js';
 import { ReportError } from './errors.js';
 import { MAX_REPORT_BYTES } from './unpack.js';
@@ -254,18 +255,8 @@ function checkPolicy(v: unknown, at: string): TLSPolicyResult {
   };
 }
 
-/** What a listing shows of a report; times in ms since the epoch. */
-export type TLSSummary = {
-  org: string;
-  reportId: string;
-  contact: string;
-  domain: string;
-  start: number;
-  end: number;
-  policies: number;
-  successes: number;
-  failures: number;
-};
+/** What a listing shows of a report (the stored summary without its row id and time). */
+export type TLSSummary = Omit<ReceivedTLSSummary, 'id' | 'received'>;
 
 export function tlsSummary(r: TLSReport): TLSSummary {
   let successes = 0;

@@ -418,7 +418,13 @@ class Delivery {
     const name = accCfg?.rejects_mailbox;
     if (!name) return;
     try {
-      this.hash ??= await fileHash(this.msg.path);
+      // From memory when the message is there already; a larger one is streamed.
+      this.hash ??=
+        this.msg.size <= IN_MEMORY
+          ? createHash('sha256')
+              .update(await this.data())
+              .digest()
+          : await fileHash(this.msg.path);
       const existing = await acc.mailbox(name);
       if (existing && (await acc.hasMessageHash(existing.id, this.hash))) return;
       if (existing && !accCfg.keep_rejects) await acc.tidyRejects(existing.id, this.msg.size);
