@@ -108,6 +108,18 @@ trusted_arc_sealers = ["lists.example.net"]
 # temporary error. Default "60s".
 verify_timeout = "60s"
 
+# Reports this server sends to other domains, each once its period is over, from
+# postmaster@<hostname> (DKIM-signed when the host name is a configured domain).
+[reports]
+# DMARC aggregate reports (RFC 7489 §7.2) to the rua addresses of the DMARC records of
+# the domains whose mail arrived here, per period the record asks for (ri, whole hours,
+# at most a day). Default true.
+outgoing_dmarc = true
+# SMTP TLS reports (RFC 8460) to the mailto rua addresses of the TLSRPT records of the
+# domains mail was delivered to, once per UTC day: TLS sessions that worked and that
+# failed, and MTA-STS policies that could not be had. Default true.
+outgoing_tls = true
+
 # Smarthosts: servers that take outgoing mail on our behalf. Routes choose them.
 [transports.provider]
 # Host name or IP address of the smarthost. Required. A name is looked up as other

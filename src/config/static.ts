@@ -268,6 +268,12 @@ const incoming = z.strictObject({
   verify_timeout: duration.default(60_000),
 });
 
+// Reports this server sends to other domains.
+const reports = z.strictObject({
+  outgoing_dmarc: z.boolean().default(true),
+  outgoing_tls: z.boolean().default(true),
+});
+
 const staticSchema = z.strictObject({
   hostname: domainName,
   data_dir: filePath.default('../data'),
@@ -277,6 +283,7 @@ const staticSchema = z.strictObject({
   listeners: z.record(z.string(), listener),
   queue: queue.prefault({}),
   incoming: incoming.prefault({}),
+  reports: reports.prefault({}),
   dns: dns.prefault({}),
   transports: z.record(z.string(), transport).default(() => ({})),
   routes: z.array(route).default(() => []),

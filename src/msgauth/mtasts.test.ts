@@ -224,12 +224,14 @@ describe('MtaStsCache', () => {
     assert.deepEqual(await s.cache.lookup('example.com'), {
       policy: null,
       error: 'MTA-STS TXT record of example.com: 2 "v=STSv1" TXT records',
+      failure: 'sts-policy-invalid',
     });
     s.resolver.setZone({ txt: { '_mta-sts.example.com': ['v=STSv1; id=a'] } });
     s.setFail('connection refused');
     assert.deepEqual(await s.cache.lookup('example.com'), {
       policy: null,
       error: 'MTA-STS policy of example.com: connection refused',
+      failure: 'sts-policy-fetch-error',
     });
     s.setFail(undefined);
     s.policies.delete('example.com');
@@ -237,6 +239,7 @@ describe('MtaStsCache', () => {
       policy: null,
       error:
         'MTA-STS policy of example.com: https://mta-sts.example.com/.well-known/mta-sts.txt: HTTP status 404',
+      failure: 'sts-policy-fetch-error',
     });
     assert.deepEqual(await s.cache.lookup('bad domain'), {
       policy: null,
@@ -267,6 +270,7 @@ describe('MtaStsCache', () => {
       assert.deepEqual(await cache.lookup('example.com'), {
         policy: null,
         error: `MTA-STS policy of example.com: ${msg}`,
+        failure: 'sts-policy-fetch-error',
       });
     }
   });
@@ -369,6 +373,7 @@ describe('MtaStsCache with the default HTTPS fetch', () => {
     assert.deepEqual(await cache(cert.certPem).lookup('example.com'), {
       policy: null,
       error: `MTA-STS policy of example.com: ${url}: HTTP status 302 (redirects are not followed)`,
+      failure: 'sts-policy-fetch-error',
     });
   });
 
@@ -380,6 +385,7 @@ describe('MtaStsCache with the default HTTPS fetch', () => {
     assert.deepEqual(await cache(cert.certPem).lookup('example.com'), {
       policy: null,
       error: `MTA-STS policy of example.com: ${url}: content type "text/html; charset=utf-8", not text/plain`,
+      failure: 'sts-policy-fetch-error',
     });
   });
 
@@ -391,6 +397,7 @@ describe('MtaStsCache with the default HTTPS fetch', () => {
     assert.deepEqual(await cache(cert.certPem).lookup('example.com'), {
       policy: null,
       error: `MTA-STS policy of example.com: ${url}: policy is larger than 65536 bytes`,
+      failure: 'sts-policy-fetch-error',
     });
   });
 
@@ -424,6 +431,7 @@ describe('MtaStsCache with the default HTTPS fetch', () => {
     assert.deepEqual(await cache(cert.certPem, false, 200).lookup('example.com'), {
       policy: null,
       error: `MTA-STS policy of example.com: ${url}: no response within 200 ms`,
+      failure: 'sts-policy-fetch-error',
     });
   });
 });

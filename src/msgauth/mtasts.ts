@@ -267,6 +267,11 @@ export interface MtaStsCacheOptions {
 export interface MtaStsLookup {
   policy: MtaStsPolicy | null;
   error?: string;
+  /**
+   * What a TLS report calls the failure (RFC 8460 §4.3.2) when the domain publishes
+   * MTA-STS but no policy could be had; absent for DNS trouble.
+   */
+  failure?: 'sts-policy-fetch-error' | 'sts-policy-invalid';
 }
 
 interface CacheEntry {
@@ -346,7 +351,10 @@ export class MtaStsCache {
       if (cached) return { policy: cached };
       if (isNotFound(e)) return { policy: null };
       const msg = e instanceof Error ? e.message : String(e);
-      return { policy: null, error: `MTA-STS TXT record of ${domain}: ${msg}` };
+      const error = `MTA-STS TXT record of ${domain}: ${msg}`;
+      if (e instanceof MtaStsPolicyError)
+        return { policy: null, error, failure: 'sts-policy-invalid' };
+      return { policy: null, error };
     }
     if (id === undefined || (cached && cached.id === id)) return { policy: cached ?? null };
     try {
@@ -359,7 +367,11 @@ export class MtaStsCache {
         this.log?.warn({ domain, err: msg }, 'mta-sts policy fetch failed, using cached policy');
         return { policy: cached };
       }
-      return { policy: null, error: `MTA-STS policy of ${domain}: ${msg}` };
+      return {
+        policy: null,
+        error: `MTA-STS policy of ${domain}: ${msg}`,
+        failure: e instanceof MtaStsPolicyError ? 'sts-policy-invalid' : 'sts-policy-fetch-error',
+      };
     }
   }
 

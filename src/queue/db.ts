@@ -86,8 +86,8 @@ export class QueueDB {
       `INSERT INTO queue_messages (file_id, queued, account, sender_localpart, sender_domain,
          rcpt_localpart, rcpt_domain, has8bit, smtputf8, message_id, subject, require_tls, prefix,
          size, dsn_notify, dsn_ret, dsn_envid, dsn_orcpt_type, dsn_orcpt, release_at, next_attempt,
-         future_release_request, hold, is_dsn)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         future_release_request, hold, is_dsn, is_report)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       fileId,
       now,
@@ -113,6 +113,7 @@ export class QueueDB {
       m.futureReleaseRequest ?? '',
       m.hold ? 1 : 0,
       m.isDSN ? 1 : 0,
+      m.isReport ? 1 : 0,
     );
     return Number(r.lastInsertRowid);
   }
@@ -338,6 +339,7 @@ function storedFromRow(r: Row): Stored {
     futureReleaseRequest: r.future_release_request as string,
     hold: r.hold === 1,
     isDSN: r.is_dsn === 1,
+    isReport: r.is_report === 1,
     attempts: r.attempts as number,
     lastAttempt: r.last_attempt === null ? null : new Date(r.last_attempt as number),
     lastError: r.last_error as string,

@@ -58,6 +58,7 @@ test('add of three recipients shares one durable file', async (t) => {
     futureReleaseRequest: '',
     hold: false,
     isDSN: false,
+    isReport: false,
     attempts: 0,
     lastAttempt: null,
     lastError: '',
@@ -366,7 +367,7 @@ test('the queue schema version lives in its own table, not in user_version', asy
   const globalVersion = GLOBAL_MIGRATIONS[GLOBAL_MIGRATIONS.length - 1]?.version;
   assert.equal(db.pragma('user_version', { simple: true }), globalVersion);
   assert.deepEqual(db.prepare('SELECT id, version FROM queue_schema').all(), [
-    { id: 1, version: 2 },
+    { id: 1, version: 3 },
   ]);
   await h.submit(ORIGINAL, [msg('x@remote.example')]);
   db.prepare('UPDATE queue_schema SET version = 99').run();
@@ -376,7 +377,7 @@ test('the queue schema version lives in its own table, not in user_version', asy
       e instanceof QueueError &&
       e.code === 'schema' &&
       e.message ===
-        'queue schema version 99 is newer than this program supports (2); upgrade Tidings',
+        'queue schema version 99 is newer than this program supports (3); upgrade Tidings',
   );
 });
 

@@ -83,6 +83,13 @@ CREATE TABLE queue_holdrules (
 );
 `,
   },
+  {
+    version: 3,
+    sql: `
+-- 1: a DMARC or TLS report sent by this server.
+ALTER TABLE queue_messages ADD COLUMN is_report INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 /** Creates or upgrades the queue tables; refuses a schema newer than this program knows. */

@@ -14,7 +14,7 @@ import {
   type Resolver,
 } from '../dns/index.js';
 import type { Logger } from '../log/index.js';
-import { matchesMX, type MtaStsPolicy } from '../msgauth/index.js';
+import { matchesMX, type MtaStsLookup, type MtaStsPolicy } from '../msgauth/index.js';
 import {
   SmtpClient,
   SmtpClientError,
@@ -27,9 +27,16 @@ import { HostLimiter } from './hostlimit.js';
 import { deliveryMetrics } from './metrics.js';
 import { routeFor, routeKey, type Route, type RoutingConfig } from './routing.js';
 import type { DeliveryOutcome, Path, QueueMessage, RemoteDeliverer } from './types.js';
+import {
+  recordTLS,
+  reportPolicy,
+  sessionFailure,
+  type TLSReportScope,
+  type TLSResultSink,
+} from './tlsresults.js';
 
 export interface MtaStsSource {
-  lookup(domain: string): Promise<{ policy: MtaStsPolicy | null; error?: string }>;
+  lookup(domain: string): Promise<MtaStsLookup>;
 }
 
 export type SmtpDelivererOptions = {
@@ -54,6 +61,8 @@ export type SmtpDelivererOptions = {
    * then DNS). An IP address is used as it is, without lookup.
    */
   lookupHost?: (host: string) => Promise<{ v6: string[]; v4: string[] }>;
+  /** Where the TLS results of MX deliveries go, for TLS reports (RFC 8460); none: not kept. */
+  tlsResults?: TLSResultSink;
   /** Opens a TCP connection (tests may redirect); default net.connect. */
   connect?: (ip: string, port: number, timeoutMs: number) => Promise<Socket>;
 };
@@ -61,6 +70,9 @@ export type SmtpDelivererOptions = {
 /** Outcome of trying one host with one set of messages. */
 type HostTry =
   { kind: 'done'; outcomes: DeliveryOutcome[] } | { kind: 'next'; outcome: DeliveryOutcome };
+
+/** A session's TLS: established or not (undefined: no session), and why it failed. */
+type SessionTLS = { tls?: boolean; tlsError?: SmtpClientError };
 
 /** How a host's addresses are found. */
 type AddressLookup = (host: string) => Promise<{ v6: string[]; v4: string[] }>;
@@ -138,9 +150,10 @@ export class SmtpDeliverer implements RemoteDeliverer {
       domains.set(d, [...(domains.get(d) ?? []), i]);
     });
     const joined = new Map<string, { hosts: MXTarget[]; tls: TLSPlan; idx: number[] }>();
+    const optional = msgs.every((m) => m.isReport === true);
     for (const [domain, idx] of domains) {
       const first = msgs[idx[0] as number] as QueueMessage;
-      const plan = await this.planDomain(domain, first.requireTLS);
+      const plan = await this.planDomain(domain, first.requireTLS, optional);
       if ('error' in plan) {
         for (const i of idx) out[i] = plan.error;
         continue;
@@ -152,7 +165,16 @@ export class SmtpDeliverer implements RemoteDeliverer {
     }
     for (const g of joined.values()) {
       const part = g.idx.map((i) => msgs[i] as QueueMessage);
-      const res = await this.tryHosts(g.hosts, g.tls, part, data);
+      const sink = this.opts.tlsResults;
+      const scope: TLSReportScope | null = sink
+        ? {
+            domains: [...new Set(part.map((m) => m.recipient.domain.toLowerCase()))],
+            policy: reportPolicy(g.tls.policy),
+            optional,
+            sink,
+          }
+        : null;
+      const res = await this.tryHosts(g.hosts, g.tls, part, data, scope);
       g.idx.forEach((i, j) => (out[i] = res[j] as DeliveryOutcome));
     }
     return out;
@@ -162,6 +184,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
   private async planDomain(
     domain: string,
     requireTLS: boolean | null,
+    optional: boolean,
   ): Promise<{ hosts: MXTarget[]; tls: TLSPlan } | { error: DeliveryOutcome }> {
     let mx;
     try {
@@ -180,7 +203,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
       const why = `domain ${domain} has no MX and no address`;
       return { error: outcome(false, true, 0, '5.1.2', why, '') };
     }
-    const tls = await this.tlsPlan(domain, requireTLS);
+    const tls = await this.tlsPlan(domain, requireTLS, optional);
     if ('error' in tls) return tls;
     let hosts = mx.hosts;
     if (tls.policy && tls.enforce) {
@@ -190,6 +213,17 @@ export class SmtpDeliverer implements RemoteDeliverer {
         // RFC 8461 §4.2: no MX host matches the policy: a temporary failure.
         const why = `no MX host of ${domain} matches its MTA-STS policy (${policy.mx.join(', ')})`;
         deliveryMetrics.mtaSts.inc({ result: 'mx-mismatch' });
+        const sink = this.opts.tlsResults;
+        const scope = sink
+          ? { domains: [domain], policy: reportPolicy(policy), optional, sink }
+          : null;
+        recordTLS(scope, {
+          resultType: 'validation-failure',
+          sendingMtaIp: '',
+          receivingMxHostname: mx.hosts[0]?.host ?? '',
+          receivingIp: '',
+          failureReasonCode: 'mx-not-in-policy',
+        });
         return { error: outcome(false, false, 0, '4.7.5', why, '') };
       }
     } else if (tls.policy) {
@@ -213,6 +247,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
   private async tlsPlan(
     domain: string,
     requireTLS: boolean | null,
+    optional: boolean,
   ): Promise<TLSPlan | { error: DeliveryOutcome }> {
     if (requireTLS === false || !this.opts.mtaSts) {
       if (requireTLS === true) return noAuthenticatedMX(domain);
@@ -220,6 +255,20 @@ export class SmtpDeliverer implements RemoteDeliverer {
     }
     const r = await this.opts.mtaSts.lookup(domain);
     if (r.error) this.log.debug({ domain, error: r.error }, 'MTA-STS lookup');
+    const sink = this.opts.tlsResults;
+    if (r.failure && sink) {
+      const policy = { type: 'sts' as const, strings: [], mxHosts: [] };
+      recordTLS(
+        { domains: [domain], policy, optional, sink },
+        {
+          resultType: r.failure,
+          sendingMtaIp: '',
+          receivingMxHostname: '',
+          receivingIp: '',
+          failureReasonCode: '',
+        },
+      );
+    }
     const policy = r.policy && r.policy.mode !== 'none' ? r.policy : null;
     if (requireTLS === true) {
       if (!policy) return noAuthenticatedMX(domain);
@@ -236,6 +285,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
     tls: TLSPlan,
     msgs: QueueMessage[],
     data: () => Readable,
+    scope: TLSReportScope | null,
   ): Promise<DeliveryOutcome[]> {
     let last = outcome(false, false, 0, '4.4.1', 'no MX host could be reached', '');
     let allPermanent = true;
@@ -250,7 +300,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
         ...(this.opts.clientTimeouts ? { timeouts: this.opts.clientTimeouts } : {}),
       };
       const port = this.opts.mxPort ?? 25;
-      const r = await this.tryHost(h.host, port, lookup, copts, msgs, data, tls.enforce);
+      const r = await this.tryHost(h.host, port, lookup, copts, msgs, data, tls.enforce, scope);
       if (r.kind === 'done') return r.outcomes;
       last = r.outcome;
       allPermanent &&= r.outcome.permanent;
@@ -268,6 +318,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
     msgs: QueueMessage[],
     data: () => Readable,
     enforce = false,
+    scope: TLSReportScope | null = null,
   ): Promise<HostTry> {
     let ips: string[];
     try {
@@ -281,7 +332,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
     try {
       let last: DeliveryOutcome = outcome(false, false, 0, '4.4.1', 'no address', host);
       for (const ip of ips) {
-        const r = await this.tryAddress(host, ip, port, copts, msgs, data, enforce);
+        const r = await this.tryAddress(host, ip, port, copts, msgs, data, enforce, scope);
         if (r.kind === 'done') return r;
         last = r.outcome;
       }
@@ -299,8 +350,21 @@ export class SmtpDeliverer implements RemoteDeliverer {
     msgs: QueueMessage[],
     data: () => Readable,
     enforce: boolean,
+    scope: TLSReportScope | null,
   ): Promise<HostTry> {
     let r = await this.session(ip, port, host, copts, msgs, data);
+    // RFC 8460 §4.3: each session that tried TLS, as it went (not the plaintext retry).
+    if (r.tlsError) recordTLS(scope, sessionFailure(r.tlsError, host, ip));
+    else if (r.tls === true) recordTLS(scope, null);
+    else if (r.tls === false && copts.tlsMode !== 'none') {
+      recordTLS(scope, {
+        resultType: 'starttls-not-supported',
+        sendingMtaIp: '',
+        receivingMxHostname: host,
+        receivingIp: ip,
+        failureReasonCode: '',
+      });
+    }
     if (r.kind === 'next' && r.tlsFailure && copts.tlsMode === 'opportunistic') {
       // RFC 7435 §3: opportunistic security falls back to plaintext.
       this.log.info({ host, ip, error: r.outcome.error }, 'STARTTLS failed, retrying without TLS');
@@ -392,7 +456,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
     copts: Omit<ClientOptions, 'socket'>,
     msgs: QueueMessage[],
     data: () => Readable,
-  ): Promise<HostTry & { tlsFailure?: boolean }> {
+  ): Promise<HostTry & { tlsFailure?: boolean } & SessionTLS> {
     const started = Date.now();
     let socket: Socket;
     try {
@@ -410,7 +474,7 @@ export class SmtpDeliverer implements RemoteDeliverer {
       void client.quit().catch(() => undefined);
       deliveryMetrics.connections.inc({ result: 'ok' });
       deliveryMetrics.duration.observe((Date.now() - started) / 1000);
-      return this.fromResult(res, host, msgs);
+      return { ...this.fromResult(res, host, msgs), tls: client.tls !== null };
     } catch (e) {
       client?.close();
       socket.destroy();
@@ -423,15 +487,20 @@ export class SmtpDeliverer implements RemoteDeliverer {
         throw e;
       }
       deliveryMetrics.connections.inc({ result: e.tlsFailure ? 'tls-error' : e.stage });
+      const tlsState: SessionTLS = e.tlsFailure
+        ? { tlsError: e }
+        : client
+          ? { tls: client.tls !== null }
+          : {};
       // A refused login to a smarthost is a configuration problem to fix, not a reason
       // to return the message: it is retried.
       const permanent = e.permanent && e.stage !== 'auth';
       const o = outcome(false, permanent, e.code, e.secode, clientError(e, host), host);
       // Errors about the message itself end the attempt; others move on to the next host.
       if (e.permanent && (e.stage === 'mail' || e.stage === 'rcpt' || e.stage === 'data')) {
-        return { kind: 'done', outcomes: failAll(msgs.length, o) };
+        return { kind: 'done', outcomes: failAll(msgs.length, o), ...tlsState };
       }
-      return { kind: 'next', outcome: o, tlsFailure: e.tlsFailure };
+      return { kind: 'next', outcome: o, tlsFailure: e.tlsFailure, ...tlsState };
     }
   }
 

@@ -42,6 +42,11 @@ export type NewQueueMessage = {
   hold?: boolean;
   /** The message is itself a DSN: never generate a DSN about it. */
   isDSN?: boolean;
+  /**
+   * A DMARC or TLS report this server sends: its own delivery's TLS result is no reason
+   * by itself to send a TLS report back (RFC 8460 §3 asks to avoid report loops).
+   */
+  isReport?: boolean;
 };
 
 /** One delivery attempt. `secode` is an enhanced status code with its class ("4.2.2"). */

@@ -24,7 +24,8 @@ import { startImapServer } from '../imap/server.js';
 import { startSmtpServer, DeliveryRateLimiter, type SmtpKind } from '../smtpserver/index.js';
 import { Queue, queueAdmin } from '../queue/index.js';
 import { startCtlServer, type CtlServer } from './ctl.js';
-import { dkimSigner, remoteDeliverer, type Signer } from './outgoing.js';
+import { dkimSigner, remoteDeliverer, reportSender, type Signer } from './outgoing.js';
+import type { ReportSender } from '../reports/sender.js';
 import { SystemResolver, localserveResolver, type Resolver } from '../dns/index.js';
 import { startInfoServer } from './info.js';
 import { DnsblChecker } from '../msgauth/index.js';
@@ -66,6 +67,8 @@ export class Server {
   private services: Service[] = [];
   private watcher: { close(): void } | null = null;
   queue: Queue | null = null;
+  /** Sends outgoing DMARC and TLS reports; null under localserve. */
+  reports: ReportSender | null = null;
   resolver!: Resolver;
   private sign!: Signer;
   private ctl: CtlServer | null = null;
@@ -144,7 +147,9 @@ export class Server {
         hostname: st.hostname,
         log,
         localserve: opts.localserve ?? null,
-        remote: opts.localserve ? null : remoteDeliverer(st, server.resolver, log, opts.outgoing),
+        remote: opts.localserve
+          ? null
+          : remoteDeliverer(st, server.resolver, log, opts.outgoing, store),
         maxConcurrent: st.queue.max_concurrent,
         backoffBaseMs: st.queue.retry_base,
         maxAgeMs: st.queue.give_up_after,
@@ -153,6 +158,10 @@ export class Server {
       });
       server.queue.start();
       const queue = server.queue;
+      if (!opts.localserve) {
+        server.reports = reportSender(st, store, queue, sign, server.resolver, log);
+        server.reports.start();
+      }
       server.ctl = await startCtlServer(
         st.data_dir,
         (op, args) => queueAdmin(queue, op, args),
@@ -348,6 +357,7 @@ export class Server {
           timeoutMs: st.incoming.verify_timeout,
           trustedArcSealers: st.incoming.trusted_arc_sealers,
         },
+        dmarcReports: st.reports.outgoing_dmarc && !opts.localserve,
         queue: this.queue!,
         dkimSign: this.sign,
         log: this.log,
@@ -394,6 +404,7 @@ export class Server {
         this.watcher?.close();
         await Promise.allSettled(this.services.map((s) => s.close()));
         await this.ctl?.close();
+        await this.reports?.stop();
         await this.queue?.stop();
         await this.dataModes;
         await this.store.close();

@@ -108,9 +108,13 @@ export type SmtpContext = {
     now?: () => Date;
     /** A number in [0, 100) for DMARC pct sampling (tests). */
     sample?: () => number;
+    /** The time DMARC evaluations are kept at, ms (tests). */
+    evaluatedAt?: () => number;
     /** A number in [-1, 1) moving the junk threshold (tests). */
     jitter?: () => number;
   };
+  /** Keep DMARC evaluations of incoming mail for outgoing aggregate reports (RFC 7489 §7.2). */
+  dmarcReports?: boolean;
   queue: QueueAdder;
   /**
    * DKIM signatures (RFC 6376) for a submitted message from `fromDomain`: header fields

@@ -23,6 +23,7 @@ import { organizationalDomain, type DnsblCheck } from '../msgauth/index.js';
 import { RECENT_PER_SOURCE, sourceDecides } from '../junk/reputation.js';
 import { matchRule, type MatchedRule } from './rules.js';
 import { queueDSN, type RcptError } from './partialdsn.js';
+import { dmarcEvaluation } from './evaluation.js';
 import { localserveEffect, localserveError, localserveTimeoutError } from './localserve.js';
 import { smtpMetrics } from './metrics.js';
 import { maskIP } from '../net/index.js';
@@ -239,6 +240,39 @@ class Delivery {
     );
     if (allowed) return { type: 'local_policy', comment: `account allows ${allowed}` };
     return null;
+  }
+
+  /** Keeps the DMARC evaluation for the From domain's aggregate report, if it asks for one. */
+  private async evaluate(
+    acc: Account,
+    analysis: Analysis,
+    mailbox: string,
+    override: DmarcOverride,
+    facts: DeliveryFacts,
+    reportAddress: boolean,
+  ): Promise<void> {
+    const c = this.c;
+    const v = this.verification;
+    if (!v || !c.ctx.dmarcReports || !this.info.from) return;
+    try {
+      const e = await dmarcEvaluation({
+        verification: v,
+        analysis,
+        mailbox,
+        override,
+        isForward: facts.isForward === true,
+        remoteIP: c.remoteIP,
+        envelopeTo: facts.rcptToDomain ?? '',
+        envelopeFrom: this.tx.mailFrom?.domain?.ascii ?? c.hello?.name ?? '',
+        headerFrom: this.info.from.domain.toLowerCase(),
+        reportAddress,
+        knownDomain: (d) => acc.knownOrgDomain(d),
+        now: c.ctx.verification?.evaluatedAt?.() ?? Date.now(),
+      });
+      if (e) await c.ctx.store.global.addDMARCEvaluation(e);
+    } catch (err) {
+      c.log.error({ err }, 'keeping dmarc evaluation for aggregate report');
+    }
   }
 
   /**
@@ -529,6 +563,7 @@ class Delivery {
           junkThreshold: cfg.accounts[account]?.junk_filter.threshold,
           ...(c.ctx.verification?.jitter ? { jitter: c.ctx.verification.jitter } : {}),
         });
+    await this.evaluate(acc, analysis, mailbox, override, facts, !!destination.reports);
     if (!analysis.accept) {
       c.setSlow(true);
       c.log.info({ account, reason: analysis.reason, text: analysis.reasonText }, 'rejected');

@@ -236,6 +236,11 @@ export class Account {
     return outgoing.knownSender(this.core, localpart, domain);
   }
 
+  /** Whether the account has dealt with an organisational domain (see outgoing.ts). */
+  async knownOrgDomain(orgDomain: string): Promise<boolean> {
+    return outgoing.knownOrgDomain(this.core, orgDomain);
+  }
+
   /** What the account's own mail says about a sender (see reputation.ts). */
   async senderEvidence(q: reputation.EvidenceQuery): Promise<reputation.SenderEvidence> {
     return reputation.senderEvidence(this.core, q);

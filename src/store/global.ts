@@ -1,5 +1,6 @@
-// The global database (data/tidings.db): login attempts, TLS client public keys and
-// received DMARC and TLS reports; the queue keeps its own tables in it.
+// The global database (data/tidings.db): login attempts, TLS client public keys,
+// received DMARC and TLS reports, and what outgoing reports are made of (DMARC
+// evaluations, TLS results); the queue keeps its own tables in it.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -22,6 +23,14 @@ import {
   type ReceivedTLSSummary,
   type ReportListOptions,
 } from './reports.js';
+import * as evaluations from './evaluations.js';
+import type {
+  DMARCEvaluation,
+  DMARCPeriod,
+  TLSDay,
+  TLSDayResults,
+  TLSResult,
+} from './evaluations.js';
 
 export type LoginResult =
   | 'success'
@@ -250,6 +259,46 @@ export class GlobalDB {
   async receivedTLSReport(id: number): Promise<ReceivedTLSReport | null> {
     const r = getReport(this.db, 'tls_reports', id);
     return r ? { ...tlsSummaryFromRow(r), report: JSON.parse(r.report as string) } : null;
+  }
+
+  /**
+   * Keeps a DMARC evaluation for the aggregate report of its period. Not awaited to
+   * disk: an evaluation lost in a crash only makes a report a message short.
+   */
+  async addDMARCEvaluation(e: DMARCEvaluation): Promise<void> {
+    evaluations.addDMARCEvaluation(this.db, e);
+  }
+
+  /** Periods with evaluations that have ended by `now`, oldest first. */
+  async dmarcPeriods(now = Date.now()): Promise<DMARCPeriod[]> {
+    return evaluations.dmarcPeriods(this.db, now);
+  }
+
+  async dmarcEvaluations(p: DMARCPeriod): Promise<DMARCEvaluation[]> {
+    return evaluations.dmarcEvaluations(this.db, p);
+  }
+
+  /** Drops a period's evaluations (its report was sent, or needs none). */
+  async removeDMARCEvaluations(p: DMARCPeriod): Promise<number> {
+    return evaluations.removeDMARCEvaluations(this.db, p);
+  }
+
+  /** Counts the TLS result of an outgoing session for its day's report. */
+  async addTLSResult(r: TLSResult): Promise<void> {
+    evaluations.addTLSResult(this.db, r);
+  }
+
+  /** Recipient domains and UTC days with TLS results, before `beforeDay` ("YYYY-MM-DD"). */
+  async tlsDays(beforeDay: string): Promise<TLSDay[]> {
+    return evaluations.tlsDays(this.db, beforeDay);
+  }
+
+  async tlsDayResults(d: TLSDay): Promise<TLSDayResults> {
+    return evaluations.tlsDayResults(this.db, d);
+  }
+
+  async removeTLSResults(d: TLSDay): Promise<number> {
+    return evaluations.removeTLSResults(this.db, d);
   }
 
   /** Removes an account's keys and login attempts (account removal). */

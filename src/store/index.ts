@@ -40,6 +40,16 @@ export {
   type ReceivedTLSSummary,
   type ReportListOptions,
 } from './reports.js';
+export {
+  utcDay,
+  type DMARCEvaluation,
+  type DMARCPeriod,
+  type TLSDay,
+  type TLSDayResults,
+  type TLSResult,
+  type TLSResultFailure,
+  type TLSResultPolicy,
+} from './evaluations.js';
 export { Switchboard, Session, type Change, type MailboxCounts } from './switchboard.js';
 export { StoreError, isStoreError, isStorageFull, type StoreErrorCode } from './errors.js';
 export * from './flags.js';

@@ -50,6 +50,29 @@ export function knownSender(core: AccountCore, localpart: string, domain: string
   return row !== undefined;
 }
 
+/**
+ * Whether the account has dealt with an organisational domain: it wrote to an address
+ * in it, or holds a message whose From address in it passed DMARC and that is neither
+ * junk nor a kept reject.
+ */
+export function knownOrgDomain(core: AccountCore, orgDomain: string): boolean {
+  const d = orgDomain.toLowerCase();
+  const sent = core
+    .stmt("SELECT 1 FROM recipients WHERE domain = ? OR domain LIKE '%.' || ? LIMIT 1")
+    .get(d, d);
+  if (sent !== undefined) return true;
+  const row = core
+    .stmt(
+      `SELECT 1 FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+       WHERE m.msgfrom_org_domain = ? AND m.msgfrom_validated = 1
+         AND m.expunged = 0 AND m.is_reject = 0 AND b.special_use IS NOT '\\Junk'
+         AND (m.flags & ?) = 0
+       LIMIT 1`,
+    )
+    .get(d, Flag.Junk);
+  return row !== undefined;
+}
+
 /** Records submitted recipients; rows older than a day are pruned as it goes. */
 export function recordOutgoing(
   core: AccountCore,

@@ -298,3 +298,34 @@ CREATE INDEX tls_reports_received ON tls_reports (received, id);
 CREATE INDEX tls_reports_domain ON tls_reports (domain, received, id);
 `,
 });
+
+GLOBAL_MIGRATIONS.push({
+  version: 3,
+  // What outgoing reports are made of, kept until their period's report is sent:
+  // DMARC evaluations of incoming messages (RFC 7489 §7.2), one row each with the
+  // report's fields as JSON, and TLS results of outgoing deliveries (RFC 8460), counted
+  // per recipient domain, UTC day, policy and kind of failure.
+  sql: `
+CREATE TABLE dmarc_evaluations (
+  id INTEGER PRIMARY KEY,
+  policy_domain TEXT NOT NULL,        -- lower-case
+  evaluated INTEGER NOT NULL,         -- ms since epoch
+  interval_hours INTEGER NOT NULL,    -- reporting period, a divisor of 24
+  optional INTEGER NOT NULL,          -- 1: no reason by itself to send a report
+  data TEXT NOT NULL                  -- JSON: the rest of the evaluation
+);
+CREATE INDEX dmarc_evaluations_domain ON dmarc_evaluations (policy_domain, interval_hours, evaluated);
+
+CREATE TABLE tls_results (
+  id INTEGER PRIMARY KEY,
+  policy_domain TEXT NOT NULL,        -- the recipient domain, lower-case
+  day TEXT NOT NULL,                  -- UTC, YYYY-MM-DD
+  policy TEXT NOT NULL,               -- JSON: type, strings, MX hosts
+  failure TEXT NOT NULL,              -- JSON failure details; '' for successful sessions
+  optional INTEGER NOT NULL,          -- 1: deliveries of reports themselves
+  count INTEGER NOT NULL,
+  UNIQUE (policy_domain, day, policy, failure, optional)
+);
+CREATE INDEX tls_results_day ON tls_results (day);
+`,
+});

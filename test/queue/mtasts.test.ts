@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
 import type { MockZone } from '../../src/dns/index.js';
+import type { TLSResult } from '../../src/store/index.js';
 import { MtaStsCache } from '../../src/msgauth/index.js';
 import type { AttemptResult, QueueMessage } from '../../src/queue/index.js';
 import { MIN, T0, harness, inboxDSNs, msg, type Harness } from '../../src/queue/testutil.js';
@@ -23,9 +24,14 @@ const ZONE: MockZone = {
   mx: {
     'remote.test': [{ exchange: 'mx1.remote.test', priority: 10 }],
     'nopolicy.test': [{ exchange: 'mx1.remote.test', priority: 10 }],
+    'fetchfail.test': [{ exchange: 'mx1.remote.test', priority: 10 }],
   },
   a: { 'mx1.remote.test': ['127.0.0.1'] },
-  txt: { '_mta-sts.remote.test': ['v=STSv1; id=1'] },
+  txt: {
+    '_mta-sts.remote.test': ['v=STSv1; id=1'],
+    // Its policy host's certificate is not for mta-sts.fetchfail.test: the fetch fails.
+    '_mta-sts.fetchfail.test': ['v=STSv1; id=1'],
+  },
 };
 
 const DATA = Buffer.from(
@@ -48,6 +54,11 @@ describe('MTA-STS and REQUIRETLS in remote delivery', () => {
   let httpsPort: number;
   let policyText = '';
   let policyFetches = 0;
+  /** TLS results the deliverer reported, for TLS reports (RFC 8460). */
+  let tlsResults: TLSResult[] = [];
+  /** The results in short: policy type, then the result type or "success". */
+  const results = () =>
+    tlsResults.map((r) => [r.policyDomain, r.policy.type, r.failure?.resultType ?? 'success']);
   const cleanups: Array<() => Promise<void>> = [];
 
   before(async () => {
@@ -86,13 +97,20 @@ describe('MTA-STS and REQUIRETLS in remote delivery', () => {
   async function setup(text: string): Promise<Harness> {
     policyText = text;
     policyFetches = 0;
+    tlsResults = [];
     const mtaSts = new MtaStsCache({
       resolver: dns.resolver,
       httpsCA: caPem,
       connectTo: () => ({ host: '127.0.0.1', port: httpsPort }),
     });
     const h = await harness({
-      remote: testDeliverer({ resolver: dns.resolver, mxPort: port, tlsCA: caPem, mtaSts }),
+      remote: testDeliverer({
+        resolver: dns.resolver,
+        mxPort: port,
+        tlsCA: caPem,
+        mtaSts,
+        tlsResults: (r) => tlsResults.push(r),
+      }),
     });
     cleanups.push(() => h.close());
     return h;
@@ -138,6 +156,15 @@ describe('MTA-STS and REQUIRETLS in remote delivery', () => {
     assert.equal(q.results[0]?.host, 'mx1.remote.test');
     assert.equal(q.lastError, 'mx1.remote.test: starttls: server does not offer STARTTLS');
     assert.deepEqual(await inboxDSNs(h.store, 'alice'), []);
+    assert.deepEqual(results(), [['remote.test', 'sts', 'starttls-not-supported']]);
+    assert.deepEqual(tlsResults[0]?.policy.strings, [
+      'version: STSv1',
+      'mode: enforce',
+      'mx: mx1.remote.test',
+      'max_age: 86400',
+    ]);
+    assert.equal(tlsResults[0]?.failure?.receivingMxHostname, 'mx1.remote.test');
+    assert.equal(tlsResults[0]?.failure?.receivingIp, '127.0.0.1');
   });
 
   test('enforce with "TLS-Required: No": delivered in plaintext', async (t) => {
@@ -169,6 +196,8 @@ describe('MTA-STS and REQUIRETLS in remote delivery', () => {
     assert.equal(done.get(m.id)?.r.success, true);
     assert.equal(done.get(m.id)?.r.host, 'mx1.remote.test');
     assert.deepEqual(h.q.list(), []);
+    assert.deepEqual(results(), [['remote.test', 'sts', 'success']]);
+    assert.equal(tlsResults[0]?.optional, false);
   });
 
   test('enforce: a certificate that does not verify gets no message and no plaintext retry', async (t) => {
@@ -185,6 +214,8 @@ describe('MTA-STS and REQUIRETLS in remote delivery', () => {
       q.lastError,
       'mx1.remote.test: starttls: TLS handshake: unable to verify the first certificate',
     );
+    assert.deepEqual(results(), [['remote.test', 'sts', 'certificate-not-trusted']]);
+    assert.equal(tlsResults[0]?.failure?.failureReasonCode, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   });
 
   test('enforce: no MX host matches the policy: temporary failure, no connection', async (t) => {
@@ -201,6 +232,7 @@ describe('MTA-STS and REQUIRETLS in remote delivery', () => {
       q.lastError,
       'no MX host of remote.test matches its MTA-STS policy (mx9.remote.test)',
     );
+    assert.deepEqual(results(), [['remote.test', 'sts', 'validation-failure']]);
   });
 
   test('testing: delivered in plaintext without TLS, and to MX hosts outside the policy', async (t) => {
@@ -213,6 +245,27 @@ describe('MTA-STS and REQUIRETLS in remote delivery', () => {
     assert.equal(mx.messages.length, 1);
     assert.equal(mx.messages[0]?.tls, false);
     assert.deepEqual(h.q.list(), []);
+    // Plaintext after a policy that allows it is still a failure to report.
+    assert.deepEqual(results(), [['remote.test', 'sts', 'starttls-not-supported']]);
+  });
+
+  test('a policy that cannot be fetched, or is invalid, is reported; no policy: sessions still are', async (t) => {
+    t.after(cleanup);
+    const mx = await receiver({ tls: mxCert });
+    const h = await setup('this is not a policy');
+    await h.submit(DATA, [msg('bob@remote.test', { prefix: PREFIX })]);
+    await h.submit(DATA, [msg('carol@nopolicy.test', { prefix: PREFIX })]);
+    await h.submit(DATA, [msg('dave@fetchfail.test', { prefix: PREFIX })]);
+    await h.q.runOnce();
+    // Without a policy, opportunistic TLS: all delivered over TLS (not verified).
+    assert.equal(mx.messages.length, 3);
+    assert.deepEqual(results().sort(), [
+      ['fetchfail.test', 'no-policy-found', 'success'],
+      ['fetchfail.test', 'sts', 'sts-policy-fetch-error'],
+      ['nopolicy.test', 'no-policy-found', 'success'],
+      ['remote.test', 'no-policy-found', 'success'],
+      ['remote.test', 'sts', 'sts-policy-invalid'],
+    ]);
   });
 
   for (const mode of ['enforce', 'testing']) {

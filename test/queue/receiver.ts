@@ -8,7 +8,12 @@ import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { SystemResolver, TestDNSServer, type MockZone } from '../../src/dns/index.js';
 import { createLogger } from '../../src/log/index.js';
-import { Queue, SmtpDeliverer, type MtaStsSource } from '../../src/queue/index.js';
+import {
+  Queue,
+  SmtpDeliverer,
+  type MtaStsSource,
+  type SmtpDelivererOptions,
+} from '../../src/queue/index.js';
 import { DOMAINS } from '../../src/queue/testutil.js';
 import { parseDomainsConfig } from '../../src/config/index.js';
 import { Store } from '../../src/store/index.js';
@@ -446,6 +451,7 @@ export function testDeliverer(opts: {
   tlsCA?: string;
   mtaSts?: MtaStsSource | null;
   maxPerHost?: number;
+  tlsResults?: SmtpDelivererOptions['tlsResults'];
 }): SmtpDeliverer {
   return new SmtpDeliverer({
     hostname: 'mail.example.com',
@@ -456,6 +462,7 @@ export function testDeliverer(opts: {
     mxPort: opts.mxPort,
     ...(opts.tlsCA !== undefined ? { tlsCA: opts.tlsCA } : {}),
     ...(opts.maxPerHost !== undefined ? { maxPerHost: opts.maxPerHost } : {}),
+    ...(opts.tlsResults ? { tlsResults: opts.tlsResults } : {}),
     connectTimeoutMs: 2000,
     clientTimeouts: TEST_TIMEOUTS,
   });

@@ -116,6 +116,8 @@ export type SmtpTestOptions = {
   verification?: SmtpContext['verification'];
   /** DNS blocklist zones for port 25, answered by the test resolver. */
   dnsbls?: string[];
+  /** Keep DMARC evaluations for outgoing aggregate reports. */
+  dmarcReports?: boolean;
 };
 
 export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<SmtpTestServer> {
@@ -199,6 +201,7 @@ export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<S
       ...(opts.dkimSign ? { dkimSign: opts.dkimSign } : {}),
       ...(opts.verification ? { verification: opts.verification } : {}),
       dnsbl: kind === 'smtp' ? dnsbl : null,
+      ...(opts.dmarcReports ? { dmarcReports: true } : {}),
     };
   };
   const smtp = await startSmtpServer(ctx('smtp'), '127.0.0.1', 0);
