@@ -174,6 +174,9 @@ export function copyMessages(
                  SELECT ?, ?, ?, ?, ?, ?, 0, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, ${FACT_COLUMNS.join(', ')} FROM messages WHERE id = ?`,
             )
             .run(id, id, dst.id, uid, seq, seq, now, m.id);
+          // A kept reject the user copies elsewhere is one they want: its sender's
+          // signals count again (see moveLocked).
+          core.stmt('UPDATE messages SET is_reject = 0 WHERE id = ?').run(id);
           core
             .stmt(
               'INSERT INTO message_dkim (message_id, domain) SELECT ?, domain FROM message_dkim WHERE message_id = ?',
@@ -208,7 +211,9 @@ export function copyMessages(
 /**
  * Moves messages (RFC 6851) with the lock held: each row moves to the destination with
  * a new UID; an expunged tombstone row (sharing the file) stays in the source for
- * sessions that still reference the old UID and for QRESYNC.
+ * sessions that still reference the old UID and for QRESYNC. A kept reject that is
+ * moved is no longer one: the user took it out of the Rejects mailbox, so its sender's
+ * signals count for reputation again (into Junk, they count against it).
  */
 export function moveLocked(
   core: AccountCore,
@@ -232,7 +237,7 @@ export function moveLocked(
       const uid = dst.uidnext + i;
       core
         .stmt(
-          'UPDATE messages SET mailbox_id = ?, uid = ?, modseq = ?, createseq = ?, save_date = ? WHERE id = ?',
+          'UPDATE messages SET mailbox_id = ?, uid = ?, modseq = ?, createseq = ?, save_date = ?, is_reject = 0 WHERE id = ?',
         )
         .run(dst.id, uid, seq, seq, now, m.id);
       // Tombstone in the source, sharing the file, so a session that still has the old
