@@ -119,6 +119,9 @@ outgoing_dmarc = true
 # domains mail was delivered to, once per UTC day: TLS sessions that worked and that
 # failed, and MTA-STS policies that could not be had. Default true.
 outgoing_tls = true
+# Received DMARC and TLS reports are removed this many days after they arrived.
+# Default 365.
+keep_received_days = 365
 
 # Smarthosts: servers that take outgoing mail on our behalf. Routes choose them.
 [transports.provider]

@@ -73,7 +73,7 @@ test('minimal file gets every default', () => {
       mta_sts: true,
     },
     incoming: { trusted_arc_sealers: [], verify_timeout: 60000 },
-    reports: { outgoing_dmarc: true, outgoing_tls: true },
+    reports: { outgoing_dmarc: true, outgoing_tls: true, keep_received_days: 365 },
     dns: { servers: [], timeout: 5000, tries: 3 },
     transports: {},
     routes: [],

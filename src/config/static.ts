@@ -272,6 +272,8 @@ const incoming = z.strictObject({
 const reports = z.strictObject({
   outgoing_dmarc: z.boolean().default(true),
   outgoing_tls: z.boolean().default(true),
+  // Received DMARC and TLS reports are removed this many days after they arrived.
+  keep_received_days: positiveInt.default(365),
 });
 
 const staticSchema = z.strictObject({

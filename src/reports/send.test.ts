@@ -258,17 +258,17 @@ test('sender: DMARC periods are sent once over, kept on failure, dropped when on
       evaluation({ policyDomain: 'small.example', addresses: ['mailto:d@small.example!100'] }),
     );
     // During the period: nothing.
-    assert.deepEqual(await at(T + DAY - 1).run(), { dmarc: 0, tls: 0, dropped: 0 });
+    assert.deepEqual(await at(T + DAY - 1).run(), { dmarc: 0, tls: 0, dropped: 0, expired: 0 });
     // Queueing fails: the evaluations stay for the next run. The report is larger than
     // small.example takes: skipped, and that period is done.
     failing.on = true;
-    assert.deepEqual(await at(T + DAY).run(), { dmarc: 0, tls: 0, dropped: 1 });
+    assert.deepEqual(await at(T + DAY).run(), { dmarc: 0, tls: 0, dropped: 1, expired: 0 });
     assert.deepEqual(
       (await g.dmarcPeriods(T + DAY)).map((p) => p.policyDomain),
       ['sender.example'],
     );
     failing.on = false;
-    assert.deepEqual(await at(T + DAY).run(), { dmarc: 1, tls: 0, dropped: 0 });
+    assert.deepEqual(await at(T + DAY).run(), { dmarc: 1, tls: 0, dropped: 0, expired: 0 });
     assert.deepEqual(
       queued.map((q) => q.to),
       ['dmarc@sender.example'],
@@ -307,8 +307,8 @@ test('sender: TLS results are reported the next UTC day to the mailto rua; looku
     await g.addTLSResult(tlsResult({ policyDomain: 'none.example' }));
     await g.addTLSResult(tlsResult({ policyDomain: 'two.example' }));
     await g.addTLSResult(tlsResult({ policyDomain: 'flaky.example' }));
-    assert.deepEqual(await at(T + DAY - 1).run(), { dmarc: 0, tls: 0, dropped: 0 });
-    assert.deepEqual(await at(T + DAY).run(), { dmarc: 0, tls: 1, dropped: 1 });
+    assert.deepEqual(await at(T + DAY - 1).run(), { dmarc: 0, tls: 0, dropped: 0, expired: 0 });
+    assert.deepEqual(await at(T + DAY).run(), { dmarc: 0, tls: 1, dropped: 1, expired: 0 });
     assert.deepEqual(
       queued.map((q) => q.to),
       ['tls@rcpt.example'],
@@ -330,10 +330,63 @@ test('sender: TLS results are reported the next UTC day to the mailto rua; looku
       (await g.tlsDays('2026-04-01')).map((d) => d.policyDomain),
       ['flaky.example'],
     );
-    assert.deepEqual(await at(T + 2 * DAY).run(), { dmarc: 0, tls: 0, dropped: 0 });
+    assert.deepEqual(await at(T + 2 * DAY).run(), { dmarc: 0, tls: 0, dropped: 0, expired: 0 });
     assert.equal((await g.tlsDays('2026-04-01')).length, 1);
-    assert.deepEqual(await at(T + 5 * DAY).run(), { dmarc: 0, tls: 0, dropped: 0 });
+    assert.deepEqual(await at(T + 5 * DAY).run(), { dmarc: 0, tls: 0, dropped: 0, expired: 0 });
     assert.deepEqual(await g.tlsDays('2026-04-01'), []);
     assert.equal(queued.length, 1);
   });
+});
+
+test('sender: received reports are removed once past their retention', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-reports-'));
+  const g = new GlobalDB(join(dir, 'tidings.db'));
+  try {
+    const base = {
+      org: 'Reporter',
+      email: 'r@reporter.example',
+      domain: 'example.org',
+      start: T,
+      end: T + DAY,
+      records: 1,
+      messages: 1,
+      failed: 0,
+      report: {},
+    };
+    await g.addReceivedDMARCReport({ ...base, reportId: 'old', received: T });
+    await g.addReceivedDMARCReport({ ...base, reportId: 'new', received: T + 5 * DAY });
+    await g.addReceivedTLSReport({
+      org: 'Reporter',
+      reportId: 't-old',
+      contact: 'r@reporter.example',
+      domain: 'example.org',
+      start: T,
+      end: T + DAY,
+      policies: 1,
+      successes: 1,
+      failures: 0,
+      report: {},
+      received: T,
+    });
+    const sender = new ReportSender({
+      hostname: 'mail.example.org',
+      global: g,
+      resolver: new MockResolver({}),
+      log: silent,
+      enqueue: async () => undefined,
+      dmarc: false,
+      tls: false,
+      keepReceivedMs: 3 * DAY,
+      clock: () => T + 6 * DAY,
+    });
+    assert.deepEqual(await sender.run(), { dmarc: 0, tls: 0, dropped: 0, expired: 2 });
+    assert.deepEqual(
+      (await g.receivedDMARCReports()).map((r) => r.reportId),
+      ['new'],
+    );
+    assert.deepEqual(await g.receivedTLSReports(), []);
+  } finally {
+    await g.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,7 @@
 // policy domain and period (RFC 7489 §7.2), and TLS reports per recipient domain and
 // UTC day (RFC 8460 §4). Runs a few minutes after every hour; each run sends what is
 // due, then drops what it reported. A period with only optional entries is dropped
-// without a report.
+// without a report. The run also removes received reports past their retention.
 import type { Resolver } from '../dns/index.js';
 import type { Logger } from '../log/index.js';
 import type { DMARCPeriod, GlobalDB, TLSDay } from '../store/index.js';
@@ -40,10 +40,12 @@ export type ReportSenderOptions = {
   /** Send DMARC aggregate reports; TLS reports. */
   dmarc: boolean;
   tls: boolean;
+  /** Received reports are removed this long after they arrived; 0 keeps them. */
+  keepReceivedMs?: number;
   clock?: () => number;
 };
 
-export type ReportRun = { dmarc: number; tls: number; dropped: number };
+export type ReportRun = { dmarc: number; tls: number; dropped: number; expired: number };
 
 /** Reporting addresses of one record used at most: more is no use, and costs us. */
 export const MAX_REPORT_ADDRESSES = 4;
@@ -66,7 +68,7 @@ export class ReportSender {
 
   /** Runs at RUN_OFFSET past every hour until stop(). */
   start(): void {
-    if (this.timer || (!this.o.dmarc && !this.o.tls)) return;
+    if (this.timer) return;
     const now = this.clock();
     let next = Math.floor(now / HOUR) * HOUR + RUN_OFFSET;
     if (next <= now) next += HOUR;
@@ -93,7 +95,9 @@ export class ReportSender {
 
   private async runOnce(): Promise<ReportRun> {
     const now = this.clock();
-    const out: ReportRun = { dmarc: 0, tls: 0, dropped: 0 };
+    const out: ReportRun = { dmarc: 0, tls: 0, dropped: 0, expired: 0 };
+    const keep = this.o.keepReceivedMs ?? 0;
+    if (keep > 0) out.expired = await this.o.global.removeReceivedReportsBefore(now - keep);
     if (this.o.dmarc) {
       for (const p of await this.o.global.dmarcPeriods(now)) {
         if (p.optionalOnly) {

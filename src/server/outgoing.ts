@@ -76,6 +76,7 @@ export function reportSender(
     log,
     dmarc: st.reports.outgoing_dmarc,
     tls: st.reports.outgoing_tls,
+    keepReceivedMs: st.reports.keep_received_days * 24 * 3600_000,
     enqueue: async (data, m) => {
       const signature = await sign(st.hostname, data);
       const p = await store.prepare(data);

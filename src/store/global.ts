@@ -301,6 +301,15 @@ export class GlobalDB {
     return evaluations.removeTLSResults(this.db, d);
   }
 
+  /** Removes received DMARC and TLS reports that arrived before `time`; returns how many. */
+  async removeReceivedReportsBefore(time: number): Promise<number> {
+    return this.db.transaction(
+      () =>
+        this.db.prepare('DELETE FROM dmarc_reports WHERE received < ?').run(time).changes +
+        this.db.prepare('DELETE FROM tls_reports WHERE received < ?').run(time).changes,
+    )();
+  }
+
   /** Removes an account's keys and login attempts (account removal). */
   async removeAccount(account: string): Promise<void> {
     this.db.transaction(() => {

@@ -145,7 +145,7 @@ test('dmarc evaluations: each delivery is recorded as judged; strangers are opti
       },
     });
     const run = await sender.run();
-    assert.deepEqual(run, { dmarc: 3, tls: 0, dropped: 0 });
+    assert.deepEqual(run, { dmarc: 3, tls: 0, dropped: 0, expired: 0 });
     assert.deepEqual(queued.map((q) => q.to).sort(), [
       'agreed@agreeing.example',
       'd@q.example',
@@ -179,7 +179,7 @@ test('dmarc evaluations: each delivery is recorded as judged; strangers are opti
     );
     assert.deepEqual(await g.dmarcPeriods(later), []);
     // Nothing more to send.
-    assert.deepEqual(await sender.run(), { dmarc: 0, tls: 0, dropped: 0 });
+    assert.deepEqual(await sender.run(), { dmarc: 0, tls: 0, dropped: 0, expired: 0 });
   });
 });
 
