@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzip, messageWith, sample } from '../src/reports/testutil.js';
 import { tidings } from './util.js';
+import { GlobalDB, type DMARCEvaluation } from '../src/store/index.js';
 
 const DATE = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ';
 
@@ -168,4 +169,72 @@ policy sts company-y.example: 5326 successful, 303 failed sessions
   r = await cli('tls', 'import', files.xml);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /microsoft\.xml: not a TLS report: neither JSON, gzip, nor a message/);
+});
+
+test('pending: what the reports this server sends will say', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-clireport-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const data = join(dir, 'data');
+  const cli = (...args: string[]) => tidings(['report', ...args, '--data', data]);
+  await mkdir(data);
+  const g = new GlobalDB(join(data, 'tidings.db'));
+  const past = Date.parse('2026-03-10T12:00:00Z');
+  // Far ahead: a period that is still open whenever the test runs.
+  const future = Date.parse('2999-01-01T12:00:00Z');
+  const evaluation: DMARCEvaluation = {
+    policyDomain: 'sender.example',
+    evaluated: past,
+    intervalHours: 24,
+    optional: false,
+    addresses: ['mailto:d@sender.example'],
+    policy: { domain: 'sender.example', adkim: 'r', aspf: 'r', p: 'none', sp: 'none', pct: 100 },
+    sourceIP: '192.0.2.1',
+    disposition: 'none',
+    alignedDKIMPass: true,
+    alignedSPFPass: true,
+    envelopeTo: 'example.org',
+    envelopeFrom: 'sender.example',
+    headerFrom: 'sender.example',
+    overrides: [],
+    dkim: [],
+    spf: [],
+  };
+  await g.addDMARCEvaluation(evaluation);
+  await g.addDMARCEvaluation(evaluation);
+  await g.addDMARCEvaluation({ ...evaluation, evaluated: future });
+  await g.addDMARCEvaluation({ ...evaluation, policyDomain: 'stranger.example', optional: true });
+  const tls = {
+    policyDomain: 'rcpt.example',
+    time: past,
+    optional: false,
+    policy: { type: 'no-policy-found' as const, strings: [], mxHosts: [] },
+    failure: null,
+  };
+  await g.addTLSResult(tls);
+  await g.addTLSResult({
+    ...tls,
+    failure: {
+      resultType: 'starttls-not-supported',
+      sendingMtaIp: '',
+      receivingMxHostname: 'mx.rcpt.example',
+      receivingIp: '192.0.2.9',
+      failureReasonCode: '',
+    },
+  });
+  await g.close();
+
+  let r = await cli('dmarc', 'pending');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    'sender.example\t2026-03-10T00:00:00Z - 2026-03-11T00:00:00Z\t2 evaluations\tdue\n' +
+      'stranger.example\t2026-03-10T00:00:00Z - 2026-03-11T00:00:00Z\t1 evaluation\toptional only, no report\n' +
+      'sender.example\t2999-01-01T00:00:00Z - 2999-01-02T00:00:00Z\t1 evaluation\topen\n',
+  );
+  r = await cli('tls', 'pending');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    'rcpt.example\t2026-03-10\t1 successful, 1 failed sessions (starttls-not-supported)\tdue\n',
+  );
 });

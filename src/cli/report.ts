@@ -1,6 +1,7 @@
-// `tidings report dmarc|tls list|show|import`: DMARC aggregate and TLS reports received
-// from other mail systems, listed, shown and imported (report files or whole messages)
-// on the data directory directly, with or without the server running.
+// `tidings report dmarc|tls list|show|import|pending`: DMARC aggregate and TLS reports
+// received from other mail systems, listed, shown and imported (report files or whole
+// messages), and what the reports this server sends will contain, on the data
+// directory directly, with or without the server running.
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -12,7 +13,12 @@ import {
   type ReportKind,
   type TLSReport,
 } from '../reports/index.js';
-import { Store, type ReceivedDMARCSummary, type ReceivedTLSSummary } from '../store/index.js';
+import {
+  Store,
+  utcDay,
+  type ReceivedDMARCSummary,
+  type ReceivedTLSSummary,
+} from '../store/index.js';
 import { CliError, UsageError, configDirOption, loadConfigOrExit, parseId } from './common.js';
 
 /** Files larger than this are not read: no report, even attached to a message, is. */
@@ -173,6 +179,33 @@ function showTLS(s: ReceivedTLSSummary, r: TLSReport): string {
   return lines.join('\n') + '\n';
 }
 
+/** What the outgoing reports will say, per domain and period, oldest first. */
+async function pending(kind: ReportKind, s: Store, now: number): Promise<string[]> {
+  if (kind === 'dmarc') {
+    const periods = await s.global.dmarcPeriods(Number.MAX_SAFE_INTEGER);
+    return periods.map(
+      (p) =>
+        `${p.policyDomain}\t${period(p.start, p.end)}\t${plural(p.count, 'evaluation')}\t` +
+        (p.optionalOnly ? 'optional only, no report' : p.end <= now ? 'due' : 'open') +
+        '\n',
+    );
+  }
+  const out: string[] = [];
+  for (const d of await s.global.tlsDays('9999-12-31')) {
+    const r = await s.global.tlsDayResults(d);
+    const ok = r.policies.reduce((n, p) => n + p.successes, 0);
+    const failed = r.policies.flatMap((p) => p.failures);
+    const kinds = [...new Set(failed.map((f) => f.failure.resultType))].sort().join(', ');
+    const nfailed = failed.reduce((n, f) => n + f.count, 0);
+    out.push(
+      `${d.policyDomain}\t${d.day}\t${ok} successful, ${nfailed} failed sessions` +
+        (kinds ? ` (${kinds})` : '') +
+        `\t${d.optionalOnly ? 'optional only, no report' : d.day < utcDay(now) ? 'due' : 'open'}\n`,
+    );
+  }
+  return out;
+}
+
 async function importFiles(kind: ReportKind, files: string[], o: DataOpts): Promise<void> {
   const label = kindLabel(kind);
   let failed = 0;
@@ -204,7 +237,7 @@ async function importFiles(kind: ReportKind, files: string[], o: DataOpts): Prom
 export function registerReport(program: Command): void {
   const report = program
     .command('report')
-    .description('DMARC aggregate and TLS reports received from other mail systems');
+    .description('DMARC aggregate and TLS reports, received from other mail systems and sent');
   for (const kind of ['dmarc', 'tls'] as const) {
     const label = kindLabel(kind);
     const k = report
@@ -253,6 +286,19 @@ export function registerReport(program: Command): void {
       });
       if (text === null) throw new CliError(`no ${label} ${id}`);
       process.stdout.write(text);
+    });
+
+    dataOption(
+      k
+        .command('pending')
+        .description(
+          kind === 'dmarc'
+            ? 'DMARC evaluations of incoming mail kept for the aggregate reports this server sends'
+            : 'TLS results of outgoing deliveries kept for the TLS reports this server sends',
+        ),
+    ).action(async (o: DataOpts) => {
+      const out = await withStore(await openExisting(o), (s) => pending(kind, s, Date.now()));
+      process.stdout.write(out.length > 0 ? out.join('') : 'nothing to report\n');
     });
 
     dataOption(
