@@ -225,7 +225,8 @@ export function moveLocked(
   return core.runTx(from, (tx) => {
     requireMailboxId(core, srcId);
     const dst = requireMailboxId(core, dstId);
-    if (srcId === dstId) throw new StoreError('cannot', 'source and destination are the same');
+    // Into the same mailbox (RFC 6851 §3.3 allows it): each message gets a new UID at
+    // the end, and its old UID is expunged, as for any other destination.
     const msgs = messages(core, srcId, uids);
     if (msgs.length === 0) throw new StoreError('notfound', 'no matching messages');
     const seq = tx.modseq();

@@ -52,7 +52,7 @@ describe('COPY and MOVE', () => {
     c.close();
   });
 
-  test('MOVE: untagged COPYUID first, then EXPUNGE; EXAMINE refuses', async () => {
+  test('MOVE: untagged COPYUID first, then EXPUNGE; into the selected mailbox; EXAMINE refuses', async () => {
     const c = await Client.login(s);
     await c.ok('CREATE Moved');
     await c.ok('SELECT INBOX');
@@ -68,10 +68,27 @@ describe('COPY and MOVE', () => {
       `* OK [COPYUID ${await uidv('Moved')} 5 3] moved`,
       '* 3 EXPUNGE',
     ]);
-    assert.equal(
-      (await c.cmd('MOVE 1 INBOX')).tagged,
-      'NO [CANNOT] MOVE source and destination mailbox are the same',
-    );
+    // Into the selected mailbox (RFC 6851 §3.3): new UIDs at the end, the old expunged.
+    const other = await Client.login(s);
+    await other.ok('SELECT INBOX');
+    const same = await c.cmd('MOVE 1 INBOX');
+    assert.deepEqual(same.untagged, [
+      `* OK [COPYUID ${await uidv('Inbox')} 1 6] moved`,
+      '* 1 EXPUNGE',
+      '* 2 EXISTS',
+    ]);
+    assert.equal(same.tagged, 'OK MOVE done');
+    assert.deepEqual(await c.ok('UID FETCH 1:* (FLAGS)'), [
+      '* 1 FETCH (UID 4 FLAGS ())',
+      '* 2 FETCH (UID 6 FLAGS (\\Seen))',
+    ]);
+    // Another session on the mailbox sees the same, with the moved message's flags.
+    assert.deepEqual(await other.ok('NOOP'), [
+      '* 1 EXPUNGE',
+      '* 2 EXISTS',
+      '* 2 FETCH (UID 6 FLAGS (\\Seen))',
+    ]);
+    other.close();
     await c.ok('EXAMINE INBOX');
     assert.equal(
       (await c.cmd('MOVE 1 Moved')).tagged,

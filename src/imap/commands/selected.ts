@@ -162,8 +162,6 @@ export const move: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const uids = c.resolveSet(spec, isUid);
   const dst = await c.account.mailbox(dstName);
   if (!dst) throw new UserError('TRYCREATE', 'destination mailbox does not exist');
-  if (dst.id === sel.mailbox.id)
-    throw new UserError('CANNOT', 'source and destination mailbox are the same');
   if (uids.length === 0) return;
   let r;
   try {
@@ -179,5 +177,11 @@ export const move: Handler<SelectedSession> = async (c, _tag, p, name) => {
   for (const uid of r.srcUids) {
     const i = sel.uids.remove(uid);
     if (i >= 0) c.untagged(`${i + 1} EXPUNGE`);
+  }
+  if (dst.id === sel.mailbox.id) {
+    // Into the selected mailbox (RFC 6851 §3.3): the messages are back under new UIDs.
+    if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
+    for (const u of r.dstUids) sel.uids.append(u);
+    c.untagged(`${sel.uids.length} EXISTS`);
   }
 };
