@@ -3,6 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, PASSWORD, type TestServer } from './harness.js';
+import { Flag } from '../../src/store/index.js';
 
 describe('imap session', () => {
   let s: TestServer;
@@ -101,6 +102,21 @@ describe('imap session', () => {
     assert.deepEqual(r.untagged, ['* BYE thanks']);
     assert.equal(r.tagged, 'OK LOGOUT done');
     await assert.rejects(c.readLine(2000), /closed/);
+  });
+
+  test('LOGOUT sends no mailbox updates, only BYE', async () => {
+    const c = await Client.login(s);
+    await c.ok('SELECT INBOX');
+    // Another session adds and removes messages meanwhile.
+    const a = await s.store.account('mjl');
+    const p = await s.store.prepare(Buffer.from('Subject: x\r\n\r\nx\r\n'));
+    const added = await a.addMessages('Inbox', [{ message: p }]);
+    await p.cleanup();
+    const inbox = (await a.mailbox('Inbox'))!.id;
+    await a.storeFlags(inbox, [added.messages[0]!.uid], { mode: 'add', flags: Flag.Deleted }, null);
+    const r = await c.cmd('LOGOUT');
+    assert.deepEqual(r.untagged, ['* BYE thanks']);
+    assert.equal(r.tagged, 'OK LOGOUT done');
   });
 
   test('ID', async () => {

@@ -17,7 +17,7 @@ import { searchHandler } from './search.js';
 const table: [string, CommandDef][] = [
   ['CAPABILITY', anyState(capability)],
   ['NOOP', anyState(noop)],
-  ['LOGOUT', anyState(logout)],
+  ['LOGOUT', anyState(logout, { noChangesDuring: true })],
   ['ID', anyState(id)],
   ['STARTTLS', notAuthenticated(starttls)],
   ['AUTHENTICATE', notAuthenticated(authenticate)],

@@ -24,6 +24,8 @@ type Options = {
   /**
    * No untagged EXPUNGE may be sent while the command runs or before its tagged reply
    * (non-UID FETCH, STORE, SEARCH: RFC 9051 §7.5.1), so pending changes stay queued.
+   * LOGOUT too: a client that is leaving has dropped its view of the mailbox, and
+   * updates after BYE only show up in its logs as errors.
    */
   noChangesDuring?: boolean;
 };
@@ -50,9 +52,10 @@ export function validIn(def: CommandDef, state: State): boolean {
   }
 }
 
-export const anyState = (handler: Handler<ImapSession>): CommandDef => ({
+export const anyState = (handler: Handler<ImapSession>, o: Options = {}): CommandDef => ({
   states: 'any',
   handler,
+  ...o,
 });
 export const notAuthenticated = (handler: Handler<ImapSession>): CommandDef => ({
   states: 'notauth',
