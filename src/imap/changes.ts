@@ -2,9 +2,36 @@
 // where sequence numbers may change: before tagged replies (except during non-UID
 // FETCH, STORE and SEARCH, RFC 9051 §7.5.1), during IDLE, and at SELECT ("initial" mode,
 // which updates the session silently).
-import type { Change } from '../store/index.js';
-import type { ImapSession } from './session.js';
+import { SYSTEM_FLAGS, type Change } from '../store/index.js';
+import type { ImapSession, Selected } from './session.js';
 import { flagList, mailboxName } from './response.js';
+
+/** FLAGS and PERMANENTFLAGS for the selected mailbox (RFC 9051 §7.3.5, §7.1). */
+export function sendFlags(c: ImapSession, sel: Selected): void {
+  const flags = [...SYSTEM_FLAGS, ...sel.mailbox.keywords].join(' ');
+  c.untagged(`FLAGS (${flags})`);
+  c.untagged(
+    sel.readonly
+      ? 'OK [PERMANENTFLAGS ()] read-only'
+      : `OK [PERMANENTFLAGS (${flags} \\*)] flags permitted`,
+  );
+  sel.keywords = new Set(sel.mailbox.keywords.map((k) => k.toLowerCase()));
+}
+
+/**
+ * Before a FETCH shows flags with a keyword the client was not told of: FLAGS (and
+ * PERMANENTFLAGS) again, listing it. Clients take a keyword they never saw in FLAGS as
+ * a protocol error (RFC 9051 §7.3.5: FLAGS lists the flags applicable to the mailbox).
+ */
+export function announceKeywords(c: ImapSession, keywords: readonly string[]): void {
+  const sel = c.selected;
+  if (!sel || keywords.every((k) => sel.keywords.has(k.toLowerCase()))) return;
+  const known = new Set(sel.mailbox.keywords.map((k) => k.toLowerCase()));
+  const extra = keywords.filter((k) => !known.has(k.toLowerCase()));
+  // The mailbox's list as last read may lag behind a change just made.
+  sel.mailbox = { ...sel.mailbox, keywords: [...sel.mailbox.keywords, ...new Set(extra)] };
+  sendFlags(c, sel);
+}
 
 export function applyChanges(c: ImapSession, changes: Change[], initial: boolean): void {
   const sel = c.selected;
@@ -15,6 +42,10 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
     const before = sel.uids.length;
     for (const a of added) sel.uids.append(a.uid);
     if (!initial) {
+      announceKeywords(
+        c,
+        added.flatMap((a) => a.keywords),
+      );
       // One EXISTS for a run of additions, then their flags (RFC 9051 §7.4.1).
       c.untagged(`${sel.uids.length} EXISTS`);
       added.forEach((a, i) =>
@@ -45,8 +76,10 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
       case 'flags':
         if (sel && ch.mailboxId === sel.mailbox.id && !initial) {
           const i = sel.uids.indexOf(ch.uid);
-          if (i >= 0)
+          if (i >= 0) {
+            announceKeywords(c, ch.keywords);
             c.untagged(`${i + 1} FETCH (UID ${ch.uid} FLAGS ${flagList(ch.flags, ch.keywords)})`);
+          }
         }
         break;
       case 'addMailbox':

@@ -22,6 +22,11 @@ export type Selected = {
   uids: UidList;
   /** SEARCHRES saved result (RFC 5182): null when none, [] when empty. */
   searchResult: number[] | null;
+  /**
+   * The keywords the client was told of in FLAGS (lower-case): a keyword it has not
+   * seen there must not show up in a FETCH first (see announceKeywords).
+   */
+  keywords: Set<string>;
 };
 
 /** An account identified by a TLS client certificate (for PREAUTH or EXTERNAL). */

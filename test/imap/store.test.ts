@@ -3,6 +3,10 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, type TestServer } from './harness.js';
 
+/** The system flags and well-known keywords every mailbox lists. */
+const SYSTEM =
+  '\\Seen \\Answered \\Flagged \\Deleted \\Draft $Forwarded $Junk $NotJunk $Phishing $MDNSent';
+
 async function fill(s: TestServer, account: string, n: number) {
   const a = await s.store.account(account);
   for (let i = 0; i < n; i++) {
@@ -30,7 +34,10 @@ describe('STORE', () => {
   test('FLAGS, +FLAGS, -FLAGS with keywords; responses carry UID and FLAGS', async () => {
     const c = await Client.login(s);
     await c.ok('SELECT INBOX');
+    // A keyword new to the mailbox: FLAGS lists it before any FETCH shows it.
     assert.deepEqual(await c.ok('STORE 1:2 +FLAGS (\\Seen Work)'), [
+      `* FLAGS (${SYSTEM} Work)`,
+      `* OK [PERMANENTFLAGS (${SYSTEM} Work \\*)] flags permitted`,
       '* 1 FETCH (UID 1 FLAGS (\\Seen Work))',
       '* 2 FETCH (UID 2 FLAGS (\\Seen Work))',
     ]);
@@ -49,6 +56,44 @@ describe('STORE', () => {
       sel.join('\n'),
     );
     c.close();
+  });
+
+  test('keywords set by another session are announced in FLAGS before FETCH shows them', async () => {
+    const a = await s.store.account('mjl');
+    await a.createMailbox('Kw');
+    for (let i = 0; i < 2; i++) {
+      const p = await s.store.prepare(Buffer.from(`Subject: k${i}\r\n\r\nk\r\n`));
+      await a.addMessages('Kw', [{ message: p }]);
+      await p.cleanup();
+    }
+    const kw = (await a.mailbox('Kw'))!.id;
+    const [u1, u2] = await a.uids(kw);
+    const c = await Client.login(s);
+    await c.ok('SELECT Kw');
+    await a.storeFlags(kw, [u1!], { mode: 'add', flags: 0, keywords: ['Later'] }, null);
+    // FETCH applies no changes (RFC 9051 §7.5.1) but still shows current flags.
+    assert.deepEqual(await c.ok('FETCH 1 (FLAGS)'), [
+      `* FLAGS (${SYSTEM} Later)`,
+      `* OK [PERMANENTFLAGS (${SYSTEM} Later \\*)] flags permitted`,
+      '* 1 FETCH (FLAGS (Later))',
+    ]);
+    await a.storeFlags(kw, [u2!], { mode: 'add', flags: 0, keywords: ['Soon'] }, null);
+    assert.deepEqual((await c.ok('NOOP')).slice(-3), [
+      `* FLAGS (${SYSTEM} Later Soon)`,
+      `* OK [PERMANENTFLAGS (${SYSTEM} Later Soon \\*)] flags permitted`,
+      '* 2 FETCH (UID 2 FLAGS (Soon))',
+    ]);
+    // A read-only session is told there are no permanent flags.
+    const e = await Client.login(s);
+    await e.ok('EXAMINE Kw');
+    await a.storeFlags(kw, [u2!], { mode: 'add', flags: 0, keywords: ['Again'] }, null);
+    assert.deepEqual(await e.ok('NOOP'), [
+      `* FLAGS (${SYSTEM} Later Soon Again)`,
+      '* OK [PERMANENTFLAGS ()] read-only',
+      '* 2 FETCH (UID 2 FLAGS (Again Soon))',
+    ]);
+    c.close();
+    e.close();
   });
 
   test('a message listed twice is changed once; UIDs that do not exist are ignored', async () => {

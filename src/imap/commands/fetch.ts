@@ -7,6 +7,7 @@
 // The items themselves are parsed by ../fetchatt.ts.
 import type { Handler } from './types.js';
 import type { SelectedSession, Selected } from '../session.js';
+import { announceKeywords } from '../changes.js';
 import { flagList } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
 import { Flag, type Message, type MessageRow } from '../../store/index.js';
@@ -291,6 +292,11 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
     const rows = await readRows(c, sel.mailbox.id, batch, level);
     checkBinary(rows, items);
     const changed = setsSeen ? await markSeen(c, sel, rows) : new Set<number>();
+    if (wantsFlags || changed.size > 0)
+      announceKeywords(
+        c,
+        rows.flatMap((r) => r.keywords),
+      );
     for (const row of rows) {
       const seq = sel.uids.indexOf(row.uid) + 1;
       if (seq === 0) continue;

@@ -1,13 +1,12 @@
 // SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3): open a mailbox read-write or read-only
 // and describe it with untagged FLAGS, EXISTS, UIDVALIDITY, UIDNEXT and LIST responses.
 import type { Handler } from './types.js';
-import type { AuthSession } from '../session.js';
+import type { AuthSession, Selected } from '../session.js';
 import { ParseError, type Parser } from '../parser.js';
 import { UserError } from '../errors.js';
 import { UidList } from '../uids.js';
-import { applyChanges } from '../changes.js';
+import { applyChanges, sendFlags } from '../changes.js';
 import { mailboxName } from '../response.js';
-import { SYSTEM_FLAGS } from '../../store/index.js';
 
 async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Promise<string> {
   p.sp();
@@ -31,16 +30,11 @@ async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Prom
   if (!mb) throw new UserError('', 'mailbox does not exist');
   // Read the UIDs, then drop pending changes committed before the read ("initial" mode).
   const uids = new UidList(await account.uidArray(mb.id));
-  c.selected = { mailbox: mb, readonly, uids, searchResult: null };
+  const sel: Selected = { mailbox: mb, readonly, uids, searchResult: null, keywords: new Set() };
+  c.selected = sel;
   c.state = 'selected';
   if (c.session?.hasPending) applyChanges(c, c.session.take(), true);
-  const flags = [...SYSTEM_FLAGS, ...mb.keywords].join(' ');
-  c.untagged(`FLAGS (${flags})`);
-  c.untagged(
-    readonly
-      ? 'OK [PERMANENTFLAGS ()] read-only'
-      : `OK [PERMANENTFLAGS (${flags} \\*)] flags permitted`,
-  );
+  sendFlags(c, sel);
   if (!c.rev2) c.untagged('0 RECENT');
   c.untagged(`${uids.length} EXISTS`);
   if (!c.rev2) {

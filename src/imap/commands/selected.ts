@@ -4,7 +4,7 @@ import type { Handler } from './types.js';
 import type { ImapSession, SelectedSession } from '../session.js';
 import { ParseError } from '../parser.js';
 import { UserError } from '../errors.js';
-import { applyChanges } from '../changes.js';
+import { announceKeywords, applyChanges } from '../changes.js';
 import { compactSet } from '../uids.js';
 import { flagList } from '../response.js';
 import { flagBit, isStoreError } from '../../store/index.js';
@@ -111,6 +111,10 @@ export const store: Handler<SelectedSession> = async (c, _tag, p, name) => {
     c.session,
   );
   if (silent) return;
+  announceKeywords(
+    c,
+    r.messages.flatMap((m) => m.keywords),
+  );
   for (const m of r.messages) {
     const i = sel.uids.indexOf(m.uid);
     if (i < 0) continue;
