@@ -1,12 +1,21 @@
-// DKIM signing of outgoing messages (RFC 6376; Ed25519 per RFC 8463). The body hash
-// comes from mailauth's canonicalizer; the header hash and the signature are made here
-// because mailauth's signer cannot oversign header fields (RFC 6376 §5.4.2, §8.15).
+// DKIM signing of outgoing messages (RFC 6376; Ed25519 per RFC 8463), with the
+// canonicalization the verifier uses (dkimcanon.ts). Made here rather than with mailauth's
+// signer, which cannot oversign header fields (RFC 6376 §5.4.2, §8.15).
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { domainToASCII } from 'node:url';
-import { dkimBody, type DkimBodyHasher } from 'mailauth/lib/dkim/body/index.js';
+import {
+  BodyCanonicalizer,
+  HeaderEndScanner,
+  fieldsByName,
+  hashBody,
+  parseFields,
+  relaxedField,
+  type BodyHashWanted,
+  type Field,
+} from './dkimcanon.js';
 import type { DomainsConfig } from '../config/domains.js';
 
 export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
@@ -200,80 +209,9 @@ function prepareSigner(s: DkimSigner): PreparedSigner {
   return { domain, selector, key: s.key, headers, expirationMs: exp };
 }
 
-/** A header field: lower-case name and its raw text (latin1, continuation lines kept). */
-interface Field {
-  name: string;
-  text: string;
-}
-
-/** Finds the end of the header section across chunks: the LF of the empty line. */
-class HeaderEndScanner {
-  // 1: after LF (or at message start), 2: after LF CR, 0: elsewhere.
-  private state = 1;
-
-  /** Index just past the header section in `chunk`, or -1 when not yet found. */
-  push(chunk: Buffer): number {
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
-      if (c === 0x0a) {
-        if (this.state !== 0) return i + 1;
-        this.state = 1;
-      } else if (c === 0x0d && this.state === 1) this.state = 2;
-      else this.state = 0;
-    }
-    return -1;
-  }
-}
-
-function parseFields(header: Buffer): Map<string, Field[]> {
-  const byName = new Map<string, Field[]>();
-  let current: Field | undefined;
-  for (const raw of header.toString('latin1').split('\n')) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line === '') continue;
-    if ((line[0] === ' ' || line[0] === '\t') && current) {
-      current.text += '\r\n' + line;
-      continue;
-    }
-    const colon = line.indexOf(':');
-    current = undefined;
-    if (colon <= 0) continue;
-    const name = asciiLower(line.slice(0, colon).replace(/[ \t]+$/, ''));
-    current = { name, text: line };
-    const list = byName.get(name);
-    if (list) list.push(current);
-    else byName.set(name, [current]);
-  }
-  return byName;
-}
-
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-}
-
-/** RFC 6376 §3.4.2 "relaxed" header canonicalization, without the trailing CRLF. */
-function relaxedField(text: string): string {
-  const colon = text.indexOf(':');
-  const name = asciiLower(text.slice(0, colon).replace(/[ \t]+$/, ''));
-  const value = text
-    .slice(colon + 1)
-    .replace(/\r?\n/g, '')
-    .replace(/[ \t]+/g, ' ')
-    .replace(/^ | $/g, '');
-  return `${name}:${value}`;
-}
-
 const HASH_SLICE = 256 * 1024;
-const YIELD_EVERY = 4 * 1024 * 1024;
 const MAX_HEADER = 1024 * 1024;
-
-/** Feeds a body to the hasher in slices, yielding to the event loop now and then. */
-async function hashBuffer(hasher: DkimBodyHasher, body: Buffer): Promise<void> {
-  for (let pos = 0; pos < body.length; pos += HASH_SLICE) {
-    hasher.update(body.subarray(pos, pos + HASH_SLICE));
-    if ((pos + HASH_SLICE) % YIELD_EVERY === 0) await yieldToLoop();
-  }
-}
+const WANTED: BodyHashWanted[] = [{ algorithm: 'sha256', limit: undefined }];
 
 interface Split {
   header: Buffer;
@@ -282,13 +220,13 @@ interface Split {
 
 async function splitBuffer(data: Buffer): Promise<Split> {
   const end = new HeaderEndScanner().push(data);
-  const hasher = dkimBody('relaxed', 'sha256', false);
-  if (end >= 0) await hashBuffer(hasher, data.subarray(end));
-  return { header: end >= 0 ? data.subarray(0, end) : data, bodyHash: hasher.digest('base64') };
+  const body = end >= 0 ? data.subarray(end) : Buffer.alloc(0);
+  const [h] = await hashBody('relaxed', WANTED, body, () => yieldToLoop());
+  return { header: end >= 0 ? data.subarray(0, end) : data, bodyHash: h!.digest };
 }
 
 async function splitStream(stream: Readable): Promise<Split> {
-  const hasher = dkimBody('relaxed', 'sha256', false);
+  const hasher = new BodyCanonicalizer('relaxed', WANTED);
   const scanner = new HeaderEndScanner();
   const parts: Buffer[] = [];
   let headerBytes = 0;
@@ -296,7 +234,9 @@ async function splitStream(stream: Readable): Promise<Split> {
   for await (const chunk of stream) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     if (inBody) {
-      hasher.update(buf);
+      for (let pos = 0; pos < buf.length; pos += HASH_SLICE) {
+        hasher.update(buf.subarray(pos, pos + HASH_SLICE));
+      }
       continue;
     }
     const end = scanner.push(buf);
@@ -312,7 +252,7 @@ async function splitStream(stream: Readable): Promise<Split> {
       if (end < buf.length) hasher.update(buf.subarray(end));
     }
   }
-  return { header: Buffer.concat(parts, headerBytes), bodyHash: hasher.digest('base64') };
+  return { header: Buffer.concat(parts, headerBytes), bodyHash: hasher.finish()[0]!.digest };
 }
 
 /** Joins tags into a folded header field; pieces of one tag are joined without a space. */
@@ -389,7 +329,7 @@ export async function dkimSign(
   if (signers.length === 0) return '';
   const prepared = signers.map(prepareSigner);
   const split = Buffer.isBuffer(data) ? await splitBuffer(data) : await splitStream(data());
-  const fields = parseFields(split.header);
+  const fields = fieldsByName(parseFields(split.header));
   const t = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   return prepared.map((s) => signOne(s, fields, split.bodyHash, t)).join('');
 }

@@ -41,8 +41,3 @@ declare module 'mailauth/lib/spf/macro.js' {
     values: { sender: string; ip: string; helo: string; mta?: string },
   ): string;
 }
-
-declare module 'mailauth/lib/tools.js' {
-  const tools: Record<string, unknown>;
-  export default tools;
-}
