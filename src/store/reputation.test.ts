@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempStore, sampleMessage } from './testutil.js';
 import { rawDatabase } from './testing.js';
-import { DKIM_IDS_SQL, SOURCE_CONDITIONS, sourceSql } from './reputation.js';
+import { SOURCE_CONDITIONS, dkimSql, sourceCountSql } from './reputation.js';
 import { Flag } from './flags.js';
 import type { DeliveryFacts } from './rows.js';
 
@@ -119,7 +119,7 @@ test("junk and wanted: user actions count, the server's own Junk placement does 
   }
 });
 
-test('every source is one indexed lookup, never a scan of the messages', async () => {
+test('every source is one lookup in a covering index, never a scan of the messages', async () => {
   const t = await tempStore();
   try {
     const a = await t.store.account('plan');
@@ -129,32 +129,45 @@ test('every source is one indexed lookup, never a scan of the messages', async (
         (r) => r.detail,
       );
     const expected: Record<keyof typeof SOURCE_CONDITIONS, string> = {
-      from: 'messages_msgfrom',
-      mailFrom: 'messages_mailfrom_domain',
-      orgDomain: 'messages_msgfrom_org',
-      ip1: 'messages_ip1',
-      ip2: 'messages_ip2',
-      ip3: 'messages_ip3',
+      from: 'messages_rep_msgfrom',
+      mailFrom: 'messages_rep_mailfrom',
+      orgDomain: 'messages_rep_org',
+      ip1: 'messages_rep_ip1',
+      ip2: 'messages_rep_ip2',
+      ip3: 'messages_rep_ip3',
     };
     for (const [k, cond] of Object.entries(SOURCE_CONDITIONS)) {
       const args = cond.split('?').length - 1;
-      const p = plan(sourceSql(cond, 10), ...Array(args).fill('x'));
+      const p = plan(sourceCountSql(cond, 10), 1, ...Array(args).fill('x'));
       const index = expected[k as keyof typeof SOURCE_CONDITIONS];
+      // Covering: the flags and mailboxes come from the index, no message row is read.
       assert.ok(
-        p.some((d) => d.includes(`INDEX ${index}`)),
+        p.some((d) => d.includes(`USING COVERING INDEX ${index} (`)),
         `${k}: ${p.join('; ')}`,
       );
       assert.ok(!p.some((d) => /^SCAN m\b/.test(d)), `${k} scans: ${p.join('; ')}`);
       assert.ok(!p.some((d) => d.includes('TEMP B-TREE')), `${k} sorts: ${p.join('; ')}`);
     }
-    const d = plan(DKIM_IDS_SQL, 'x', 40);
-    assert.ok(
-      d.some((x) => x.includes('message_dkim_domain')),
-      d.join('; '),
+    // DKIM: from the domain's newest message_dkim entries, each message by its id.
+    const d = plan(dkimSql(10), 1, 'x');
+    assert.deepEqual(d, [
+      'SEARCH d USING COVERING INDEX message_dkim_domain (domain=?)',
+      'SEARCH m USING INTEGER PRIMARY KEY (rowid=?)',
+    ]);
+    // Whether a sender is known uses the From index too.
+    const known = plan(
+      `SELECT 1 FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+       WHERE m.msgfrom_domain = ? AND m.msgfrom_localpart = ? COLLATE NOCASE
+         AND m.expunged = 0 AND m.is_reject = 0 AND b.special_use IS NOT '\\Junk'
+         AND (m.flags & ?) = 0 LIMIT 1`,
+      'x',
+      'y',
+      64,
     );
-    assert.ok(!d.some((x) => x.includes('TEMP B-TREE')), d.join('; '));
-    const ids = plan(sourceSql('m.id IN (?, ?, ?)', 10), 1, 2, 3);
-    assert.ok(!ids.some((x) => /^SCAN m\b/.test(x)), ids.join('; '));
+    assert.ok(
+      known.some((x) => x.includes('USING COVERING INDEX messages_rep_msgfrom (')),
+      known.join('; '),
+    );
   } finally {
     await t.cleanup();
   }

@@ -1,4 +1,4 @@
-// Schema migrations: their numbering, and an account database upgraded with messages in it.
+// Schema migrations: their numbering, and account databases upgraded with messages in them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { ACCOUNT_MIGRATIONS, GLOBAL_MIGRATIONS, migrate } from './schema.js';
 import { Store } from './store.js';
 import { tempStore, sampleMessage } from './testutil.js';
 import { rawDatabase } from './testing.js';
+import { Flag } from './flags.js';
 
 test('migrations are numbered 1, 2, 3, ... and a gap or repeat is refused', () => {
   for (const list of [ACCOUNT_MIGRATIONS, GLOBAL_MIGRATIONS]) {
@@ -38,9 +39,9 @@ test('schema 4: messages stored before get their envelope from their structure',
     // Make it a database of schema 3, from before the envelope column.
     const file = join(t.dir, 'accounts', 'olga', 'index.db');
     const db = new Database(file);
-    // Schemas 6 and 5, then 4.
-    for (const i of ['mailfrom_domain', 'msgfrom_org', 'ip1', 'ip2', 'ip3', 'msgfrom']) {
-      db.exec(`DROP INDEX messages_${i}`);
+    // Schemas 7, 6 and 5, then 4.
+    for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3']) {
+      db.exec(`DROP INDEX messages_rep_${i}`);
     }
     db.exec('DROP TABLE message_dkim');
     db.exec('ALTER TABLE messages DROP COLUMN envelope');
@@ -65,6 +66,77 @@ test('schema 4: messages stored before get their envelope from their structure',
         String(rawDatabase(a).prepare('SELECT envelope FROM messages WHERE uid = 2').pluck().get()),
         /"subject":"Re: message 2"/,
       );
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('schema 7: reputation indexes replaced by covering ones, the evidence unchanged', async () => {
+  const t = await tempStore();
+  try {
+    let a = await t.store.account('rita');
+    await a.createMailbox('Junk', { specialUse: '\\Junk' });
+    const facts = {
+      remoteIPMasked: ['192.0.2.1', '192.0.2.0', '192.0.0.0'] as [string, string, string],
+      mailFromDomain: 'rep.example',
+      mailFromValidated: true,
+      msgFromLocalpart: 'rita',
+      msgFromDomain: 'rep.example',
+      msgFromOrgDomain: 'rep.example',
+      msgFromValidated: true,
+      dkimDomains: ['rep.example'],
+    };
+    for (const [mailbox, flags] of [
+      ['Inbox', Flag.Seen],
+      ['Inbox', Flag.Junk],
+      ['Junk', Flag.NotJunk],
+      ['Inbox', 0],
+    ] as const) {
+      const p = await t.store.prepare(sampleMessage(1));
+      await a.addMessages(mailbox, [{ message: p, flags, facts }]);
+      await p.cleanup();
+    }
+    const q = {
+      recent: 10,
+      fromAddress: { localpart: 'rita', domain: 'rep.example' },
+      dkimDomains: ['rep.example'],
+      mailFromDomain: 'rep.example',
+      fromOrgDomain: 'rep.example',
+      ipMasked: facts.remoteIPMasked,
+    };
+    const before = await a.senderEvidence(q);
+    assert.deepEqual(before.from, { ham: 2, spam: 1 });
+    await t.store.close();
+    // Back to schema 6: its indexes instead of version 7's.
+    const file = join(t.dir, 'accounts', 'rita', 'index.db');
+    const db = new Database(file);
+    for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3']) {
+      db.exec(`DROP INDEX messages_rep_${i}`);
+    }
+    db.exec(ACCOUNT_MIGRATIONS[4]!.sql);
+    db.exec(ACCOUNT_MIGRATIONS[5]!.sql.replace(/CREATE TABLE message_dkim[^]*$/, ''));
+    db.pragma('user_version = 6');
+    db.close();
+
+    const store = await Store.open({ dataDir: t.dir });
+    try {
+      a = await store.account('rita');
+      const raw = rawDatabase(a);
+      assert.equal(raw.pragma('user_version', { simple: true }), 7);
+      const indexes = raw
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'messages_%'")
+        .pluck()
+        .all() as string[];
+      for (const gone of ['msgfrom', 'mailfrom_domain', 'msgfrom_org', 'ip1', 'ip2', 'ip3']) {
+        assert.ok(!indexes.includes(`messages_${gone}`), gone);
+      }
+      for (const made of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3']) {
+        assert.ok(indexes.includes(`messages_rep_${made}`), made);
+      }
+      assert.deepEqual(await a.senderEvidence(q), before);
     } finally {
       await store.close();
     }

@@ -254,6 +254,37 @@ INSERT INTO message_dkim (message_id, domain)
 `,
 });
 
+ACCOUNT_MIGRATIONS.push({
+  version: 7,
+  // Reputation reads, per source, the flags and mailboxes of the newest few live messages.
+  // Indexes that hold those columns, and only live messages (not expunged, not kept
+  // rejects), answer each source from the index alone, in id order, without reading a
+  // message row or skipping dead ones. They replace the narrower indexes of versions 5
+  // and 6, so there are as many indexes to keep up to date as before. (The columns of
+  // each WHERE are in the index too: SQLite does not see a partial index as covering when
+  // its WHERE has more than two terms, though it implies their values.)
+  sql: `
+DROP INDEX messages_msgfrom;
+DROP INDEX messages_mailfrom_domain;
+DROP INDEX messages_msgfrom_org;
+DROP INDEX messages_ip1;
+DROP INDEX messages_ip2;
+DROP INDEX messages_ip3;
+CREATE INDEX messages_rep_msgfrom ON messages (msgfrom_domain, msgfrom_localpart COLLATE NOCASE, id, flags, mailbox_id, mailbox_destined_id)
+  WHERE expunged = 0 AND is_reject = 0;
+CREATE INDEX messages_rep_mailfrom ON messages (mailfrom_domain, id, flags, mailbox_id, mailbox_destined_id, mailfrom_validated, expunged, is_reject)
+  WHERE mailfrom_validated = 1 AND mailfrom_domain != '' AND expunged = 0 AND is_reject = 0;
+CREATE INDEX messages_rep_org ON messages (msgfrom_org_domain, id, flags, mailbox_id, mailbox_destined_id, msgfrom_validated, expunged, is_reject)
+  WHERE msgfrom_validated = 1 AND msgfrom_org_domain != '' AND expunged = 0 AND is_reject = 0;
+CREATE INDEX messages_rep_ip1 ON messages (remote_ip_masked1, id, flags, mailbox_id, mailbox_destined_id, expunged, is_reject)
+  WHERE remote_ip_masked1 != '' AND expunged = 0 AND is_reject = 0;
+CREATE INDEX messages_rep_ip2 ON messages (remote_ip_masked2, id, flags, mailbox_id, mailbox_destined_id, expunged, is_reject)
+  WHERE remote_ip_masked2 != '' AND expunged = 0 AND is_reject = 0;
+CREATE INDEX messages_rep_ip3 ON messages (remote_ip_masked3, id, flags, mailbox_id, mailbox_destined_id, expunged, is_reject)
+  WHERE remote_ip_masked3 != '' AND expunged = 0 AND is_reject = 0;
+`,
+});
+
 GLOBAL_MIGRATIONS.push({
   version: 2,
   // DMARC aggregate (RFC 7489) and TLS (RFC 8460) reports received from other mail
