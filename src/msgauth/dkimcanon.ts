@@ -145,6 +145,9 @@ interface Sink {
 }
 
 const OUT_SIZE = 64 * 1024;
+// Canonical bytes are gathered here and handed to the hashes before update() or finish()
+// returns, so every canonicalizer can share it (no allocation per message).
+const out = Buffer.allocUnsafe(OUT_SIZE);
 const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
@@ -157,8 +160,6 @@ const TAB = 0x09;
  */
 export class BodyCanonicalizer {
   private readonly sinks: Sink[];
-  private readonly out = Buffer.allocUnsafe(OUT_SIZE);
-  private n = 0;
   private total = 0;
   private pendingEmpty = 0;
   private pendingWsp = false;
@@ -176,90 +177,114 @@ export class BodyCanonicalizer {
     }));
   }
 
-  private flush(): void {
-    const n = this.n;
+  private flush(n: number): void {
     if (n === 0) return;
     for (const s of this.sinks) {
       const take = Math.min(n, s.limit - s.hashed);
       if (take <= 0) continue;
-      s.hash.update(take === n ? this.out.subarray(0, n) : this.out.subarray(0, take));
+      s.hash.update(out.subarray(0, take));
       s.hashed += take;
     }
     this.total += n;
-    this.n = 0;
-  }
-
-  private put(c: number): void {
-    if (this.n === OUT_SIZE) this.flush();
-    this.out[this.n++] = c;
-  }
-
-  /** Content byte `c` of the current line, after any held-back empty lines and WSP. */
-  private content(c: number): void {
-    if (!this.lineHasContent) {
-      for (; this.pendingEmpty > 0; this.pendingEmpty--) {
-        this.put(CR);
-        this.put(LF);
-      }
-      this.lineHasContent = true;
-    }
-    if (this.pendingWsp) {
-      this.pendingWsp = false;
-      this.put(SP);
-    }
-    this.put(c);
-  }
-
-  private endLine(): void {
-    this.pendingWsp = false;
-    if (this.lineHasContent) {
-      this.put(CR);
-      this.put(LF);
-      this.lineHasContent = false;
-    } else this.pendingEmpty++;
   }
 
   update(chunk: Uint8Array): void {
     const relaxed = this.canon === 'relaxed';
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i] as number;
-      if (this.pendingCR) {
-        this.pendingCR = false;
+    // The state in locals for the loop; written back at the end.
+    let n = 0;
+    let pendingEmpty = this.pendingEmpty;
+    let pendingWsp = this.pendingWsp;
+    let pendingCR = this.pendingCR;
+    let content = this.lineHasContent;
+    const len = chunk.length;
+    for (let i = 0; i < len; i++) {
+      let c = chunk[i] as number;
+      if (n > OUT_SIZE - 8) {
+        this.flush(n);
+        n = 0;
+      }
+      if (pendingCR) {
+        pendingCR = false;
         if (c === LF) {
-          this.endLine();
+          // End of line: trailing whitespace dropped, an empty line held back.
+          pendingWsp = false;
+          if (content) {
+            out[n++] = CR;
+            out[n++] = LF;
+            content = false;
+          } else pendingEmpty++;
           continue;
         }
-        this.content(CR);
+        // A CR not before LF is content; `c` is handled after it.
+        i--;
+        c = CR;
+      } else if (c === CR) {
+        pendingCR = true;
+        continue;
+      } else if (c === LF) {
+        pendingWsp = false;
+        if (content) {
+          out[n++] = CR;
+          out[n++] = LF;
+          content = false;
+        } else pendingEmpty++;
+        continue;
+      } else if (relaxed && (c === SP || c === TAB)) {
+        pendingWsp = true;
+        continue;
       }
-      if (c === CR) this.pendingCR = true;
-      else if (c === LF) this.endLine();
-      else if (relaxed && (c === SP || c === TAB)) this.pendingWsp = true;
-      else if (this.lineHasContent && !this.pendingWsp && this.n < OUT_SIZE) {
-        this.out[this.n++] = c;
-      } else this.content(c);
+      if (!content) {
+        for (; pendingEmpty > 0; pendingEmpty--) {
+          if (n > OUT_SIZE - 8) {
+            this.flush(n);
+            n = 0;
+          }
+          out[n++] = CR;
+          out[n++] = LF;
+        }
+        content = true;
+      }
+      if (pendingWsp) {
+        pendingWsp = false;
+        out[n++] = SP;
+      }
+      out[n++] = c;
     }
+    this.flush(n);
+    this.pendingEmpty = pendingEmpty;
+    this.pendingWsp = pendingWsp;
+    this.pendingCR = pendingCR;
+    this.lineHasContent = content;
   }
 
   /** The hashes, in the order asked for. No more updates after this. */
   finish(): BodyHashResult[] {
-    if (this.pendingCR) {
-      this.pendingCR = false;
-      this.content(CR);
-    }
     // A last line without CRLF gets one; RFC 6376 §3.4.3: an empty body is one CRLF in
     // "simple", and nothing in "relaxed" (§3.4.4, erratum 1384). Whitespace ending such a
     // line is kept as one space, as dkimpy and mailauth do: they add the CRLF after
     // canonicalizing, and a signer using them signs it so.
-    if (this.pendingWsp) {
-      this.pendingWsp = false;
-      this.content(SP);
+    let n = 0;
+    if (this.lineHasContent || this.pendingWsp || this.pendingCR) {
+      if (!this.lineHasContent) {
+        for (; this.pendingEmpty > 0; this.pendingEmpty--) {
+          if (n > OUT_SIZE - 8) {
+            this.flush(n);
+            n = 0;
+          }
+          out[n++] = CR;
+          out[n++] = LF;
+        }
+      }
+      if (this.pendingWsp) out[n++] = SP;
+      if (this.pendingCR) out[n++] = CR;
+      out[n++] = CR;
+      out[n++] = LF;
+    } else if (this.canon === 'simple' && this.total === 0) {
+      out[n++] = CR;
+      out[n++] = LF;
     }
-    if (this.lineHasContent) this.endLine();
-    else if (this.canon === 'simple' && this.total === 0 && this.n === 0) {
-      this.put(CR);
-      this.put(LF);
-    }
-    this.flush();
+    this.flush(n);
+    this.pendingWsp = this.pendingCR = this.lineHasContent = false;
     return this.sinks.map((s) => ({
       digest: s.hash.digest('base64'),
       hashed: s.hashed,
@@ -269,14 +294,44 @@ export class BodyCanonicalizer {
 }
 
 const HASH_SLICE = 256 * 1024;
+// Whether a body needs more than its trailing empty lines changed: a CR or LF that is not
+// part of a CRLF, or (relaxed) whitespace that canonicalization reduces or removes.
+const BARE_LINE_END = /\r(?!\n)|(?<!\r)\n/;
+const RELAXED_CHANGES = /[ \t]\r\n|\t| {2}|[ \t]$/;
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * The canonical form of a body that is its own bytes up to `end` (its trailing CRLFs cut),
+ * then CRLF when `crlf`; null when canonicalization changes more. Most bodies sent over
+ * SMTP are so, and then the bytes are hashed as they are, without a pass in JavaScript.
+ */
+function asIs(canon: BodyCanon, body: Buffer): { end: number; crlf: boolean } | null {
+  const s = body.toString('latin1');
+  if (BARE_LINE_END.test(s) || (canon === 'relaxed' && RELAXED_CHANGES.test(s))) return null;
+  let end = s.length;
+  while (end >= 2 && s.charCodeAt(end - 1) === LF && s.charCodeAt(end - 2) === CR) end -= 2;
+  // RFC 6376 §3.4.3, §3.4.4: an empty body is CRLF in "simple", nothing in "relaxed".
+  return { end, crlf: end > 0 || canon === 'simple' };
+}
 
 /** The body hashes of an in-memory body, yielding to the event loop between large slices. */
 export async function hashBody(
   canon: BodyCanon,
   wanted: readonly BodyHashWanted[],
-  body: Uint8Array,
+  body: Buffer,
   yieldToLoop: () => Promise<void>,
 ): Promise<BodyHashResult[]> {
+  const fast = body.length <= HASH_SLICE ? asIs(canon, body) : null;
+  if (fast) {
+    const length = fast.end + (fast.crlf ? 2 : 0);
+    return wanted.map((w) => {
+      const hash = createHash(w.algorithm);
+      const hashed = Math.min(w.limit ?? Infinity, length);
+      hash.update(body.subarray(0, Math.min(hashed, fast.end)));
+      if (hashed > fast.end) hash.update(CRLF.subarray(0, hashed - fast.end));
+      return { digest: hash.digest('base64'), hashed, length };
+    });
+  }
   const c = new BodyCanonicalizer(canon, wanted);
   for (let pos = 0; pos < body.length; pos += HASH_SLICE) {
     c.update(body.subarray(pos, pos + HASH_SLICE));
