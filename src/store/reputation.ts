@@ -107,6 +107,19 @@ export function dkimSql(n: number): string {
   WHERE d.domain = ? AND ${LIVE} ORDER BY d.message_id DESC LIMIT ${n}`;
 }
 
+// The statements' text by condition and length, built once: it is also the key of the
+// prepared statement cache, looked up for every source of every message.
+const sqlCache = new Map<string, string>();
+function countSql(cond: string, n: number): string {
+  const key = `${n}\n${cond}`;
+  let sql = sqlCache.get(key);
+  if (sql === undefined) {
+    sql = cond === 'dkim' ? dkimSql(n) : sourceCountSql(cond, n);
+    if (sqlCache.size < 100) sqlCache.set(key, sql);
+  }
+  return sql;
+}
+
 const JUNK_ID_SQL =
   "SELECT id FROM mailboxes WHERE special_use = '\\Junk' AND deleted = 0 ORDER BY id LIMIT 1";
 
@@ -115,7 +128,7 @@ export function senderEvidence(core: AccountCore, q: EvidenceQuery): SenderEvide
   // No Junk mailbox: no message can be in it (ids start at 1).
   const junk = (core.stmt(JUNK_ID_SQL).pluck().get() as number | undefined) ?? 0;
   const by = (cond: string, ...args: unknown[]): Evidence => {
-    const r = core.stmt(sourceCountSql(cond, n)).get(junk, ...args) as Evidence;
+    const r = core.stmt(countSql(cond, n)).get(junk, ...args) as Evidence;
     return { ham: r.ham, spam: r.spam };
   };
   const out: SenderEvidence = {
@@ -140,7 +153,7 @@ export function senderEvidence(core: AccountCore, q: EvidenceQuery): SenderEvide
     // Per domain its newest n; together, the newest n of those, each message once.
     const rows = new Map<number, Row>();
     for (const d of dkim) {
-      for (const r of core.stmt(dkimSql(n)).all(junk, d) as Row[]) rows.set(r.id, r);
+      for (const r of core.stmt(countSql('dkim', n)).all(junk, d) as Row[]) rows.set(r.id, r);
     }
     const newest = [...rows.values()].sort((a, b) => b.id - a.id).slice(0, n);
     out.dkim = tally(newest);
