@@ -152,7 +152,7 @@ test('every source is one lookup in a covering index, never a scan of the messag
     const d = plan(dkimSql(10), 1, 'x');
     assert.deepEqual(d, [
       'SEARCH d USING COVERING INDEX message_dkim_domain (domain=?)',
-      'SEARCH m USING INTEGER PRIMARY KEY (rowid=?)',
+      'SEARCH m USING COVERING INDEX messages_rep_live (id=?)',
     ]);
     // Whether a sender is known uses the From index too.
     const known = plan(

@@ -40,7 +40,7 @@ test('schema 4: messages stored before get their envelope from their structure',
     const file = join(t.dir, 'accounts', 'olga', 'index.db');
     const db = new Database(file);
     // Schemas 7, 6 and 5, then 4.
-    for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3']) {
+    for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3', 'live']) {
       db.exec(`DROP INDEX messages_rep_${i}`);
     }
     db.exec('DROP TABLE message_dkim');
@@ -113,7 +113,7 @@ test('schema 7: reputation indexes replaced by covering ones, the evidence uncha
     // Back to schema 6: its indexes instead of version 7's.
     const file = join(t.dir, 'accounts', 'rita', 'index.db');
     const db = new Database(file);
-    for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3']) {
+    for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3', 'live']) {
       db.exec(`DROP INDEX messages_rep_${i}`);
     }
     db.exec(ACCOUNT_MIGRATIONS[4]!.sql);
@@ -133,7 +133,7 @@ test('schema 7: reputation indexes replaced by covering ones, the evidence uncha
       for (const gone of ['msgfrom', 'mailfrom_domain', 'msgfrom_org', 'ip1', 'ip2', 'ip3']) {
         assert.ok(!indexes.includes(`messages_${gone}`), gone);
       }
-      for (const made of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3']) {
+      for (const made of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3', 'live']) {
         assert.ok(indexes.includes(`messages_rep_${made}`), made);
       }
       assert.deepEqual(await a.senderEvidence(q), before);
