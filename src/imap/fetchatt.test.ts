@@ -130,13 +130,13 @@ const cases: Case[] = [
   { line: 'BODY[HEADER.FIELDS ()]', error: /./ },
   { line: 'BODY[TEXT', error: /expected/ },
   { line: 'BODY.PEEK', error: /expected/ },
-  // BINARY (RFC 3516 §4.2): part numbers only, no origin in the label.
+  // BINARY (RFC 3516 §4.2): part numbers only; a partial fetch names its origin.
   { line: 'BINARY[]', want: [binary('BINARY[]', sec([]))] },
   { line: 'BINARY[1.2]', want: [binary('BINARY[1.2]', sec([1, 2]))] },
   { line: 'BINARY.PEEK[1]', want: [binary('BINARY[1]', sec([1]), { peek: true })] },
   {
     line: 'BINARY[1]<10.20>',
-    want: [binary('BINARY[1]', sec([1]), { partial: { origin: 10, count: 20 } })],
+    want: [binary('BINARY[1]<10>', sec([1]), { partial: { origin: 10, count: 20 } })],
   },
   {
     line: 'BINARY.SIZE[2]',

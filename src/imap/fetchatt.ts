@@ -120,8 +120,11 @@ async function sectionItem(
   const section = await parseSection(p, binary);
   const partial = parsePartial(p);
   let label = `${word}[${sectionLabel(section, p.utf8)}]`;
-  // Only BODY echoes the origin: msg-att-static (RFC 9051 §9, erratum 7246).
-  if (partial && !binary) label += `<${partial.origin}>`;
+  // The response names the origin octet for BODY and for BINARY (RFC 9051 §7.5.2
+  // "BINARY[<section-binary>]<<number>>", RFC 3516 §4.2): a client matches a partial
+  // response to its request by it. The ABNF of msg-att-static omits it for BINARY; the
+  // text, Dovecot and the clients that rely on it win.
+  if (partial) label += `<${partial.origin}>`;
   return { kind: 'section', binary, peek, section, partial, label };
 }
 

@@ -258,9 +258,56 @@ describe('FETCH', () => {
     assert.deepEqual(await lines(c, 'FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)]<9.100>)'), [
       `* 1 FETCH (BODY[HEADER.FIELDS (Subject)]<9> ${lit('parts\r\n\r\n')})`,
     ]);
-    // BINARY partials count decoded octets and carry no origin (RFC 9051 §9).
+    // BINARY partials count decoded octets and name their origin (RFC 9051 §7.5.2).
     assert.deepEqual(await lines(c, 'FETCH 1 (BINARY.PEEK[1.1]<2.4>)'), [
-      `* 1 FETCH (BINARY[1.1] ${lit('\xc3\xbc\xc3\x9f')})`,
+      `* 1 FETCH (BINARY[1.1]<2> ${lit('\xc3\xbc\xc3\x9f')})`,
+    ]);
+    c.close();
+  });
+
+  test('BINARY and BINARY.SIZE of a single quoted-printable body and of a message/rfc822 part', async () => {
+    const qp = crlf(
+      'From: a@x.org',
+      'Subject: qp',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: Quoted-Printable',
+      '',
+      'caf=C3=A9 =3D 100%=',
+      '',
+      'line two=20',
+      'end',
+    );
+    const inner = crlf('From: c@z.org', 'Subject: inner', '', 'inner body');
+    const fwd = Buffer.concat([
+      crlf(
+        'From: a@x.org',
+        'Subject: fwd',
+        'Content-Type: multipart/mixed; boundary=b',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'see attached',
+        '--b',
+        'Content-Type: message/rfc822',
+        '',
+      ),
+      inner,
+      crlf('--b--'),
+    ]);
+    const c = await selected([
+      { data: qp, flags: Flag.Seen },
+      { data: fwd, flags: Flag.Seen },
+    ]);
+    const body = 'caf\xc3\xa9 = 100%\r\nline two \r\nend\r\n';
+    assert.deepEqual(await lines(c, 'FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])'), [
+      `* 1 FETCH (BINARY.SIZE[1] ${Buffer.byteLength(body, 'latin1')} BINARY[1] ${lit(body)})`,
+    ]);
+    // RFC 3516 §4.2 allows BINARY of a message/rfc822 part: the message as it is (the
+    // line break before the boundary belongs to the boundary, RFC 2046 §5.1.1).
+    const enclosed = inner.subarray(0, inner.length - 2);
+    assert.deepEqual(await lines(c, 'FETCH 2 (BINARY.SIZE[2] BINARY.PEEK[2])'), [
+      `* 2 FETCH (BINARY.SIZE[2] ${enclosed.length} BINARY[2] ${lit(enclosed)})`,
     ]);
     c.close();
   });
@@ -291,10 +338,7 @@ describe('FETCH', () => {
     assert.deepEqual(r.untagged, []);
     assert.equal(r.tagged, 'NO [UNKNOWN-CTE] FETCH invalid base64 data in message uid 1');
     r = await c.cmd('FETCH 1 (BINARY.PEEK[1])');
-    assert.equal(
-      r.tagged,
-      'NO FETCH BINARY is only for single parts, not multipart or message/rfc822',
-    );
+    assert.equal(r.tagged, 'NO FETCH BINARY is only for single parts and messages, not multipart');
     c.close();
   });
 
@@ -329,7 +373,7 @@ describe('FETCH', () => {
       `* 1 FETCH (BODY[]<1000> ${lit(data.subarray(1000, 201_000))})`,
     ]);
     assert.deepEqual(await lines(c, 'FETCH 1 (BINARY.PEEK[2] BINARY.PEEK[1]<0.150000>)'), [
-      `* 1 FETCH (BINARY[2] ~${lit(bin)} BINARY[1] ${lit(big.subarray(0, 150_000))})`,
+      `* 1 FETCH (BINARY[2] ~${lit(bin)} BINARY[1]<0> ${lit(big.subarray(0, 150_000))})`,
     ]);
     c.close();
   });

@@ -148,14 +148,17 @@ export async function bodyPiece(
 }
 
 /**
- * The part a BINARY section names, null when it does not exist. Only single parts can
- * be decoded; an unknown Content-Transfer-Encoding is UNKNOWN-CTE (RFC 9051 §6.4.5).
+ * The part a BINARY section names, null when it does not exist. Single parts are
+ * decoded; a message/rfc822 part is the enclosed message as it is, since its encoding
+ * can only be 7bit, 8bit or binary (RFC 2046 §5.2.1, RFC 3516 §4.2). A multipart has no
+ * content of its own. An unknown Content-Transfer-Encoding is UNKNOWN-CTE (RFC 9051
+ * §6.4.5).
  */
 export function binaryPart(m: Message, s: Section): Part | null {
   const p = findPart(m.part, s.path);
   if (!p) return null;
-  if (!isLeaf(p))
-    throw new UserError('', 'BINARY is only for single parts, not multipart or message/rfc822');
+  if (!isLeaf(p) && p.message === undefined)
+    throw new UserError('', 'BINARY is only for single parts and messages, not multipart');
   if (!knownTransferEncoding(p.encoding)) {
     throw new UserError(
       'UNKNOWN-CTE',
