@@ -4,6 +4,7 @@
 // are synchronous; only the ones that may meet a literal are async.
 import { isAscii } from 'node:buffer';
 import { decodeMailboxName, Utf7Error } from '../message/index.js';
+import { UserError } from './errors.js';
 
 /** A syntax error: answered with BAD (RFC 9051 §7.1.3). */
 export class ParseError extends Error {
@@ -325,7 +326,12 @@ export class Parser {
       try {
         name = decodeMailboxName(wire);
       } catch (e) {
-        if (e instanceof Utf7Error) this.fail(`invalid modified UTF-7 mailbox name: ${e.message}`);
+        // Well-formed syntax (an astring) naming no mailbox that can exist: NO, as for
+        // any mailbox that does not exist, not BAD (RFC 9051 §5.1.3 only says how names
+        // are to be encoded; Dovecot answers such names with NO too).
+        if (e instanceof Utf7Error) {
+          throw new UserError('CANNOT', `invalid modified UTF-7 mailbox name: ${e.message}`);
+        }
         throw e;
       }
     }

@@ -216,7 +216,7 @@ describe('imap CREATE', () => {
     ]);
     assert.equal(
       (await c.cmd('CREATE "&bad"')).tagged,
-      'BAD CREATE unrecognized syntax/command: invalid modified UTF-7 mailbox name: unterminated shift sequence',
+      'NO [CANNOT] CREATE invalid modified UTF-7 mailbox name: unterminated shift sequence',
     );
     c.close();
     u.close();

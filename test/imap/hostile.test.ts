@@ -158,7 +158,7 @@ test('specific malformed inputs', async () => {
     ['SEARCH OR OR OR OR', /^BAD /],
     ['SEARCH ' + '('.repeat(500) + 'ALL' + ')'.repeat(500), /^BAD /],
     ['SELECT "unterminated', /^BAD /],
-    ['SELECT &AGE-&AGE-', /^BAD /],
+    ['SELECT &AGE-&AGE-', /^NO \[CANNOT\] /],
     ['STORE 1 +FLAGS (\\Seen', /^BAD /],
     ['STATUS INBOX ()', /^BAD /],
     ['LIST "" "\u0000"', /^(BAD|OK) /],
@@ -198,4 +198,16 @@ test("user names that are names of Object's properties: a failed login, nothing 
     'limited',
     'mjl',
   ]);
+});
+
+test('a name that is not valid modified UTF-7: SELECT gets NO, LIST answers, the session goes on', async () => {
+  const c = await Client.login(s);
+  const name = "!#$&'+,-.0123456789:;<=>?@^_`|[}";
+  const sel = await c.cmd(`SELECT ${name}`);
+  assert.match(sel.tagged, /^NO /);
+  const list = await c.cmd(`LIST "" ${name}%*`);
+  assert.match(list.tagged, /^(OK|NO|BAD) /);
+  assert.deepEqual(list.untagged, []);
+  assert.equal((await c.cmd('NOOP')).tagged, 'OK NOOP done');
+  c.close();
 });

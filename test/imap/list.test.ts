@@ -272,7 +272,7 @@ describe('imap LIST', () => {
     u.close();
     assert.equal(
       (await c.cmd('LIST "" "&Jjo"')).tagged,
-      `${BAD}invalid modified UTF-7 mailbox name: unterminated shift sequence`,
+      'NO [CANNOT] LIST invalid modified UTF-7 mailbox name: unterminated shift sequence',
     );
   });
 

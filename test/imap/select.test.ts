@@ -159,14 +159,14 @@ describe('imap SELECT/EXAMINE', () => {
     const r = await c.cmd('SELECT "F&APgA+A-"');
     assert.equal(r.untagged.at(-1), '* LIST () "/" "F&APgA+A-"');
     assert.equal(r.tagged, 'OK [READ-WRITE] SELECT done');
-    // 8-bit names need UTF8=ACCEPT; invalid modified UTF-7 is a syntax error.
+    // 8-bit names need UTF8=ACCEPT (a syntax error); invalid modified UTF-7 names no mailbox.
     assert.equal(
       (await c.cmd('SELECT "Føø"')).tagged,
       'BAD SELECT unrecognized syntax/command: 8-bit character in quoted string without UTF8=ACCEPT',
     );
     assert.equal(
       (await c.cmd('SELECT "&Jjo"')).tagged,
-      'BAD SELECT unrecognized syntax/command: invalid modified UTF-7 mailbox name: unterminated shift sequence',
+      'NO [CANNOT] SELECT invalid modified UTF-7 mailbox name: unterminated shift sequence',
     );
     // A syntax error does not unselect.
     assert.equal((await c.cmd('UID FETCH 1 FLAGS')).tagged, 'OK UID FETCH done');

@@ -60,7 +60,7 @@ describe('imap SUBSCRIBE', () => {
     );
     assert.equal(
       (await c.cmd('SUBSCRIBE "&Jjo"')).tagged,
-      'BAD SUBSCRIBE unrecognized syntax/command: invalid modified UTF-7 mailbox name: unterminated shift sequence',
+      'NO [CANNOT] SUBSCRIBE invalid modified UTF-7 mailbox name: unterminated shift sequence',
     );
     assert.equal(
       (await c.cmd('SUBSCRIBE')).tagged,
