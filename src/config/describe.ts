@@ -32,8 +32,9 @@ failed_auth_per_minute = [10, 30, 90]
 failed_auth_per_day = [50, 150, 450]
 
 [limits.imap]
-# Longest command line, in bytes (at least 1024). Default 16384.
-max_line_length = 16384
+# Longest command line, in bytes (at least 1024). Default 65536: an ID command at the
+# sizes RFC 2971 allows is about 32 KiB.
+max_line_length = 65536
 # Largest single literal in a command; APPEND is bounded by quota instead. Default "100 KiB".
 max_literal_size = "100 KiB"
 # All literals of one command together. Default "1000 KiB".

@@ -23,7 +23,7 @@ test('minimal file gets every default', () => {
       failed_auth_per_minute: [10, 30, 90],
       failed_auth_per_day: [50, 150, 450],
       imap: {
-        max_line_length: 16384,
+        max_line_length: 65536,
         max_literal_size: 102400,
         max_literal_total: 1024000,
         max_literals: 1000,

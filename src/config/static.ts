@@ -140,14 +140,15 @@ const listener = z.strictObject({
 });
 
 const imapLimits = z.strictObject({
-  // Our limits, as RFC 9051 sets none: lines of 16 KiB, twice the 8192 octets RFC 7162 §4
-  // asks servers to accept; literals of 100 KiB each, 1000 KiB and 1000 per command, so a
+  // Our limits, as RFC 9051 sets none: lines of 64 KiB, more than the 8192 octets RFC
+  // 7162 §4 asks servers to accept and room for an ID command at RFC 2971 §3.3's maxima
+  // (30 fields with values of 1024 octets: about 32 KiB, quoted); literals of 100 KiB each, 1000 KiB and 1000 per command, so a
   // client cannot make us buffer without bound (APPEND's messages are bounded by quota).
   max_line_length: z
     .number()
     .int()
     .min(1024)
-    .default(16 * KiB),
+    .default(64 * KiB),
   max_literal_size: size.default(100 * KiB),
   max_literal_total: size.default(1000 * KiB),
   max_literals: positiveInt.default(1000),

@@ -91,7 +91,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     service,
     noRequireSTARTTLS: opts.noRequireSTARTTLS ?? false,
     limits: {
-      maxLineLength: 16 * 1024,
+      maxLineLength: 64 * 1024,
       maxLiteralSize: 100 * 1024,
       maxLiteralTotal: 1000 * 1024,
       maxLiterals: 1000,

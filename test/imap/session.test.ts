@@ -119,6 +119,19 @@ describe('imap session', () => {
     assert.equal(r.tagged, 'OK LOGOUT done');
   });
 
+  test('ID at the maxima of RFC 2971 §3.3: 30 fields, values of 1024 octets', async () => {
+    const c = await Client.connect(s.imaps.port, { tls: true });
+    const fields = Array.from(
+      { length: 30 },
+      (_, i) => `"field-${String(i).padStart(2, '0')}" "${'v'.repeat(1024)}"`,
+    );
+    const r = await c.cmd(`ID (${fields.join(' ')})`);
+    assert.deepEqual(r.untagged, ['* ID ("name" "Tidings")']);
+    assert.equal(r.tagged, 'OK ID done');
+    assert.equal((await c.cmd('NOOP')).tagged, 'OK NOOP done');
+    c.close();
+  });
+
   test('ID', async () => {
     const c = await Client.connect(s.imaps.port, { tls: true });
     assert.deepEqual(await c.ok('ID ("name" "test" "version" "1.0")'), ['* ID ("name" "Tidings")']);

@@ -66,7 +66,7 @@ test('a 2 MB line of garbage during IDLE: BYE [TOOBIG], and others are still ser
     assert.equal(await c.readLine(), '+ idling');
     c.write(Buffer.alloc(2 * 1024 * 1024, 'z'));
     c.write('\r\nA2 LOGOUT\r\n');
-    assert.equal(await c.readLine(), '* BYE [TOOBIG] line longer than 16384 bytes');
+    assert.equal(await c.readLine(), '* BYE [TOOBIG] line longer than 65536 bytes');
     await assert.rejects(c.readLine(5000), /connection closed/);
     const d = await Client.connect(s.imaps.port, { tls: true });
     await d.ok(`LOGIN mjl@example.org ${PASSWORD}`);
