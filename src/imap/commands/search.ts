@@ -6,7 +6,12 @@
 import type { Handler } from './types.js';
 import type { SelectedSession, Selected } from '../session.js';
 import type { Account, Message, SearchRow } from '../../store/index.js';
-import { decodeHeaderValue, messageText, parseHeaderBlock } from '../../message/index.js';
+import {
+  decodeHeaderValue,
+  messageText,
+  parseAddressList,
+  parseHeaderBlock,
+} from '../../message/index.js';
 import { compactSet } from '../uids.js';
 import { quote } from '../response.js';
 import {
@@ -173,10 +178,12 @@ async function decideOne(
   if (v !== UNKNOWN || plan.need < Need.Header) return v === YES;
   const header = await account.readMessage(m, m.part.headerStart, m.part.bodyStart);
   if (plan.headerFields) {
-    f.header = parseHeaderBlock(header).map((h) => ({
-      name: h.name.toLowerCase(),
-      value: decodeHeaderValue(h.value).toLowerCase(),
-    }));
+    f.header = parseHeaderBlock(header).map((h) => {
+      const name = h.name.toLowerCase();
+      let value = decodeHeaderValue(h.value);
+      if (ADDRESS_FIELDS.has(name)) value += addressForms(h.value);
+      return { name, value: value.toLowerCase() };
+    });
     v = evaluate(plan.matcher, f);
     if (v !== UNKNOWN || plan.need < Need.Text) return v === YES;
   }
@@ -187,6 +194,29 @@ async function decideOne(
   const text = await messageText(read, m.part);
   f.text = { header: text.header.toLowerCase(), body: text.body.toLowerCase() };
   return evaluate(plan.matcher, f) === YES;
+}
+
+/** Fields holding addresses: FROM, TO, CC and BCC search them (RFC 9051 §6.4.4). */
+const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to']);
+
+/**
+ * The addresses of a field as users write them, one per line after the field's text:
+ * "local@domain" with comments and folding gone and the local part unquoted, and the
+ * display name decoded. So SEARCH FROM "john smith@example.com" finds
+ * '"john smith"@example.com', and "john@example.com" finds "john(x)@(y)example.com"
+ * (RFC 5322 §3.4, §4.4 obsolete forms included).
+ */
+function addressForms(raw: string): string {
+  let out = '';
+  for (const a of parseAddressList(raw)) {
+    if (a.name !== null) out += `\n${decodeHeaderValue(a.name)}`;
+    if (a.mailbox === null || a.host === null) continue;
+    const local = /^".*"$/s.test(a.mailbox)
+      ? a.mailbox.slice(1, -1).replace(/\\(.)/gs, '$1')
+      : a.mailbox;
+    out += `\n${local}@${a.host}\n${a.mailbox}@${a.host}`;
+  }
+  return out;
 }
 
 // ---- results ----
