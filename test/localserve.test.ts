@@ -266,3 +266,63 @@ test('localserve: Ctrl-C the moment a port opens on first start leaves a usable 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** Sends lines one by one on a fresh connection, returning each reply's first line. */
+async function converse(port: number, lines: string[]): Promise<string[]> {
+  const sock = net.connect({ host: '127.0.0.1', port });
+  const replies: string[] = [];
+  let buf = '';
+  let waiting: ((l: string) => void) | null = null;
+  sock.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+    for (;;) {
+      const i = buf.indexOf('\r\n');
+      if (i < 0 || !waiting) break;
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      // Multi-line SMTP replies: only the last line ("250 ...") ends the reply.
+      if (/^\d{3}-/.test(line)) continue;
+      const w = waiting;
+      waiting = null;
+      w(line);
+    }
+  });
+  const next = () => new Promise<string>((resolve) => (waiting = resolve));
+  replies.push(await next());
+  for (const l of lines) {
+    sock.write(`${l}\r\n`);
+    replies.push(await next());
+  }
+  sock.destroy();
+  return replies;
+}
+
+test('localserve: no connection limits, and HELO names need not resolve', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-localserve-'));
+  try {
+    const ports = await prepare(dir);
+    const ls = await start(dir);
+    try {
+      // More connections at once from one address than the default limit (30).
+      const socks = await Promise.all(
+        Array.from({ length: 40 }, () => connectAtOnce(ports.imap, ls.p)),
+      );
+      const greetings = await Promise.all(
+        socks.map(
+          (s) =>
+            new Promise<string>((resolve) =>
+              s.once('data', (d: Buffer) => resolve(d.toString('latin1'))),
+            ),
+        ),
+      );
+      for (const s of socks) s.destroy();
+      assert.equal(greetings.filter((g) => g.startsWith('* OK ')).length, 40, greetings.join(''));
+      const r = await converse(ports.smtp, ['HELO does-not-resolve.invalid', 'QUIT']);
+      assert.match(r[1]!, /^250 /, r.join('\n'));
+    } finally {
+      await stop(ls.p);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -31,6 +31,9 @@ import { startInfoServer } from './info.js';
 import { DnsblChecker } from '../msgauth/index.js';
 import { JunkTrainer } from '../junk/index.js';
 
+/** A limit no client reaches. */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
 export type ServerOptions = {
   configDir: string;
   log?: Logger;
@@ -202,22 +205,29 @@ export class Server {
       perMinute: st.limits.failed_auth_per_minute,
       perDay: st.limits.failed_auth_per_day,
     });
+    // localserve is a development tool: a test suite opening many connections or sending
+    // mail in bursts must not be throttled like an attacker.
+    const unlimited: [number, number, number] | null = opts.localserve
+      ? [NO_LIMIT, NO_LIMIT, NO_LIMIT]
+      : null;
     const imapLimiters = {
       rate: new RateLimiter({
         windowMs: 60_000,
-        limits: st.limits.imap.connection_rate_per_minute,
+        limits: unlimited ?? st.limits.imap.connection_rate_per_minute,
       }),
-      connections: new ConnectionCounter({ limits: st.limits.imap.max_connections }),
+      connections: new ConnectionCounter({ limits: unlimited ?? st.limits.imap.max_connections }),
       authFailures,
     };
     const smtpShared = {
       rate: new RateLimiter({
         windowMs: 60_000,
-        limits: st.limits.smtp.connection_rate_per_minute,
+        limits: unlimited ?? st.limits.smtp.connection_rate_per_minute,
       }),
-      connections: new ConnectionCounter({ limits: st.limits.smtp.max_connections }),
+      connections: new ConnectionCounter({ limits: unlimited ?? st.limits.smtp.max_connections }),
       authFailures,
-      delivery: new DeliveryRateLimiter(),
+      delivery: opts.localserve
+        ? new DeliveryRateLimiter({ messages: NO_LIMIT, bytes: NO_LIMIT })
+        : new DeliveryRateLimiter(),
       resolver: this.resolver,
     };
     for (const [name, l] of Object.entries(st.listeners)) {
