@@ -1,7 +1,17 @@
 // In-memory resolver for tests: answers from a MockZone, following CNAMEs like a recursive
-// resolver does.
+// resolver does, and reporting DNSSEC authenticity when the zone names signed zones.
 import { canonicalIP, reverseName } from './ip.js';
-import { DNSError, dnsErrorFromCode, normalizeName, type MX, type Resolver } from './types.js';
+import {
+  DNSError,
+  dnsErrorFromCode,
+  lookupOf,
+  normalizeName,
+  type Authenticated,
+  type MX,
+  type RecordType,
+  type RecordsOf,
+  type Resolver,
+} from './types.js';
 import { ZoneIndex, type MockZone, type ZoneRecords, type ZoneType } from './zone.js';
 
 export type { MockZone } from './zone.js';
@@ -55,6 +65,39 @@ export class MockResolver implements Resolver {
 
   async cname(name: string): Promise<string[]> {
     return [...this.resolve('CNAME', name, name)];
+  }
+
+  /**
+   * The lookup of the method for `type` (so a test that replaces a method is obeyed),
+   * with its authenticity by the zone's `authentic` names; undefined without them.
+   */
+  async authenticated<T extends RecordType>(
+    type: T,
+    name: string,
+  ): Promise<Authenticated<RecordsOf[T]>> {
+    const authentic = this.authenticOf(type, name);
+    try {
+      return { records: await lookupOf(this, type)(name), authentic };
+    } catch (e) {
+      if (e instanceof DNSError) e.authentic = authentic;
+      throw e;
+    }
+  }
+
+  // Whether every name on the way to the answer is in a signed zone; a failure is not.
+  private authenticOf(type: RecordType, name: string): boolean | undefined {
+    const index = this.index;
+    if (!index.knowsAuthenticity) return undefined;
+    const ip = type === 'PTR' ? canonicalIP(name) : undefined;
+    let owner = ip !== undefined ? (reverseName(ip) ?? '') : normalizeName(name);
+    for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
+      if (!index.isAuthentic(owner) || index.failure(type, owner) !== undefined) return false;
+      if (index.lookup(type, owner) !== undefined) return true;
+      const target = type === 'CNAME' ? undefined : index.lookup('CNAME', owner)?.[0];
+      if (target === undefined) return true;
+      owner = target;
+    }
+    return false;
   }
 
   // Records of `type` at `name` or at the end of its CNAME chain; `shown` names the error.

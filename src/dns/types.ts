@@ -9,6 +9,13 @@ export type DNSErrorKind = 'notfound' | 'temporary' | 'permanent';
  * e.g. "ENOTFOUND" (NXDOMAIN), "ENODATA" (no records of the type), "ESERVFAIL".
  */
 export class DNSError extends Error {
+  /**
+   * For a resolver that can tell (see Resolver.authenticated): whether this negative
+   * answer (NXDOMAIN, NODATA) or failure was authenticated by DNSSEC; a failure without an
+   * authenticated answer is false. Undefined: the resolver cannot tell.
+   */
+  authentic: boolean | undefined = undefined;
+
   constructor(
     message: string,
     readonly kind: DNSErrorKind,
@@ -33,6 +40,24 @@ export function isTemporary(e: unknown): boolean {
 /** One MX record; `exchange` is lower-case without trailing dot, "" for a null MX (RFC 7505). */
 export type MX = { exchange: string; priority: number };
 
+/** What each lookup gives, by record type. */
+export type RecordsOf = {
+  MX: MX[];
+  A: string[];
+  AAAA: string[];
+  TXT: string[];
+  PTR: string[];
+  CNAME: string[];
+};
+export type RecordType = keyof RecordsOf;
+
+/**
+ * Records with whether DNSSEC authenticated them: true when a trusted validating
+ * resolver said so (the AD bit, RFC 4035 §3.2.3), false when it did not, undefined when
+ * the resolver cannot tell.
+ */
+export type Authenticated<T> = { records: T; authentic: boolean | undefined };
+
 /**
  * DNS lookups. Every method rejects with a DNSError; an empty answer is kind 'notfound'.
  * CNAMEs are followed for every type but CNAME itself.
@@ -46,6 +71,22 @@ export interface Resolver {
   /** Reverse lookup of an IPv4 or IPv6 address; names without trailing dot. */
   ptr(ip: string): Promise<string[]>;
   cname(name: string): Promise<string[]>;
+  /**
+   * Only in resolvers that may know whether answers were authenticated by DNSSEC: the
+   * lookup of the method for `type` (`name` an IP address for PTR) with that state; a
+   * DNSError it rejects with carries the state in `authentic`. Use trackAuthentic rather
+   * than calling it.
+   */
+  authenticated?<T extends RecordType>(type: T, name: string): Promise<Authenticated<RecordsOf[T]>>;
+}
+
+/** The method of a Resolver that looks up records of a type. */
+export function lookupOf<T extends RecordType>(
+  r: Resolver,
+  type: T,
+): (name: string) => Promise<RecordsOf[T]> {
+  const method = type.toLowerCase() as Lowercase<RecordType>;
+  return (name) => r[method](name) as Promise<RecordsOf[T]>;
 }
 
 /** Lower-case a domain name and drop one trailing dot; "." becomes "". */

@@ -16,6 +16,13 @@ export type MockZone = {
   ptr?: Record<string, string[]>;
   cname?: Record<string, string[]>;
   fail?: Record<string, 'temporary' | 'permanent'>;
+  /**
+   * Signed zones: answers for these names and every name below them, negative ones too,
+   * are authenticated by DNSSEC (the AD bit, RFC 4035 §3.2.3); an answer through a CNAME
+   * chain is when every name on it is. An IP address stands for its reverse name. Without
+   * this key, MockResolver cannot tell (state unknown) and TestDNSServer never sets AD.
+   */
+  authentic?: string[];
 };
 
 /** The record types a zone holds, with their record data. */
@@ -85,6 +92,8 @@ export class ZoneIndex {
   };
   private readonly names = new Set<string>();
   private readonly failures = new Map<string, 'temporary' | 'permanent'>();
+  /** Names of signed zones; undefined when the zone says nothing about DNSSEC. */
+  private readonly signed: Set<string> | undefined;
 
   /** Throws ZoneError for an unusable entry. */
   constructor(zone: MockZone) {
@@ -102,6 +111,26 @@ export class ZoneIndex {
       );
     }
     for (const [key, kind] of Object.entries(zone.fail ?? {})) this.addFailure(key, kind);
+    this.signed = zone.authentic?.reduce((set, name) => {
+      const where = `authentic ${name}`;
+      return set.add(
+        canonicalIP(name) !== undefined ? ptrOwner(name, where) : checkName(name, where),
+      );
+    }, new Set<string>());
+  }
+
+  /** Whether the zone says which names are signed (has `authentic`). */
+  get knowsAuthenticity(): boolean {
+    return this.signed !== undefined;
+  }
+
+  /** Whether answers for a normalised name are authenticated: it or a parent is signed. */
+  isAuthentic(owner: string): boolean {
+    if (this.signed === undefined) return false;
+    for (let n = owner; ; n = n.slice(n.indexOf('.') + 1)) {
+      if (this.signed.has(n)) return true;
+      if (!n.includes('.')) return false;
+    }
   }
 
   private addAll<T extends ZoneType>(
