@@ -1,10 +1,13 @@
 // Authoritative answers from a zone index: the query-processing half of TestDNSServer
-// (RFC 1034 §4.3.2), independent of sockets.
+// (RFC 1034 §4.3.2), independent of sockets. It also plays a validating resolver: AD is
+// set on answers from the zone's signed names (RFC 4035 §3.2.3).
 import { ipv4Bytes, ipv6Bytes } from './ip.js';
 import { normalizeName, type MX } from './types.js';
 import {
   CLASS_IN,
+  EDNS_DO,
   FLAG_AA,
+  FLAG_AD,
   FLAG_QR,
   FLAG_RD,
   FLAG_TC,
@@ -45,16 +48,24 @@ const ZONE_TYPES: Record<number, ZoneType> = {
 const TYPE_NAMES = new Map<number, string>(Object.entries(TYPE).map(([k, v]) => [v, k]));
 
 type Question = { name: string[]; type: number; class: number };
-type Query = { id: number; flags: number; question: Question; ednsSize: number | undefined };
+type Query = {
+  id: number;
+  flags: number;
+  question: Question;
+  ednsSize: number | undefined;
+  dnssecOK: boolean;
+};
 
 /**
  * The response to one query message, or undefined when it must be dropped (too short to
- * carry an id, or itself a response). Never throws on hostile input.
+ * carry an id, or itself a response). Never throws on hostile input. `truncate`: over UDP,
+ * answer every query with TC set and no records, as if no answer fit.
  */
 export function answerQuery(
   zone: ZoneIndex,
   msg: Buffer,
   transport: 'udp' | 'tcp',
+  truncate = false,
 ): Buffer | undefined {
   if (msg.length < 12) return undefined;
   const header = parseHeader(msg);
@@ -68,7 +79,7 @@ export function answerQuery(
     if (e instanceof WireError) return bareResponse(header.id, header.flags, RCODE.FORMERR);
     throw e;
   }
-  return respond(zone, query, transport);
+  return respond(zone, query, transport, truncate);
 }
 
 // The single question and the EDNS payload size (RFC 6891 §6.1.2) of a query.
@@ -78,6 +89,7 @@ function parseQuery(msg: Buffer): Query {
   const q = readQuestion(msg, 12);
   let pos = q.end;
   let ednsSize: number | undefined;
+  let dnssecOK = false;
   const rrCount = header.ancount + header.nscount + header.arcount;
   for (let i = 0; i < rrCount; i++) {
     const { rr, end } = readRR(msg, pos);
@@ -85,9 +97,10 @@ function parseQuery(msg: Buffer): Query {
     if (rr.type !== TYPE.OPT) continue;
     if (ednsSize !== undefined || rr.name.length !== 0) throw new WireError('bad OPT record');
     ednsSize = rr.class;
+    dnssecOK = (rr.ttl & EDNS_DO) !== 0;
   }
   const question = { name: q.name, type: q.type, class: q.class };
-  return { id: header.id, flags: header.flags, question, ednsSize };
+  return { id: header.id, flags: header.flags, question, ednsSize, dnssecOK };
 }
 
 // A response without question or records, for queries that cannot be answered.
@@ -100,14 +113,21 @@ function responseFlags(queryFlags: number, rcode: number): number {
   return FLAG_QR | (queryFlags & (0x7800 | FLAG_RD)) | FLAG_AA | rcode;
 }
 
-function respond(zone: ZoneIndex, q: Query, transport: 'udp' | 'tcp'): Buffer {
-  const { rcode, answers } =
+function respond(zone: ZoneIndex, q: Query, transport: 'udp' | 'tcp', truncate: boolean): Buffer {
+  const { rcode, answers, owners } =
     q.question.class === CLASS_IN
       ? lookup(zone, q.question)
-      : { rcode: RCODE.REFUSED, answers: [] };
+      : { rcode: RCODE.REFUSED, answers: [], owners: [] };
+  // Like validating resolvers, AD only for clients that show they understand it (RFC 6840
+  // §5.7: AD or DO in the query), and only on answers with every name signed.
+  const ad =
+    ((q.flags & FLAG_AD) !== 0 || q.dnssecOK) &&
+    (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN) &&
+    owners.length > 0 &&
+    owners.every((o) => zone.isAuthentic(o));
   const opt = q.ednsSize === undefined ? [] : [optRR()];
   const build = (records: Buffer[], code: number, tc: boolean): Buffer => {
-    const flags = responseFlags(q.flags, code) | (tc ? FLAG_TC : 0);
+    const flags = responseFlags(q.flags, code) | (tc ? FLAG_TC : 0) | (ad ? FLAG_AD : 0);
     const header = {
       id: q.id,
       flags,
@@ -126,7 +146,7 @@ function respond(zone: ZoneIndex, q: Query, transport: 'udp' | 'tcp'): Buffer {
     return build([], RCODE.SERVFAIL, false);
   }
   const full = build(encoded, rcode, false);
-  const limit = transport === 'tcp' ? TCP_LIMIT : udpLimit(q.ednsSize);
+  const limit = transport === 'tcp' ? TCP_LIMIT : truncate ? 0 : udpLimit(q.ednsSize);
   if (full.length <= limit) return full;
   // RFC 2181 §9: too big for UDP, so set TC and let the client retry over TCP.
   return transport === 'udp' ? build([], rcode, true) : build([], RCODE.SERVFAIL, false);
@@ -149,30 +169,41 @@ function optRR(): Buffer {
   });
 }
 
-/** RFC 1034 §4.3.2 step 3 for a single authoritative zone, following CNAMEs inside it. */
-function lookup(zone: ZoneIndex, question: Question): { rcode: number; answers: RawRR[] } {
+/**
+ * RFC 1034 §4.3.2 step 3 for a single authoritative zone, following CNAMEs inside it;
+ * `owners` are the names on the way to the answer.
+ */
+function lookup(
+  zone: ZoneIndex,
+  question: Question,
+): { rcode: number; answers: RawRR[]; owners: string[] } {
   const type = ZONE_TYPES[question.type];
   const typeName = TYPE_NAMES.get(question.type) ?? `TYPE${question.type}`;
   const answers: RawRR[] = [];
+  const owners: string[] = [];
   let owner = queryOwner(question.name);
   let ownerLabels = question.name;
   for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
-    if (owner === undefined) return { rcode: RCODE.NXDOMAIN, answers };
+    if (owner === undefined) return { rcode: RCODE.NXDOMAIN, answers, owners: [] };
+    owners.push(owner);
     const failure = zone.failure(typeName, owner);
     if (failure !== undefined) {
-      return { rcode: failure === 'temporary' ? RCODE.SERVFAIL : RCODE.NOTIMP, answers: [] };
+      const rcode = failure === 'temporary' ? RCODE.SERVFAIL : RCODE.NOTIMP;
+      return { rcode, answers: [], owners };
     }
     const records = type === undefined ? undefined : recordsOf(zone, type, owner, ownerLabels);
-    if (records !== undefined) return { rcode: RCODE.NOERROR, answers: answers.concat(records) };
+    if (records !== undefined) {
+      return { rcode: RCODE.NOERROR, answers: answers.concat(records), owners };
+    }
     const target = type === 'CNAME' ? undefined : zone.lookup('CNAME', owner)?.[0];
     if (target === undefined) {
-      return { rcode: zone.exists(owner) ? RCODE.NOERROR : RCODE.NXDOMAIN, answers };
+      return { rcode: zone.exists(owner) ? RCODE.NOERROR : RCODE.NXDOMAIN, answers, owners };
     }
     answers.push(rr(ownerLabels, TYPE.CNAME, encodeName(nameLabels(target))));
     owner = target;
     ownerLabels = nameLabels(target);
   }
-  return { rcode: RCODE.SERVFAIL, answers: [] };
+  return { rcode: RCODE.SERVFAIL, answers: [], owners: [] };
 }
 
 // The zone key for query labels; undefined when no zone name can match them.

@@ -9,6 +9,7 @@ import { TestDNSServer } from './testserver.js';
 import { rejectsDNS } from './testutil.js';
 import {
   FLAG_AA,
+  FLAG_AD,
   FLAG_QR,
   FLAG_RD,
   FLAG_TC,
@@ -246,6 +247,39 @@ test('setZone changes the answers', async () => {
     server.setZone(zone);
   }
   assert.deepEqual(await resolver.a('v4.example'), ['192.0.2.4']);
+});
+
+test('AD on signed names, only for queries that set AD or DO (RFC 6840 §5.7)', async () => {
+  server.setZone({ ...zone, authentic: ['example.org', '192.0.2.1'] });
+  try {
+    const replies = await udpExchange([
+      encodeQuery(41, 'example.org', TYPE.MX),
+      encodeQuery(42, 'example.org', TYPE.MX, { ad: true }),
+      encodeQuery(43, 'www.example.org', TYPE.MX, { ednsSize: 1232, dnssecOK: true }),
+      encodeQuery(44, 'nope.example.org', TYPE.A, { ad: true }),
+      encodeQuery(45, 'mx1.example.org', TYPE.MX, { ad: true }),
+      encodeQuery(46, '1.2.0.192.in-addr.arpa', TYPE.PTR, { ad: true }),
+      encodeQuery(47, 'alias.example', TYPE.A, { ad: true }),
+      encodeQuery(48, 'example.org', TYPE.A, { ednsSize: 1232 }),
+    ]);
+    assert.deepEqual(
+      replies.map((r) => [r.header.id, (r.header.flags & FLAG_AD) !== 0]),
+      [
+        [41, false],
+        [42, true],
+        [43, true],
+        [44, true],
+        [45, true],
+        [46, true],
+        [47, false],
+        [48, false],
+      ],
+    );
+  } finally {
+    server.setZone(zone);
+  }
+  const [unsigned] = await udpExchange([encodeQuery(49, 'example.org', TYPE.MX, { ad: true })]);
+  assert.equal((unsigned?.header.flags ?? 0) & FLAG_AD, 0);
 });
 
 test('checkMailFromDomain and lookupMXTargets over real DNS', async () => {

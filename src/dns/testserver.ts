@@ -1,5 +1,7 @@
 // A real authoritative DNS server on loopback (UDP and TCP on one port) for integration
-// tests: SystemResolver pointed at it exercises node:dns end to end without a network.
+// tests: SystemResolver or StubResolver pointed at it exercises DNS end to end without a
+// network. It can set AD on signed names, and misbehave on request: truncate every UDP
+// answer, forge replies as an off-path attacker would, or never answer.
 import { createSocket, type Socket as UDPSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { answerQuery } from './authority.js';
@@ -8,15 +10,31 @@ import { ZoneIndex, type MockZone } from './zone.js';
 const TCP_IDLE_MS = 10_000;
 const PORT_ATTEMPTS = 20;
 
-/** Queries answered so far, by transport. */
-export type TestDNSServerStats = { udp: number; tcp: number };
+/** Queries answered so far, by transport, and queries left unanswered on purpose. */
+export type TestDNSServerStats = { udp: number; tcp: number; dropped: number };
+
+/** Ways to misbehave, for testing clients (see TestDNSServer.behave). */
+export type TestDNSBehaviour = {
+  /** Answer UDP queries with TC set and no records, so clients must ask over TCP. */
+  truncateUDP?: boolean;
+  /** Never answer queries over this transport (or both): clients time out. */
+  silent?: 'udp' | 'tcp' | 'both';
+  /**
+   * Before each UDP answer, send a forged one: with another id, or answering the question
+   * for another name (what a spoofer who guessed the id would send).
+   */
+  forge?: 'id' | 'question';
+  /** With forge: send only the forged answer. */
+  forgeOnly?: boolean;
+};
 
 /** Authoritative DNS server answering from a MockZone; see answerQuery for the rules. */
 export class TestDNSServer {
   private zone: ZoneIndex;
   private readonly connections = new Set<Socket>();
   private closing: Promise<void> | undefined;
-  readonly stats: TestDNSServerStats = { udp: 0, tcp: 0 };
+  private behaviour: TestDNSBehaviour = {};
+  readonly stats: TestDNSServerStats = { udp: 0, tcp: 0, dropped: 0 };
 
   private constructor(
     zone: ZoneIndex,
@@ -60,6 +78,11 @@ export class TestDNSServer {
     this.zone = new ZoneIndex(zone);
   }
 
+  /** Misbehave from now on ({} to behave again). */
+  behave(b: TestDNSBehaviour): void {
+    this.behaviour = { ...b };
+  }
+
   /** Stop listening and drop open TCP connections; later calls return the same promise. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -74,19 +97,46 @@ export class TestDNSServer {
     ]);
   }
 
-  private answer(msg: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+  private answer(msg: Buffer, transport: 'udp' | 'tcp', count = true): Buffer | undefined {
     try {
-      const reply = answerQuery(this.zone, msg, transport);
-      if (reply !== undefined) this.stats[transport]++;
+      const reply = answerQuery(this.zone, msg, transport, this.behaviour.truncateUDP);
+      if (reply !== undefined && count) this.stats[transport]++;
       return reply;
     } catch {
       return undefined;
     }
   }
 
+  private silentOn(transport: 'udp' | 'tcp'): boolean {
+    const silent = this.behaviour.silent;
+    return silent === transport || silent === 'both';
+  }
+
   private onDatagram(msg: Buffer, address: string, port: number): void {
+    if (this.silentOn('udp')) {
+      this.stats.dropped++;
+      return;
+    }
+    const { forge, forgeOnly } = this.behaviour;
+    const forged = forge === undefined ? undefined : this.forged(msg, forge);
+    if (forged !== undefined) this.udp.send(forged, port, address, () => {});
+    if (forged !== undefined && forgeOnly) {
+      this.stats.dropped++;
+      return;
+    }
     const reply = this.answer(msg, 'udp');
     if (reply !== undefined) this.udp.send(reply, port, address, () => {});
+  }
+
+  // An answer a spoofer might send: another id, or the answer for another name (the
+  // first letter of the question's first label changed).
+  private forged(msg: Buffer, how: 'id' | 'question'): Buffer | undefined {
+    if (msg.length < 14) return undefined;
+    const query = Buffer.from(msg);
+    if (how === 'question') query[13] = query[13] === 0x78 ? 0x79 : 0x78; // "x" or "y"
+    const reply = this.answer(query, 'udp', false);
+    if (reply !== undefined && how === 'id') reply.writeUInt16BE(reply.readUInt16BE(0) ^ 0x5a5a, 0);
+    return reply;
   }
 
   // RFC 1035 §4.2.2: each message is preceded by a two-byte length; several may follow.
@@ -101,6 +151,11 @@ export class TestDNSServer {
       while (pending.length >= 2) {
         const len = pending.readUInt16BE(0);
         if (pending.length < 2 + len) break;
+        if (this.silentOn('tcp')) {
+          pending = pending.subarray(2 + len);
+          this.stats.dropped++;
+          continue;
+        }
         const reply = this.answer(pending.subarray(2, 2 + len), 'tcp');
         pending = pending.subarray(2 + len);
         if (reply === undefined) {
