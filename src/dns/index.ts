@@ -5,11 +5,27 @@ export {
   isNotFound,
   isTemporary,
   normalizeName,
+  type Authenticated,
   type DNSErrorKind,
   type MX,
+  type RecordType,
+  type RecordsOf,
   type Resolver,
 } from './types.js';
 export { SystemResolver, lookupSystemHost, type SystemResolverOptions } from './system.js';
+export {
+  StubResolver,
+  parseNameServer,
+  type NameServer,
+  type StubResolverOptions,
+} from './stub.js';
+export {
+  AuthenticTracker,
+  isLoopback,
+  trackAuthentic,
+  trustsAD,
+  type DnssecState,
+} from './dnssec.js';
 export { MockResolver } from './mock.js';
 export { ZoneError, type MockZone } from './zone.js';
 export { checkMailFromDomain, type MailDomainCheck } from './mailfrom.js';
@@ -20,7 +36,7 @@ export {
   type MXLookupOptions,
   type MXTarget,
 } from './mx.js';
-export { TestDNSServer, type TestDNSServerStats } from './testserver.js';
+export { TestDNSServer, type TestDNSBehaviour, type TestDNSServerStats } from './testserver.js';
 export { LOCALSERVE_SPF, localserveResolver } from './localserve.js';
 export { nodeStyleResolve, type NodeStyleRecords } from './nodestyle.js';
 export { canonicalIP, reverseName } from './ip.js';
