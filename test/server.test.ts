@@ -7,13 +7,13 @@ import { chmodSync, lstatSync, readdirSync, statSync, symlinkSync } from 'node:f
 import { mkdtemp, mkdir, open, rm, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server } from '../src/server/server.js';
+import { Server, configuredResolver } from '../src/server/server.js';
 import { createLogger } from '../src/log/index.js';
 import { Store } from '../src/store/index.js';
 import type { DomainsConfig } from '../src/config/index.js';
 import { firstLine } from './util.js';
 import { SmtpTestClient } from './smtp/harness.js';
-import { TestDNSServer } from '../src/dns/index.js';
+import { StubResolver, SystemResolver, TestDNSServer } from '../src/dns/index.js';
 
 const STATIC = `hostname = "mail.example.org"
 data_dir = "../data"
@@ -275,4 +275,27 @@ test('server: [dns] servers are the ones asked, for verification too', async () 
     await dns.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('server: [dns] resolver is the stub by default, trusting AD from loopback or as told', () => {
+  const dns = {
+    servers: ['127.0.0.1:5353', '192.0.2.53'],
+    timeout: 1000,
+    tries: 2,
+    resolver: 'stub' as const,
+    trust_ad: false,
+  };
+  const trusted = (r: unknown) => {
+    assert.ok(r instanceof StubResolver);
+    return r.servers.map((s) => `${s.host}:${s.port} ${s.trusted}`);
+  };
+  assert.deepEqual(trusted(configuredResolver(dns)), [
+    '127.0.0.1:5353 true',
+    '192.0.2.53:53 false',
+  ]);
+  assert.deepEqual(trusted(configuredResolver({ ...dns, trust_ad: true })), [
+    '127.0.0.1:5353 true',
+    '192.0.2.53:53 true',
+  ]);
+  assert.ok(configuredResolver({ ...dns, resolver: 'system' }) instanceof SystemResolver);
 });

@@ -98,6 +98,18 @@ servers = ["127.0.0.1", "[::1]:53"]
 timeout = "5s"
 # How often each server is tried. Default 3.
 tries = 3
+# "stub": Tidings asks the servers itself and sees whether a validating resolver
+# authenticated an answer with DNSSEC (the AD bit); the iprev and SPF results of
+# incoming mail then say "with dnssec" or "without dnssec". "system": the resolver
+# built into Node.js (c-ares), which cannot tell, so the headers say nothing about it.
+# Default "stub".
+resolver = "stub"
+# The AD bit is believed only from servers on a loopback address (127.0.0.1, ::1): from
+# anywhere else, whoever can forge or alter the UDP answers could set it (RFC 4035
+# §4.9.3). true believes it from every server listed above: only for resolvers reached
+# over a path no one else can tamper with. Needs servers and resolver "stub".
+# Default false.
+trust_ad = false
 
 # Verification of incoming mail on port 25: iprev, SPF, DKIM, ARC and DMARC.
 [incoming]

@@ -74,7 +74,7 @@ test('minimal file gets every default', () => {
     },
     incoming: { trusted_arc_sealers: [], verify_timeout: 60000 },
     reports: { outgoing_dmarc: true, outgoing_tls: true, keep_received_days: 365 },
-    dns: { servers: [], timeout: 5000, tries: 3 },
+    dns: { servers: [], timeout: 5000, tries: 3, resolver: 'stub', trust_ad: false },
     transports: {},
     routes: [],
   });
@@ -386,6 +386,35 @@ test('bad durations and other values', () => {
       ['dns.servers[4]', dnsServer],
     ],
   );
+  assertProblems(
+    () => parse(`${head}[dns]\nresolver = "unbound"\ntrust_ad = "yes"\n[listeners.x]\n`),
+    file,
+    [
+      ['dns.resolver', 'expected one of "stub", "system", got string "unbound"'],
+      ['dns.trust_ad', 'expected a boolean, got string "yes"'],
+    ],
+  );
+  assertProblems(
+    () =>
+      parse(
+        `${head}[dns]\nresolver = "system"\ntrust_ad = true\nservers = ["192.0.2.53"]\n[listeners.x]\n`,
+      ),
+    file,
+    [['dns.trust_ad', 'needs resolver = "stub": the system resolver cannot see the AD bit']],
+  );
+  assertProblems(() => parse(`${head}[dns]\ntrust_ad = true\n[listeners.x]\n`), file, [
+    ['dns.trust_ad', 'needs servers: list the resolvers whose AD bit to trust'],
+  ]);
+  const trusting = parse(
+    `${head}[dns]\ntrust_ad = true\nservers = ["192.0.2.53"]\n[listeners.x]\n`,
+  );
+  assert.deepEqual(trusting.dns, {
+    servers: ['192.0.2.53'],
+    timeout: 5000,
+    tries: 3,
+    resolver: 'stub',
+    trust_ad: true,
+  });
   assertProblems(() => parse(`${head}[limits.smtp]\nmax_recipients = 99\n[listeners.x]\n`), file, [
     ['limits.smtp.max_recipients', 'must be at least 100, got integer 99'],
   ]);

@@ -259,6 +259,12 @@ const dns = z.strictObject({
   // Per try; each server is tried this often.
   timeout: duration.default(5000),
   tries: positiveInt.default(3),
+  // "stub": our own resolver, which sees the AD bit (DNSSEC); "system": node:dns, which
+  // cannot.
+  resolver: z.enum(['stub', 'system']).default('stub'),
+  // Believe the AD bit from non-loopback servers too (RFC 4035 §4.9.3: only over a
+  // protected path).
+  trust_ad: z.boolean().default(false),
 });
 
 // Verification of incoming mail (port 25).
@@ -403,6 +409,21 @@ function checkStatic(cfg: RawStatic, problems: ProblemList): void {
     problems.add(['limits', 'imap', 'max_literal_size'], 'must not exceed max_literal_total');
   }
   checkTransports(cfg, problems);
+  checkDns(cfg, problems);
+}
+
+function checkDns(cfg: RawStatic, problems: ProblemList): void {
+  if (!cfg.dns.trust_ad) return;
+  if (cfg.dns.resolver === 'system') {
+    problems.add(
+      ['dns', 'trust_ad'],
+      'needs resolver = "stub": the system resolver cannot see the AD bit',
+    );
+  } else if (cfg.dns.servers.length === 0) {
+    // Trusting whatever /etc/resolv.conf names (a DHCP-assigned resolver, say) would let
+    // anyone on the path forge authenticated answers.
+    problems.add(['dns', 'trust_ad'], 'needs servers: list the resolvers whose AD bit to trust');
+  }
 }
 
 function checkTransports(cfg: RawStatic, problems: ProblemList): void {

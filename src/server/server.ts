@@ -26,7 +26,7 @@ import { Queue, queueAdmin } from '../queue/index.js';
 import { startCtlServer, type CtlServer } from './ctl.js';
 import { dkimSigner, remoteDeliverer, reportSender, type Signer } from './outgoing.js';
 import type { ReportSender } from '../reports/sender.js';
-import { SystemResolver, localserveResolver, type Resolver } from '../dns/index.js';
+import { StubResolver, SystemResolver, localserveResolver, type Resolver } from '../dns/index.js';
 import { startInfoServer } from './info.js';
 import { DnsblChecker } from '../msgauth/index.js';
 import { JunkTrainer } from '../junk/index.js';
@@ -45,7 +45,7 @@ export type ServerOptions = {
   onReload?: (cfg: DomainsConfig) => void;
   /** localserve: all mail goes to this account, the queue never leaves the machine. */
   localserve?: { account: string } | null;
-  /** DNS resolver; default the system's (localserve: a local one). */
+  /** DNS resolver; default the one [dns] configures (localserve: a local one). */
   resolver?: Resolver;
   /** Remote delivery settings for tests: MX port, trusted CA, MTA-STS source. */
   outgoing?: Parameters<typeof remoteDeliverer>[3];
@@ -56,6 +56,18 @@ export type ServerOptions = {
    */
   beforeListen?: (server: Server) => Promise<void>;
 };
+
+/**
+ * The resolver `[dns]` asks for: by default our stub resolver, which can report whether
+ * answers were authenticated by DNSSEC (believing the AD bit only from loopback servers,
+ * or from all with trust_ad); node:dns with resolver = "system".
+ */
+export function configuredResolver(dns: StaticConfig['dns']): Resolver {
+  const opts = { servers: dns.servers, timeoutMs: dns.timeout, tries: dns.tries };
+  return dns.resolver === 'system'
+    ? new SystemResolver(opts)
+    : new StubResolver({ ...opts, trustAD: dns.trust_ad });
+}
 
 /** A running listener. */
 export type ListeningService = {
@@ -135,11 +147,7 @@ export class Server {
       opts.resolver ??
       (opts.localserve
         ? localserveResolver(() => Object.keys(server.domains.domains))
-        : new SystemResolver({
-            servers: st.dns.servers,
-            timeoutMs: st.dns.timeout,
-            tries: st.dns.tries,
-          }));
+        : configuredResolver(st.dns));
     server.sign = dkimSigner(() => server.domains);
     try {
       await opts.beforeListen?.(server);
