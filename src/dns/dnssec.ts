@@ -60,6 +60,16 @@ export function dnssecState(answers: readonly (boolean | undefined)[]): DnssecSt
   return all === undefined ? 'unknown' : all ? 'with' : 'without';
 }
 
+/**
+ * The state of a result decided by several groups of lookups: "without" if any group's
+ * is, else "unknown" if any group's is, else "with"; no groups: "unknown".
+ */
+export function combineStates(...states: DnssecState[]): DnssecState {
+  if (states.length === 0) return 'unknown';
+  if (states.includes('without')) return 'without';
+  return states.includes('unknown') ? 'unknown' : 'with';
+}
+
 // Names whose lookups are kept apart for stateOf; further names count in the total only.
 const MAX_NAMES = 256;
 

@@ -21,6 +21,7 @@ export {
 } from './stub.js';
 export {
   AuthenticTracker,
+  combineStates,
   isLoopback,
   trackAuthentic,
   trustsAD,

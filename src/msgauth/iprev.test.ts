@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MockResolver, type MockZone } from '../dns/mock.js';
-import { verifyIprev, type IprevResult } from './iprev.js';
+import type { DnssecState } from '../dns/dnssec.js';
+import { verifyIprev, type IprevResult, type IprevStatus } from './iprev.js';
 
 const zone: MockZone = {
   ptr: {
@@ -36,8 +37,9 @@ const zone: MockZone = {
 };
 
 describe('verifyIprev results', () => {
+  // The zone says nothing about DNSSEC: the state is always unknown.
   const r = new MockResolver(zone);
-  const cases: [string, string, IprevResult][] = [
+  const cases: [string, string, Omit<IprevResult, 'dnssec'>][] = [
     ['IPv4 name resolves back', '192.0.2.1', { status: 'pass', names: ['mail.example.com'] }],
     [
       'the confirmed name is listed first, the others keep their order',
@@ -104,7 +106,46 @@ describe('verifyIprev results', () => {
     ['address literal with brackets', '[192.0.2.1]', { status: 'permerror', names: [] }],
   ];
   for (const [name, ip, want] of cases) {
-    test(name, async () => assert.deepEqual(await verifyIprev(ip, r), want));
+    test(name, async () =>
+      assert.deepEqual(await verifyIprev(ip, r), { ...want, dnssec: 'unknown' }),
+    );
+  }
+});
+
+describe('verifyIprev DNSSEC state: the lookups that decided the result', () => {
+  const signed = (authentic: string[]) =>
+    new MockResolver({
+      ...zone,
+      // 192.0.2.9 reverses to a name without address: fail.
+      ptr: { ...zone.ptr, '192.0.2.9': ['gone.example.com'] },
+      authentic,
+    });
+  const cases: [string, string, string[], IprevStatus, DnssecState][] = [
+    ['PTR and A signed', '192.0.2.1', ['192.0.2.1', 'example.com'], 'pass', 'with'],
+    ['PTR signed, A not', '192.0.2.1', ['192.0.2.1'], 'pass', 'without'],
+    ['A signed, PTR not', '192.0.2.1', ['example.com'], 'pass', 'without'],
+    ['IPv6, both signed', '2001:db8::25', ['2001:db8::25', 'v6.example.com'], 'pass', 'with'],
+    // Only the confirming name counts: other.example.net's unsigned answer decided nothing.
+    ['pass through the second name', '192.0.2.2', ['192.0.2.2', 'example.com'], 'pass', 'with'],
+    ['fail: every name counts', '192.0.2.3', ['192.0.2.3', 'example.com'], 'fail', 'with'],
+    [
+      'fail, one name unsigned',
+      '192.0.2.3',
+      ['192.0.2.3', 'elsewhere.example.com'],
+      'fail',
+      'without',
+    ],
+    ['fail with NXDOMAIN signed', '192.0.2.9', ['192.0.2.9', 'example.com'], 'fail', 'with'],
+    ['no PTR, NXDOMAIN signed', '192.0.2.99', ['2.0.192.in-addr.arpa'], 'permerror', 'with'],
+    ['no PTR, unsigned', '192.0.2.99', ['example.com'], 'permerror', 'without'],
+    ['PTR failure is not authentic', '192.0.2.66', ['in-addr.arpa'], 'temperror', 'without'],
+    ['not an IP address: no lookup', 'x', ['example.com'], 'permerror', 'unknown'],
+  ];
+  for (const [name, ip, authentic, status, dnssec] of cases) {
+    test(name, async () => {
+      const got = await verifyIprev(ip, signed(authentic));
+      assert.deepEqual([got.status, got.dnssec], [status, dnssec]);
+    });
   }
 });
 
@@ -128,7 +169,7 @@ test('only the first 10 PTR names are looked up', async () => {
   // The 11th name would confirm the address, but it is past the limit.
   a['h11.example.com'] = ['192.0.2.1'];
   const r = new CountingResolver({ ptr: { '192.0.2.1': names }, a });
-  assert.deepEqual(await verifyIprev('192.0.2.1', r), { status: 'fail', names });
+  assert.deepEqual(await verifyIprev('192.0.2.1', r), { status: 'fail', names, dnssec: 'unknown' });
   assert.deepEqual(
     r.forward,
     names.slice(0, 10).map((n) => `A ${n}`),

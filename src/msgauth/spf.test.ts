@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { DnssecState } from '../dns/dnssec.js';
 import { MockResolver, type MockZone } from '../dns/mock.js';
 import { verifySpf, type SpfInput, type SpfResult, type SpfStatus } from './spf.js';
 
@@ -363,7 +364,7 @@ describe('the HELO identity', () => {
     receiver: RECEIVER,
     ...over,
   });
-  const cases: [string, Partial<SpfInput>, SpfResult][] = [
+  const cases: [string, Partial<SpfInput>, Omit<SpfResult, 'dnssec'>][] = [
     [
       'an empty MAIL FROM checks postmaster@<helo>',
       {},
@@ -438,7 +439,9 @@ describe('the HELO identity', () => {
     ],
   ];
   for (const [name, over, want] of cases) {
-    test(name, async () => assert.deepEqual(await verifySpf(input(over), r), want));
+    test(name, async () =>
+      assert.deepEqual(await verifySpf(input(over), r), { ...want, dnssec: 'unknown' }),
+    );
   }
 });
 
@@ -596,6 +599,53 @@ describe('the explanation of a fail (exp=)', () => {
       sender: 'postmaster@redir.example',
       comment: notDesignates('postmaster@redir.example', '198.51.100.1'),
       explanation: 'target explanation',
+      dnssec: 'unknown',
     });
+  });
+});
+
+describe('the DNSSEC state of the evaluation', () => {
+  const input = (mailFrom: string, ip = '192.0.2.10'): SpfInput => ({
+    ip,
+    mailFrom,
+    helo: 'client.example',
+    receiver: RECEIVER,
+  });
+  const cases: [string, SpfInput, string[], SpfStatus, DnssecState][] = [
+    ['the record signed', input('a@example.com'), ['example.com'], 'pass', 'with'],
+    ['the record not signed', input('a@example.com'), ['other.example'], 'pass', 'without'],
+    // include: looks up a second domain; both must be signed.
+    [
+      'include: of a signed domain',
+      input('a@include.example', '203.0.113.5'),
+      ['include.example', '_spf.provider.example'],
+      'pass',
+      'with',
+    ],
+    [
+      'include: of an unsigned domain',
+      input('a@include.example', '203.0.113.5'),
+      ['include.example'],
+      'pass',
+      'without',
+    ],
+    // An authenticated absence of the domain: none, with dnssec.
+    ['no such domain, signed parent', input('a@nope.example'), ['example'], 'none', 'with'],
+    ['a temporary failure', input('a@inctemp.example'), ['example'], 'temperror', 'without'],
+    // The explanation's lookup does not count: it does not change the result.
+    ['fail with exp=', input('a@example.com', '198.51.100.1'), ['example.com'], 'fail', 'with'],
+  ];
+  for (const [name, spfInput, authentic, status, dnssec] of cases) {
+    test(name, async () => {
+      const got = await verifySpf(spfInput, new MockResolver({ ...zone, authentic }));
+      assert.deepEqual([got.status, got.dnssec], [status, dnssec]);
+    });
+  }
+  test('unknown without lookups, or when the resolver cannot tell', async () => {
+    const told = new MockResolver({ ...zone, authentic: ['example.com'] });
+    const literal = await verifySpf({ ...input(''), helo: '[192.0.2.10]' }, told);
+    assert.deepEqual([literal.status, literal.dnssec], ['none', 'unknown']);
+    const untold = await verifySpf(input('a@example.com'), new MockResolver(zone));
+    assert.deepEqual([untold.status, untold.dnssec], ['pass', 'unknown']);
   });
 });

@@ -1,7 +1,9 @@
 // SPF (RFC 7208) for incoming mail: the MAIL FROM identity, or the HELO identity when
 // MAIL FROM is empty (§2.4). The evaluation (mechanisms, macros, the 10-lookup and
 // 2-void-lookup limits of §4.6.4) is mailauth's, through the project's resolver; the
-// explanation of a fail (§6.2), which mailauth does not fetch, is ours.
+// explanation of a fail (§6.2), which mailauth does not fetch, is ours; so is whether
+// DNSSEC authenticated the lookups of the evaluation.
+import { trackAuthentic, type DnssecState } from '../dns/dnssec.js';
 import { nodeStyleResolve } from '../dns/nodestyle.js';
 import type { Resolver } from '../dns/types.js';
 
@@ -21,6 +23,11 @@ export type SpfResult = {
   comment: string;
   /** On fail: the domain's explanation (RFC 7208 §6.2), sanitised; else "". */
   explanation: string;
+  /**
+   * Whether every lookup of the evaluation (not of the explanation, which does not change
+   * the result) was authenticated by DNSSEC, as far as the resolver can tell.
+   */
+  dnssec: DnssecState;
 };
 
 export type SpfInput = {
@@ -61,16 +68,18 @@ export async function verifySpf(input: SpfInput, resolver: Resolver): Promise<Sp
       sender: '',
       comment: 'no domain to check',
       explanation: '',
+      dnssec: 'unknown',
     };
   }
   const sender = input.mailFrom || `postmaster@${helo}`;
   const { spf } = await import('mailauth/lib/spf/index.js');
+  const tracked = trackAuthentic(resolver);
   const r = await spf({
     sender,
     ip,
     helo: helo.startsWith('[') ? undefined : helo,
     mta: input.receiver,
-    resolver: spfResolve(resolver),
+    resolver: spfResolve(tracked),
   });
   const status = (STATUSES.has(r.status.result) ? r.status.result : 'none') as SpfStatus;
   let explanation = '';
@@ -84,6 +93,7 @@ export async function verifySpf(input: SpfInput, resolver: Resolver): Promise<Sp
     sender,
     comment: r.status.comment ?? '',
     explanation,
+    dnssec: tracked.state(),
   };
 }
 

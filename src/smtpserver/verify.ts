@@ -84,7 +84,7 @@ export async function verifyIncoming(
   };
   const iprevP = within(verifyIprev(c.remoteIP, resolver), ms, 'iprev').catch((e): IprevResult => {
     failed('iprev')(e);
-    return { status: 'temperror', names: [] };
+    return { status: 'temperror', names: [], dnssec: 'unknown' };
   });
   const spfP = within(
     verifySpf({ ip: c.remoteIP, mailFrom, helo, receiver: c.ctx.hostname }, resolver),
@@ -99,6 +99,7 @@ export async function verifyIncoming(
       sender: mailFrom,
       comment: (e as Error).message,
       explanation: '',
+      dnssec: 'unknown',
     };
   });
   const now = c.ctx.verification?.now?.();
