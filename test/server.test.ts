@@ -241,9 +241,11 @@ test('domains.toml emptied or caught mid-write: the running version stays; unkno
 });
 
 test('server: [dns] servers are the ones asked, for verification too', async () => {
+  // A validating resolver on loopback, for which sender.example is signed.
   const dns = await TestDNSServer.start({
     a: { 'sender.example': ['192.0.2.20'] },
     txt: { 'sender.example': ['v=spf1 ip4:127.0.0.1 -all'] },
+    authentic: ['sender.example'],
   });
   const dir = await mkdtemp(join(tmpdir(), 'tidings-server-'));
   const cfg = join(dir, 'config');
@@ -268,7 +270,7 @@ test('server: [dns] servers are the ones asked, for verification too', async () 
     const inbox = (await alice.mailbox('Inbox'))!;
     const [m] = await alice.messages(inbox.id, await alice.uids(inbox.id));
     const text = (await alice.readMessage(m!)).toString();
-    assert.match(text, /^\tspf=pass smtp\.mailfrom=bob@sender\.example;\r$/m);
+    assert.match(text, /^\tspf=pass \(with dnssec\) smtp\.mailfrom=bob@sender\.example;\r$/m);
     assert.ok(dns.stats.udp + dns.stats.tcp > 0);
   } finally {
     await server.stop();

@@ -5,6 +5,8 @@ import {
   authResultsHeader,
   authValue,
   authservId,
+  dnssecComment,
+  joinComments,
   receivedSpfHeader,
   type AuthMethod,
 } from './authresults.js';
@@ -230,4 +232,36 @@ describe('authservId', () => {
   for (const [name, value, want] of cases) {
     test(name, () => assert.equal(authservId(value), want));
   }
+});
+
+test('DNSSEC comments: only where the resolver can tell', () => {
+  assert.equal(dnssecComment('with'), 'with dnssec');
+  assert.equal(dnssecComment('without'), 'without dnssec');
+  assert.equal(dnssecComment('unknown'), '');
+  assert.equal(
+    joinComments('client.example', dnssecComment('with')),
+    'client.example, with dnssec',
+  );
+  assert.equal(joinComments('', dnssecComment('without')), 'without dnssec');
+  assert.equal(joinComments('client.example', dnssecComment('unknown')), 'client.example');
+  assert.equal(joinComments('', ''), '');
+  assert.equal(
+    authResultsHeader('mx.example', [
+      {
+        method: 'iprev',
+        result: 'pass',
+        comment: joinComments('client.example', 'with dnssec'),
+        props: [['policy.iprev', '192.0.2.1']],
+      },
+      {
+        method: 'spf',
+        result: 'fail',
+        comment: 'without dnssec',
+        props: [['smtp.mailfrom', 'a@b.example']],
+      },
+    ]),
+    'Authentication-Results: mx.example;\r\n' +
+      '\tiprev=pass (client.example, with dnssec) policy.iprev=192.0.2.1;\r\n' +
+      '\tspf=fail (without dnssec) smtp.mailfrom=a@b.example\r\n',
+  );
 });

@@ -1,6 +1,21 @@
 // The Authentication-Results header (RFC 8601) and Received-SPF (RFC 7208 §9.1) that
 // record verification results in a delivered message, and the authserv-id of an
 // incoming Authentication-Results, to find those that claim to be ours (RFC 8601 §5).
+import type { DnssecState } from '../dns/dnssec.js';
+
+/**
+ * The comment that says whether DNSSEC authenticated a result's lookups: "with dnssec"
+ * or "without dnssec"; "" when the resolver cannot tell, so headers mention DNSSEC only
+ * where it is known.
+ */
+export function dnssecComment(state: DnssecState): string {
+  return state === 'with' ? 'with dnssec' : state === 'without' ? 'without dnssec' : '';
+}
+
+/** Comments joined with ", ", empty ones left out. */
+export function joinComments(...parts: string[]): string {
+  return parts.filter((p) => p !== '').join(', ');
+}
 
 /** One method's result: "dkim=pass (2048 bit rsa) header.d=example.com header.s=sel". */
 export type AuthMethod = {

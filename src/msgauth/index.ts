@@ -62,6 +62,8 @@ export {
   authResultsHeader,
   authValue,
   authservId,
+  dnssecComment,
+  joinComments,
   receivedSpfHeader,
   type AuthMethod,
 } from './authresults.js';

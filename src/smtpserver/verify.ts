@@ -1,10 +1,13 @@
 // Verification of a message received on port 25: iprev, SPF, DKIM with ARC, then DMARC
 // on their results. The lookups run concurrently, each bounded by a timeout that turns
 // into a temperror, so a DNS server that never answers delays one message, not the
-// server. The results become the Authentication-Results and Received-SPF headers.
+// server. The results become the Authentication-Results and Received-SPF headers, with
+// iprev and SPF saying "with dnssec" or "without dnssec" where the resolver can tell.
 import { createReadStream } from 'node:fs';
 import {
   authResultsHeader,
+  dnssecComment,
+  joinComments,
   receivedSpfHeader,
   dmarcWithout,
   verifyDmarc,
@@ -178,12 +181,16 @@ export function authMethods(v: Verification, ip: string, override: DmarcOverride
   methods.push({
     method: 'iprev',
     result: v.iprev.status,
-    comment: iprevName && v.iprev.status === 'pass' ? iprevName : '',
+    comment: joinComments(
+      iprevName && v.iprev.status === 'pass' ? iprevName : '',
+      dnssecComment(v.iprev.dnssec),
+    ),
     props: [['policy.iprev', ip]],
   });
   methods.push({
     method: 'spf',
     result: v.spf.status,
+    comment: dnssecComment(v.spf.dnssec),
     props:
       v.spf.identity === 'mailfrom'
         ? [['smtp.mailfrom', v.spf.sender]]
@@ -235,7 +242,7 @@ export function verificationHeaders(c: SmtpConn, v: Verification, override: Dmar
     authResultsHeader(c.ctx.hostname, authMethods(v, c.remoteIP, override)) +
     receivedSpfHeader({
       status: v.spf.status,
-      comment: v.spf.comment,
+      comment: joinComments(v.spf.comment, dnssecComment(v.spf.dnssec)),
       ip: c.remoteIP,
       envelopeFrom: v.spf.identity === 'mailfrom' ? v.spf.sender : '',
       helo: c.hello?.domain?.ascii ?? '',

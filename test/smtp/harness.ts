@@ -18,7 +18,7 @@ import {
 } from '../../src/net/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { deriveSecrets } from '../../src/sasl/index.js';
-import { MockResolver, type MockZone } from '../../src/dns/index.js';
+import { MockResolver, type MockZone, type Resolver } from '../../src/dns/index.js';
 import { Queue, type NewQueueMessage, type QueueMessage } from '../../src/queue/index.js';
 import {
   startSmtpServer,
@@ -118,6 +118,8 @@ export type SmtpTestOptions = {
   dnsbls?: string[];
   /** Keep DMARC evaluations for outgoing aggregate reports. */
   dmarcReports?: boolean;
+  /** DNS for the server instead of the mock one (`resolver` is then not asked). */
+  dns?: Resolver;
 };
 
 export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<SmtpTestServer> {
@@ -143,8 +145,9 @@ export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<S
     : recorded;
   if (queue instanceof Queue) queue.start();
   const resolver = new MockResolver(ZONE);
+  const dns = opts.dns ?? resolver;
   const dnsbl = opts.dnsbls?.length
-    ? new DnsblChecker({ zones: opts.dnsbls, resolver, log, timeoutMs: 2000 })
+    ? new DnsblChecker({ zones: opts.dnsbls, resolver: dns, log, timeoutMs: 2000 })
     : null;
   const tlsOpts = loadTlsContext([
     { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') },
@@ -194,7 +197,7 @@ export async function startSmtpTestServer(opts: SmtpTestOptions = {}): Promise<S
         ...opts.delays,
       },
       limiters,
-      resolver,
+      resolver: dns,
       queue,
       log,
       localserve: opts.localserve ? { account: 'mjl' } : null,

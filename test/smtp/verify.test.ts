@@ -1,8 +1,8 @@
 // Verification of incoming mail through the SMTP server: the Authentication-Results and
 // Received-SPF headers of each delivered copy (exact lines), DMARC policies (reject,
 // quarantine, pct, subdomain policy, strict alignment), overrides by a trusted ARC
-// forwarder and by the account, forged Authentication-Results, and a DNS server that
-// never answers.
+// forwarder and by the account, forged Authentication-Results, a DNS server that never
+// answers, and the DNSSEC state of iprev and SPF through a resolver that reports it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
@@ -24,7 +24,13 @@ import {
   parseDkimKey,
   type DkimSigner,
 } from '../../src/msgauth/index.js';
-import type { MockZone } from '../../src/dns/index.js';
+import {
+  StubResolver,
+  SystemResolver,
+  TestDNSServer,
+  type MockZone,
+  type Resolver,
+} from '../../src/dns/index.js';
 
 const ed = generateDkimKey('ed25519');
 const edKey = parseDkimKey(ed.pem, 'ed.pem');
@@ -369,4 +375,99 @@ test('verify: a DNS server that never answers gives temperrors, and mail still f
     c.close();
     c2.close();
   });
+});
+
+/**
+ * A delivery from alice@good.example (or `from`) verified through `resolver`, which asks
+ * `dns`; the Authentication-Results iprev and spf lines and Received-SPF of the copy.
+ */
+async function verifiedThrough(
+  resolver: Resolver,
+  from = 'alice@good.example',
+): Promise<{ iprev: string; spf: string; receivedSpf: string }> {
+  let out = { iprev: '', spf: '', receivedSpf: '' };
+  await withServer({ dns: resolver }, async (s) => {
+    const c = await smtp(s);
+    const data = message({ from: `Alice <${from}>` });
+    assert.deepEqual(textOf(await send(c, from, ['mjl@example.org'], data)), DONE);
+    c.close();
+    const [msg] = await stored(s, 'Inbox');
+    const ar = authResults(msg!);
+    out = {
+      iprev: ar.find((l) => l.startsWith('iprev='))!,
+      spf: ar.find((l) => l.startsWith('spf='))!,
+      receivedSpf: receivedSpf(msg!),
+    };
+  });
+  return out;
+}
+
+const PASS_SPF = (from: string, dnssec: string) =>
+  `pass (mail.example.org: domain of ${from} designates 127.0.0.1 as permitted sender${dnssec})` +
+  ` client-ip=127.0.0.1; envelope-from="${from}"; helo=client.example; identity=mailfrom; receiver=mail.example.org;`;
+
+test('verify: through the stub resolver, signed names are "with dnssec", others "without"', async () => {
+  // A validating resolver on loopback: good.example and the client's reverse and forward
+  // names are signed; forwarder.example is not.
+  const dns = await TestDNSServer.start({
+    ...SENDERS,
+    authentic: ['good.example', '127.0.0.1', 'client.example'],
+  });
+  try {
+    const stub = new StubResolver({ servers: [dns.address], timeoutMs: 2000, tries: 1 });
+    assert.deepEqual(await verifiedThrough(stub), {
+      iprev: 'iprev=pass (client.example, with dnssec) policy.iprev=127.0.0.1',
+      spf: 'spf=pass (with dnssec) smtp.mailfrom=alice@good.example',
+      receivedSpf: PASS_SPF('alice@good.example', ', with dnssec'),
+    });
+    assert.deepEqual(await verifiedThrough(stub, 'bob@forwarder.example'), {
+      iprev: 'iprev=pass (client.example, with dnssec) policy.iprev=127.0.0.1',
+      spf: 'spf=pass (without dnssec) smtp.mailfrom=bob@forwarder.example',
+      receivedSpf: PASS_SPF('bob@forwarder.example', ', without dnssec'),
+    });
+    // The reverse name signed but not the forward one: the pass rests on both.
+    dns.setZone({ ...SENDERS, authentic: ['good.example', '127.0.0.1'] });
+    assert.equal(
+      (await verifiedThrough(stub)).iprev,
+      'iprev=pass (client.example, without dnssec) policy.iprev=127.0.0.1',
+    );
+    // No PTR record, authenticated as absent.
+    dns.setZone({ ...SENDERS, ptr: {}, authentic: ['good.example', 'in-addr.arpa'] });
+    assert.equal(
+      (await verifiedThrough(stub)).iprev,
+      'iprev=permerror (with dnssec) policy.iprev=127.0.0.1',
+    );
+  } finally {
+    await dns.close();
+  }
+});
+
+test('verify: resolvers that cannot tell leave DNSSEC out of the headers', async () => {
+  const dns = await TestDNSServer.start({ ...SENDERS, authentic: ['good.example', '127.0.0.1'] });
+  const unchanged = {
+    iprev: 'iprev=pass (client.example) policy.iprev=127.0.0.1',
+    spf: 'spf=pass smtp.mailfrom=alice@good.example',
+    receivedSpf: PASS_SPF('alice@good.example', ''),
+  };
+  try {
+    // node:dns does not show the AD bit. (Its reverse lookup reads the hosts file first,
+    // where 127.0.0.1 is usually localhost, so iprev depends on the machine.)
+    const system = new SystemResolver({ servers: [dns.address], timeoutMs: 2000, tries: 1 });
+    const viaSystem = await verifiedThrough(system);
+    assert.deepEqual({ ...viaSystem, iprev: '' }, { ...unchanged, iprev: '' });
+    assert.match(
+      viaSystem.iprev,
+      /^iprev=(pass \(client\.example\)|fail) policy\.iprev=127\.0\.0\.1$/,
+    );
+    // A resolver whose AD bit is not believed (as one on another host without trust_ad).
+    const remote = new StubResolver({
+      servers: [dns.address],
+      timeoutMs: 2000,
+      tries: 1,
+      isTrusted: () => false,
+    });
+    assert.deepEqual(await verifiedThrough(remote), unchanged);
+  } finally {
+    await dns.close();
+  }
 });
