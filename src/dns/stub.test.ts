@@ -335,6 +335,8 @@ test('name server addresses', () => {
     ['::1', { host: '::1', port: 53 }],
     ['[2001:DB8:0::53]:53', { host: '2001:db8::53', port: 53 }],
     ['[::1]', { host: '::1', port: 53 }],
+    ['fe80::1%eth0', { host: 'fe80::1%eth0', port: 53 }],
+    ['[FE80::0:1%2]:5353', { host: 'fe80::1%2', port: 5353 }],
   ];
   for (const [text, want] of good) {
     const { host, port } = parseNameServer(text);

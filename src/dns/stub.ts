@@ -41,7 +41,7 @@ export type StubResolverOptions = SystemResolverOptions & {
 
 /** A name server to ask. */
 export type NameServer = {
-  /** Canonical IP address. */
+  /** Canonical IP address (with its zone, for a link-local IPv6 one). */
   host: string;
   port: number;
   /** Whether its AD bit is believed. */
@@ -75,14 +75,17 @@ export function parseNameServer(
   isTrusted: (ip: string) => boolean = (ip) => trustsAD(ip, false),
 ): NameServer {
   const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text) ?? /^([^:]+)(?::(\d{1,5}))?$/.exec(text);
-  const ip = canonicalIP(m ? m[1]! : text);
+  const address = m ? m[1]! : text;
+  // A link-local IPv6 address keeps its zone ("fe80::1%eth0"), as resolv.conf may give it.
+  const zone = /%[^%\s]+$/.exec(address)?.[0] ?? '';
+  const ip = canonicalIP(address.slice(0, address.length - zone.length));
   const port = m?.[2] === undefined ? 53 : Number(m[2]);
-  if (ip === undefined || port < 1 || port > 65535) {
+  if (ip === undefined || (zone !== '' && !ip.includes(':')) || port < 1 || port > 65535) {
     throw new TypeError(
       `bad name server ${JSON.stringify(text)}: expected an IP address, optionally with a port ("192.0.2.53", "192.0.2.53:5353", "[2001:db8::53]:53")`,
     );
   }
-  return { host: ip, port, trusted: isTrusted(ip) };
+  return { host: ip + zone, port, trusted: isTrusted(ip) };
 }
 
 type Outcome = { reply: Reply } | { error: string };
@@ -320,7 +323,9 @@ function udpExchange(
     const timer = setTimeout(() => finish({ error: 'ETIMEOUT' }), timeoutMs);
     sock.on('error', () => finish({ error: 'ECONNREFUSED' }));
     sock.on('message', (msg, from) => {
-      if (canonicalIP(from.address) !== server.host || from.port !== server.port) return;
+      if (canonicalIP(from.address) !== canonicalIP(server.host) || from.port !== server.port) {
+        return;
+      }
       if (accept(msg)) finish({ msg });
     });
     sock.connect(server.port, server.host, () => {
