@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Resolver } from '../dns/types.js';
+import { trackAuthentic, type DnssecState } from '../dns/dnssec.js';
 import { readArcChain, verifyArcChain, type ArcVerification } from './arcverify.js';
 import {
   BodyCanonicalizer,
@@ -53,6 +54,8 @@ export interface DkimVerification {
   algorithm?: string;
   /** The first 12 characters of b=, to tell signatures apart (RFC 6008 §4). */
   bPrefix?: string;
+  /** Whether DNSSEC authenticated the key record, where the resolver can tell. */
+  dnssec?: DnssecState;
 }
 
 export type MessageSignatures = { dkim: DkimVerification[]; arc: ArcVerification };
@@ -273,6 +276,11 @@ async function readHeader(
   return body(Buffer.alloc(0), { next: async () => ({ done: true, value: undefined }) });
 }
 
+/** Where a signature's key record is (RFC 6376 §3.6.2.1). */
+function keyName(selector: string, domain: string): string {
+  return `${selector}._domainkey.${domain}`;
+}
+
 /**
  * Verifies every DKIM-Signature and the ARC chain of `message` (bytes, or a stream of
  * them), with keys looked up through `resolver`. A message without signatures gives one
@@ -285,6 +293,8 @@ export async function verifySignatures(
 ): Promise<MessageSignatures> {
   const now = (opts.now ?? new Date()).getTime();
   const hashes = new BodyHashes();
+  // Follows the key lookups, to say per signature whether DNSSEC authenticated its key.
+  const tracked = trackAuthentic(resolver);
   let state: ReturnType<typeof prepare> | undefined;
 
   function prepare(header: Buffer) {
@@ -296,7 +306,7 @@ export async function verifySignatures(
     if (arc.kind === 'chain') hashes.want(arc.ams.bodyCanon, arc.ams.length);
     // Keys are looked up while the body is hashed; lookupKey does not reject.
     const keys = candidates.map((c) =>
-      c.sig ? lookupKey(resolver, `${c.sig.selector}._domainkey.${c.sig.domain}`) : null,
+      c.sig ? lookupKey(tracked, keyName(c.sig.selector, c.sig.domain)) : null,
     );
     return { byName, candidates, arc, keys };
   }
@@ -334,7 +344,9 @@ export async function verifySignatures(
       if (!c.sig) return verification(c, c.unusable!);
       const key = (await keys[i])!;
       const body = hashes.get(c.sig.bodyCanon, c.sig.length);
-      return verification(c, judge({ ...c, sig: c.sig }, body, key, byName, now));
+      const v = verification(c, judge({ ...c, sig: c.sig }, body, key, byName, now));
+      const dnssec = tracked.stateOf(keyName(c.sig.selector, c.sig.domain));
+      return dnssec === 'unknown' ? v : { ...v, dnssec };
     }),
   );
   const [dkim, arcResult] = await Promise.all([dkimP, arcP]);

@@ -208,7 +208,12 @@ export function authMethods(v: Verification, ip: string, override: DmarcOverride
     if (d.selector) props.push(['header.s', d.selector]);
     if (d.algorithm) props.push(['header.a', d.algorithm]);
     if (d.bPrefix) props.push(['header.b', d.bPrefix]);
-    methods.push({ method: 'dkim', result: d.result, comment: d.comment ?? '', props });
+    methods.push({
+      method: 'dkim',
+      result: d.result,
+      comment: joinComments(d.comment ?? '', dnssecComment(d.dnssec ?? 'unknown')),
+      props,
+    });
   }
   if (v.dmarc.domain) {
     const comment: string[] = [];

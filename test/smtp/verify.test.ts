@@ -25,6 +25,7 @@ import {
   type DkimSigner,
 } from '../../src/msgauth/index.js';
 import {
+  MockResolver,
   StubResolver,
   SystemResolver,
   TestDNSServer,
@@ -384,11 +385,17 @@ test('verify: a DNS server that never answers gives temperrors, and mail still f
 async function verifiedThrough(
   resolver: Resolver,
   from = 'alice@good.example',
-): Promise<{ iprev: string; spf: string; receivedSpf: string }> {
-  let out = { iprev: '', spf: '', receivedSpf: '' };
+  signer?: string,
+): Promise<{ iprev: string; spf: string; receivedSpf: string; dkim?: string }> {
+  let out: { iprev: string; spf: string; receivedSpf: string; dkim?: string } = {
+    iprev: '',
+    spf: '',
+    receivedSpf: '',
+  };
   await withServer({ dns: resolver }, async (s) => {
     const c = await smtp(s);
-    const data = message({ from: `Alice <${from}>` });
+    const unsigned = message({ from: `Alice <${from}>` });
+    const data = signer ? await signed(unsigned, signer) : unsigned;
     assert.deepEqual(textOf(await send(c, from, ['mjl@example.org'], data)), DONE);
     c.close();
     const [msg] = await stored(s, 'Inbox');
@@ -397,6 +404,7 @@ async function verifiedThrough(
       iprev: ar.find((l) => l.startsWith('iprev='))!,
       spf: ar.find((l) => l.startsWith('spf='))!,
       receivedSpf: receivedSpf(msg!),
+      ...(signer ? { dkim: ar.find((l) => l.startsWith('dkim='))!.split(' header.a=')[0]! } : {}),
     };
   });
   return out;
@@ -437,6 +445,29 @@ test('verify: through the stub resolver, signed names are "with dnssec", others 
       (await verifiedThrough(stub)).iprev,
       'iprev=permerror (with dnssec) policy.iprev=127.0.0.1',
     );
+  } finally {
+    await dns.close();
+  }
+});
+
+test('verify: a DKIM key record from a signed zone is "with dnssec", from another "without"', async () => {
+  const dns = await TestDNSServer.start({ ...SENDERS, authentic: ['good.example', '127.0.0.1'] });
+  try {
+    const stub = new StubResolver({ servers: [dns.address], timeoutMs: 2000, tries: 1 });
+    const good = await verifiedThrough(stub, 'alice@good.example', 'good.example');
+    assert.equal(good.dkim, 'dkim=pass (ed25519, with dnssec) header.d=good.example header.s=sel');
+    const other = await verifiedThrough(stub, 'alice@good.example', 'strict.example');
+    assert.equal(
+      other.dkim,
+      'dkim=pass (ed25519, without dnssec) header.d=strict.example header.s=sel',
+    );
+    // A resolver that cannot tell: no comment.
+    const mock = await verifiedThrough(
+      new MockResolver(SENDERS),
+      'alice@good.example',
+      'good.example',
+    );
+    assert.equal(mock.dkim, 'dkim=pass (ed25519) header.d=good.example header.s=sel');
   } finally {
     await dns.close();
   }
