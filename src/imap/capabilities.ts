@@ -36,6 +36,7 @@ export function capabilityList(i: CapabilityInput): string {
     'MULTIAPPEND',
     `APPENDLIMIT=${i.maxMessageSize}`,
     'STATUS=SIZE',
+    'WITHIN',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

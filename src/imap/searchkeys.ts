@@ -22,6 +22,8 @@ export type SearchKey =
   | { op: 'keyword'; name: string; set: boolean }
   | { op: 'larger' | 'smaller'; size: number }
   | { op: 'before' | 'on' | 'since' | 'sentbefore' | 'senton' | 'sentsince'; day: number }
+  /** RFC 5032 OLDER and YOUNGER: internal date before, or at or after, a moment (ms). */
+  | { op: 'older' | 'younger'; time: number }
   | { op: 'header'; field: string; value: string }
   | { op: 'body' | 'text'; value: string }
   | { op: 'seq' | 'uid'; set: NumSetSpec }
@@ -228,6 +230,13 @@ export async function parseKey(p: Parser, depth: number): Promise<SearchKey> {
     case 'SENTSINCE':
       p.sp();
       return { op: word.toLowerCase() as 'before', day: p.date() };
+    case 'OLDER':
+    case 'YOUNGER': {
+      // RFC 5032 §3: an interval in seconds, counted back from now.
+      p.sp();
+      const seconds = p.nzNumber();
+      return { op: word === 'OLDER' ? 'older' : 'younger', time: Date.now() - seconds * 1000 };
+    }
     case 'LARGER':
     case 'SMALLER':
       p.sp();
@@ -414,6 +423,10 @@ export function evaluate(m: Matcher, f: MessageFacts): Tri {
     case 'on':
     case 'since':
       return compareDay(m.op, utcDay(f.internalDate), m.day);
+    case 'older':
+      return tri(f.internalDate < m.time);
+    case 'younger':
+      return tri(f.internalDate >= m.time);
     case 'sentbefore':
     case 'senton':
     case 'sentsince':
@@ -522,6 +535,11 @@ export function toFilter(
     case 'since':
     case 'on':
       return { op: m.op, day: m.day };
+    // The store compares internal dates to the millisecond.
+    case 'older':
+      return { op: 'before', day: m.time };
+    case 'younger':
+      return { op: 'since', day: m.time };
     case 'in': {
       if (m.ranges.length / 2 > MAX_FILTER_RANGES) return null;
       const ranges: number[] = [];
