@@ -37,6 +37,7 @@ export function capabilityList(i: CapabilityInput): string {
     `APPENDLIMIT=${i.maxMessageSize}`,
     'STATUS=SIZE',
     'WITHIN',
+    'SAVEDATE',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

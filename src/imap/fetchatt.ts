@@ -13,7 +13,7 @@ export type Section = { path: number[]; text: SectionText; fields: string[] };
 export type PartialSpec = { origin: number; count: number };
 
 export type SimpleKind =
-  'flags' | 'uid' | 'internaldate' | 'size' | 'envelope' | 'body' | 'bodystructure';
+  'flags' | 'uid' | 'internaldate' | 'savedate' | 'size' | 'envelope' | 'body' | 'bodystructure';
 
 export type FetchItem =
   | { kind: SimpleKind }
@@ -42,6 +42,8 @@ const SIMPLE: Record<string, SimpleKind> = {
   'RFC822.SIZE': 'size',
   ENVELOPE: 'envelope',
   BODYSTRUCTURE: 'bodystructure',
+  // RFC 8514 §3.
+  SAVEDATE: 'savedate',
 };
 
 function attName(p: Parser): string {

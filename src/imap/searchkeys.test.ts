@@ -298,6 +298,7 @@ function facts(over: Partial<MessageFacts> = {}): MessageFacts {
     flags: Flag.Seen,
     keywords: ['Work'],
     internalDate: Date.parse('2024-02-01T23:30:00Z'),
+    saveDate: Date.parse('2024-03-05T08:00:00Z'),
     size: 1000,
     ...over,
   };

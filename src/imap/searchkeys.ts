@@ -21,7 +21,19 @@ export type SearchKey =
   | { op: 'flag'; bit: number; set: boolean }
   | { op: 'keyword'; name: string; set: boolean }
   | { op: 'larger' | 'smaller'; size: number }
-  | { op: 'before' | 'on' | 'since' | 'sentbefore' | 'senton' | 'sentsince'; day: number }
+  | {
+      op:
+        | 'before'
+        | 'on'
+        | 'since'
+        | 'sentbefore'
+        | 'senton'
+        | 'sentsince'
+        | 'savedbefore'
+        | 'savedon'
+        | 'savedsince';
+      day: number;
+    }
   /** RFC 5032 OLDER and YOUNGER: internal date before, or at or after, a moment (ms). */
   | { op: 'older' | 'younger'; time: number }
   | { op: 'header'; field: string; value: string }
@@ -83,6 +95,8 @@ export interface MessageFacts {
   /** Keywords that are not flag bits (only filled when the plan needs them). */
   keywords: readonly string[];
   internalDate: number;
+  /** When the message was saved into the mailbox (RFC 8514). */
+  saveDate: number;
   size: number;
   /** UTC midnight of the day the Date header names (or of the internal date). */
   sentDay?: number;
@@ -214,6 +228,7 @@ export async function parseKey(p: Parser, depth: number): Promise<SearchKey> {
   switch (word) {
     case 'ALL':
     case 'OLD': // No message is ever \Recent here, so NOT RECENT is everything.
+    case 'SAVEDATESUPPORTED': // RFC 8514 §4: every mailbox here keeps save dates.
       return { op: 'all' };
     case 'NEW': // RECENT UNSEEN
     case 'RECENT':
@@ -228,6 +243,9 @@ export async function parseKey(p: Parser, depth: number): Promise<SearchKey> {
     case 'SENTBEFORE':
     case 'SENTON':
     case 'SENTSINCE':
+    case 'SAVEDBEFORE': // RFC 8514 §4: the day the message was saved into the mailbox.
+    case 'SAVEDON':
+    case 'SAVEDSINCE':
       p.sp();
       return { op: word.toLowerCase() as 'before', day: p.date() };
     case 'OLDER':
@@ -423,6 +441,10 @@ export function evaluate(m: Matcher, f: MessageFacts): Tri {
     case 'on':
     case 'since':
       return compareDay(m.op, utcDay(f.internalDate), m.day);
+    case 'savedbefore':
+    case 'savedon':
+    case 'savedsince':
+      return compareDay(m.op.slice(5), utcDay(f.saveDate), m.day);
     case 'older':
       return tri(f.internalDate < m.time);
     case 'younger':
@@ -534,6 +556,9 @@ export function toFilter(
     case 'before':
     case 'since':
     case 'on':
+    case 'savedbefore':
+    case 'savedsince':
+    case 'savedon':
       return { op: m.op, day: m.day };
     // The store compares internal dates to the millisecond.
     case 'older':

@@ -10,6 +10,8 @@ import { Flag } from '../store/index.js';
 
 const DAY = 86_400_000;
 const BASE = Date.UTC(2024, 0, 10);
+/** Messages are saved while the test runs: save-date keys around today. */
+const TODAY = Math.floor(Date.now() / DAY) * DAY;
 
 const leaf: fc.Arbitrary<SearchKey> = fc.oneof(
   fc.constant({ op: 'all' } as const),
@@ -25,6 +27,10 @@ const leaf: fc.Arbitrary<SearchKey> = fc.oneof(
   fc.record({
     op: fc.constantFrom('before' as const, 'on' as const, 'since' as const),
     day: fc.integer({ min: -3, max: 12 }).map((d) => BASE + d * DAY),
+  }),
+  fc.record({
+    op: fc.constantFrom('savedbefore' as const, 'savedon' as const, 'savedsince' as const),
+    day: fc.integer({ min: -2, max: 2 }).map((d) => TODAY + d * DAY),
   }),
   fc
     .array(fc.tuple(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 60 })), {
@@ -56,7 +62,13 @@ test('the store filter and toPredicate select exactly what evaluate selects', as
   try {
     const account = await store.account('a');
     const mb = (await account.mailbox('Inbox'))!;
-    const rows: { uid: number; flags: number; size: number; internalDate: number }[] = [];
+    const rows: {
+      uid: number;
+      flags: number;
+      size: number;
+      internalDate: number;
+      saveDate: number;
+    }[] = [];
     for (let n = 1; n <= 60; n++) {
       const pad = (n * 37) % 3000;
       const p = await store.prepare(Buffer.from(`Subject: ${n}\r\n\r\n${'x'.repeat(pad)}\r\n`));
@@ -65,7 +77,7 @@ test('the store filter and toPredicate select exactly what evaluate selects', as
       const r = await account.addMessages(mb.id, [{ message: p, flags, internalDate }]);
       await p.cleanup();
       const m = r.messages[0]!;
-      rows.push({ uid: m.uid, flags, size: m.size, internalDate });
+      rows.push({ uid: m.uid, flags, size: m.size, internalDate, saveDate: m.saveDate });
     }
     // Gaps in the UIDs, as expunges leave them.
     const gone = rows.filter((r) => r.uid % 4 === 0).map((r) => r.uid);
@@ -88,6 +100,7 @@ test('the store filter and toPredicate select exactly what evaluate selects', as
                 flags: r.flags,
                 keywords: [],
                 internalDate: r.internalDate,
+                saveDate: r.saveDate,
                 size: r.size,
               }) === YES,
           )

@@ -16,6 +16,8 @@ export type MessageRow = {
   keywords: string[];
   expunged: boolean;
   internalDate?: number;
+  /** When the message was saved into its mailbox (RFC 8514), ms. */
+  saveDate?: number;
   size?: number;
   /** The MIME structure (for "envelope": only for messages stored without an envelope). */
   part?: Part | null;
@@ -31,6 +33,7 @@ export type SearchRow = {
   /** Keywords; one shared empty array when none (do not modify). */
   keywords: string[];
   internalDate: number;
+  saveDate: number;
   size: number;
 };
 
@@ -41,6 +44,7 @@ type RawRow = {
   keywords: string;
   expunged: number;
   internalDate?: number;
+  saveDate?: number;
   size?: number;
   part?: string | null;
   fileId?: number;
@@ -60,6 +64,7 @@ function decodeRow(r: RawRow): MessageRow {
     expunged: r.expunged === 1,
   };
   if (r.internalDate !== undefined) out.internalDate = r.internalDate;
+  if (r.saveDate !== undefined) out.saveDate = r.saveDate;
   if (r.size !== undefined) out.size = r.size;
   if (r.part !== undefined) out.part = r.part ? (JSON.parse(r.part) as Part) : null;
   if (r.fileId !== undefined) out.fileId = r.fileId;
@@ -78,15 +83,17 @@ export type MessageFilter =
   | { op: 'flag'; bit: number; set: boolean }
   | { op: 'larger' | 'smaller'; size: number }
   | { op: 'before' | 'since' | 'on'; day: number }
+  /** The same on the save date (RFC 8514). */
+  | { op: 'savedbefore' | 'savedsince' | 'savedon'; day: number }
   | { op: 'uids'; ranges: readonly number[] }
   | { op: 'not'; filter: MessageFilter }
   | { op: 'or'; a: MessageFilter; b: MessageFilter }
   | { op: 'and'; filters: readonly MessageFilter[] };
 
 const FLAG_COLUMNS = 'uid, flags, keywords, expunged';
-const STRUCTURE_COLUMNS = `${FLAG_COLUMNS}, internal_date AS internalDate, size, part`;
+const STRUCTURE_COLUMNS = `${FLAG_COLUMNS}, internal_date AS internalDate, save_date AS saveDate, size, part`;
 // Rows stored before the envelope column existed are answered from their structure.
-const ENVELOPE_COLUMNS = `${FLAG_COLUMNS}, internal_date AS internalDate, size, file_id AS fileId, envelope, CASE WHEN envelope IS NULL THEN part END AS part`;
+const ENVELOPE_COLUMNS = `${FLAG_COLUMNS}, internal_date AS internalDate, save_date AS saveDate, size, file_id AS fileId, envelope, CASE WHEN envelope IS NULL THEN part END AS part`;
 const COLUMNS: Record<RowDetail, string> = {
   flags: FLAG_COLUMNS,
   envelope: ENVELOPE_COLUMNS,
@@ -154,7 +161,7 @@ export function searchRows(
 ): SearchRow[] {
   const rows = a
     .stmt(
-      'SELECT uid, flags, keywords, internal_date AS internalDate, size FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid',
+      'SELECT uid, flags, keywords, internal_date AS internalDate, save_date AS saveDate, size FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid',
     )
     .all(mailboxId, first, last) as (Omit<SearchRow, 'keywords'> & { keywords: string })[];
   for (const r of rows) (r as unknown as SearchRow).keywords = keywordList(r.keywords);
@@ -196,6 +203,15 @@ export function filterSql(f: MessageFilter, params: number[]): string {
     case 'on':
       params.push(f.day, f.day + DAY);
       return '(internal_date >= ? AND internal_date < ?)';
+    case 'savedbefore':
+      params.push(f.day);
+      return 'save_date < ?';
+    case 'savedsince':
+      params.push(f.day);
+      return 'save_date >= ?';
+    case 'savedon':
+      params.push(f.day, f.day + DAY);
+      return '(save_date >= ? AND save_date < ?)';
     case 'uids': {
       const parts: string[] = [];
       for (let i = 0; i < f.ranges.length; i += 2) {

@@ -47,6 +47,8 @@ type Row = {
  */
 type RowInfo = {
   internalDate: number;
+  /** When the message was saved into the mailbox (RFC 8514). */
+  saveDate: number;
   size: number;
   part: Part | null;
   fileId?: number;
@@ -59,6 +61,7 @@ type RowLevel = 'flags' | 'envelope' | 'structure' | 'full';
 function rowInfo(r: MessageRow): RowInfo {
   const info: RowInfo = {
     internalDate: r.internalDate as number,
+    saveDate: r.saveDate as number,
     size: r.size as number,
     part: r.part ?? null,
   };
@@ -174,6 +177,9 @@ function simpleItem(row: Row, kind: SimpleKind, opts: FetchRenderOptions): strin
   switch (kind) {
     case 'internaldate':
       return `INTERNALDATE "${imapDateTime(info.internalDate)}"`;
+    case 'savedate':
+      // RFC 8514 §3: every message here has one (NIL is for mailboxes without).
+      return `SAVEDATE "${imapDateTime(info.saveDate)}"`;
     case 'size':
       return `RFC822.SIZE ${info.size}`;
     case 'envelope':

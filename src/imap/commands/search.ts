@@ -139,6 +139,7 @@ function factsOf(r: SearchRow, seq: number, plan: SearchPlan): MessageFacts {
     flags: r.flags,
     keywords: plan.keywords ? r.keywords : NO_KEYWORDS,
     internalDate: r.internalDate,
+    saveDate: r.saveDate,
     size: r.size,
   };
 }
