@@ -38,6 +38,7 @@ export function capabilityList(i: CapabilityInput): string {
     'STATUS=SIZE',
     'WITHIN',
     'SAVEDATE',
+    'OBJECTID',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

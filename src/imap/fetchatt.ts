@@ -13,7 +13,16 @@ export type Section = { path: number[]; text: SectionText; fields: string[] };
 export type PartialSpec = { origin: number; count: number };
 
 export type SimpleKind =
-  'flags' | 'uid' | 'internaldate' | 'savedate' | 'size' | 'envelope' | 'body' | 'bodystructure';
+  | 'flags'
+  | 'uid'
+  | 'internaldate'
+  | 'savedate'
+  | 'size'
+  | 'envelope'
+  | 'body'
+  | 'bodystructure'
+  | 'emailid'
+  | 'threadid';
 
 export type FetchItem =
   | { kind: SimpleKind }
@@ -44,6 +53,9 @@ const SIMPLE: Record<string, SimpleKind> = {
   BODYSTRUCTURE: 'bodystructure',
   // RFC 8514 §3.
   SAVEDATE: 'savedate',
+  // RFC 8474 §5.
+  EMAILID: 'emailid',
+  THREADID: 'threadid',
 };
 
 function attName(p: Parser): string {

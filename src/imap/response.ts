@@ -91,3 +91,19 @@ export function bytes(s: string): string {
 export function toWire(s: string): Buffer {
   return Buffer.from(s, 'latin1');
 }
+
+/**
+ * The MAILBOXID of a mailbox (RFC 8474 §4): its row, which a rename keeps, and its
+ * UIDVALIDITY, so a mailbox deleted and created again under the same name gets another.
+ */
+export function mailboxObjectId(mb: { id: number; uidvalidity: number }): string {
+  return `F${mb.id.toString(36)}-${mb.uidvalidity.toString(36)}`;
+}
+
+/**
+ * The EMAILID of a message (RFC 8474 §5.1): its row, which a MOVE keeps (the row goes
+ * to the new mailbox) and which is never given to another message.
+ */
+export function emailObjectId(rowId: number): string {
+  return `M${rowId.toString(36)}`;
+}

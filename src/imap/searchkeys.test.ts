@@ -293,6 +293,7 @@ const env: SearchEnv = { count: 5, maxUid: 50, saved: [20, 40] };
 
 function facts(over: Partial<MessageFacts> = {}): MessageFacts {
   return {
+    id: 200,
     seq: 2,
     uid: 20,
     flags: Flag.Seen,

@@ -34,6 +34,8 @@ export type SearchKey =
         | 'savedsince';
       day: number;
     }
+  /** RFC 8474 §6 EMAILID: the message's row id (-1 for an id that names none). */
+  | { op: 'emailid'; id: number }
   /** RFC 5032 OLDER and YOUNGER: internal date before, or at or after, a moment (ms). */
   | { op: 'older' | 'younger'; time: number }
   | { op: 'header'; field: string; value: string }
@@ -89,6 +91,8 @@ export interface SearchEnv {
 
 /** What is known about one message; absent members are not loaded yet. */
 export interface MessageFacts {
+  /** The row id (EMAILID). */
+  id: number;
   seq: number;
   uid: number;
   flags: number;
@@ -248,6 +252,16 @@ export async function parseKey(p: Parser, depth: number): Promise<SearchKey> {
     case 'SAVEDSINCE':
       p.sp();
       return { op: word.toLowerCase() as 'before', day: p.date() };
+    case 'EMAILID': {
+      p.sp();
+      const m = /^M([0-9a-z]{1,11})$/.exec(objectId(p));
+      return { op: 'emailid', id: m ? parseInt(m[1]!, 36) : -1 };
+    }
+    case 'THREADID':
+      // RFC 8474 §6: no message has a thread id here.
+      p.sp();
+      objectId(p);
+      return { op: 'none' };
     case 'OLDER':
     case 'YOUNGER': {
       // RFC 5032 §3: an interval in seconds, counted back from now.
@@ -287,6 +301,13 @@ export async function parseKey(p: Parser, depth: number): Promise<SearchKey> {
     }
   }
   throw new ParseError(`unknown search key ${JSON.stringify(word)}`);
+}
+
+/** objectid = 1*255(ALPHA / DIGIT / "_" / "-") (RFC 8474 §7). */
+function objectId(p: Parser): string {
+  const id = p.atom();
+  if (!/^[A-Za-z0-9_-]{1,255}$/.test(id)) p.fail(`invalid object id ${JSON.stringify(id)}`);
+  return id;
 }
 
 async function searchString(p: Parser): Promise<string> {
@@ -445,6 +466,8 @@ export function evaluate(m: Matcher, f: MessageFacts): Tri {
     case 'savedon':
     case 'savedsince':
       return compareDay(m.op.slice(5), utcDay(f.saveDate), m.day);
+    case 'emailid':
+      return tri(f.id === m.id);
     case 'older':
       return tri(f.internalDate < m.time);
     case 'younger':

@@ -95,6 +95,7 @@ test('the store filter and toPredicate select exactly what evaluate selects', as
           .filter(
             (r, i) =>
               evaluate(plan.matcher, {
+                id: 0,
                 seq: i + 1,
                 uid: r.uid,
                 flags: r.flags,

@@ -10,6 +10,8 @@ export type RowDetail = 'flags' | 'envelope' | 'structure';
 
 /** A message as FETCH reads it; fields beyond the flags depend on the detail asked. */
 export type MessageRow = {
+  /** The message's row id: stable across MOVE, never reused (an object id, RFC 8474). */
+  id: number;
   uid: number;
   flags: number;
   /** Keywords; one shared empty array when none (do not modify). */
@@ -28,6 +30,7 @@ export type MessageRow = {
 
 /** What SEARCH evaluates in memory. */
 export type SearchRow = {
+  id: number;
   uid: number;
   flags: number;
   /** Keywords; one shared empty array when none (do not modify). */
@@ -39,6 +42,7 @@ export type SearchRow = {
 
 /** Columns as SQLite returns them. */
 type RawRow = {
+  id: number;
   uid: number;
   flags: number;
   keywords: string;
@@ -58,6 +62,7 @@ const keywordList = (json: string): string[] =>
 
 function decodeRow(r: RawRow): MessageRow {
   const out: MessageRow = {
+    id: r.id,
     uid: r.uid,
     flags: r.flags,
     keywords: keywordList(r.keywords),
@@ -90,7 +95,7 @@ export type MessageFilter =
   | { op: 'or'; a: MessageFilter; b: MessageFilter }
   | { op: 'and'; filters: readonly MessageFilter[] };
 
-const FLAG_COLUMNS = 'uid, flags, keywords, expunged';
+const FLAG_COLUMNS = 'id, uid, flags, keywords, expunged';
 const STRUCTURE_COLUMNS = `${FLAG_COLUMNS}, internal_date AS internalDate, save_date AS saveDate, size, part`;
 // Rows stored before the envelope column existed are answered from their structure.
 const ENVELOPE_COLUMNS = `${FLAG_COLUMNS}, internal_date AS internalDate, save_date AS saveDate, size, file_id AS fileId, envelope, CASE WHEN envelope IS NULL THEN part END AS part`;
@@ -161,7 +166,7 @@ export function searchRows(
 ): SearchRow[] {
   const rows = a
     .stmt(
-      'SELECT uid, flags, keywords, internal_date AS internalDate, save_date AS saveDate, size FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid',
+      'SELECT id, uid, flags, keywords, internal_date AS internalDate, save_date AS saveDate, size FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid',
     )
     .all(mailboxId, first, last) as (Omit<SearchRow, 'keywords'> & { keywords: string })[];
   for (const r of rows) (r as unknown as SearchRow).keywords = keywordList(r.keywords);

@@ -2,6 +2,7 @@
 // response codes): parents, subscriptions, trailing delimiter, OLDNAME, USE.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mailboxObjectId } from '../../src/imap/response.js';
 import { startTestServer, Client, type TestServer } from './harness.js';
 
 describe('imap CREATE', () => {
@@ -19,7 +20,9 @@ describe('imap CREATE', () => {
       '* LIST (\\Subscribed) "/" "p1/p2"',
       '* LIST (\\Subscribed) "/" "p1/p2/p3"',
     ]);
-    assert.equal(r.tagged, 'OK CREATE done');
+    // RFC 8474 §4.1: the MAILBOXID of the mailbox asked for.
+    const p3 = (await (await s.store.account('mjl')).mailbox('p1/p2/p3'))!;
+    assert.equal(r.tagged, `OK [MAILBOXID (${mailboxObjectId(p3)})] CREATE done`);
     assert.deepEqual(await c.ok('LIST "" "p1*" RETURN (SUBSCRIBED)'), [
       '* LIST (\\HasChildren \\Subscribed) "/" "p1"',
       '* LIST (\\HasChildren \\Subscribed) "/" "p1/p2"',

@@ -5,6 +5,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, type TestServer } from './harness.js';
 import { Flag, type Account } from '../../src/store/index.js';
+import { mailboxObjectId } from '../../src/imap/response.js';
 
 const FLAGS =
   '\\Seen \\Answered \\Flagged \\Deleted \\Draft $Forwarded $Junk $NotJunk $Phishing $MDNSent';
@@ -22,6 +23,7 @@ describe('imap SELECT/EXAMINE', () => {
   let s: TestServer;
   let a: Account;
   let uidvalidity: number;
+  let workId: string;
   before(async () => {
     s = await startTestServer();
     a = await s.store.account('mjl');
@@ -30,6 +32,7 @@ describe('imap SELECT/EXAMINE', () => {
     await add(s, a, 'Work', Flag.Flagged, ['Project']);
     await add(s, a, 'Work', Flag.Seen, []);
     uidvalidity = (await a.mailbox('Work'))!.uidvalidity;
+    workId = mailboxObjectId((await a.mailbox('Work'))!);
     await a.createMailbox('Føø');
   });
   after(() => s.close());
@@ -45,6 +48,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* OK [UNSEEN 2] first unseen',
       `* OK [UIDVALIDITY ${uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 4] predicted next UID',
+      `* OK [MAILBOXID (${workId})] mailbox id`,
       '* LIST () "/" "Work"',
     ]);
     assert.equal(r.tagged, 'OK [READ-WRITE] SELECT done');
@@ -61,6 +65,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* 3 EXISTS',
       `* OK [UIDVALIDITY ${uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 4] predicted next UID',
+      `* OK [MAILBOXID (${workId})] mailbox id`,
       '* LIST () "/" "Work"',
     ]);
     assert.equal(r.tagged, 'OK [READ-WRITE] SELECT done');
@@ -78,6 +83,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* 0 EXISTS',
       `* OK [UIDVALIDITY ${sent.uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 1] predicted next UID',
+      `* OK [MAILBOXID (${mailboxObjectId(sent)})] mailbox id`,
       '* LIST (\\Sent) "/" "Sent"',
     ]);
     c.close();
@@ -94,6 +100,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* OK [UNSEEN 2] first unseen',
       `* OK [UIDVALIDITY ${uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 4] predicted next UID',
+      `* OK [MAILBOXID (${workId})] mailbox id`,
       '* LIST () "/" "Work"',
     ]);
     assert.equal(r.tagged, 'OK [READ-ONLY] EXAMINE done');
@@ -117,6 +124,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* 0 EXISTS',
       `* OK [UIDVALIDITY ${inbox.uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 1] predicted next UID',
+      `* OK [MAILBOXID (${mailboxObjectId(inbox)})] mailbox id`,
       '* LIST () "/" "Inbox"',
     ]);
     assert.equal(r.tagged, 'OK [READ-ONLY] EXAMINE done');

@@ -366,10 +366,10 @@ describe('imapflow', () => {
   test('mailbox management, COPY and delete with UID EXPUNGE', async () => {
     const c = imaps();
     await within(10_000, 'connect', c.connect());
-    assert.deepEqual(await c.mailboxCreate(['Projects', 'Büro']), {
-      path: 'Projects/Büro',
-      created: true,
-    });
+    const made = await c.mailboxCreate(['Projects', 'Büro']);
+    // imapflow reads the MAILBOXID of CREATE's OK (RFC 8474 §4.1).
+    assert.match(made.mailboxId ?? '', /^[A-Za-z0-9_-]+$/);
+    assert.deepEqual(made, { path: 'Projects/Büro', mailboxId: made.mailboxId, created: true });
     const names = (await c.list()).map((m) => m.path).filter((p) => p.startsWith('Projects'));
     assert.deepEqual(names.sort(), ['Projects', 'Projects/Büro']);
     assert.deepEqual(await c.mailboxRename('Projects/Büro', 'Projects/Küche'), {

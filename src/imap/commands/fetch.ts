@@ -8,7 +8,7 @@
 import type { Handler } from './types.js';
 import type { SelectedSession, Selected } from '../session.js';
 import { announceKeywords } from '../changes.js';
-import { flagList } from '../response.js';
+import { emailObjectId, flagList } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
 import { Flag, type Message, type MessageRow } from '../../store/index.js';
 import type { Envelope, Part } from '../../message/index.js';
@@ -33,6 +33,8 @@ const BATCH = 200;
  * structure; only body sections read the full row (m), for the message file.
  */
 type Row = {
+  /** The message's row id (EMAILID, RFC 8474). */
+  id: number;
   uid: number;
   flags: number;
   keywords: string[];
@@ -79,6 +81,7 @@ async function lightRows(
 ): Promise<Row[]> {
   const rows = await c.account.messageRows(mailboxId, uids, level);
   return rows.map((r) => ({
+    id: r.id,
     uid: r.uid,
     flags: r.flags,
     keywords: r.keywords,
@@ -91,6 +94,7 @@ async function lightRows(
 async function fullRows(c: SelectedSession, mailboxId: number, uids: number[]): Promise<Row[]> {
   // Messages expunged by another session stay fetchable until this session is told.
   return (await c.account.messages(mailboxId, uids, { includeExpunged: true })).map((m) => ({
+    id: m.id,
     uid: m.uid,
     flags: m.flags,
     keywords: m.keywords,
@@ -109,13 +113,16 @@ async function readRows(
   return level === 'full' ? fullRows(c, mailboxId, uids) : lightRows(c, mailboxId, uids, level);
 }
 
+/** Items answered from the flag columns (and the row id). */
+const FLAG_LEVEL = new Set(['uid', 'flags', 'emailid', 'threadid']);
+
 /** The least FETCH must read for the items. */
 function rowLevel(items: FetchItem[]): RowLevel {
   let level: RowLevel = 'flags';
   for (const it of items) {
     if (it.kind === 'section' || it.kind === 'binarysize') return 'full';
     if (it.kind === 'body' || it.kind === 'bodystructure') level = 'structure';
-    else if (it.kind !== 'uid' && it.kind !== 'flags' && level === 'flags') level = 'envelope';
+    else if (!FLAG_LEVEL.has(it.kind) && level === 'flags') level = 'envelope';
   }
   return level;
 }
@@ -172,6 +179,9 @@ type FetchRenderOptions = StructureOptions & { account: object };
 function simpleItem(row: Row, kind: SimpleKind, opts: FetchRenderOptions): string {
   if (kind === 'uid') return `UID ${row.uid}`;
   if (kind === 'flags') return `FLAGS ${flagList(row.flags, row.keywords)}`;
+  if (kind === 'emailid') return `EMAILID (${emailObjectId(row.id)})`;
+  // RFC 8474 §5.2: NIL where the server does not assign thread ids.
+  if (kind === 'threadid') return 'THREADID NIL';
   const info = row.info;
   if (info === null) throw new Error('message data not read');
   switch (kind) {

@@ -2,7 +2,7 @@
 // the untagged STATUS response; shared by STATUS and LIST ... RETURN (STATUS) (RFC 5819).
 import type { AuthSession } from '../session.js';
 import { ParseError, type Parser } from '../parser.js';
-import { mailboxName } from '../response.js';
+import { mailboxName, mailboxObjectId } from '../response.js';
 import type { Mailbox } from '../../store/index.js';
 
 const STATUS_ATTRS = [
@@ -14,6 +14,7 @@ const STATUS_ATTRS = [
   'SIZE',
   'RECENT',
   'APPENDLIMIT',
+  'MAILBOXID',
 ];
 
 /** "(" status-att *(SP status-att) ")" (RFC 9051 §9), upper-cased. */
@@ -31,7 +32,7 @@ export function parseStatusAttrs(p: Parser): string[] {
 
 /** The untagged STATUS response for a mailbox, without "* ". */
 export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[]): string {
-  const v = (a: string): number => {
+  const v = (a: string): number | string => {
     switch (a) {
       case 'MESSAGES':
         return mb.counts.total;
@@ -47,6 +48,8 @@ export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[]): string
         return mb.counts.size;
       case 'APPENDLIMIT':
         return c.ctx.limits.maxMessageSize;
+      case 'MAILBOXID':
+        return `(${mailboxObjectId(mb)})`; // RFC 8474 §4.2
       default:
         return 0; // RECENT: not tracked (always 0)
     }

@@ -4,7 +4,7 @@ import type { Handler } from './types.js';
 import type { AuthSession } from '../session.js';
 import { UserError } from '../errors.js';
 import { UidList } from '../uids.js';
-import { mailboxName } from '../response.js';
+import { mailboxName, mailboxObjectId } from '../response.js';
 import { parseSpecialUse } from '../../store/index.js';
 
 // RFC 9051 §6.3.4 CREATE, RFC 6154 §3 USE; syntax RFC 9051 §9 "create",
@@ -36,6 +36,9 @@ export const create: Handler<AuthSession> = async (c, _tag, p) => {
     const flags = mb.specialUse ? `\\Subscribed ${mb.specialUse}` : '\\Subscribed';
     c.untagged(`LIST (${flags}) "/" ${mailboxName(mb.name, c.utf8)}${old}`);
   });
+  // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK.
+  const made = created[created.length - 1];
+  return made ? `[MAILBOXID (${mailboxObjectId(made)})]` : undefined;
 };
 
 /** The one special use a CREATE asks for, or null; others get USEATTR (RFC 6154 §3). */

@@ -134,6 +134,7 @@ async function runSearch(c: SelectedSession, sel: Selected, plan: SearchPlan): P
 
 function factsOf(r: SearchRow, seq: number, plan: SearchPlan): MessageFacts {
   return {
+    id: r.id,
     seq,
     uid: r.uid,
     flags: r.flags,

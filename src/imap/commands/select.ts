@@ -6,7 +6,7 @@ import { ParseError, type Parser } from '../parser.js';
 import { UserError } from '../errors.js';
 import { UidList } from '../uids.js';
 import { applyChanges, sendFlags } from '../changes.js';
-import { mailboxName } from '../response.js';
+import { mailboxName, mailboxObjectId } from '../response.js';
 
 async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Promise<string> {
   p.sp();
@@ -46,6 +46,7 @@ async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Prom
   }
   c.untagged(`OK [UIDVALIDITY ${mb.uidvalidity}] UIDs valid`);
   c.untagged(`OK [UIDNEXT ${mb.uidnext}] predicted next UID`);
+  c.untagged(`OK [MAILBOXID (${mailboxObjectId(mb)})] mailbox id`); // RFC 8474 §4.1
   c.untagged(`LIST (${mb.specialUse ?? ''}) "/" ${mailboxName(mb.name, c.utf8)}`);
   return readonly ? '[READ-ONLY]' : '[READ-WRITE]';
 }

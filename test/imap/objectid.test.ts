@@ -1,0 +1,68 @@
+// OBJECTID (RFC 8474): MAILBOXID in CREATE, SELECT and STATUS, stable across RENAME and
+// new for a mailbox created again; EMAILID in FETCH, kept by MOVE, new for a COPY;
+// THREADID NIL; SEARCH EMAILID and THREADID.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, Client, type TestServer } from './harness.js';
+
+let s: TestServer;
+before(async () => {
+  s = await startTestServer();
+});
+after(() => s.close());
+
+const idOf = (line: string, what: string): string => {
+  const m = new RegExp(`${what} \\(([A-Za-z0-9_-]+)\\)`).exec(line);
+  assert.ok(m, line);
+  return m[1]!;
+};
+
+test('MAILBOXID: CREATE, SELECT, STATUS, RENAME, DELETE and CREATE again', async () => {
+  const c = await Client.login(s);
+  assert.match((await c.ok('CAPABILITY'))[0]!, / OBJECTID( |$)/);
+  const created = await c.cmd('CREATE Obj');
+  assert.match(created.tagged, /^OK \[MAILBOXID \([A-Za-z0-9_-]+\)\] CREATE done$/);
+  const id = idOf(created.tagged, 'MAILBOXID');
+  assert.deepEqual(await c.ok('STATUS Obj (MAILBOXID MESSAGES)'), [
+    `* STATUS "Obj" (MAILBOXID (${id}) MESSAGES 0)`,
+  ]);
+  assert.ok((await c.ok('SELECT Obj')).includes(`* OK [MAILBOXID (${id})] mailbox id`));
+  await c.ok('UNSELECT');
+  await c.ok('RENAME Obj Obj2');
+  assert.deepEqual(await c.ok('STATUS Obj2 (MAILBOXID)'), [`* STATUS "Obj2" (MAILBOXID (${id}))`]);
+  await c.ok('DELETE Obj2');
+  const again = idOf((await c.cmd('CREATE Obj2')).tagged, 'MAILBOXID');
+  assert.notEqual(again, id);
+  // Another mailbox has another id.
+  const inbox = idOf((await c.ok('STATUS INBOX (MAILBOXID)'))[0]!, 'MAILBOXID');
+  assert.notEqual(inbox, again);
+  c.close();
+});
+
+test('EMAILID: kept by MOVE, new for COPY; THREADID NIL; SEARCH by them', async () => {
+  const a = await s.store.account('mjl');
+  await a.createMailbox('Ids');
+  await a.createMailbox('Ids2');
+  const p = await s.store.prepare(Buffer.from('Subject: ids\r\n\r\nbody\r\n'));
+  await a.addMessages('Ids', [{ message: p }]);
+  await p.cleanup();
+  const c = await Client.login(s);
+  await c.ok('SELECT Ids');
+  const [f] = await c.ok('FETCH 1 (EMAILID THREADID)');
+  assert.match(f!, /^\* 1 FETCH \(EMAILID \([A-Za-z0-9_-]+\) THREADID NIL\)$/);
+  const email = idOf(f!, 'EMAILID');
+  assert.deepEqual(await c.ok(`SEARCH EMAILID ${email}`), ['* SEARCH 1']);
+  assert.deepEqual(await c.ok('SEARCH EMAILID Mzzzzzz'), ['* SEARCH']);
+  assert.deepEqual(await c.ok('SEARCH EMAILID other-id'), ['* SEARCH']);
+  assert.deepEqual(await c.ok('SEARCH THREADID T1'), ['* SEARCH']);
+  assert.deepEqual(await c.ok(`SEARCH NOT EMAILID ${email}`), ['* SEARCH']);
+  assert.match((await c.cmd('SEARCH EMAILID "a b"')).tagged, /^BAD /);
+  await c.ok('COPY 1 Ids2');
+  await c.ok('MOVE 1 Ids2');
+  await c.ok('SELECT Ids2');
+  const ids = (await c.ok('UID FETCH 1:* (EMAILID)')).map((l) => idOf(l, 'EMAILID'));
+  assert.equal(ids.length, 2);
+  assert.notEqual(ids[0], email, 'a copy is another message');
+  assert.equal(ids[1], email, 'a moved message keeps its id');
+  c.close();
+});
