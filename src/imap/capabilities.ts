@@ -39,6 +39,9 @@ export function capabilityList(i: CapabilityInput): string {
     'WITHIN',
     'SAVEDATE',
     'OBJECTID',
+    // RFC 9208: not QUOTASET, as SETQUOTA is refused.
+    'QUOTA',
+    'QUOTA=RES-STORAGE',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

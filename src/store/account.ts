@@ -123,6 +123,11 @@ export class Account {
     return queries.messageRows(this.core, mailboxId, uids, detail);
   }
 
+  /** The octets of the live messages flagged \Deleted in a mailbox. */
+  async deletedSize(mailboxId: number): Promise<number> {
+    return queries.deletedSize(this.core, mailboxId);
+  }
+
   /** The lowest UID of a live message without \Seen, or null. */
   async firstUnseenUid(mailboxId: number): Promise<number | null> {
     return queries.firstUnseenUid(this.core, mailboxId);

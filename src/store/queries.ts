@@ -147,6 +147,16 @@ export function messageRows(
   return (a.stmt(sql).all(mailboxId, ...args) as RawRow[]).map(decodeRow);
 }
 
+/** The octets of the live messages flagged \Deleted: what an EXPUNGE would free. */
+export function deletedSize(a: AccountCore, mailboxId: number): number {
+  const r = a
+    .stmt(
+      'SELECT COALESCE(SUM(size), 0) AS n FROM messages WHERE mailbox_id = ? AND expunged = 0 AND (flags & ?) != 0',
+    )
+    .get(mailboxId, Flag.Deleted) as { n: number };
+  return r.n;
+}
+
 /** The lowest UID of a live message without \Seen, or null. */
 export function firstUnseenUid(a: AccountCore, mailboxId: number): number | null {
   const r = a

@@ -13,6 +13,7 @@ import { idle } from './idle.js';
 import { check, close, copy, expunge, move, store, unselect, uidExpunge } from './selected.js';
 import { fetchHandler } from './fetch.js';
 import { searchHandler } from './search.js';
+import { getquota, getquotaroot, setquota } from './quota.js';
 
 const table: [string, CommandDef][] = [
   ['CAPABILITY', anyState(capability)],
@@ -36,6 +37,9 @@ const table: [string, CommandDef][] = [
   ['STATUS', authenticated(status)],
   ['APPEND', authenticated(append)],
   ['IDLE', authenticated(idle)],
+  ['GETQUOTA', authenticated(getquota)],
+  ['GETQUOTAROOT', authenticated(getquotaroot)],
+  ['SETQUOTA', authenticated(setquota)],
   ['CHECK', selected(check)],
   ['CLOSE', selected(close)],
   ['UNSELECT', selected(unselect)],

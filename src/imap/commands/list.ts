@@ -7,7 +7,7 @@ import { ParseError, type Parser } from '../parser.js';
 import { mailboxName } from '../response.js';
 import type { Mailbox } from '../../store/index.js';
 import { NameMatcher } from './listpattern.js';
-import { parseStatusAttrs, statusLine } from './mailboxstatus.js';
+import { parseStatusAttrs, statusLineOf } from './mailboxstatus.js';
 
 /** The names that have children, for \HasChildren (RFC 5258 §4). */
 function parentNames(names: Iterable<string>): Set<string> {
@@ -112,7 +112,7 @@ export const list: Handler<AuthSession> = async (c, _tag, p) => {
     c.untagged(`LIST (${it.attrs.join(' ')}) "/" ${mailboxName(it.name, c.utf8)}${extra}`);
     // RFC 5819 §2: a STATUS response follows the LIST response of each selectable mailbox.
     if (cmd.statusAttrs.length > 0 && it.mailbox) {
-      c.untagged(statusLine(c, it.mailbox, cmd.statusAttrs));
+      c.untagged(await statusLineOf(c, it.mailbox, cmd.statusAttrs));
     }
     if (i % 500 === 499) await c.flushIfLarge();
   }

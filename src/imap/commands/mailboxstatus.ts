@@ -15,6 +15,7 @@ const STATUS_ATTRS = [
   'RECENT',
   'APPENDLIMIT',
   'MAILBOXID',
+  'DELETED-STORAGE',
 ];
 
 /** "(" status-att *(SP status-att) ")" (RFC 9051 §9), upper-cased. */
@@ -30,8 +31,11 @@ export function parseStatusAttrs(p: Parser): string[] {
   return attrs;
 }
 
-/** The untagged STATUS response for a mailbox, without "* ". */
-export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[]): string {
+/**
+ * The untagged STATUS response for a mailbox, without "* ". DELETED-STORAGE (RFC 9208
+ * §4.3.2, in KiB like the STORAGE resource) needs a read: see statusLineOf.
+ */
+export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[], deletedSize = 0): string {
   const v = (a: string): number | string => {
     switch (a) {
       case 'MESSAGES':
@@ -48,6 +52,8 @@ export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[]): string
         return mb.counts.size;
       case 'APPENDLIMIT':
         return c.ctx.limits.maxMessageSize;
+      case 'DELETED-STORAGE':
+        return Math.ceil(deletedSize / 1024);
       case 'MAILBOXID':
         return `(${mailboxObjectId(mb)})`; // RFC 8474 §4.2
       default:
@@ -55,4 +61,10 @@ export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[]): string
     }
   };
   return `STATUS ${mailboxName(mb.name, c.utf8)} (${attrs.map((a) => `${a} ${v(a)}`).join(' ')})`;
+}
+
+/** statusLine, reading what the attributes need beyond the mailbox's counts. */
+export async function statusLineOf(c: AuthSession, mb: Mailbox, attrs: string[]): Promise<string> {
+  const deleted = attrs.includes('DELETED-STORAGE') ? await c.account.deletedSize(mb.id) : 0;
+  return statusLine(c, mb, attrs, deleted);
 }

@@ -2,7 +2,7 @@
 import type { Handler } from './types.js';
 import type { AuthSession } from '../session.js';
 import { UserError } from '../errors.js';
-import { parseStatusAttrs, statusLine } from './mailboxstatus.js';
+import { parseStatusAttrs, statusLineOf } from './mailboxstatus.js';
 
 // RFC 9051 §6.3.11 STATUS; syntax §9 "status".
 export const status: Handler<AuthSession> = async (c, _tag, p) => {
@@ -13,5 +13,5 @@ export const status: Handler<AuthSession> = async (c, _tag, p) => {
   p.end();
   const mb = await c.account.mailbox(name);
   if (!mb) throw new UserError('NONEXISTENT', 'mailbox does not exist');
-  c.untagged(statusLine(c, mb, attrs));
+  c.untagged(await statusLineOf(c, mb, attrs));
 };
