@@ -42,6 +42,7 @@ export function capabilityList(i: CapabilityInput): string {
     // RFC 9208: not QUOTASET, as SETQUOTA is refused.
     'QUOTA',
     'QUOTA=RES-STORAGE',
+    'COMPRESS=DEFLATE',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

@@ -39,6 +39,7 @@ import { COMMANDS } from './commands/index.js';
 import { HANDLED, validIn, type CommandDef } from './commands/types.js';
 import { applyChanges } from './changes.js';
 import { capabilityList } from './capabilities.js';
+import { deflateStreams } from './compress.js';
 import { DEFAULT_TIMEOUTS, type ImapContext, type Timeouts } from './context.js';
 import type {
   AuthSession,
@@ -632,6 +633,22 @@ export class Conn implements LiteralSource, ImapSession {
     this.untagged('BYE too many failed logins from your network, try again later');
     await this.flush().catch(() => {});
     throw new CloseConnection();
+  }
+
+  /** Whether COMPRESS DEFLATE is active (RFC 4978). */
+  compressed = false;
+
+  /** COMPRESS DEFLATE: both directions through deflate from now on (see compress.ts). */
+  async startCompression(): Promise<void> {
+    const z = deflateStreams(this.socket, this.reader.detach(), this.log);
+    this.reader = new LineReader(z.input);
+    const slow = this.writer.isSlow;
+    this.writer = new Writer(z.output, {
+      slowDelayMs: this.ctx.delays.badClient,
+      onFlushed: z.flush,
+    });
+    this.writer.setSlow(slow);
+    this.compressed = true;
   }
 
   /** STARTTLS: hands any bytes already read to the TLS handshake (never executes them). */

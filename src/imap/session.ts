@@ -81,6 +81,10 @@ export interface ImapSession {
   readonly authState: AuthConnState;
   readonly plaintextAllowed: boolean;
   startTLS(): Promise<void>;
+  /** Whether COMPRESS DEFLATE is active (RFC 4978). */
+  readonly compressed: boolean;
+  /** Switches both directions to deflate (after the tagged OK is flushed). */
+  startCompression(): Promise<void>;
   /** This connection's login attempts: records, failure counting, throttling. */
   readonly logins: LoginAttempts;
   /** Before every attempt: the backoff delay, then BYE and close when over the limit. */

@@ -341,6 +341,11 @@ export interface WriterOptions {
   now?: () => number;
   /** Limit for each wait on 'drain'; 0 (default) waits forever. */
   timeoutMs?: number;
+  /**
+   * Called after each flush has been handed over: a compressing stream (IMAP COMPRESS)
+   * flushes its compressor here, so every response reaches the client whole.
+   */
+  onFlushed?: () => void | Promise<void>;
 }
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -360,9 +365,11 @@ export class Writer {
   private readonly now: () => number;
   private timeoutMs: number;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly onFlushed: (() => void | Promise<void>) | undefined;
 
   constructor(socket: Writable, opts: WriterOptions = {}) {
     this.socket = socket;
+    this.onFlushed = opts.onFlushed;
     this.slowDelayMs = opts.slowDelayMs ?? 1000;
     this.sleep = opts.sleep ?? realSleep;
     this.now = opts.now ?? Date.now;
@@ -421,6 +428,7 @@ export class Writer {
     this.size = 0;
     if (this.slow) await this.writeSlowly(data);
     else await this.send(data);
+    await this.onFlushed?.();
   }
 
   private async writeSlowly(data: Buffer): Promise<void> {

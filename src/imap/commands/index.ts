@@ -14,6 +14,7 @@ import { check, close, copy, expunge, move, store, unselect, uidExpunge } from '
 import { fetchHandler } from './fetch.js';
 import { searchHandler } from './search.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
+import { compress } from './compress.js';
 
 const table: [string, CommandDef][] = [
   ['CAPABILITY', anyState(capability)],
@@ -37,6 +38,7 @@ const table: [string, CommandDef][] = [
   ['STATUS', authenticated(status)],
   ['APPEND', authenticated(append)],
   ['IDLE', authenticated(idle)],
+  ['COMPRESS', authenticated(compress)],
   ['GETQUOTA', authenticated(getquota)],
   ['GETQUOTAROOT', authenticated(getquotaroot)],
   ['SETQUOTA', authenticated(setquota)],
