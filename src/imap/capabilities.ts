@@ -43,6 +43,9 @@ export function capabilityList(i: CapabilityInput): string {
     'QUOTA',
     'QUOTA=RES-STORAGE',
     'COMPRESS=DEFLATE',
+    'SORT',
+    'SORT=DISPLAY',
+    'ESORT',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

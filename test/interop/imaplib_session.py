@@ -61,6 +61,9 @@ def main():
         imap.literal = "GRÜSSE".encode("utf-8")
         step("search_utf8_literal", imap.search("UTF-8", "SUBJECT"))
         step("uid_search", imap.uid("SEARCH", "UID", "2:*"))
+        # SORT (RFC 5256) through imaplib's own sort().
+        step("sort_arrival", imap.sort("(REVERSE ARRIVAL)", "UTF-8", "ALL"))
+        step("uid_sort", imap.uid("SORT", "(SIZE)", "UTF-8", "UID", "2:3"))
         step("uid_fetch", imap.uid("FETCH", "3", "(UID RFC822.SIZE INTERNALDATE)"))
 
         step("fetch_rfc822", imap.fetch("2", "(RFC822)"))

@@ -15,6 +15,7 @@ import { fetchHandler } from './fetch.js';
 import { searchHandler } from './search.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { compress } from './compress.js';
+import { sortHandler } from './sort.js';
 
 const table: [string, CommandDef][] = [
   ['CAPABILITY', anyState(capability)],
@@ -49,6 +50,8 @@ const table: [string, CommandDef][] = [
   ['UID EXPUNGE', selected(uidExpunge)],
   ['SEARCH', selected(searchHandler, { noChangesDuring: true })],
   ['UID SEARCH', selected(searchHandler)],
+  ['SORT', selected(sortHandler, { noChangesDuring: true })],
+  ['UID SORT', selected(sortHandler)],
   ['FETCH', selected(fetchHandler, { noChangesDuring: true })],
   ['UID FETCH', selected(fetchHandler)],
   ['STORE', selected(store, { noChangesDuring: true })],

@@ -64,11 +64,16 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
 
 // ---- evaluation over the store ----
 
-type Found = { uids: number[]; seqs: number[] };
+export type Found = { uids: number[]; seqs: number[] };
 
 const NO_KEYWORDS: readonly string[] = [];
 
-async function runSearch(c: SelectedSession, sel: Selected, plan: SearchPlan): Promise<Found> {
+/** The messages a search plan selects, ascending (exported for SORT). */
+export async function runSearch(
+  c: SelectedSession,
+  sel: Selected,
+  plan: SearchPlan,
+): Promise<Found> {
   const account = c.account as Account;
   const uids = sel.uids;
   const found: Found = { uids: [], seqs: [] };

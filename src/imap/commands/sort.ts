@@ -1,0 +1,208 @@
+// SORT (RFC 5256 §3), ESORT (RFC 5267 §3: SORT RETURN (...)) and SORT=DISPLAY (RFC
+// 5957): the messages a search selects, ordered by sort keys taken from each message's
+// stored envelope, date and size, ties broken by sequence number.
+import type { Handler } from './types.js';
+import type { SelectedSession } from '../session.js';
+import { ParseError, type Parser } from '../parser.js';
+import { quote } from '../response.js';
+import {
+  checkCharset,
+  parseKey,
+  parseReturnOptions,
+  planSearch,
+  type ReturnOption,
+  type SearchKey,
+} from '../searchkeys.js';
+import { runSearch } from './search.js';
+import {
+  baseSubject,
+  decodeHeaderValue,
+  type Address,
+  type Envelope,
+} from '../../message/index.js';
+import type { MessageRow } from '../../store/index.js';
+
+type SortKey =
+  'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+type Criterion = { key: SortKey; reverse: boolean };
+
+const SORT_KEYS = new Set<string>([
+  'ARRIVAL',
+  'CC',
+  'DATE',
+  'FROM',
+  'SIZE',
+  'SUBJECT',
+  'TO',
+  'DISPLAYFROM',
+  'DISPLAYTO',
+]);
+
+/** sort-criteria = "(" sort-criterion *(SP sort-criterion) ")" (RFC 5256 §5). */
+export function parseSortCriteria(p: Parser): Criterion[] {
+  p.expect('(');
+  const out: Criterion[] = [];
+  do {
+    let word = p.atom().toUpperCase();
+    let reverse = false;
+    if (word === 'REVERSE') {
+      reverse = true;
+      p.sp();
+      word = p.atom().toUpperCase();
+    }
+    if (!SORT_KEYS.has(word)) throw new ParseError(`unknown sort key ${word}`);
+    out.push({ key: word as SortKey, reverse });
+  } while (p.take(' '));
+  p.expect(')');
+  return out;
+}
+
+/** Messages per database read. */
+const BATCH = 500;
+
+type Item = { uid: number; seq: number; values: (string | number)[] };
+
+/** i;ascii-casemap (RFC 4790 §9.2): ASCII letters compared as upper case. */
+function casemap(s: string): string {
+  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+}
+
+/** The addr-mailbox of the first address (RFC 5256 §3 CC, FROM, TO); "" without one. */
+function firstMailbox(list: Address[] | undefined): string {
+  const a = list?.find((x) => x.host !== null && x.mailbox !== null);
+  return a?.mailbox ? casemap(a.mailbox.replace(/^"(.*)"$/s, '$1')) : '';
+}
+
+/**
+ * RFC 5957 §3 DISPLAYFROM/DISPLAYTO: the first address's display name, decoded, or
+ * without one its addr-spec.
+ */
+function firstDisplay(list: Address[] | undefined): string {
+  const a = list?.find((x) => x.host !== null && x.mailbox !== null);
+  if (!a) return '';
+  const name = a.name ? decodeHeaderValue(a.name).trim() : '';
+  return casemap(name !== '' ? name : `${a.mailbox}@${a.host}`);
+}
+
+/** RFC 5256 §3 DATE: the sent date in UTC; without a valid one, the internal date. */
+function sentDate(env: Envelope | undefined, internalDate: number): number {
+  if (!env?.date) return internalDate;
+  const t = Date.parse(env.date.replace(/\([^)]*\)/g, ' ').trim());
+  return Number.isNaN(t) ? internalDate : t;
+}
+
+function sortValue(k: SortKey, r: MessageRow, env: Envelope | undefined): string | number {
+  switch (k) {
+    case 'ARRIVAL':
+      return r.internalDate ?? 0;
+    case 'DATE':
+      return sentDate(env, r.internalDate ?? 0);
+    case 'SIZE':
+      return r.size ?? 0;
+    case 'SUBJECT':
+      return casemap(baseSubject(env?.subject ?? ''));
+    case 'FROM':
+      return firstMailbox(env?.from);
+    case 'TO':
+      return firstMailbox(env?.to);
+    case 'CC':
+      return firstMailbox(env?.cc);
+    case 'DISPLAYFROM':
+      return firstDisplay(env?.from);
+    case 'DISPLAYTO':
+      return firstDisplay(env?.to);
+  }
+}
+
+/** The search's messages in sort order, as UIDs and sequence numbers. */
+async function sorted(c: SelectedSession, criteria: Criterion[], key: SearchKey): Promise<Item[]> {
+  const sel = await c.requireSelected();
+  const plan = planSearch(key, {
+    count: sel.uids.length,
+    maxUid: sel.uids.last(),
+    saved: sel.searchResult,
+  });
+  const found = await runSearch(c, sel, plan);
+  const needEnvelope = criteria.some((x) => x.key !== 'ARRIVAL' && x.key !== 'SIZE');
+  const items: Item[] = [];
+  for (let i = 0; i < found.uids.length; i += BATCH) {
+    const uids = found.uids.slice(i, i + BATCH);
+    const rows = await c.account.messageRows(sel.mailbox.id, uids, 'envelope');
+    const byUid = new Map(rows.map((r) => [r.uid, r]));
+    uids.forEach((uid, j) => {
+      const r = byUid.get(uid);
+      if (!r) return;
+      const env = needEnvelope ? (r.loadEnvelope?.() ?? r.part?.envelope) : undefined;
+      items.push({
+        uid,
+        seq: found.seqs[i + j] as number,
+        values: criteria.map((x) => sortValue(x.key, r, env)),
+      });
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  items.sort((a, b) => {
+    for (let k = 0; k < criteria.length; k++) {
+      const x = a.values[k] as string | number;
+      const y = b.values[k] as string | number;
+      if (x === y) continue;
+      const cmp = x < y ? -1 : 1;
+      return criteria[k]!.reverse ? -cmp : cmp;
+    }
+    // RFC 5256 §3: ties go by sequence number, whatever REVERSE says.
+    return a.seq - b.seq;
+  });
+  return items;
+}
+
+/** A list in its order, ascending runs written as ranges (RFC 5267 §3.2 ALL). */
+function orderedSet(nums: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < nums.length;) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === (nums[j] as number) + 1) j++;
+    out.push(j > i ? `${nums[i]}:${nums[j]}` : `${nums[i]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
+// RFC 5256 §3 SORT and UID SORT, RFC 5267 §3 SORT RETURN; syntax RFC 5256 §5 "sort",
+// RFC 5267 §4.
+export const sortHandler: Handler<SelectedSession> = async (c, tag, p, name) => {
+  const isUid = name.toUpperCase().startsWith('UID');
+  p.sp();
+  const returns = parseReturnOptions(p);
+  const criteria = parseSortCriteria(p);
+  p.sp();
+  const charset = (await p.astring()).toUpperCase();
+  const keys: SearchKey[] = [];
+  do {
+    p.sp();
+    keys.push(await parseKey(p, 0));
+  } while (!p.atEnd);
+  p.end();
+  checkCharset(charset, c.utf8);
+  if (returns?.has('SAVE')) throw new ParseError('SAVE is not supported with SORT');
+  const key: SearchKey = keys.length === 1 ? keys[0]! : { op: 'and', keys };
+  const items = await sorted(c, criteria, key);
+  const nums = items.map((x) => (isUid ? x.uid : x.seq));
+  if (returns === null) {
+    c.send('* SORT');
+    for (let i = 0; i < nums.length; i += 1000) {
+      c.send(' ' + nums.slice(i, i + 1000).join(' '));
+      await c.flushIfLarge();
+    }
+    c.send('\r\n');
+    return;
+  }
+  const opts = returns.size === 0 ? new Set<ReturnOption>(['ALL']) : returns;
+  const parts: string[] = [];
+  // RFC 5267 §3.2: MIN and MAX are the first and last in sort order.
+  if (opts.has('MIN') && nums.length > 0) parts.push(`MIN ${nums[0]}`);
+  if (opts.has('MAX') && nums.length > 0) parts.push(`MAX ${nums[nums.length - 1]}`);
+  if (opts.has('COUNT')) parts.push(`COUNT ${nums.length}`);
+  if (opts.has('ALL') && nums.length > 0) parts.push(`ALL ${orderedSet(nums)}`);
+  const uid = isUid ? ' UID' : '';
+  c.untagged(`ESEARCH (TAG ${quote(tag)})${uid}${parts.map((x) => ' ' + x).join('')}`);
+};
