@@ -46,6 +46,8 @@ export function capabilityList(i: CapabilityInput): string {
     'SORT',
     'SORT=DISPLAY',
     'ESORT',
+    'THREAD=ORDEREDSUBJECT',
+    'THREAD=REFERENCES',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

@@ -35,7 +35,13 @@ export { FILES_PER_DIR } from './files.js';
 export { type FlagOp, type FlagResult } from './messages.js';
 export { type InitialMailboxes } from './mailboxes.js';
 export { type NewMessage } from './adds.js';
-export { type MessageFilter, type MessageRow, type RowDetail, type SearchRow } from './queries.js';
+export {
+  type MessageFilter,
+  type MessageRow,
+  type RowDetail,
+  type SearchRow,
+  type ThreadRow,
+} from './queries.js';
 export { MAX_ANNOTATIONS, MAX_ANNOTATION_BYTES, type Annotation } from './annotations.js';
 
 const cores = new WeakMap<Account, AccountCore>();
@@ -121,6 +127,11 @@ export class Account {
     detail: queries.RowDetail,
   ): Promise<queries.MessageRow[]> {
     return queries.messageRows(this.core, mailboxId, uids, detail);
+  }
+
+  /** Threading fields of live messages (THREAD, RFC 5256). */
+  async threadRows(mailboxId: number, uids: readonly number[]): Promise<queries.ThreadRow[]> {
+    return queries.threadRows(this.core, mailboxId, uids);
   }
 
   /** The octets of the live messages flagged \Deleted in a mailbox. */

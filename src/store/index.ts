@@ -11,6 +11,7 @@ export {
   type FlagResult,
   type MessageFilter,
   type MessageRow,
+  type ThreadRow,
   type RowDetail,
   type SearchRow,
   type SendCounts,

@@ -45,7 +45,7 @@ const SECOND_HEADER = SECOND.subarray(0, SECOND.indexOf('\r\n\r\n') + 4).toStrin
 const CAPS =
   'IMAP4rev2 IMAP4rev1 ENABLE LITERAL+ IDLE SASL-IR BINARY UNSELECT UIDPLUS ESEARCH ' +
   'SEARCHRES MOVE UTF8=ACCEPT LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE LIST-STATUS ID ' +
-  'NAMESPACE MULTIAPPEND APPENDLIMIT=52428800 STATUS=SIZE WITHIN SAVEDATE OBJECTID QUOTA QUOTA=RES-STORAGE COMPRESS=DEFLATE SORT SORT=DISPLAY ESORT';
+  'NAMESPACE MULTIAPPEND APPENDLIMIT=52428800 STATUS=SIZE WITHIN SAVEDATE OBJECTID QUOTA QUOTA=RES-STORAGE COMPRESS=DEFLATE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES';
 
 describe('python imaplib', () => {
   let server: TestServer;
@@ -118,6 +118,8 @@ describe('python imaplib', () => {
       // ties go by number whatever REVERSE says (RFC 5256 §3).
       sort_arrival: ['OK', ['2 3 1']],
       uid_sort: ['OK', [FIRST.length <= SECOND.length ? '2 3' : '3 2']],
+      // Three subjects, in the order of their Date fields (RFC 5256 ORDEREDSUBJECT).
+      thread: ['OK', ['(1)(2)(3)']],
       uid_fetch: [
         'OK',
         [`3 (UID 3 RFC822.SIZE ${SECOND.length} INTERNALDATE "01-Apr-2025 09:33:20 +0000")`],

@@ -64,6 +64,7 @@ def main():
         # SORT (RFC 5256) through imaplib's own sort().
         step("sort_arrival", imap.sort("(REVERSE ARRIVAL)", "UTF-8", "ALL"))
         step("uid_sort", imap.uid("SORT", "(SIZE)", "UTF-8", "UID", "2:3"))
+        step("thread", imap.thread("ORDEREDSUBJECT", "UTF-8", "ALL"))
         step("uid_fetch", imap.uid("FETCH", "3", "(UID RFC822.SIZE INTERNALDATE)"))
 
         step("fetch_rfc822", imap.fetch("2", "(RFC822)"))

@@ -16,6 +16,7 @@ import { searchHandler } from './search.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { compress } from './compress.js';
 import { sortHandler } from './sort.js';
+import { threadHandler } from './thread.js';
 
 const table: [string, CommandDef][] = [
   ['CAPABILITY', anyState(capability)],
@@ -52,6 +53,8 @@ const table: [string, CommandDef][] = [
   ['UID SEARCH', selected(searchHandler)],
   ['SORT', selected(sortHandler, { noChangesDuring: true })],
   ['UID SORT', selected(sortHandler)],
+  ['THREAD', selected(threadHandler, { noChangesDuring: true })],
+  ['UID THREAD', selected(threadHandler)],
   ['FETCH', selected(fetchHandler, { noChangesDuring: true })],
   ['UID FETCH', selected(fetchHandler)],
   ['STORE', selected(store, { noChangesDuring: true })],

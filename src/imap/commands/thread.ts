@@ -1,0 +1,205 @@
+// THREAD (RFC 5256 §3): the messages a search selects, grouped into threads by base
+// subject (ORDEREDSUBJECT) or by Message-ID, In-Reply-To and References (REFERENCES,
+// the algorithm of RFC 5256 §2.2), from the threading fields stored with each message.
+import type { Handler } from './types.js';
+import type { SelectedSession } from '../session.js';
+import { ParseError } from '../parser.js';
+import { checkCharset, parseKey, planSearch, type SearchKey } from '../searchkeys.js';
+import { runSearch } from './search.js';
+import type { ThreadRow } from '../../store/index.js';
+
+type Msg = { num: number; seq: number; date: number; subject: string; row: ThreadRow };
+
+/** A node of a thread tree: a message, or a dummy holding children (RFC 5256 §2.2). */
+type Node = { msg: Msg | null; parent: Node | null; children: Node[] };
+
+/** i;ascii-casemap of a base subject. */
+const subjectKey = (s: string) => s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+
+/** RFC 5256 §2.2: the sent date in UTC; without a valid one, the internal date. */
+function sentDate(r: ThreadRow): number {
+  if (r.date === '') return r.internalDate;
+  const t = Date.parse(r.date.replace(/\([^)]*\)/g, ' ').trim());
+  return Number.isNaN(t) ? r.internalDate : t;
+}
+
+const byDate = (a: Msg, b: Msg) => a.date - b.date || a.seq - b.seq;
+
+/** ORDEREDSUBJECT: by base subject, then date; each thread's first message is the parent. */
+function orderedSubject(msgs: Msg[]): Node[] {
+  const groups = new Map<string, Msg[]>();
+  for (const m of [...msgs].sort(byDate)) {
+    const k = subjectKey(m.subject);
+    const g = groups.get(k);
+    if (g) g.push(m);
+    else groups.set(k, [m]);
+  }
+  // Threads in the order of their first messages' dates (groups were filled in it).
+  return [...groups.values()].map((g) => {
+    const root: Node = { msg: g[0]!, parent: null, children: [] };
+    for (const m of g.slice(1)) root.children.push({ msg: m, parent: root, children: [] });
+    return root;
+  });
+}
+
+const lower = (id: string) => id.toLowerCase();
+
+function isAncestor(a: Node, b: Node): boolean {
+  for (let x: Node | null = b; x; x = x.parent) if (x === a) return true;
+  return false;
+}
+
+function link(parent: Node, child: Node): void {
+  if (child.parent) child.parent.children = child.parent.children.filter((c) => c !== child);
+  child.parent = parent;
+  parent.children.push(child);
+}
+
+/** The date a node sorts by: its message's, or a dummy's first child's (RFC 5256 §2.2). */
+function nodeDate(n: Node): Msg | null {
+  return n.msg ?? (n.children[0] ? nodeDate(n.children[0]) : null);
+}
+
+function sortTree(nodes: Node[]): void {
+  for (const n of nodes) sortTree(n.children);
+  nodes.sort((a, b) => {
+    const x = nodeDate(a);
+    const y = nodeDate(b);
+    return x && y ? byDate(x, y) : 0;
+  });
+}
+
+/** REFERENCES (RFC 5256 §2.2, after J. Zawinski's algorithm). */
+function references(msgs: Msg[]): Node[] {
+  const table = new Map<string, Node>();
+  const container = (id: string): Node => {
+    let n = table.get(id);
+    if (!n) {
+      n = { msg: null, parent: null, children: [] };
+      table.set(id, n);
+    }
+    return n;
+  };
+  let unique = 0;
+  for (const m of msgs) {
+    // (1)(A) A message without a Message-ID, or with one seen before, gets its own.
+    let id = lower(m.row.messageId);
+    if (id === '' || table.get(id)?.msg) id = `\u0000${unique++}`;
+    const self = container(id);
+    self.msg = m;
+    // (1)(B) References, else In-Reply-To, linked in order without creating loops.
+    const refs = (m.row.references.length > 0 ? m.row.references : [m.row.inReplyTo])
+      .map(lower)
+      .filter((r) => r !== '' && r !== id);
+    let prev: Node | null = null;
+    for (const r of refs) {
+      const c = container(r);
+      if (prev && !c.parent && !isAncestor(c, prev)) link(prev, c);
+      prev = c;
+    }
+    // (1)(C) The message's parent is the last reference, unless that makes a loop.
+    if (self.parent) self.parent.children = self.parent.children.filter((c) => c !== self);
+    self.parent = null;
+    if (prev && !isAncestor(self, prev)) link(prev, self);
+  }
+  // (2) The root set.
+  let roots = [...table.values()].filter((n) => !n.parent);
+  // (3) Prune dummies: childless ones go; others give their children to their parent,
+  // except at the root with more than one child.
+  const prune = (nodes: Node[], atRoot: boolean): Node[] => {
+    const out: Node[] = [];
+    for (const n of nodes) {
+      n.children = prune(n.children, false);
+      if (n.msg) out.push(n);
+      else if (n.children.length === 0) continue;
+      else if (atRoot && n.children.length > 1) out.push(n);
+      else {
+        for (const c of n.children) c.parent = n.parent;
+        out.push(...n.children);
+      }
+    }
+    return out;
+  };
+  roots = prune(roots, true);
+  for (const r of roots) r.parent = null;
+  // (4) Sort, so that grouping keeps the earliest thread of a subject first.
+  sortTree(roots);
+  // (5) Group roots by base subject: one thread per subject at the top level.
+  const bySubject = new Map<string, Node>();
+  const grouped: Node[] = [];
+  for (const r of roots) {
+    const m = r.msg ?? nodeDate(r);
+    const key = m ? subjectKey(m.subject) : '';
+    const first = key === '' ? undefined : bySubject.get(key);
+    if (!first) {
+      if (key !== '') bySubject.set(key, r);
+      grouped.push(r);
+      continue;
+    }
+    if (!first.msg && !r.msg) {
+      for (const c of [...r.children]) link(first, c);
+    } else if (!first.msg) {
+      link(first, r);
+    } else {
+      // Two threads with the same subject under a dummy, in the first one's place.
+      const dummy: Node = { msg: null, parent: null, children: [] };
+      grouped[grouped.indexOf(first)] = dummy;
+      bySubject.set(key, dummy);
+      link(dummy, first);
+      link(dummy, r);
+    }
+  }
+  // (6) Sort again: merged children by date.
+  sortTree(grouped);
+  return grouped;
+}
+
+/** thread-members / thread-nested (RFC 5256 §5) of a node. */
+function members(n: Node): string {
+  const kids = n.children;
+  const nested = kids.map((k) => `(${members(k)})`).join('');
+  if (!n.msg) return nested;
+  if (kids.length === 0) return `${n.msg.num}`;
+  if (kids.length === 1) return `${n.msg.num} ${members(kids[0]!)}`;
+  return `${n.msg.num} ${nested}`;
+}
+
+// RFC 5256 §3 THREAD and UID THREAD; syntax RFC 5256 §5 "thread".
+export const threadHandler: Handler<SelectedSession> = async (c, _tag, p, name) => {
+  const isUid = name.toUpperCase().startsWith('UID');
+  p.sp();
+  const algorithm = p.atom().toUpperCase();
+  if (algorithm !== 'ORDEREDSUBJECT' && algorithm !== 'REFERENCES') {
+    throw new ParseError(`unknown thread algorithm ${algorithm}`);
+  }
+  p.sp();
+  const charset = (await p.astring()).toUpperCase();
+  const keys: SearchKey[] = [];
+  do {
+    p.sp();
+    keys.push(await parseKey(p, 0));
+  } while (!p.atEnd);
+  p.end();
+  checkCharset(charset, c.utf8);
+  const sel = await c.requireSelected();
+  const plan = planSearch(keys.length === 1 ? keys[0]! : { op: 'and', keys }, {
+    count: sel.uids.length,
+    maxUid: sel.uids.last(),
+    saved: sel.searchResult,
+  });
+  const found = await runSearch(c, sel, plan);
+  const seqOf = new Map(found.uids.map((u, i) => [u, found.seqs[i] as number]));
+  const rows = await c.account.threadRows(sel.mailbox.id, found.uids);
+  const msgs: Msg[] = rows.map((r) => {
+    const seq = seqOf.get(r.uid) as number;
+    return { num: isUid ? r.uid : seq, seq, date: sentDate(r), subject: r.subjectBase, row: r };
+  });
+  const threads = algorithm === 'ORDEREDSUBJECT' ? orderedSubject(msgs) : references(msgs);
+  // thread-data = "THREAD" [SP 1*thread-list] (RFC 5256 §5).
+  c.send(threads.length > 0 ? '* THREAD ' : '* THREAD');
+  for (const t of threads) {
+    c.send(`(${members(t)})`);
+    await c.flushIfLarge();
+  }
+  c.send('\r\n');
+};
