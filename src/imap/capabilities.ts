@@ -48,6 +48,7 @@ export function capabilityList(i: CapabilityInput): string {
     'ESORT',
     'THREAD=ORDEREDSUBJECT',
     'THREAD=REFERENCES',
+    'REPLACE',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

@@ -6,92 +6,126 @@
 import type { Handler } from './types.js';
 import type { AuthSession } from '../session.js';
 import { UserError } from '../errors.js';
-import { ParseError } from '../parser.js';
-import { splitFlags, type PreparedMessage, type NewMessage } from '../../store/index.js';
+import { ParseError, type Parser } from '../parser.js';
+import {
+  splitFlags,
+  type Mailbox,
+  type PreparedMessage,
+  type NewMessage,
+} from '../../store/index.js';
 import { applyChanges } from '../changes.js';
 import { compactSet } from '../uids.js';
 
+/** The messages of an APPEND (or REPLACE) command, in temp files, checked. */
+type AppendItems = { items: NewMessage[]; prepared: PreparedMessage[] };
+
+/**
+ * Reads the messages of an APPEND (or the one of a REPLACE, `single`): optional flags,
+ * date and UTF8 wrapper, then the literal, streamed into a temp file. The caller cleans
+ * up `prepared` whatever happens; on failure the rest of the command is still read.
+ */
+export async function readAppendMessages(
+  c: AuthSession,
+  p: Parser,
+  mb: Mailbox | null,
+  out: AppendItems,
+  single = false,
+): Promise<void> {
+  const account = c.account;
+  let failure: UserError | ParseError | null = null;
+  let total = 0;
+  for (;;) {
+    let flags: string[] = [];
+    let date: number | undefined;
+    if (p.peek('(')) {
+      flags = p.flagList();
+      p.sp();
+    }
+    if (p.peek('"')) {
+      date = p.dateTime();
+      p.sp();
+    }
+    const utf8 = p.take('UTF8 (');
+    const lit = p.literalHere();
+    if (!lit) throw new ParseError('expected message literal');
+    if (utf8 && !lit.binary) throw new ParseError('UTF8 APPEND needs a binary literal ~{n}');
+    c.checkMessageLiteral(lit);
+    total += lit.size;
+    // Checked before the first "+ " (or, for non-synchronizing literals, reported after
+    // reading the data, which is on its way anyway).
+    if (!failure && !mb) failure = new UserError('TRYCREATE', 'mailbox does not exist');
+    if (!failure && !(await account.canAdd(total)))
+      failure = new UserError('OVERQUOTA', 'account storage quota exceeded');
+    if (!failure && lit.size === 0) failure = new UserError('', 'empty message, cancelling append');
+    if (failure && lit.sync) throw failure;
+    if (lit.sync) {
+      c.send('+ \r\n');
+      await c.flush();
+    }
+    const tmp = await c.ctx.store.tempMessage();
+    try {
+      for await (const chunk of c.readLiteralStream(lit.size)) {
+        if (!failure && !lit.binary && chunk.includes(0)) {
+          // The rest is read and dropped, so the command ends in step with the client.
+          failure = new ParseError('NUL in message, allowed only in a literal8 ~{n}');
+        }
+        if (!failure) await tmp.write(chunk);
+      }
+      if (failure) await tmp.abort();
+      else {
+        const pm = await tmp.finish();
+        out.prepared.push(pm);
+        const { bits, keywords } = splitFlags(flags.filter((f) => f.toLowerCase() !== '\\recent'));
+        out.items.push({ message: pm, flags: bits, keywords, internalDate: date });
+      }
+    } catch (e) {
+      await tmp.abort();
+      throw e;
+    }
+    c.log.trace({ size: lit.size }, 'append message data');
+    await p.continueLine();
+    if (utf8) p.expect(')');
+    if (single || p.atEnd) break;
+    p.sp();
+  }
+  if (failure) throw failure;
+}
+
+/**
+ * Adds the read messages; tells a session that has the mailbox selected. Returns the
+ * APPENDUID response code (RFC 4315 §3); `announce` sends it before any EXISTS.
+ */
+export async function addAppended(
+  c: AuthSession,
+  mb: Mailbox,
+  items: NewMessage[],
+  announce?: (code: string) => void,
+) {
+  const r = await c.account.addMessages(mb.id, items, { from: c.session });
+  const code = `APPENDUID ${r.mailbox.uidvalidity} ${compactSet(r.messages.map((m) => m.uid))}`;
+  announce?.(code);
+  const sel = c.selected;
+  if (sel && sel.mailbox.id === r.mailbox.id) {
+    // Changes committed before ours first, then our own UIDs: sequence numbers follow
+    // UID order (RFC 9051 §2.3.1.2), and ours are the newest.
+    if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
+    for (const m of r.messages) sel.uids.append(m.uid);
+    c.untagged(`${sel.uids.length} EXISTS`);
+  }
+  return code;
+}
+
 // RFC 9051 §6.3.12 APPEND; syntax §9 "append".
 export const append: Handler<AuthSession> = async (c, _tag, p) => {
-  const account = c.account;
   p.sp();
   const name = await p.mailbox();
   p.sp();
-  const mb = await account.mailbox(name);
-  const items: NewMessage[] = [];
-  const prepared: PreparedMessage[] = [];
-  let failure: UserError | ParseError | null = null;
-  let total = 0;
+  const mb = await c.account.mailbox(name);
+  const read: AppendItems = { items: [], prepared: [] };
   try {
-    for (;;) {
-      let flags: string[] = [];
-      let date: number | undefined;
-      if (p.peek('(')) {
-        flags = p.flagList();
-        p.sp();
-      }
-      if (p.peek('"')) {
-        date = p.dateTime();
-        p.sp();
-      }
-      const utf8 = p.take('UTF8 (');
-      const lit = p.literalHere();
-      if (!lit) throw new ParseError('expected message literal');
-      if (utf8 && !lit.binary) throw new ParseError('UTF8 APPEND needs a binary literal ~{n}');
-      c.checkMessageLiteral(lit);
-      total += lit.size;
-      // Checked before the first "+ " (or, for non-synchronizing literals, reported after
-      // reading the data, which is on its way anyway).
-      if (!failure && !mb) failure = new UserError('TRYCREATE', 'mailbox does not exist');
-      if (!failure && !(await account.canAdd(total)))
-        failure = new UserError('OVERQUOTA', 'account storage quota exceeded');
-      if (!failure && lit.size === 0)
-        failure = new UserError('', 'empty message, cancelling append');
-      if (failure && lit.sync) throw failure;
-      if (lit.sync) {
-        c.send('+ \r\n');
-        await c.flush();
-      }
-      const tmp = await c.ctx.store.tempMessage();
-      try {
-        for await (const chunk of c.readLiteralStream(lit.size)) {
-          if (!failure && !lit.binary && chunk.includes(0)) {
-            // The rest is read and dropped, so the command ends in step with the client.
-            failure = new ParseError('NUL in message, allowed only in a literal8 ~{n}');
-          }
-          if (!failure) await tmp.write(chunk);
-        }
-        if (failure) await tmp.abort();
-        else {
-          const pm = await tmp.finish();
-          prepared.push(pm);
-          const { bits, keywords } = splitFlags(
-            flags.filter((f) => f.toLowerCase() !== '\\recent'),
-          );
-          items.push({ message: pm, flags: bits, keywords, internalDate: date });
-        }
-      } catch (e) {
-        await tmp.abort();
-        throw e;
-      }
-      c.log.trace({ size: lit.size }, 'append message data');
-      await p.continueLine();
-      if (utf8) p.expect(')');
-      if (p.atEnd) break;
-      p.sp();
-    }
-    if (failure) throw failure;
-    const r = await account.addMessages(mb!.id, items, { from: c.session });
-    const sel = c.selected;
-    if (sel && sel.mailbox.id === r.mailbox.id) {
-      // Changes committed before ours first, then our own UIDs: sequence numbers follow
-      // UID order (RFC 9051 §2.3.1.2), and ours are the newest.
-      if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
-      for (const m of r.messages) sel.uids.append(m.uid);
-      c.untagged(`${sel.uids.length} EXISTS`);
-    }
-    return `[APPENDUID ${r.mailbox.uidvalidity} ${compactSet(r.messages.map((m) => m.uid))}]`;
+    await readAppendMessages(c, p, mb, read);
+    return `[${await addAppended(c, mb!, read.items)}]`;
   } finally {
-    await Promise.all(prepared.map((pm) => pm.cleanup()));
+    await Promise.all(read.prepared.map((pm) => pm.cleanup()));
   }
 };

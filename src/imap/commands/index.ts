@@ -17,6 +17,7 @@ import { getquota, getquotaroot, setquota } from './quota.js';
 import { compress } from './compress.js';
 import { sortHandler } from './sort.js';
 import { threadHandler } from './thread.js';
+import { replace } from './replace.js';
 
 const table: [string, CommandDef][] = [
   ['CAPABILITY', anyState(capability)],
@@ -62,6 +63,8 @@ const table: [string, CommandDef][] = [
   ['COPY', selected(copy)],
   ['UID COPY', selected(copy)],
   ['MOVE', selected(move)],
+  ['REPLACE', selected(replace)],
+  ['UID REPLACE', selected(replace)],
   ['UID MOVE', selected(move)],
 ];
 
