@@ -22,6 +22,7 @@ export async function startImapServer(
     connection: (sock) => new Conn(sock, full, implicitTLS),
     // Handshakes in progress are held to the same per-network limit as connections.
     pendingHandshakes: new ConnectionCounter({ limits: [...ctx.limiters.connections.limits] }),
+    log: ctx.log,
   });
   return server;
 }

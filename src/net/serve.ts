@@ -6,6 +6,7 @@ import type tls from 'node:tls';
 import { listenOn } from './listen.js';
 import { ConnectionCounter } from './ratelimit.js';
 import { acceptImplicitTLS } from './starttls.js';
+import type { Logger } from '../log/index.js';
 
 export interface ServedConnection {
   socket: net.Socket;
@@ -42,6 +43,8 @@ export async function startConnectionServer(opts: {
    */
   pendingHandshakes?: ConnectionCounter;
   handshakeTimeoutMs?: number;
+  /** Where connections closed before their protocol starts are logged. */
+  log?: Logger;
 }): Promise<ConnectionServer> {
   const conns = new Set<ServedConnection>();
   const running = new Set<Promise<void>>();
@@ -60,6 +63,10 @@ export async function startConnectionServer(opts: {
     if (implicitTLS) {
       const ip = socket.remoteAddress ?? '';
       if (!ip || !pending.tryAcquire(ip)) {
+        opts.log?.info(
+          { remote: ip, listener: opts.name },
+          'connection closed: too many TLS handshakes in progress from this network',
+        );
         socket.destroy();
         return;
       }
@@ -67,7 +74,11 @@ export async function startConnectionServer(opts: {
         sock = await acceptImplicitTLS(socket, implicitTLS, {
           handshakeTimeoutMs: opts.handshakeTimeoutMs,
         });
-      } catch {
+      } catch (e) {
+        opts.log?.debug(
+          { remote: ip, listener: opts.name, err: (e as Error).message },
+          'TLS handshake failed',
+        );
         return;
       } finally {
         pending.release(ip);

@@ -24,6 +24,7 @@ export async function startSmtpServer(
     connection: (sock) => new SmtpConn(sock, full, implicitTLS, COMMANDS),
     // Handshakes in progress are held to the same per-network limit as connections.
     pendingHandshakes: new ConnectionCounter({ limits: [...ctx.limiters.connections.limits] }),
+    log: ctx.log,
   });
   return server;
 }
