@@ -77,6 +77,7 @@ const cases: { name: string; message: Buffer; has: string[]; hasNot?: string[] }
       'subject:grüße',
       'subject:grüße aus',
       'subject:köln',
+      'received:hidden.example',
       'list-id:users.tidings.example',
       'x-mailer:mass',
       'x-mailer:mailer',
@@ -90,7 +91,63 @@ const cases: { name: string; message: Buffer; has: string[]; hasNot?: string[] }
   {
     name: 'missing header fields are tokens too',
     message: msg('X-Other: 1', '', 'hello there'),
-    has: ['subject:none', 'from:none', 'to:none', 'hello there'],
+    has: ['subject:none', 'from:none', 'to:none', 'message-id:none', 'date:none', 'hello there'],
+  },
+  {
+    name: 'Received: registrable domains of hosts and /24 networks, before the date',
+    message: msg(
+      'Received: from Mail.Sender.Example.co.uk (relay.isp.example [192.0.2.77])',
+      '\tby mx.tidings.example (Tidings) with ESMTP id 12AB.3; Mon, 1 Jul 2024 10:00:00 +0000',
+      'Received: from [IPv6:2001:db8:4::1] (helo) by relay.isp.example; 1 Jul 2024 09:59 +0000',
+      'Received: (qmail 123 invoked by uid 500); 1 Jul 2024 09:58:00 -0000',
+      '',
+      'body',
+    ),
+    has: [
+      'received:example.co.uk',
+      'received:isp.example',
+      'received:tidings.example',
+      'received:ip:192.0.2',
+      'received:ip:2001:db8:4',
+    ],
+    hasNot: [
+      'received:mail.sender.example.co.uk',
+      'received:ip:192.0',
+      'received:ip:12ab.3',
+      'received:ip:10.00',
+      'received:jul',
+      'received:helo',
+    ],
+  },
+  {
+    name: 'Message-ID and Date: shape, domain and zone',
+    message: msg(
+      'Message-ID: <0000531f3b6e$000009ef$0000597d@Mail.Bulk.Example.com>',
+      'Date: Thu, 30 May 2002 20:21:25 +0200 (CEST)',
+      '',
+      'body',
+    ),
+    has: [
+      'message-id:shape:h$h$h',
+      'message-id:@example.com',
+      'date:shape:a, d a d d:d:d +d',
+      'date:zone:+0200',
+    ],
+    hasNot: ['date:zone:cest', 'message-id:@mail.bulk.example.com'],
+  },
+  {
+    name: 'Message-ID without a domain or with an address; Date with a named zone',
+    message: msg(
+      'Message-Id: <20020723053323.SM01128@[192.0.2.1]>',
+      'Date: 6 Jul 2001 11:00 EDT',
+      '',
+    ),
+    has: ['message-id:shape:d.m', 'message-id:@ip', 'date:shape:d a d d:d a', 'date:zone:edt'],
+  },
+  {
+    name: 'Message-ID without a domain',
+    message: msg('Message-Id: <000018e94cd4$0000220a$000063aa@>', ''),
+    has: ['message-id:shape:h$h$h', 'message-id:@none'],
   },
   {
     name: 'quoted-printable in ISO-8859-1',

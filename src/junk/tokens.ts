@@ -4,6 +4,21 @@
 // texts on demand. See tokenize.ts for what a message's tokens are.
 import { getDomain } from 'tldts';
 
+/** Registrable domains of host names recently asked for: hosts recur across messages. */
+const domains = new Map<string, string | null>();
+const MAX_DOMAINS = 4096;
+
+/** The registrable domain of a host name ("mail.example.co.uk": "example.co.uk"), or null. */
+export function registrableDomain(host: string): string | null {
+  let d = domains.get(host);
+  if (d === undefined) {
+    if (domains.size >= MAX_DOMAINS) domains.clear();
+    d = getDomain(host);
+    domains.set(host, d);
+  }
+  return d;
+}
+
 /** Shortest and longest words kept. */
 export const MIN_WORD = 2;
 export const MAX_WORD = 40;
@@ -421,7 +436,7 @@ export class Tokens {
     const h = host.toLowerCase().replace(/\.+$/, '');
     if (h === '' || !h.includes('.')) return;
     this.add(`url:${h}`);
-    const d = /^[\d.]+$/.test(h) ? null : getDomain(h);
+    const d = /^[\d.]+$/.test(h) ? null : registrableDomain(h);
     if (d && d !== h) this.add(`url:${d}`);
   }
 
