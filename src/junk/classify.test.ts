@@ -13,13 +13,14 @@ import {
 const close = (a: number, b: number, eps = 1e-9) =>
   assert.ok(Math.abs(a - b) < eps, `${a} is not ${b}`);
 
-test("Robinson's f(w) with s = 1 and x = 0.5", () => {
-  close(tokenProbability(0, 1, 1, 1), 0.75); // (0.5 + 1) / 2
+test("Robinson's f(w): s = 0.45 and x = 0.5 by default, or as given", () => {
+  close(tokenProbability(0, 1, 1, 1), (0.225 + 1) / 1.45);
+  close(tokenProbability(0, 1, 1, 1, 1), 0.75); // (0.5 + 1) / 2
   close(tokenProbability(1, 1, 1, 1), 0.5);
   close(tokenProbability(0, 0, 5, 5), 0.5); // unknown: the prior
-  close(tokenProbability(10, 0, 10, 10), 0.5 / 11);
+  close(tokenProbability(10, 0, 10, 10, 1), 0.5 / 11);
   // Frequencies, not counts: 1 of 10 ham against 1 of 1 spam.
-  close(tokenProbability(1, 1, 10, 1), (0.5 + 2 * (1 / 1.1)) / 3);
+  close(tokenProbability(1, 1, 10, 1, 1), (0.5 + 2 * (1 / 1.1)) / 3);
   // More evidence pulls further from the prior.
   assert.ok(tokenProbability(0, 100, 100, 100) > tokenProbability(0, 3, 100, 100));
   close(tokenProbability(0, 3, 100, 100, 2, 0.4), (0.8 + 3) / 5);
@@ -74,11 +75,11 @@ test('the deciding tokens: most interesting first, unknown and neutral ones skip
     r.words.map((w) => w.token),
     ['meeting', 'viagra', 'money', 'cheap'],
   );
-  close(r.words[0]!.probability, 0.05);
-  close(r.words[1]!.probability, 0.95);
+  close(r.words[0]!.probability, 0.225 / 9.45);
+  close(r.words[1]!.probability, 1 - 0.225 / 9.45);
   assert.deepEqual(r.words[3], {
     token: 'cheap',
-    probability: (0.5 + 7 * (0.6 / 0.7)) / 8,
+    probability: (0.225 + 7 * (0.6 / 0.7)) / 7.45,
     ham: 1,
     spam: 6,
   });
@@ -105,13 +106,10 @@ test('junk at the threshold; no verdict without both kinds of training', () => {
   assert.ok(r.probability > 0.99, String(r.probability));
   assert.equal(r.spam, true);
   assert.equal(classifyCounts(tokens, counts, { ham: 40, spam: 40 }, { threshold: 1 }).spam, false);
-  assert.deepEqual(classifyCounts(tokens, counts, { ham: 0, spam: 40 }), {
-    probability: 0.5,
-    spam: false,
-    words: [],
-  });
+  const untrained = classifyCounts(tokens, counts, { ham: 0, spam: 40 });
+  assert.deepEqual([untrained.probability, untrained.spam, untrained.words], [0.5, false, []]);
   const none = classifyCounts(counted([]).tokens, counted([]).counts, { ham: 3, spam: 3 });
-  assert.deepEqual(none, { probability: 0.5, spam: false, words: [] });
+  assert.deepEqual([none.probability, none.spam, none.words], [0.5, false, []]);
 });
 
 test('each word counts once: a pair and the words in it are one piece of evidence', () => {
@@ -120,7 +118,7 @@ test('each word counts once: a pair and the words in it are one piece of evidenc
     ['free money', 0, 9],
     ['free', 0, 8],
     ['money', 0, 7],
-    ['hello', 9, 0],
+    ['hello', 10, 0],
     ['subject:free', 0, 6],
     ['subject:free offer', 0, 5],
   ]);
@@ -135,4 +133,25 @@ test('each word counts once: a pair and the words in it are one piece of evidenc
     ['hello', 'free money', 'free', 'money', 'subject:free', 'subject:free offer'],
   );
   assert.ok(all.probability > tiled.probability);
+});
+
+test('at most maxWords decide, the most interesting first, ties in message order', () => {
+  const totals = { ham: 100, spam: 100 };
+  const rows: [string, number, number][] = [];
+  for (let i = 0; i < 200; i++) rows.push([`spam${i}`, 0, 1 + (i % 50)]);
+  rows.push(['ham', 100, 0]);
+  const { tokens, counts } = counted(rows);
+  const r = classifyCounts(tokens, counts, totals);
+  assert.equal(r.words.length, 150);
+  assert.deepEqual(
+    r.words.slice(0, 6).map((w) => w.token),
+    ['ham', 'spam49', 'spam99', 'spam149', 'spam199', 'spam48'],
+  );
+  assert.equal(classifyCounts(tokens, counts, totals, { maxWords: 25 }).words.length, 25);
+  // Tokens too close to 0.5 never decide, however few the others.
+  const weak = counted([
+    ['a', 5, 6],
+    ['b', 6, 5],
+  ]);
+  assert.deepEqual(classifyCounts(weak.tokens, weak.counts, totals).words, []);
 });
