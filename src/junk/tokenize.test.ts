@@ -94,8 +94,9 @@ const cases: { name: string; message: Buffer; has: string[]; hasNot?: string[] }
     has: ['subject:none', 'from:none', 'to:none', 'message-id:none', 'date:none', 'hello there'],
   },
   {
-    name: 'Received: registrable domains of hosts and /24 networks, before the date',
+    name: 'Received: hosts and /24 networks of the last three fields, before the date',
     message: msg(
+      'Received: from mx.provider.example ([198.51.100.9]) by inbox.provider.example; 2 Jul 2024',
       'Received: from Mail.Sender.Example.co.uk (relay.isp.example [192.0.2.77])',
       '\tby mx.tidings.example (Tidings) with ESMTP id 12AB.3; Mon, 1 Jul 2024 10:00:00 +0000',
       'Received: from [IPv6:2001:db8:4::1] (helo) by relay.isp.example; 1 Jul 2024 09:59 +0000',
@@ -111,6 +112,8 @@ const cases: { name: string; message: Buffer; has: string[]; hasNot?: string[] }
       'received:ip:2001:db8:4',
     ],
     hasNot: [
+      'received:provider.example',
+      'received:ip:198.51.100',
       'received:mail.sender.example.co.uk',
       'received:ip:192.0',
       'received:ip:12ab.3',

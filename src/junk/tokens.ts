@@ -164,9 +164,11 @@ export class Tokens {
   ) {
     let cap = 64;
     while (cap < Math.min(max, expected)) cap *= 2;
-    this.keyArr = new Float64Array(cap);
-    this.meta = new Int32Array(cap * META);
-    this.slots = new Int32Array(cap * 2);
+    // One allocation for the three tables (grown apart from each other later).
+    const buf = new ArrayBuffer(cap * 8 + cap * META * 4 + cap * 2 * 4);
+    this.keyArr = new Float64Array(buf, 0, cap);
+    this.meta = new Int32Array(buf, cap * 8, cap * META);
+    this.slots = new Int32Array(buf, cap * 8 + cap * META * 4, cap * 2);
     this.mask = cap * 2 - 1;
   }
 
