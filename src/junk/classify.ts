@@ -122,6 +122,8 @@ export function combineGraham(probs: readonly number[]): number {
 const DEV_SCALE = 2 ** 30;
 /** Token indexes below 2^22, so that a deviation and an index fit a double exactly. */
 const INDEX_RANGE = 2 ** 22;
+/** Buckets of deviation, each 1/2048 wide. */
+const BUCKETS = 1024;
 
 /** The words of a token: itself, or the two of a pair, each with the pair's prefix. */
 function wordsOf(token: string): string[] {
@@ -158,11 +160,14 @@ export function classifyCounts(
     return { probability: 0.5, spam: 0.5 >= p.threshold, words: [] };
   }
   // The candidates, as numbers that sort by deviation from 0.5 and then by position:
-  // the deviation in units of 2^-30 above the index. A typed array sorts without a
-  // comparator, several times faster than objects.
+  // the deviation in units of 2^-30 above the index. They are put in buckets of
+  // deviation first, and a bucket is sorted only when it is reached: of a large
+  // message's thousands of candidates, only the few hundred that can decide are sorted.
   const n = Math.min(tokens.size, INDEX_RANGE);
   const probs = new Float64Array(n);
   const order = new Float64Array(n);
+  const bucketOf = new Uint16Array(n);
+  const starts = new Int32Array(BUCKETS + 1);
   let m = 0;
   for (let i = 0; i < n; i++) {
     const h = counts.ham[i] as number;
@@ -172,27 +177,45 @@ export function classifyCounts(
     const dev = Math.abs(prob - 0.5);
     if (dev < p.minDeviation) continue;
     probs[i] = prob;
+    // Buckets numbered from the greatest deviation (0) down.
+    const b = BUCKETS - 1 - Math.min(BUCKETS - 1, Math.floor(dev * 2 * BUCKETS));
+    bucketOf[m] = b;
+    starts[b + 1] = (starts[b + 1] as number) + 1;
     order[m++] = Math.round(dev * DEV_SCALE) * INDEX_RANGE + (INDEX_RANGE - 1 - i);
   }
-  const sorted = order.subarray(0, m).sort();
+  for (let b = 0; b < BUCKETS; b++)
+    starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
+  const sorted = new Float64Array(m);
+  const fill = starts.slice(0, BUCKETS);
+  for (let k = 0; k < m; k++) {
+    const b = bucketOf[k] as number;
+    sorted[fill[b] as number] = order[k] as number;
+    fill[b] = (fill[b] as number) + 1;
+  }
   // The most interesting first; with tiling, a token none of whose words is taken yet
   // (words by index when the tokens tell them, by text otherwise).
   const usedIndex = p.tile && tokens.parts ? new Uint8Array(n) : null;
   const usedText = p.tile && !tokens.parts ? new Set<string>() : null;
   const best: number[] = [];
-  for (let k = m - 1; k >= 0 && best.length < p.maxWords; k--) {
-    const i = INDEX_RANGE - 1 - ((sorted[k] as number) % INDEX_RANGE);
-    if (usedIndex) {
-      const [a, b] = (tokens.parts as (i: number) => readonly [number, number])(i);
-      if (usedIndex[a] || (b >= 0 && usedIndex[b])) continue;
-      usedIndex[a] = 1;
-      if (b >= 0) usedIndex[b] = 1;
-    } else if (usedText) {
-      const words = wordsOf(tokens.text(i));
-      if (words.some((w) => usedText.has(w))) continue;
-      for (const w of words) usedText.add(w);
+  for (let b = 0; b < BUCKETS && best.length < p.maxWords; b++) {
+    const from = starts[b] as number;
+    const to = starts[b + 1] as number;
+    if (from === to) continue;
+    sorted.subarray(from, to).sort();
+    for (let k = to - 1; k >= from && best.length < p.maxWords; k--) {
+      const i = INDEX_RANGE - 1 - ((sorted[k] as number) % INDEX_RANGE);
+      if (usedIndex) {
+        const [a, w] = (tokens.parts as (i: number) => readonly [number, number])(i);
+        if (usedIndex[a] || (w >= 0 && usedIndex[w])) continue;
+        usedIndex[a] = 1;
+        if (w >= 0) usedIndex[w] = 1;
+      } else if (usedText) {
+        const words = wordsOf(tokens.text(i));
+        if (words.some((x) => usedText.has(x))) continue;
+        for (const x of words) usedText.add(x);
+      }
+      best.push(i);
     }
-    best.push(i);
   }
   const deciding = best.map((i) => probs[i] as number);
   const probability = p.combine === 'graham' ? combineGraham(deciding) : combineFisher(deciding);
