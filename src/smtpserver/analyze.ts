@@ -71,6 +71,8 @@ export const REASON_JUNK_CONTENT_STRICT = 'junk-content-strict';
  * failure (no forward-confirmed name: typical of botnets) it is at most STRICT.
  */
 const JITTER = 0.05;
+/** The highest threshold the jitter alone can make (see decide). */
+const JITTER_CEILING = 0.999;
 const STRICT = 0.25;
 
 /**
@@ -180,7 +182,11 @@ async function afterPolicy(input: AnalysisInput, text: string[]): Promise<Analys
     const iprevFailed = iprev === 'fail' || iprev === 'permerror';
     const base = input.junkThreshold ?? 0.95;
     const jitter = (input.jitter?.() ?? Math.random() * 2 - 1) * JITTER;
-    const threshold = iprevFailed ? Math.min(base, STRICT) : base + jitter;
+    // The jitter never lifts the threshold past 0.999 (unless the account's own is higher):
+    // sure junk scores 1.0, and a threshold above it would let it through.
+    const threshold = iprevFailed
+      ? Math.min(base, STRICT)
+      : Math.min(base + jitter, Math.max(base, JITTER_CEILING));
     const words = c.words
       .slice(0, 8)
       .map((w) => `${w.token}:${w.probability.toFixed(2)}`)

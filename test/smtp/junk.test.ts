@@ -94,6 +94,24 @@ test('junk filter: trained, it refuses junk-like mail and accepts wanted-like ma
   });
 });
 
+test('junk filter: a high threshold plus the jitter still refuses sure junk', async () => {
+  const HIGH = WITH_REJECTS.replace(
+    'rejects_mailbox = "Rejects"\n',
+    'rejects_mailbox = "Rejects"\njunk_filter = { threshold = 0.99 }\n',
+  );
+  // The jitter at its top: 0.99 + 0.05 would be above any probability.
+  await withServer({ domains: HIGH, verification: { jitter: () => 1 } }, async (s) => {
+    s.resolver.setZone(NAMED);
+    await train(s);
+    const c = await smtp(s);
+    const spam = message({ from: 'x@sender.example', subject: 'offer', body: SPAM[0]! });
+    assert.deepEqual(textOf(await send(c, 'x@sender.example', ['mjl@example.org'], spam)), [
+      '451 4.3.0 error processing',
+    ]);
+    c.close();
+  });
+});
+
 test('junk filter: an untrained filter says nothing, even where the threshold is strict', async () => {
   await withServer({ verification: { jitter: () => 0 } }, async (s) => {
     const c = await smtp(s);
