@@ -153,21 +153,9 @@ export class ReportSender {
         reportMetrics.sent.inc({ kind: 'dmarc', result: 'skipped' });
         continue;
       }
-      try {
-        await this.o.enqueue(mail.data, {
-          to: a,
-          messageId: mail.messageId,
-          subject: mail.subject,
-        });
-      } catch (e) {
-        // Kept for the next run: nothing is dropped that was not sent.
-        log.error({ err: e, to }, 'queueing dmarc report');
-        reportMetrics.sent.inc({ kind: 'dmarc', result: 'error' });
-        return sent;
-      }
+      // Kept for the next run when it cannot be queued: nothing is dropped unsent.
+      if (!(await this.queue('dmarc', a, mail, log))) return sent;
       sent++;
-      reportMetrics.sent.inc({ kind: 'dmarc', result: 'queued' });
-      log.info({ to, reportId: mail.reportId, messages: evals.length }, 'dmarc report queued');
     }
     await this.o.global.removeDMARCEvaluations(p);
     return sent;
@@ -196,23 +184,31 @@ export class ReportSender {
         results,
         now: new Date(now),
       });
-      try {
-        await this.o.enqueue(mail.data, {
-          to: a,
-          messageId: mail.messageId,
-          subject: mail.subject,
-        });
-      } catch (e) {
-        log.error({ err: e, to }, 'queueing tls report');
-        reportMetrics.sent.inc({ kind: 'tls', result: 'error' });
-        return sent;
-      }
+      if (!(await this.queue('tls', a, mail, log))) return sent;
       sent++;
-      reportMetrics.sent.inc({ kind: 'tls', result: 'queued' });
-      log.info({ to, reportId: mail.reportId }, 'tls report queued');
     }
     await this.o.global.removeTLSResults(d);
     return sent;
+  }
+
+  /** Queues one report; false (logged) when it could not be. */
+  private async queue(
+    kind: 'dmarc' | 'tls',
+    a: ReportAddress,
+    mail: { data: Buffer; messageId: string; subject: string; reportId: string },
+    log: Logger,
+  ): Promise<boolean> {
+    const to = `${a.localpart}@${a.domain}`;
+    try {
+      await this.o.enqueue(mail.data, { to: a, messageId: mail.messageId, subject: mail.subject });
+    } catch (e) {
+      log.error({ err: e, to }, `queueing ${kind} report`);
+      reportMetrics.sent.inc({ kind, result: 'error' });
+      return false;
+    }
+    reportMetrics.sent.inc({ kind, result: 'queued' });
+    log.info({ to, reportId: mail.reportId }, `${kind} report queued`);
+    return true;
   }
 
   /** The mailto addresses of a record's reporting URIs, at most MAX_REPORT_ADDRESSES. */

@@ -5,6 +5,7 @@
 // read only for messages the cheaper data cannot decide.
 import type { Handler } from './types.js';
 import type { SelectedSession, Selected } from '../session.js';
+import type { Parser } from '../parser.js';
 import type { Account, Message, SearchRow } from '../../store/index.js';
 import {
   decodeHeaderValue,
@@ -22,12 +23,14 @@ import {
   dateHeaderDay,
   checkCharset,
   evaluate,
+  parseKey,
   parseProgram,
   parseReturnOptions,
   planSearch,
   utcDay,
   type MessageFacts,
   type ReturnOption,
+  type SearchKey,
   type SearchPlan,
   toFilter,
   toPredicate,
@@ -61,6 +64,33 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
     throw e;
   }
 };
+
+/**
+ * The search part of SORT and THREAD: "charset 1*(SP search-key)" (RFC 5256 §5), the
+ * charset required and without the CHARSET keyword; to the end of the command.
+ */
+export async function parseCharsetKeys(p: Parser, utf8: boolean): Promise<SearchKey> {
+  const charset = (await p.astring()).toUpperCase();
+  const keys: SearchKey[] = [];
+  do {
+    p.sp();
+    keys.push(await parseKey(p, 0));
+  } while (!p.atEnd);
+  p.end();
+  checkCharset(charset, utf8);
+  return keys.length === 1 ? (keys[0] as SearchKey) : { op: 'and', keys };
+}
+
+/** The messages of the selected mailbox that `key` selects, ascending. */
+export async function searchSelected(c: SelectedSession, key: SearchKey): Promise<Found> {
+  const sel = await c.requireSelected();
+  const plan = planSearch(key, {
+    count: sel.uids.length,
+    maxUid: sel.uids.last(),
+    saved: sel.searchResult,
+  });
+  return runSearch(c, sel, plan);
+}
 
 // ---- evaluation over the store ----
 

@@ -5,15 +5,8 @@ import type { Handler } from './types.js';
 import type { SelectedSession } from '../session.js';
 import { ParseError, type Parser } from '../parser.js';
 import { quote } from '../response.js';
-import {
-  checkCharset,
-  parseKey,
-  parseReturnOptions,
-  planSearch,
-  type ReturnOption,
-  type SearchKey,
-} from '../searchkeys.js';
-import { runSearch } from './search.js';
+import { parseReturnOptions, type ReturnOption, type SearchKey } from '../searchkeys.js';
+import { parseCharsetKeys, searchSelected } from './search.js';
 import {
   baseSubject,
   decodeHeaderValue,
@@ -117,12 +110,7 @@ function sortValue(k: SortKey, r: MessageRow, env: Envelope | undefined): string
 /** The search's messages in sort order, as UIDs and sequence numbers. */
 async function sorted(c: SelectedSession, criteria: Criterion[], key: SearchKey): Promise<Item[]> {
   const sel = await c.requireSelected();
-  const plan = planSearch(key, {
-    count: sel.uids.length,
-    maxUid: sel.uids.last(),
-    saved: sel.searchResult,
-  });
-  const found = await runSearch(c, sel, plan);
+  const found = await searchSelected(c, key);
   const needEnvelope = criteria.some((x) => x.key !== 'ARRIVAL' && x.key !== 'SIZE');
   const items: Item[] = [];
   for (let i = 0; i < found.uids.length; i += BATCH) {
@@ -175,16 +163,8 @@ export const sortHandler: Handler<SelectedSession> = async (c, tag, p, name) => 
   const returns = parseReturnOptions(p);
   const criteria = parseSortCriteria(p);
   p.sp();
-  const charset = (await p.astring()).toUpperCase();
-  const keys: SearchKey[] = [];
-  do {
-    p.sp();
-    keys.push(await parseKey(p, 0));
-  } while (!p.atEnd);
-  p.end();
-  checkCharset(charset, c.utf8);
+  const key = await parseCharsetKeys(p, c.utf8);
   if (returns?.has('SAVE')) throw new ParseError('SAVE is not supported with SORT');
-  const key: SearchKey = keys.length === 1 ? keys[0]! : { op: 'and', keys };
   const items = await sorted(c, criteria, key);
   const nums = items.map((x) => (isUid ? x.uid : x.seq));
   if (returns === null) {

@@ -4,8 +4,7 @@
 import type { Handler } from './types.js';
 import type { SelectedSession } from '../session.js';
 import { ParseError } from '../parser.js';
-import { checkCharset, parseKey, planSearch, type SearchKey } from '../searchkeys.js';
-import { runSearch } from './search.js';
+import { parseCharsetKeys, searchSelected } from './search.js';
 import type { ThreadRow } from '../../store/index.js';
 
 type Msg = { num: number; seq: number; date: number; subject: string; row: ThreadRow };
@@ -173,21 +172,9 @@ export const threadHandler: Handler<SelectedSession> = async (c, _tag, p, name) 
     throw new ParseError(`unknown thread algorithm ${algorithm}`);
   }
   p.sp();
-  const charset = (await p.astring()).toUpperCase();
-  const keys: SearchKey[] = [];
-  do {
-    p.sp();
-    keys.push(await parseKey(p, 0));
-  } while (!p.atEnd);
-  p.end();
-  checkCharset(charset, c.utf8);
+  const key = await parseCharsetKeys(p, c.utf8);
   const sel = await c.requireSelected();
-  const plan = planSearch(keys.length === 1 ? keys[0]! : { op: 'and', keys }, {
-    count: sel.uids.length,
-    maxUid: sel.uids.last(),
-    saved: sel.searchResult,
-  });
-  const found = await runSearch(c, sel, plan);
+  const found = await searchSelected(c, key);
   const seqOf = new Map(found.uids.map((u, i) => [u, found.seqs[i] as number]));
   const rows = await c.account.threadRows(sel.mailbox.id, found.uids);
   const msgs: Msg[] = rows.map((r) => {
