@@ -49,6 +49,7 @@ export function capabilityList(i: CapabilityInput): string {
     'THREAD=ORDEREDSUBJECT',
     'THREAD=REFERENCES',
     'REPLACE',
+    'PREVIEW',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

@@ -35,7 +35,9 @@ export type FetchItem =
       /** Name in the response, e.g. "BODY[1.MIME]<0>" or "RFC822.TEXT". */
       label: string;
     }
-  | { kind: 'binarysize'; section: Section; label: string };
+  | { kind: 'binarysize'; section: Section; label: string }
+  /** RFC 8970 PREVIEW, with or without the LAZY modifier. */
+  | { kind: 'preview'; lazy: boolean };
 
 // RFC 9051 §6.4.5 macros.
 const MACROS: Record<string, SimpleKind[]> = {
@@ -95,6 +97,19 @@ async function parseAtt(p: Parser, name: string): Promise<FetchItem> {
       return sectionItem(p, 'BINARY', true, false);
     case 'BINARY.PEEK':
       return sectionItem(p, 'BINARY', true, true);
+    case 'PREVIEW': {
+      // RFC 8970 §4: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"], LAZY the only one.
+      let lazy = false;
+      if (p.take(' (')) {
+        do {
+          const mod = p.atom().toUpperCase();
+          if (mod !== 'LAZY') p.fail(`unknown preview modifier ${mod}`);
+          lazy = true;
+        } while (p.take(' '));
+        p.expect(')');
+      }
+      return { kind: 'preview', lazy };
+    }
     case 'BINARY.SIZE': {
       const section = await parseSection(p, true);
       return {

@@ -66,3 +66,4 @@ export {
   type ParsedDSN,
   type ParsedDSNRecipient,
 } from './dsn.js';
+export { messagePreview, previewOf, htmlText, PREVIEW_MAX } from './preview.js';

@@ -134,6 +134,22 @@ export class Account {
     return queries.threadRows(this.core, mailboxId, uids);
   }
 
+  /** Stored previews (RFC 8970) by message row id; null where none is made yet. */
+  async previews(ids: readonly number[]): Promise<Map<number, string | null>> {
+    return queries.previews(this.core, ids);
+  }
+
+  /**
+   * Keeps previews made from message text. Not a change a client is told of: no modseq,
+   * no notification (the text they are made from never changes).
+   */
+  setPreviews(entries: readonly { id: number; preview: string }[]): Promise<void> {
+    return this.core.write(null, () => {
+      const up = this.core.stmt('UPDATE messages SET preview = ? WHERE id = ?');
+      for (const e of entries) up.run(e.preview, e.id);
+    });
+  }
+
   /** The octets of the live messages flagged \Deleted in a mailbox. */
   async deletedSize(mailboxId: number): Promise<number> {
     return queries.deletedSize(this.core, mailboxId);

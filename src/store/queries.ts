@@ -193,6 +193,17 @@ export function threadRows(
   return out;
 }
 
+/** Stored previews (RFC 8970) by message row id; null where none is stored yet. */
+export function previews(a: AccountCore, ids: readonly number[]): Map<number, string | null> {
+  const out = new Map<number, string | null>();
+  const stmt = a.stmt('SELECT preview FROM messages WHERE id = ?');
+  for (const id of ids) {
+    const r = stmt.get(id) as { preview: string | null } | undefined;
+    out.set(id, r?.preview ?? null);
+  }
+  return out;
+}
+
 /** The octets of the live messages flagged \Deleted: what an EXPUNGE would free. */
 export function deletedSize(a: AccountCore, mailboxId: number): number {
   const r = a

@@ -288,6 +288,16 @@ CREATE INDEX messages_rep_live ON messages (id, flags, mailbox_id, mailbox_desti
 `,
 });
 
+ACCOUNT_MIGRATIONS.push({
+  version: 8,
+  // The preview of a message (IMAP PREVIEW, RFC 8970), made from its text the first time
+  // a client asks and kept, so a message list costs no file reads after that. NULL: not
+  // made yet.
+  sql: `
+ALTER TABLE messages ADD COLUMN preview TEXT;
+`,
+});
+
 GLOBAL_MIGRATIONS.push({
   version: 2,
   // DMARC aggregate (RFC 7489) and TLS (RFC 8460) reports received from other mail

@@ -8,10 +8,10 @@
 import type { Handler } from './types.js';
 import type { SelectedSession, Selected } from '../session.js';
 import { announceKeywords } from '../changes.js';
-import { emailObjectId, flagList } from '../response.js';
+import { emailObjectId, flagList, str } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
 import { Flag, type Message, type MessageRow } from '../../store/index.js';
-import type { Envelope, Part } from '../../message/index.js';
+import { messagePreview, type Envelope, type Part } from '../../message/index.js';
 import {
   binaryPart,
   binaryPiece,
@@ -120,7 +120,7 @@ const FLAG_LEVEL = new Set(['uid', 'flags', 'emailid', 'threadid']);
 function rowLevel(items: FetchItem[]): RowLevel {
   let level: RowLevel = 'flags';
   for (const it of items) {
-    if (it.kind === 'section' || it.kind === 'binarysize') return 'full';
+    if (it.kind === 'section' || it.kind === 'binarysize' || it.kind === 'preview') return 'full';
     if (it.kind === 'body' || it.kind === 'bodystructure') level = 'structure';
     else if (!FLAG_LEVEL.has(it.kind) && level === 'flags') level = 'envelope';
   }
@@ -174,7 +174,11 @@ function structure(info: RowInfo): Part {
 
 /** An item answered from the row alone: flags, date, size, envelope or structure. */
 /** Rendering options, and the account whose envelope cache to use. */
-type FetchRenderOptions = StructureOptions & { account: object };
+type FetchRenderOptions = StructureOptions & {
+  account: object;
+  /** Previews (RFC 8970) of the batch's messages, by row id. */
+  previews?: Map<number, string>;
+};
 
 function simpleItem(row: Row, kind: SimpleKind, opts: FetchRenderOptions): string {
   if (kind === 'uid') return `UID ${row.uid}`;
@@ -213,6 +217,11 @@ async function messagePieces(
   let s = '';
   for (const it of items) {
     if (s !== '' || out.length > 0) s += ' ';
+    if (it.kind === 'preview') {
+      // RFC 8970 §3: an nstring; every message here has one ("" without text).
+      s += `PREVIEW ${str(opts.previews?.get(row.id) ?? '', opts.utf8)}`;
+      continue;
+    }
     if (it.kind !== 'section' && it.kind !== 'binarysize') {
       s += simpleItem(row, it.kind, opts);
       continue;
@@ -284,6 +293,31 @@ async function markSeen(c: SelectedSession, sel: Selected, rows: Row[]): Promise
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * Previews of a batch (RFC 8970): those stored, and the others made from the message
+ * text now and stored, so the next FETCH of them reads no file. With LAZY a client
+ * allows NIL for previews not at hand; they are made anyway, as making them is cheap.
+ */
+async function previews(c: SelectedSession, rows: Row[]): Promise<Map<number, string>> {
+  const live = rows.filter((r) => r.m !== null);
+  const stored = await c.account.previews(live.map((r) => r.id));
+  const out = new Map<number, string>();
+  const made: { id: number; preview: string }[] = [];
+  for (const r of live) {
+    const have = stored.get(r.id);
+    if (have !== null && have !== undefined) {
+      out.set(r.id, have);
+      continue;
+    }
+    const m = r.m as Message;
+    const text = await messagePreview((a, b) => c.account.readMessage(m, a, b), m.part);
+    out.set(r.id, text);
+    made.push({ id: r.id, preview: text });
+  }
+  if (made.length > 0) await c.account.setPreviews(made);
+  return out;
+}
+
 // RFC 9051 §6.4.5 FETCH (BINARY from RFC 3516 §4.2), §6.4.9 UID FETCH; syntax §9 "fetch",
 // "fetch-att".
 export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) => {
@@ -300,6 +334,7 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
   const level = rowLevel(items);
   const setsSeen = !sel.readonly && items.some((i) => i.kind === 'section' && !i.peek);
   const wantsFlags = items.some((i) => i.kind === 'flags');
+  const wantsPreview = items.some((i) => i.kind === 'preview');
   // message/global is described as a message to clients that enabled UTF-8.
   const opts: FetchRenderOptions = { utf8: c.utf8, messageGlobal: c.utf8, account: c.account };
   for (let i = 0; i < uids.length; i += BATCH) {
@@ -308,6 +343,7 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
     const rows = await readRows(c, sel.mailbox.id, batch, level);
     checkBinary(rows, items);
     const changed = setsSeen ? await markSeen(c, sel, rows) : new Set<number>();
+    if (wantsPreview) opts.previews = await previews(c, rows);
     if (wantsFlags || changed.size > 0)
       announceKeywords(
         c,
