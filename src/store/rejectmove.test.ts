@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { tempStore, sampleMessage } from './testutil.js';
 import { Flag } from './flags.js';
 import type { DeliveryFacts } from './rows.js';
+import { KNOWN_ORG_SQL } from './outgoing.js';
+import { rawDatabase } from './testing.js';
 
 const FACTS: DeliveryFacts = {
   remoteIPMasked: ['192.0.2.1', '192.0.2.0', '192.0.0.0'],
@@ -54,6 +56,19 @@ test('rejects moved or copied out of Rejects count again; those left there never
     assert.deepEqual((await a.senderEvidence(q)).from, { ham: 2, spam: 0 });
     const [left] = await a.messages(rejects, [second!]);
     assert.equal(left!.isReject, true);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('whether an organisation is known is answered from an index, not a scan', async () => {
+  const t = await tempStore();
+  try {
+    const a = await t.store.account('plan');
+    const plan = rawDatabase(a)
+      .prepare(`EXPLAIN QUERY PLAN ${KNOWN_ORG_SQL}`)
+      .all('example.com', Flag.Junk) as { detail: string }[];
+    assert.match(plan[0]!.detail, /USING COVERING INDEX messages_rep_org/, JSON.stringify(plan));
   } finally {
     await t.cleanup();
   }
