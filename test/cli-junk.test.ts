@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Flag, Store } from '../src/store/index.js';
 import { mailFiles } from '../src/cli/mailfiles.js';
 import { tidings } from './util.js';
+import { execOnFile } from '../src/store/testing.js';
 
 const STATIC = `hostname = "mail.example.org"
 data_dir = "../data"
@@ -193,6 +194,19 @@ test('retrain learns the account from its mailboxes and flags', async () => {
   );
   const s = await run('stats', '--account', 'alice');
   assert.match(s.stdout, /\nham messages: 2\nspam messages: 4\ntrained messages: 6\n/);
+});
+
+test('verifydata checks the junk filter database too', async () => {
+  let r = await tidings(['verifydata', '-c', cfg, 'alice']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^alice: .*: ok$/m);
+  const junkDb = join(dir, 'data', 'accounts', 'alice', 'junk.db');
+  execOnFile(junkDb, 'UPDATE totals SET ham = ham + 1');
+  r = await tidings(['verifydata', '-c', cfg, 'alice']);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^alice: .*: 1 problems\n {2}junk\.db: totals say \d+ ham/m);
+  // Put back for the tests that follow.
+  execOnFile(junkDb, 'UPDATE totals SET ham = ham - 1');
 });
 
 test('bad input: the argument or file is named', async () => {

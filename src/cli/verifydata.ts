@@ -1,7 +1,9 @@
 // `tidings verifydata`: checks the data directory (modes of its paths, and per account
-// mailbox counts, UIDs, message files and sizes, modseqs) and prints every problem.
+// mailbox counts, UIDs, message files and sizes, modseqs, and the junk filter's counts)
+// and prints every problem.
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Store, verifyModes } from '../store/index.js';
 import { configDirOption, loadConfigOrExit } from './common.js';
 
@@ -10,7 +12,7 @@ export function registerVerifydata(program: Command): void {
     program
       .command('verifydata')
       .description(
-        'check the data directory: modes (directories 0700, files 0600), mailbox counts, UIDs, message files and sizes, modseqs; changes nothing',
+        'check the data directory: modes (directories 0700, files 0600), mailbox counts, UIDs, message files and sizes, modseqs, junk filter counts; changes nothing',
       )
       .option('--data <dir>', 'data directory to check (default: data_dir of the configuration)')
       .argument('[accounts...]', 'accounts to check (default: all)'),
@@ -42,9 +44,14 @@ export function registerVerifydata(program: Command): void {
         const modes =
           accounts.length > 0 ? await verifyModes(dataDir, store.accountDir(name)) : null;
         const r = await (await store.account(name)).verify();
+        // The junk filter's database, where the account has one (it is made on first use).
+        const junk = existsSync(join(store.accountDir(name), 'junk.db'))
+          ? await (await store.junkFilter(name)).verify()
+          : [];
         report(`${name}: ${r.mailboxes} mailboxes, ${r.messages} messages, ${r.files} files`, [
           ...(modes?.problems ?? []),
           ...r.problems,
+          ...junk,
         ]);
       }
     } finally {

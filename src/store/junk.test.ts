@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Store } from './store.js';
 import { tempStore } from './testutil.js';
 import type { JunkDB } from './junk.js';
@@ -226,5 +227,29 @@ test('another connection sees the training; reset forgets everything', async () 
     } finally {
       await other.close();
     }
+  });
+});
+
+test('verify: a trained database is consistent; damaged totals and counts are reported', async () => {
+  await withFilter(async (db, _store, dir) => {
+    await db.train([
+      { key: 'a', tokens: keys(1, 2), spam: true },
+      { key: 'b', tokens: keys(2, 3), spam: false },
+    ]);
+    await db.train([{ key: 'b', tokens: keys(2, 3), spam: true }]);
+    await db.untrain([{ key: 'a', tokens: keys(1, 2) }]);
+    assert.deepEqual(await db.verify(), []);
+    // Damage, as a crashed tool or a hand edit might leave it, through another connection.
+    const raw = new Database(join(dir, 'accounts', 'alice', 'junk.db'));
+    raw.exec('UPDATE totals SET spam = spam + 3');
+    raw.exec('UPDATE tokens SET ham = 99 WHERE rowid = (SELECT min(rowid) FROM tokens)');
+    raw.close();
+    const problems = await db.verify();
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.match(
+      problems[0]!,
+      /^junk\.db: totals say 0 ham and 4 spam, the trained messages 0 and 1$/,
+    );
+    assert.match(problems[1]!, /^junk\.db: 1 tokens with counts beyond the trained messages/);
   });
 });

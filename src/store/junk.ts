@@ -296,6 +296,39 @@ export class JunkDB {
     if (this.closed) throw new Error(`junk filter ${this.file} is closed`);
   }
 
+  /**
+   * Consistency checks for `tidings verifydata`; changes nothing. The totals must be the
+   * trained messages counted by kind, no token may be in more messages of a kind than
+   * were trained, and none may have been trained after the training clock.
+   */
+  async verify(): Promise<string[]> {
+    this.check();
+    const problems: string[] = [];
+    const integrity = this.db.pragma('integrity_check', { simple: true }) as string;
+    if (integrity !== 'ok') problems.push(`junk.db: integrity check: ${integrity}`);
+    const t = this.stmt('SELECT ham, spam, seq FROM totals WHERE id = 1').get() as
+      { ham: number; spam: number; seq: number } | undefined;
+    if (!t) return [...problems, 'junk.db: totals row missing'];
+    const trained = this.stmt(
+      'SELECT coalesce(sum(spam = 0), 0) AS ham, coalesce(sum(spam = 1), 0) AS spam FROM trained',
+    ).get() as { ham: number; spam: number };
+    if (trained.ham !== t.ham || trained.spam !== t.spam) {
+      problems.push(
+        `junk.db: totals say ${t.ham} ham and ${t.spam} spam, the trained messages ${trained.ham} and ${trained.spam}`,
+      );
+    }
+    const bad = this.stmt(
+      `SELECT count(*) AS n, min(id) AS first FROM tokens
+       WHERE ham < 0 OR spam < 0 OR ham > ? OR spam > ? OR last > ?`,
+    ).get(t.ham, t.spam, t.seq) as { n: number; first: number | null };
+    if (bad.n > 0) {
+      problems.push(
+        `junk.db: ${bad.n} tokens with counts beyond the trained messages or a training after the clock (first key ${bad.first})`,
+      );
+    }
+    return problems;
+  }
+
   /** Counts of the given tokens (zero for unknown ones) and the message totals. */
   async counts(keys: ArrayLike<number>): Promise<JunkCounts> {
     this.check();
