@@ -7,6 +7,7 @@ import { ParseError, type Parser } from '../parser.js';
 import { quote } from '../response.js';
 import { parseReturnOptions, type ReturnOption, type SearchKey } from '../searchkeys.js';
 import { parseCharsetKeys, searchSelected } from './search.js';
+import { casemap, sentDate } from '../sortkeys.js';
 import {
   baseSubject,
   decodeHeaderValue,
@@ -55,11 +56,6 @@ const BATCH = 500;
 
 type Item = { uid: number; seq: number; values: (string | number)[] };
 
-/** i;ascii-casemap (RFC 4790 §9.2): ASCII letters compared as upper case. */
-function casemap(s: string): string {
-  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
-}
-
 /** The addr-mailbox of the first address (RFC 5256 §3 CC, FROM, TO); "" without one. */
 function firstMailbox(list: Address[] | undefined): string {
   const a = list?.find((x) => x.host !== null && x.mailbox !== null);
@@ -77,19 +73,13 @@ function firstDisplay(list: Address[] | undefined): string {
   return casemap(name !== '' ? name : `${a.mailbox}@${a.host}`);
 }
 
-/** RFC 5256 §3 DATE: the sent date in UTC; without a valid one, the internal date. */
-function sentDate(env: Envelope | undefined, internalDate: number): number {
-  if (!env?.date) return internalDate;
-  const t = Date.parse(env.date.replace(/\([^)]*\)/g, ' ').trim());
-  return Number.isNaN(t) ? internalDate : t;
-}
-
 function sortValue(k: SortKey, r: MessageRow, env: Envelope | undefined): string | number {
   switch (k) {
     case 'ARRIVAL':
       return r.internalDate ?? 0;
     case 'DATE':
-      return sentDate(env, r.internalDate ?? 0);
+      // RFC 5256 §3 DATE: without a valid Date, the internal date.
+      return sentDate(env?.date, r.internalDate ?? 0);
     case 'SIZE':
       return r.size ?? 0;
     case 'SUBJECT':

@@ -5,6 +5,7 @@ import type { Handler } from './types.js';
 import type { SelectedSession } from '../session.js';
 import { ParseError } from '../parser.js';
 import { parseCharsetKeys, searchSelected } from './search.js';
+import { casemap, sentDate } from '../sortkeys.js';
 import type { ThreadRow } from '../../store/index.js';
 
 type Msg = { num: number; seq: number; date: number; subject: string; row: ThreadRow };
@@ -12,23 +13,13 @@ type Msg = { num: number; seq: number; date: number; subject: string; row: Threa
 /** A node of a thread tree: a message, or a dummy holding children (RFC 5256 §2.2). */
 type Node = { msg: Msg | null; parent: Node | null; children: Node[] };
 
-/** i;ascii-casemap of a base subject. */
-const subjectKey = (s: string) => s.replace(/[a-z]+/g, (m) => m.toUpperCase());
-
-/** RFC 5256 §2.2: the sent date in UTC; without a valid one, the internal date. */
-function sentDate(r: ThreadRow): number {
-  if (r.date === '') return r.internalDate;
-  const t = Date.parse(r.date.replace(/\([^)]*\)/g, ' ').trim());
-  return Number.isNaN(t) ? r.internalDate : t;
-}
-
 const byDate = (a: Msg, b: Msg) => a.date - b.date || a.seq - b.seq;
 
 /** ORDEREDSUBJECT: by base subject, then date; each thread's first message is the parent. */
 function orderedSubject(msgs: Msg[]): Node[] {
   const groups = new Map<string, Msg[]>();
   for (const m of [...msgs].sort(byDate)) {
-    const k = subjectKey(m.subject);
+    const k = casemap(m.subject);
     const g = groups.get(k);
     if (g) g.push(m);
     else groups.set(k, [m]);
@@ -128,7 +119,7 @@ function references(msgs: Msg[]): Node[] {
   const grouped: Node[] = [];
   for (const r of roots) {
     const m = r.msg ?? nodeDate(r);
-    const key = m ? subjectKey(m.subject) : '';
+    const key = m ? casemap(m.subject) : '';
     const first = key === '' ? undefined : bySubject.get(key);
     if (!first) {
       if (key !== '') bySubject.set(key, r);
@@ -179,7 +170,13 @@ export const threadHandler: Handler<SelectedSession> = async (c, _tag, p, name) 
   const rows = await c.account.threadRows(sel.mailbox.id, found.uids);
   const msgs: Msg[] = rows.map((r) => {
     const seq = seqOf.get(r.uid) as number;
-    return { num: isUid ? r.uid : seq, seq, date: sentDate(r), subject: r.subjectBase, row: r };
+    return {
+      num: isUid ? r.uid : seq,
+      seq,
+      date: sentDate(r.date, r.internalDate),
+      subject: r.subjectBase,
+      row: r,
+    };
   });
   const threads = algorithm === 'ORDEREDSUBJECT' ? orderedSubject(msgs) : references(msgs);
   // thread-data = "THREAD" [SP 1*thread-list] (RFC 5256 §5).
