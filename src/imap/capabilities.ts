@@ -50,6 +50,8 @@ export function capabilityList(i: CapabilityInput): string {
     'THREAD=REFERENCES',
     'REPLACE',
     'PREVIEW',
+    'CONDSTORE',
+    'QRESYNC',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

@@ -5,6 +5,7 @@
 import { SYSTEM_FLAGS, type Change } from '../store/index.js';
 import type { ImapSession, Selected } from './session.js';
 import { flagList, mailboxName } from './response.js';
+import { condstoreOn, qresyncOn, sendVanished } from './condstore.js';
 
 /** FLAGS and PERMANENTFLAGS for the selected mailbox (RFC 9051 §7.3.5, §7.1). */
 export function sendFlags(c: ImapSession, sel: Selected): void {
@@ -33,9 +34,43 @@ export function announceKeywords(c: ImapSession, keywords: readonly string[]): v
   sendFlags(c, sel);
 }
 
+/**
+ * "* n FETCH (UID u FLAGS (...))" for a flag change or a new message, with its MODSEQ
+ * once CONDSTORE is on (RFC 7162 §3.1: every unsolicited FETCH then carries it).
+ */
+export function flagsFetch(
+  c: ImapSession,
+  seq: number,
+  m: { uid: number; flags: number; keywords: readonly string[]; modseq: number },
+): string {
+  const modseq = condstoreOn(c) ? ` MODSEQ (${m.modseq})` : '';
+  return `${seq} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags, m.keywords)}${modseq})`;
+}
+
+/**
+ * Takes expunged UIDs out of the session's numbering and tells the client: EXPUNGE per
+ * message (RFC 9051 §7.5.1), or one VANISHED once QRESYNC is enabled (RFC 7162 §3.2.10).
+ * UIDs the session does not know are skipped.
+ */
+export function reportExpunged(c: ImapSession, sel: Selected, uids: readonly number[]): void {
+  const vanished: number[] = [];
+  for (const uid of uids) {
+    const i = sel.uids.remove(uid);
+    if (i < 0) continue;
+    if (qresyncOn(c)) vanished.push(uid);
+    else c.untagged(`${i + 1} EXPUNGE`);
+  }
+  if (vanished.length > 0)
+    sendVanished(
+      c,
+      vanished.sort((a, b) => a - b),
+      false,
+    );
+}
+
 export function applyChanges(c: ImapSession, changes: Change[], initial: boolean): void {
   const sel = c.selected;
-  let added: { uid: number; flags: number; keywords: string[] }[] = [];
+  let added: { uid: number; flags: number; keywords: string[]; modseq: number }[] = [];
 
   const flushAdds = () => {
     if (added.length === 0 || !sel) return;
@@ -48,9 +83,7 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
       );
       // One EXISTS for a run of additions, then their flags (RFC 9051 §7.4.1).
       c.untagged(`${sel.uids.length} EXISTS`);
-      added.forEach((a, i) =>
-        c.untagged(`${before + i + 1} FETCH (UID ${a.uid} FLAGS ${flagList(a.flags, a.keywords)})`),
-      );
+      added.forEach((a, i) => c.untagged(flagsFetch(c, before + i + 1, a)));
     }
     added = [];
   };
@@ -62,15 +95,13 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
     switch (ch.kind) {
       case 'addUID':
         if (sel && ch.mailboxId === sel.mailbox.id && ch.uid > sel.uids.last()) {
-          added.push({ uid: ch.uid, flags: ch.flags, keywords: ch.keywords });
+          added.push({ uid: ch.uid, flags: ch.flags, keywords: ch.keywords, modseq: ch.modseq });
         }
         break;
       case 'removeUIDs':
         if (sel && ch.mailboxId === sel.mailbox.id) {
-          for (const uid of ch.uids) {
-            const i = sel.uids.remove(uid);
-            if (i >= 0 && !initial) c.untagged(`${i + 1} EXPUNGE`);
-          }
+          if (initial) for (const uid of ch.uids) sel.uids.remove(uid);
+          else reportExpunged(c, sel, ch.uids);
         }
         break;
       case 'flags':
@@ -78,7 +109,7 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
           const i = sel.uids.indexOf(ch.uid);
           if (i >= 0) {
             announceKeywords(c, ch.keywords);
-            c.untagged(`${i + 1} FETCH (UID ${ch.uid} FLAGS ${flagList(ch.flags, ch.keywords)})`);
+            c.untagged(flagsFetch(c, i + 1, ch));
           }
         }
         break;

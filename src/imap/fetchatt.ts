@@ -22,7 +22,8 @@ export type SimpleKind =
   | 'body'
   | 'bodystructure'
   | 'emailid'
-  | 'threadid';
+  | 'threadid'
+  | 'modseq';
 
 export type FetchItem =
   | { kind: SimpleKind }
@@ -58,6 +59,8 @@ const SIMPLE: Record<string, SimpleKind> = {
   // RFC 8474 §5.
   EMAILID: 'emailid',
   THREADID: 'threadid',
+  // RFC 7162 §3.1.4.2.
+  MODSEQ: 'modseq',
 };
 
 function attName(p: Parser): string {
@@ -100,7 +103,8 @@ async function parseAtt(p: Parser, name: string): Promise<FetchItem> {
     case 'PREVIEW': {
       // RFC 8970 §4: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"], LAZY the only one.
       let lazy = false;
-      if (p.take(' (')) {
+      // Not to be confused with fetch modifiers after a lone PREVIEW.
+      if (/^ \(LAZY[ )]/i.test(p.rest) && p.take(' (')) {
         do {
           const mod = p.atom().toUpperCase();
           if (mod !== 'LAZY') p.fail(`unknown preview modifier ${mod}`);

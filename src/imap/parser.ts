@@ -187,6 +187,23 @@ export class Parser {
     return this.number(Number.MAX_SAFE_INTEGER);
   }
 
+  /**
+   * mod-sequence-valzer (RFC 7162 §7): up to 2^63-1. Values past 2^53, which no modseq
+   * here reaches, are read as 2^53 - 1: "after every change" either way.
+   */
+  modSeq(): number {
+    const start = this.pos;
+    while (this.pos < this.line.length) {
+      const c = this.line[this.pos] as number;
+      if (c < 0x30 || c > 0x39) break;
+      this.pos++;
+    }
+    if (this.pos === start) this.fail('expected mod-sequence value');
+    const s = this.line.toString('latin1', start, this.pos);
+    if (s.length > 19 || BigInt(s) > 0x7fffffffffffffffn) this.fail('mod-sequence value too large');
+    return Math.min(Number(s), Number.MAX_SAFE_INTEGER);
+  }
+
   /** A literal marker at the end of the current line: {n}, {n+} or ~{n}. */
   literalHere(): LiteralInfo | null {
     const m = LITERAL_MARKER.exec(this.line.toString('latin1', this.pos));

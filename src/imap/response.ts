@@ -78,7 +78,7 @@ export function mailboxName(name: string, utf8: boolean): string {
 }
 
 /** "(\Seen \Flagged kw)" from flag bits and keywords. */
-export function flagList(bits: number, keywords: string[]): string {
+export function flagList(bits: number, keywords: readonly string[]): string {
   return '(' + [...flagNames(bits), ...keywords].join(' ') + ')';
 }
 

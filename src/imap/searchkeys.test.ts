@@ -100,6 +100,13 @@ describe('parseSearch: keys', () => {
       },
     ],
     ['UID $', { op: 'uid', set: { saved: true, ranges: [] } }],
+    // RFC 7162 §3.1.5: one modseq per message here, so the entry name only gets checked.
+    ['MODSEQ 0', { op: 'modseq', min: 0 }],
+    ['MODSEQ 620162338', { op: 'modseq', min: 620162338 }],
+    ['MODSEQ "/flags/\\\\draft" all 620162338', { op: 'modseq', min: 620162338 }],
+    ['MODSEQ "/flags/$Junk" priv 7', { op: 'modseq', min: 7 }],
+    ['modseq "/FLAGS/Work" Shared 7', { op: 'modseq', min: 7 }],
+    ['MODSEQ 9223372036854775807', { op: 'modseq', min: Number.MAX_SAFE_INTEGER }],
     ['UNANSWERED', { op: 'flag', bit: Flag.Answered, set: false }],
     ['UNDELETED', { op: 'flag', bit: Flag.Deleted, set: false }],
     ['UNDRAFT', { op: 'flag', bit: Flag.Draft, set: false }],
@@ -227,6 +234,13 @@ describe('parseSearch: keys', () => {
     'RETURN (MIN)',
     'CHARSET',
     'CHARSET UTF-8',
+    'MODSEQ',
+    'MODSEQ -1',
+    'MODSEQ 9223372036854775808',
+    'MODSEQ "/flags/\\\\seen" 5',
+    'MODSEQ "/flags/\\\\seen" any 5',
+    'MODSEQ "/annotation/x" all 5',
+    'MODSEQ "/flags/" all 5',
   ];
   for (const line of bad) {
     it(`BAD: ${JSON.stringify(line)}`, async () => {
@@ -301,6 +315,7 @@ function facts(over: Partial<MessageFacts> = {}): MessageFacts {
     internalDate: Date.parse('2024-02-01T23:30:00Z'),
     saveDate: Date.parse('2024-03-05T08:00:00Z'),
     size: 1000,
+    modseq: 9,
     ...over,
   };
 }

@@ -7,7 +7,7 @@
 // for messages it cannot decide without it.
 import { ParseError, type NumSetSpec, type Parser } from './parser.js';
 import { UserError } from './errors.js';
-import { flagBit, Flag, type MessageFilter } from '../store/index.js';
+import { flagBit, Flag } from '../store/index.js';
 
 /** Deepest nesting of parentheses, NOT and OR accepted; deeper is a BAD. */
 export const MAX_SEARCH_DEPTH = 100;
@@ -36,6 +36,8 @@ export type SearchKey =
     }
   /** RFC 8474 §6 EMAILID: the message's row id (-1 for an id that names none). */
   | { op: 'emailid'; id: number }
+  /** RFC 7162 §3.1.5 MODSEQ: a modseq at or above `min`. */
+  | { op: 'modseq'; min: number }
   /** RFC 5032 OLDER and YOUNGER: internal date before, or at or after, a moment (ms). */
   | { op: 'older' | 'younger'; time: number }
   | { op: 'header'; field: string; value: string }
@@ -77,6 +79,8 @@ export interface SearchPlan {
   keywords: boolean;
   /** Whether a header-field key occurs (decoded fields are needed, not only text). */
   headerFields: boolean;
+  /** Whether a MODSEQ key occurs (RFC 7162 §3.1.5: the response then gives a modseq). */
+  modseq: boolean;
 }
 
 /** The numbering a search is bound to. */
@@ -102,6 +106,7 @@ export interface MessageFacts {
   /** When the message was saved into the mailbox (RFC 8514). */
   saveDate: number;
   size: number;
+  modseq: number;
   /** UTC midnight of the day the Date header names (or of the internal date). */
   sentDay?: number;
   /** Header fields: lower-cased names, decoded and lower-cased values. */
@@ -287,6 +292,8 @@ export async function parseKey(p: Parser, depth: number): Promise<SearchKey> {
       // RFC 9051 §6.4.4: an empty string matches every message that has the field.
       return { op: 'header', field, value: await searchString(p) };
     }
+    case 'MODSEQ':
+      return modseqKey(p);
     case 'UID':
       p.sp();
       return { op: 'uid', set: p.sequenceSet(true) };
@@ -314,6 +321,25 @@ async function searchString(p: Parser): Promise<string> {
   return (await p.astring()).toLowerCase();
 }
 
+/**
+ * RFC 7162 §3.1.5: MODSEQ [SP entry-name SP entry-type-req] SP mod-sequence-valzer. The
+ * entry names a flag's own modseq; a message here has one modseq for all its flags, so
+ * the entry is checked for syntax and then the message's modseq is compared.
+ */
+async function modseqKey(p: Parser): Promise<SearchKey> {
+  p.sp();
+  if (p.peek('"')) {
+    const entry = (await p.astring()).toLowerCase();
+    if (!/^\/flags\/\\?[^\s"\\]+$/.test(entry)) p.fail(`invalid MODSEQ entry name ${entry}`);
+    p.sp();
+    const type = p.atom().toLowerCase();
+    if (type !== 'priv' && type !== 'shared' && type !== 'all')
+      p.fail(`invalid MODSEQ entry type ${type}`);
+    p.sp();
+  }
+  return { op: 'modseq', min: p.modSeq() };
+}
+
 /** KEYWORD flag-keyword; system flags and well-known keywords are bits. */
 function keywordKey(name: string, set: boolean): SearchKey {
   const bit = flagBit(name);
@@ -339,6 +365,7 @@ export function planSearch(key: SearchKey, env: SearchEnv): SearchPlan {
     need: Need.Row,
     keywords: false,
     headerFields: false,
+    modseq: false,
   };
   plan.matcher = bind(key, env, plan);
   return plan;
@@ -373,6 +400,7 @@ function notice(k: Leaf, plan: SearchPlan): void {
   if (n > plan.need) plan.need = n;
   if (k.op === 'keyword') plan.keywords = true;
   if (k.op === 'header') plan.headerFields = true;
+  if (k.op === 'modseq') plan.modseq = true;
 }
 
 function leafNeed(k: Leaf): Need {
@@ -427,7 +455,8 @@ export function toRanges(set: NumSetSpec, star: number): number[] {
   return out;
 }
 
-function inRanges(ranges: number[], v: number): boolean {
+/** Whether v lies in one of the sorted [lo, hi] pairs. */
+export function inRanges(ranges: number[], v: number): boolean {
   let lo = 0;
   let hi = ranges.length / 2 - 1;
   while (lo <= hi) {
@@ -468,6 +497,8 @@ export function evaluate(m: Matcher, f: MessageFacts): Tri {
       return compareDay(m.op.slice(5), utcDay(f.saveDate), m.day);
     case 'emailid':
       return tri(f.id === m.id);
+    case 'modseq':
+      return tri(f.modseq >= m.min);
     case 'older':
       return tri(f.internalDate < m.time);
     case 'younger':
@@ -550,134 +581,4 @@ export function dateHeaderDay(value: string): number | null {
   if (month < 0 || day < 1 || day > 31) return null;
   const t = Date.UTC(year, month, day);
   return new Date(t).getUTCDate() === day ? t : null;
-}
-
-// ---- searches the store can answer from its indexed columns ----
-
-/** Beyond this many UID ranges a filter is not worth building: evaluate in JS. */
-const MAX_FILTER_RANGES = 64;
-
-/**
- * The matcher as a store filter on flags, size, internal date and UID, or null when a key
- * needs more (keywords, headers, text, sent dates) or is impractical for the store.
- * Sequence ranges are translated to UID ranges through the session's numbering, which is
- * sorted, so each is one UID interval; numbers beyond the mailbox match nothing.
- */
-export function toFilter(
-  m: Matcher,
-  session: { length: number; at(i: number): number },
-): MessageFilter | null {
-  switch (m.op) {
-    case 'all':
-    case 'none':
-      return { op: m.op };
-    case 'flag':
-      return { op: 'flag', bit: m.bit, set: m.set };
-    case 'larger':
-    case 'smaller':
-      return { op: m.op, size: m.size };
-    case 'before':
-    case 'since':
-    case 'on':
-    case 'savedbefore':
-    case 'savedsince':
-    case 'savedon':
-      return { op: m.op, day: m.day };
-    // The store compares internal dates to the millisecond.
-    case 'older':
-      return { op: 'before', day: m.time };
-    case 'younger':
-      return { op: 'since', day: m.time };
-    case 'in': {
-      if (m.ranges.length / 2 > MAX_FILTER_RANGES) return null;
-      const ranges: number[] = [];
-      for (let i = 0; i < m.ranges.length; i += 2) {
-        let lo = m.ranges[i] as number;
-        let hi = m.ranges[i + 1] as number;
-        if (m.field === 'seq') {
-          lo = Math.max(lo, 1);
-          hi = Math.min(hi, session.length);
-          if (lo > hi) continue;
-          lo = session.at(lo - 1);
-          hi = session.at(hi - 1);
-        }
-        ranges.push(lo, hi);
-      }
-      return { op: 'uids', ranges };
-    }
-    case 'not': {
-      const f = toFilter(m.m, session);
-      return f && { op: 'not', filter: f };
-    }
-    case 'or': {
-      const a = toFilter(m.a, session);
-      const b = a && toFilter(m.b, session);
-      return b && { op: 'or', a: a!, b };
-    }
-    case 'and': {
-      const filters: MessageFilter[] = [];
-      for (const k of m.ms) {
-        const f = toFilter(k, session);
-        if (!f) return null;
-        filters.push(f);
-      }
-      return { op: 'and', filters };
-    }
-    default:
-      return null;
-  }
-}
-
-/** A search on flags, UIDs and sequence numbers only, compiled to a function. */
-export type FlagPredicate = (flags: number, uid: number, seq: number) => boolean;
-
-/**
- * The matcher as a predicate over flag bits, UID and sequence number, or null when a
- * key needs anything else (size, dates, keywords, headers, text).
- */
-export function toPredicate(m: Matcher): FlagPredicate | null {
-  switch (m.op) {
-    case 'all':
-      return () => true;
-    case 'none':
-      return () => false;
-    case 'flag': {
-      const bit = m.bit;
-      return m.set ? (f) => (f & bit) !== 0 : (f) => (f & bit) === 0;
-    }
-    case 'in': {
-      const r = m.ranges;
-      return m.field === 'uid' ? (_f, u) => inRanges(r, u) : (_f, _u, s) => inRanges(r, s);
-    }
-    case 'saved': {
-      const set = m.uids;
-      return (_f, u) => set.has(u);
-    }
-    case 'not': {
-      const a = toPredicate(m.m);
-      return a && ((f, u, s) => !a(f, u, s));
-    }
-    case 'or': {
-      const a = toPredicate(m.a);
-      const b = a && toPredicate(m.b);
-      return a && b && ((f, u, s) => a(f, u, s) || b(f, u, s));
-    }
-    case 'and': {
-      const ps: FlagPredicate[] = [];
-      for (const k of m.ms) {
-        const p = toPredicate(k);
-        if (!p) return null;
-        ps.push(p);
-      }
-      // The usual one or two keys without a loop per message.
-      if (ps.length === 1) return ps[0]!;
-      if (ps.length === 2) {
-        const [a, b] = ps as [FlagPredicate, FlagPredicate];
-        return (f, u, s) => a(f, u, s) && b(f, u, s);
-      }
-      return (f, u, s) => ps.every((p) => p(f, u, s));
-    }
-    default:
-      return null;
-  }
 }

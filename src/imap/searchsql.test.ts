@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { planSearch, evaluate, toFilter, toPredicate, YES, type SearchKey } from './searchkeys.js';
+import { planSearch, evaluate, YES, type SearchKey } from './searchkeys.js';
+import { toFilter, toPredicate } from './searchfilter.js';
 import { UidList } from './uids.js';
 import { tempStore } from '../store/testutil.js';
 import { Flag } from '../store/index.js';
@@ -32,6 +33,8 @@ const leaf: fc.Arbitrary<SearchKey> = fc.oneof(
     op: fc.constantFrom('savedbefore' as const, 'savedon' as const, 'savedsince' as const),
     day: fc.integer({ min: -2, max: 2 }).map((d) => TODAY + d * DAY),
   }),
+  // Each message is added in its own transaction; a few get later modseqs from STORE.
+  fc.record({ op: fc.constant('modseq' as const), min: fc.integer({ min: 0, max: 70 }) }),
   fc
     .array(fc.tuple(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 60 })), {
       minLength: 1,
@@ -83,7 +86,11 @@ test('the store filter and toPredicate select exactly what evaluate selects', as
     const gone = rows.filter((r) => r.uid % 4 === 0).map((r) => r.uid);
     await account.storeFlags(mb.id, gone, { mode: 'add', flags: Flag.Deleted }, null);
     await account.expunge(mb.id, gone, null);
-    const live = rows.filter((r) => r.uid % 4 !== 0);
+    await account.storeFlags(mb.id, [3, 7, 30], { mode: 'add', flags: Flag.Flagged }, null);
+    const now = new Map((await account.flagsOf(mb.id)).map((r) => [r.uid, r]));
+    const live = rows
+      .filter((r) => r.uid % 4 !== 0)
+      .map((r) => ({ ...r, flags: now.get(r.uid)!.flags, modseq: now.get(r.uid)!.modseq }));
     const session = new UidList(live.map((r) => r.uid));
     await fc.assert(
       fc.asyncProperty(key, async (k) => {
@@ -103,6 +110,7 @@ test('the store filter and toPredicate select exactly what evaluate selects', as
                 internalDate: r.internalDate,
                 saveDate: r.saveDate,
                 size: r.size,
+                modseq: r.modseq,
               }) === YES,
           )
           .map((r) => r.uid);

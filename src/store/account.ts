@@ -18,6 +18,7 @@ import * as queries from './queries.js';
 import * as outgoing from './outgoing.js';
 import * as reputation from './reputation.js';
 import * as rejects from './rejects.js';
+import * as modseq from './modseq.js';
 import { verifyAccount, type VerifyReport } from './verify.js';
 import type { Switchboard, Session } from './switchboard.js';
 import type { Mailbox, Message } from './rows.js';
@@ -33,6 +34,7 @@ export {
 export { DEFAULT_REJECTS_LIMITS, type RejectsLimits } from './rejects.js';
 export { FILES_PER_DIR } from './files.js';
 export { type FlagOp, type FlagResult } from './messages.js';
+export { type ChangesSince, type ChangedMessage } from './modseq.js';
 export { type InitialMailboxes } from './mailboxes.js';
 export { type NewMessage } from './adds.js';
 export {
@@ -125,8 +127,9 @@ export class Account {
     mailboxId: number,
     uids: readonly number[],
     detail: queries.RowDetail,
+    withModseq = false,
   ): Promise<queries.MessageRow[]> {
-    return queries.messageRows(this.core, mailboxId, uids, detail);
+    return queries.messageRows(this.core, mailboxId, uids, detail, withModseq);
   }
 
   /** Threading fields of live messages (THREAD, RFC 5256). */
@@ -205,6 +208,39 @@ export class Account {
   /** Highest modseq of any message (live or expunged) in a mailbox, or of the mailbox itself. */
   async mailboxHighestModseq(mailboxId: number): Promise<number> {
     return reads.mailboxHighestModseq(this.core, mailboxId);
+  }
+
+  /**
+   * The live UIDs of a mailbox (a new array) and its highest modseq, read together, so
+   * no change can fall between them (SELECT with CONDSTORE, RFC 7162 §3.1.2.1).
+   */
+  async selectView(mailboxId: number): Promise<{ uids: Uint32Array; highestModseq: number }> {
+    return {
+      uids: this.core.uidsAndFlags(mailboxId).uids.slice(),
+      highestModseq: reads.mailboxHighestModseq(this.core, mailboxId),
+    };
+  }
+
+  /** Messages changed, added or expunged in a mailbox after a modseq, up to `until` (RFC 7162). */
+  async changedSince(
+    mailboxId: number,
+    since: number,
+    until?: number,
+  ): Promise<modseq.ChangesSince> {
+    return modseq.changedSince(this.core, mailboxId, since, until);
+  }
+
+  /** The highest modseq of the live messages with these (ascending) UIDs; 0 for none. */
+  async maxModseq(mailboxId: number, uids: readonly number[]): Promise<number> {
+    return modseq.maxModseq(this.core, mailboxId, uids);
+  }
+
+  /** Whether a UID names a live or an expunged message, and its modseq; null for neither. */
+  async uidState(
+    mailboxId: number,
+    uid: number,
+  ): Promise<{ expunged: boolean; modseq: number } | null> {
+    return modseq.uidState(this.core, mailboxId, uid);
   }
 
   // ---- message reads ----

@@ -17,6 +17,8 @@ export type MessageRow = {
   /** Keywords; one shared empty array when none (do not modify). */
   keywords: string[];
   expunged: boolean;
+  /** Only when asked for (CONDSTORE, RFC 7162). */
+  modseq?: number;
   internalDate?: number;
   /** When the message was saved into its mailbox (RFC 8514), ms. */
   saveDate?: number;
@@ -38,6 +40,7 @@ export type SearchRow = {
   internalDate: number;
   saveDate: number;
   size: number;
+  modseq: number;
 };
 
 /** Columns as SQLite returns them. */
@@ -47,6 +50,7 @@ type RawRow = {
   flags: number;
   keywords: string;
   expunged: number;
+  modseq?: number;
   internalDate?: number;
   saveDate?: number;
   size?: number;
@@ -68,6 +72,7 @@ function decodeRow(r: RawRow): MessageRow {
     keywords: keywordList(r.keywords),
     expunged: r.expunged === 1,
   };
+  if (r.modseq !== undefined) out.modseq = r.modseq;
   if (r.internalDate !== undefined) out.internalDate = r.internalDate;
   if (r.saveDate !== undefined) out.saveDate = r.saveDate;
   if (r.size !== undefined) out.size = r.size;
@@ -91,6 +96,8 @@ export type MessageFilter =
   /** The same on the save date (RFC 8514). */
   | { op: 'savedbefore' | 'savedsince' | 'savedon'; day: number }
   | { op: 'uids'; ranges: readonly number[] }
+  /** CONDSTORE (RFC 7162 §3.1.5): a modseq at or above `min`. */
+  | { op: 'modseq'; min: number }
   | { op: 'not'; filter: MessageFilter }
   | { op: 'or'; a: MessageFilter; b: MessageFilter }
   | { op: 'and'; filters: readonly MessageFilter[] };
@@ -124,11 +131,14 @@ export function messageRows(
   mailboxId: number,
   uids: readonly number[],
   detail: RowDetail,
+  withModseq = false,
 ): MessageRow[] {
   if (uids.length === 0) return [];
   const first = uids[0] as number;
   const last = uids[uids.length - 1] as number;
-  const from = `SELECT ${COLUMNS[detail]} FROM messages WHERE mailbox_id = ?`;
+  // The modseq is not in the covering index of flag reads: read only when asked.
+  const cols = withModseq ? `${COLUMNS[detail]}, modseq` : COLUMNS[detail];
+  const from = `SELECT ${cols} FROM messages WHERE mailbox_id = ?`;
   if (last - first < 2 * uids.length) {
     // Dense: one range query, dropping UIDs not asked for.
     const sql = `${from} AND uid >= ? AND uid <= ? AND erased = 0 ORDER BY uid`;
@@ -233,7 +243,7 @@ export function searchRows(
 ): SearchRow[] {
   const rows = a
     .stmt(
-      'SELECT id, uid, flags, keywords, internal_date AS internalDate, save_date AS saveDate, size FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid',
+      'SELECT id, uid, flags, keywords, internal_date AS internalDate, save_date AS saveDate, size, modseq FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND expunged = 0 ORDER BY uid',
     )
     .all(mailboxId, first, last) as (Omit<SearchRow, 'keywords'> & { keywords: string })[];
   for (const r of rows) (r as unknown as SearchRow).keywords = keywordList(r.keywords);
@@ -284,6 +294,9 @@ export function filterSql(f: MessageFilter, params: number[]): string {
     case 'savedon':
       params.push(f.day, f.day + DAY);
       return '(save_date >= ? AND save_date < ?)';
+    case 'modseq':
+      params.push(f.min);
+      return 'modseq >= ?';
     case 'uids': {
       const parts: string[] = [];
       for (let i = 0; i < f.ranges.length; i += 2) {

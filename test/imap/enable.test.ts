@@ -15,11 +15,12 @@ describe('imap ENABLE', () => {
   test('ENABLED lists recognised, newly enabled capabilities only', async () => {
     const c = await Client.login(s);
     const r = await c.cmd('ENABLE X-UNKNOWN utf8=accept CONDSTORE');
-    assert.deepEqual(r.untagged, ['* ENABLED UTF8=ACCEPT']);
+    assert.deepEqual(r.untagged, ['* ENABLED UTF8=ACCEPT CONDSTORE']);
     assert.equal(r.tagged, 'OK ENABLE done');
     assert.deepEqual(await c.ok('ENABLE UTF8=ACCEPT imap4rev2 IMAP4rev2'), ['* ENABLED IMAP4rev2']);
     assert.deepEqual(await c.ok('ENABLE IMAP4REV2 UTF8=ACCEPT'), ['* ENABLED']);
-    assert.deepEqual(await c.ok('ENABLE QRESYNC METADATA'), ['* ENABLED']);
+    assert.deepEqual(await c.ok('ENABLE QRESYNC METADATA'), ['* ENABLED QRESYNC']);
+    assert.deepEqual(await c.ok('ENABLE QRESYNC CONDSTORE'), ['* ENABLED']);
     c.close();
   });
 

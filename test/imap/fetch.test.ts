@@ -550,7 +550,7 @@ describe('FETCH', () => {
     await bad('FETCH 1:3 FLAGS', 'message sequence number 3 above number of messages 2');
     await bad('FETCH 1 (FLAGS FOO)', 'unknown fetch attribute "FOO"');
     await bad('FETCH 1 (ALL)', 'unknown fetch attribute "ALL"');
-    await bad('FETCH 1 MODSEQ', 'unknown fetch attribute "MODSEQ"');
+    await bad('FETCH 1 FLAGS (FOO 1)', 'unknown FETCH modifier FOO');
     await bad('FETCH 1 (BODY[HEADER.FIELDS ()])', 'expected atom');
     await bad('FETCH 1 (BODY[HEADER.FIELDS])', 'expected space');
     await bad('FETCH 1 (BODY[MIME])', 'invalid section');

@@ -267,6 +267,11 @@ export class Client {
     return `A${++this.n}`;
   }
 
+  /** The tag of the command sent last. */
+  get lastTag(): string {
+    return `A${this.n}`;
+  }
+
   /** Sends `tag command` and returns all lines up to and including the tagged one. */
   async cmd(command: string): Promise<{ untagged: string[]; tagged: string; tag: string }> {
     const tag = this.nextTag();

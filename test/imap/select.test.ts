@@ -19,6 +19,12 @@ async function add(s: TestServer, a: Account, mailbox: string, flags: number, ke
   await p.cleanup();
 }
 
+/** The HIGHESTMODSEQ line of a mailbox (RFC 7162 §3.1.2.1: sent with every SELECT). */
+async function hms(a: Account, name: string): Promise<string> {
+  const mb = (await a.mailbox(name))!;
+  return `* OK [HIGHESTMODSEQ ${await a.mailboxHighestModseq(mb.id)}] highest modseq`;
+}
+
 describe('imap SELECT/EXAMINE', () => {
   let s: TestServer;
   let a: Account;
@@ -48,6 +54,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* OK [UNSEEN 2] first unseen',
       `* OK [UIDVALIDITY ${uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 4] predicted next UID',
+      await hms(a, 'Work'),
       `* OK [MAILBOXID (${workId})] mailbox id`,
       '* LIST () "/" "Work"',
     ]);
@@ -65,6 +72,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* 3 EXISTS',
       `* OK [UIDVALIDITY ${uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 4] predicted next UID',
+      await hms(a, 'Work'),
       `* OK [MAILBOXID (${workId})] mailbox id`,
       '* LIST () "/" "Work"',
     ]);
@@ -83,6 +91,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* 0 EXISTS',
       `* OK [UIDVALIDITY ${sent.uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 1] predicted next UID',
+      await hms(a, 'Sent'),
       `* OK [MAILBOXID (${mailboxObjectId(sent)})] mailbox id`,
       '* LIST (\\Sent) "/" "Sent"',
     ]);
@@ -100,6 +109,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* OK [UNSEEN 2] first unseen',
       `* OK [UIDVALIDITY ${uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 4] predicted next UID',
+      await hms(a, 'Work'),
       `* OK [MAILBOXID (${workId})] mailbox id`,
       '* LIST () "/" "Work"',
     ]);
@@ -124,6 +134,7 @@ describe('imap SELECT/EXAMINE', () => {
       '* 0 EXISTS',
       `* OK [UIDVALIDITY ${inbox.uidvalidity}] UIDs valid`,
       '* OK [UIDNEXT 1] predicted next UID',
+      await hms(a, 'Inbox'),
       `* OK [MAILBOXID (${mailboxObjectId(inbox)})] mailbox id`,
       '* LIST () "/" "Inbox"',
     ]);
@@ -224,16 +235,17 @@ describe('imap SELECT/EXAMINE', () => {
     u7.close();
   });
 
-  test('select parameters: none is supported', async () => {
+  test('select parameters: CONDSTORE and QRESYNC only, each once', async () => {
     const c = await Client.login(s);
-    assert.equal(
-      (await c.cmd('SELECT Work (CONDSTORE)')).tagged,
-      'BAD SELECT unrecognized syntax/command: unknown select parameter CONDSTORE',
-    );
-    assert.equal(
-      (await c.cmd('SELECT Work ()')).tagged,
-      'BAD SELECT unrecognized syntax/command: empty select parameter list',
-    );
+    const bad = 'BAD SELECT unrecognized syntax/command: ';
+    for (const [params, why] of [
+      ['(FOO)', 'unknown select parameter FOO'],
+      ['()', 'expected atom'],
+      ['(CONDSTORE CONDSTORE)', 'select parameter CONDSTORE given twice'],
+      ['(QRESYNC (1 1))', 'QRESYNC parameter without ENABLE QRESYNC'],
+    ]) {
+      assert.equal((await c.cmd(`SELECT Work ${params}`)).tagged, bad + why, params);
+    }
     assert.equal(
       (await c.cmd('SELECT')).tagged,
       'BAD SELECT unrecognized syntax/command: expected space',

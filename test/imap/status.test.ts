@@ -95,7 +95,7 @@ describe('imap STATUS', () => {
     const bad = 'BAD STATUS unrecognized syntax/command: ';
     const cases: [string, string][] = [
       ['INBOX (MESSAGES FOO)', 'unknown status attribute FOO'],
-      ['INBOX (HIGHESTMODSEQ)', 'unknown status attribute HIGHESTMODSEQ'],
+      ['INBOX (HIGHESTMODSEQS)', 'unknown status attribute HIGHESTMODSEQS'],
       ['INBOX ()', 'expected atom'],
       ['INBOX MESSAGES', 'expected "("'],
       ['INBOX', 'expected space'],

@@ -416,10 +416,19 @@ describe('imapflow', () => {
     const idling = watcher.idle();
     await waitFor('idle start', () => watcher.idling);
 
-    // Every mailbox event imapflow emits, in order.
+    // Every mailbox event imapflow emits, in order. imapflow enables CONDSTORE, so each
+    // flags event carries a MODSEQ: checked to rise, then left out of the comparisons.
     const events: [string, unknown][] = [];
+    const modseqs: bigint[] = [];
     for (const name of ['exists', 'flags', 'expunge']) {
-      watcher.on(name, (e: unknown) => events.push([name, e]));
+      watcher.on(name, (e: { modseq?: bigint }) => {
+        if (name === 'flags') {
+          assert.equal(typeof e.modseq, 'bigint');
+          modseqs.push(e.modseq!);
+          delete e.modseq;
+        }
+        events.push([name, e]);
+      });
     }
     const seq = before + 1;
 
@@ -448,6 +457,7 @@ describe('imapflow', () => {
       ['flags', { ...flagged, flags: new Set(['\\Flagged', '\\Deleted']) }],
       ['expunge', { path: 'INBOX', seq, vanished: false }],
     ]);
+    assert.ok(modseqs[0]! < modseqs[1]! && modseqs[1]! < modseqs[2]!, String(modseqs));
     assert.equal(watcher.idling, true);
 
     // The next command ends IDLE with DONE.
@@ -456,6 +466,71 @@ describe('imapflow', () => {
     assert.equal(watcher.idling, false);
     assert.equal(watcher.mailbox && watcher.mailbox.exists, before);
     await within(10_000, 'logout', Promise.all([watcher.logout(), writer.logout()]));
+  });
+
+  test('CONDSTORE and QRESYNC: a reconnecting client gets only what changed', async () => {
+    const first = client({ port: server.imaps.port, secure: true, qresync: true });
+    await within(10_000, 'connect', first.connect());
+    assert.ok(first.enabled.has('QRESYNC') && first.enabled.has('CONDSTORE'));
+    await first.mailboxCreate('Resync');
+    const uids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await first.append('Resync', PLAIN);
+      assert.ok(r && r.uid);
+      uids.push(r.uid);
+    }
+    const box = await first.mailboxOpen('Resync');
+    const { uidValidity, highestModseq } = box;
+    assert.equal(typeof highestModseq, 'bigint');
+    // CHANGEDSINCE at the current modseq: nothing.
+    const none = await first.fetchAll(
+      '1:*',
+      { flags: true },
+      { uid: true, changedSince: highestModseq! },
+    );
+    assert.equal(none.length, 0);
+    await first.logout();
+
+    // Meanwhile, another client flags one message and deletes another.
+    const other = imaps();
+    await within(10_000, 'connect', other.connect());
+    await other.mailboxOpen('Resync');
+    await other.messageFlagsAdd(String(uids[1]), ['\\Flagged'], { uid: true });
+    await other.messageDelete(String(uids[3]), { uid: true });
+    await other.logout();
+
+    const again = client({ port: server.imaps.port, secure: true, qresync: true });
+    await within(10_000, 'connect', again.connect());
+    const flags: { uid: number; flags: Set<string> }[] = [];
+    const expunged: { uid?: number; vanished: boolean; earlier?: boolean }[] = [];
+    again.on('flags', (e: { uid: number; flags: Set<string> }) => flags.push(e));
+    again.on('expunge', (e: { uid?: number; vanished: boolean; earlier?: boolean }) =>
+      expunged.push(e),
+    );
+    // The QRESYNC options imapflow takes, which its typings leave out.
+    const qresyncOpts = { uidValidity, changedSince: highestModseq } as object;
+    const reopened = await again.mailboxOpen('Resync', qresyncOpts);
+    assert.equal((reopened as { qresync?: boolean }).qresync, true);
+    assert.ok(reopened.highestModseq! > highestModseq!);
+    assert.deepEqual(
+      flags.map((f) => [f.uid, [...f.flags]]),
+      [[uids[1], ['\\Flagged']]],
+    );
+    assert.deepEqual(
+      expunged.map((e) => [e.uid, e.vanished, e.earlier]),
+      [[uids[3], true, true]],
+    );
+    // UID FETCH CHANGEDSINCE with VANISHED as imapflow sends it.
+    const changed = await again.fetchAll(
+      '1:*',
+      { flags: true },
+      { uid: true, changedSince: highestModseq! },
+    );
+    assert.deepEqual(
+      changed.map((m) => m.uid),
+      [uids[1]],
+    );
+    await again.logout();
   });
 });
 

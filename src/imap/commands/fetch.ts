@@ -8,6 +8,9 @@
 import type { Handler } from './types.js';
 import type { SelectedSession, Selected } from '../session.js';
 import { announceKeywords } from '../changes.js';
+import { condstoreOn, enableCondstore, qresyncOn, sendVanished } from '../condstore.js';
+import { inRanges, toRanges } from '../searchkeys.js';
+import type { NumSetSpec, Parser } from '../parser.js';
 import { emailObjectId, flagList, str } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
 import { Flag, type Message, type MessageRow } from '../../store/index.js';
@@ -39,6 +42,8 @@ type Row = {
   flags: number;
   keywords: string[];
   expunged: boolean;
+  /** Read only when the responses carry MODSEQ (0 otherwise). */
+  modseq: number;
   info: RowInfo | null;
   m: Message | null;
 };
@@ -78,14 +83,16 @@ async function lightRows(
   mailboxId: number,
   uids: number[],
   level: Exclude<RowLevel, 'full'>,
+  withModseq: boolean,
 ): Promise<Row[]> {
-  const rows = await c.account.messageRows(mailboxId, uids, level);
+  const rows = await c.account.messageRows(mailboxId, uids, level, withModseq);
   return rows.map((r) => ({
     id: r.id,
     uid: r.uid,
     flags: r.flags,
     keywords: r.keywords,
     expunged: r.expunged,
+    modseq: r.modseq ?? 0,
     info: level === 'flags' ? null : rowInfo(r),
     m: null,
   }));
@@ -99,6 +106,7 @@ async function fullRows(c: SelectedSession, mailboxId: number, uids: number[]): 
     flags: m.flags,
     keywords: m.keywords,
     expunged: m.expunged,
+    modseq: m.modseq,
     info: m,
     m,
   }));
@@ -109,12 +117,15 @@ async function readRows(
   mailboxId: number,
   uids: number[],
   level: RowLevel,
+  withModseq: boolean,
 ): Promise<Row[]> {
-  return level === 'full' ? fullRows(c, mailboxId, uids) : lightRows(c, mailboxId, uids, level);
+  return level === 'full'
+    ? fullRows(c, mailboxId, uids)
+    : lightRows(c, mailboxId, uids, level, withModseq);
 }
 
 /** Items answered from the flag columns (and the row id). */
-const FLAG_LEVEL = new Set(['uid', 'flags', 'emailid', 'threadid']);
+const FLAG_LEVEL = new Set(['uid', 'flags', 'emailid', 'threadid', 'modseq']);
 
 /** The least FETCH must read for the items. */
 function rowLevel(items: FetchItem[]): RowLevel {
@@ -184,6 +195,7 @@ function simpleItem(row: Row, kind: SimpleKind, opts: FetchRenderOptions): strin
   if (kind === 'uid') return `UID ${row.uid}`;
   if (kind === 'flags') return `FLAGS ${flagList(row.flags, row.keywords)}`;
   if (kind === 'emailid') return `EMAILID (${emailObjectId(row.id)})`;
+  if (kind === 'modseq') return `MODSEQ (${row.modseq})`;
   // RFC 8474 §5.2: NIL where the server does not assign thread ids.
   if (kind === 'threadid') return 'THREADID NIL';
   const info = row.info;
@@ -211,6 +223,7 @@ async function messagePieces(
   row: Row,
   items: FetchItem[],
   addFlags: boolean,
+  addModseq: boolean,
   opts: FetchRenderOptions,
 ): Promise<Piece[]> {
   const out: Piece[] = [];
@@ -244,6 +257,7 @@ async function messagePieces(
   }
   // RFC 9051 §6.4.5: a flag change from an implicit \Seen is reported.
   if (addFlags) s += ` FLAGS ${flagList(row.flags, row.keywords)}`;
+  if (addModseq) s += ` MODSEQ (${row.modseq})`;
   out.push(s);
   return out;
 }
@@ -286,6 +300,7 @@ async function markSeen(c: SelectedSession, sel: Selected, rows: Row[]): Promise
     if (x) {
       r.flags = x.flags;
       r.keywords = x.keywords;
+      r.modseq = x.modseq;
     }
   }
   return new Set(res.changed);
@@ -318,6 +333,61 @@ async function previews(c: SelectedSession, rows: Row[]): Promise<Map<number, st
   return out;
 }
 
+/** fetch-modifiers (RFC 4466 §2.4): CHANGEDSINCE (RFC 7162 §3.1.4.1), VANISHED (§3.2.6). */
+type FetchModifiers = { changedSince: number | null; vanished: boolean };
+
+function parseModifiers(c: SelectedSession, p: Parser, isUid: boolean): FetchModifiers {
+  const out: FetchModifiers = { changedSince: null, vanished: false };
+  if (!p.take(' ')) return out;
+  p.expect('(');
+  const seen = new Set<string>();
+  do {
+    const m = p.atom().toUpperCase();
+    if (seen.has(m)) p.fail(`FETCH modifier ${m} given twice`);
+    seen.add(m);
+    if (m === 'CHANGEDSINCE') {
+      p.sp();
+      // mod-sequence-value is at least 1; some clients send 0 for "everything".
+      out.changedSince = p.modSeq();
+    } else if (m === 'VANISHED') {
+      // RFC 7162 §3.2.6: UID FETCH only, once QRESYNC is enabled, with CHANGEDSINCE.
+      if (!isUid) p.fail('VANISHED is a UID FETCH modifier');
+      if (!qresyncOn(c)) p.fail('VANISHED without ENABLE QRESYNC');
+      out.vanished = true;
+    } else p.fail(`unknown FETCH modifier ${m}`);
+  } while (p.take(' '));
+  p.expect(')');
+  if (out.vanished && out.changedSince === null) p.fail('VANISHED without CHANGEDSINCE');
+  return out;
+}
+
+/**
+ * CHANGEDSINCE (RFC 7162 §3.1.4.1): of the messages asked for, those changed after the
+ * modseq. With VANISHED (§3.2.6), first "VANISHED (EARLIER)" for the UIDs of the set
+ * expunged after it; those still in the session's numbering are left to the VANISHED
+ * that removes them from it.
+ */
+async function changedOnly(
+  c: SelectedSession,
+  sel: Selected,
+  spec: NumSetSpec,
+  uids: number[],
+  mods: FetchModifiers,
+): Promise<number[]> {
+  const ch = await c.account.changedSince(sel.mailbox.id, mods.changedSince ?? 0);
+  const changed = new Set(ch.changed.map((m) => m.uid));
+  if (mods.vanished) {
+    // "*" as the highest UID ever given, so a set like "1:*" covers the last ones gone.
+    const ranges = toRanges(spec, Math.max(sel.uids.last(), sel.mailbox.uidnext - 1));
+    const saved = spec.saved ? new Set(sel.searchResult ?? []) : null;
+    const gone = ch.vanished.filter(
+      (u) => (saved ? saved.has(u) : inRanges(ranges, u)) && sel.uids.indexOf(u) < 0,
+    );
+    if (gone.length > 0) sendVanished(c, gone, true);
+  }
+  return uids.filter((u) => changed.has(u));
+}
+
 // RFC 9051 §6.4.5 FETCH (BINARY from RFC 3516 §4.2), §6.4.9 UID FETCH; syntax §9 "fetch",
 // "fetch-att".
 export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) => {
@@ -326,13 +396,23 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
   const spec = p.sequenceSet();
   p.sp();
   const items = await parseFetchAtts(p);
+  const mods = parseModifiers(c, p, isUid);
   p.end();
   const sel = await c.requireSelected();
-  const uids = c.resolveSet(spec, isUid);
+  let uids = c.resolveSet(spec, isUid);
+  const wantsModseq = items.some((i) => i.kind === 'modseq');
+  // CONDSTORE enabling commands (RFC 7162 §3.1).
+  if (wantsModseq || mods.changedSince !== null) await enableCondstore(c);
+  if (mods.changedSince !== null) uids = await changedOnly(c, sel, spec, uids, mods);
   // RFC 9051 §6.4.9: UID FETCH responses always include UID.
   if (isUid && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });
   const level = rowLevel(items);
   const setsSeen = !sel.readonly && items.some((i) => i.kind === 'section' && !i.peek);
+  // MODSEQ goes with every response to CHANGEDSINCE (RFC 7162 §3.1.4.1) and to UID FETCH
+  // under QRESYNC (§3.2.4), and with a \Seen set by this FETCH under CONDSTORE (§3.1).
+  const modseqAlways = !wantsModseq && (mods.changedSince !== null || (isUid && qresyncOn(c)));
+  const modseqOnSeen = !wantsModseq && !modseqAlways && setsSeen && condstoreOn(c);
+  const withModseq = wantsModseq || modseqAlways || modseqOnSeen;
   const wantsFlags = items.some((i) => i.kind === 'flags');
   const wantsPreview = items.some((i) => i.kind === 'preview');
   // message/global is described as a message to clients that enabled UTF-8.
@@ -340,7 +420,7 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
   for (let i = 0; i < uids.length; i += BATCH) {
     if (i > 0) await nextTick();
     const batch = uids.slice(i, i + BATCH);
-    const rows = await readRows(c, sel.mailbox.id, batch, level);
+    const rows = await readRows(c, sel.mailbox.id, batch, level, withModseq);
     checkBinary(rows, items);
     const changed = setsSeen ? await markSeen(c, sel, rows) : new Set<number>();
     if (wantsPreview) opts.previews = await previews(c, rows);
@@ -352,7 +432,9 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
     for (const row of rows) {
       const seq = sel.uids.indexOf(row.uid) + 1;
       if (seq === 0) continue;
-      const pieces = await messagePieces(c, row, items, !wantsFlags && changed.has(row.uid), opts);
+      const seen = changed.has(row.uid);
+      const addModseq = modseqAlways || (modseqOnSeen && seen);
+      const pieces = await messagePieces(c, row, items, !wantsFlags && seen, addModseq, opts);
       await writeMessage(c, seq, pieces);
       await c.flushIfLarge();
     }

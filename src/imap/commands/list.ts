@@ -7,7 +7,7 @@ import { ParseError, type Parser } from '../parser.js';
 import { mailboxName } from '../response.js';
 import type { Mailbox } from '../../store/index.js';
 import { NameMatcher } from './listpattern.js';
-import { parseStatusAttrs, statusLineOf } from './mailboxstatus.js';
+import { parseStatusAttrs, statusEnables, statusLineOf } from './mailboxstatus.js';
 
 /** The names that have children, for \HasChildren (RFC 5258 §4). */
 function parentNames(names: Iterable<string>): Set<string> {
@@ -104,6 +104,7 @@ export const list: Handler<AuthSession> = async (c, _tag, p) => {
     cmd.ref,
     cmd.patterns.filter((x) => x !== ''),
   );
+  await statusEnables(c, cmd.statusAttrs);
   const withSubscribed = cmd.ret.has('SUBSCRIBED') || cmd.sel.has('SUBSCRIBED');
   const items = await listItems(c, matcher, cmd.sel, withSubscribed);
   for (let i = 0; i < items.length; i++) {

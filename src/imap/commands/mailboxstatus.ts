@@ -4,6 +4,7 @@ import type { AuthSession } from '../session.js';
 import { ParseError, type Parser } from '../parser.js';
 import { mailboxName, mailboxObjectId } from '../response.js';
 import type { Mailbox } from '../../store/index.js';
+import { enableCondstore } from '../condstore.js';
 
 const STATUS_ATTRS = [
   'MESSAGES',
@@ -16,6 +17,7 @@ const STATUS_ATTRS = [
   'APPENDLIMIT',
   'MAILBOXID',
   'DELETED-STORAGE',
+  'HIGHESTMODSEQ',
 ];
 
 /** "(" status-att *(SP status-att) ")" (RFC 9051 §9), upper-cased. */
@@ -31,11 +33,11 @@ export function parseStatusAttrs(p: Parser): string[] {
   return attrs;
 }
 
-/**
- * The untagged STATUS response for a mailbox, without "* ". DELETED-STORAGE (RFC 9208
- * §4.3.2, in KiB like the STORAGE resource) needs a read: see statusLineOf.
- */
-export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[], deletedSize = 0): string {
+/** What some attributes need read beyond the mailbox's counts. */
+type StatusReads = { deletedSize: number; highestModseq: number };
+
+/** The untagged STATUS response for a mailbox, without "* ". */
+function statusLine(c: AuthSession, mb: Mailbox, attrs: string[], r: StatusReads): string {
   const v = (a: string): number | string => {
     switch (a) {
       case 'MESSAGES':
@@ -53,7 +55,10 @@ export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[], deleted
       case 'APPENDLIMIT':
         return c.ctx.limits.maxMessageSize;
       case 'DELETED-STORAGE':
-        return Math.ceil(deletedSize / 1024);
+        // RFC 9208 §4.3.2, in KiB like the STORAGE resource.
+        return Math.ceil(r.deletedSize / 1024);
+      case 'HIGHESTMODSEQ':
+        return r.highestModseq; // RFC 7162 §3.1.7
       case 'MAILBOXID':
         return `(${mailboxObjectId(mb)})`; // RFC 8474 §4.2
       default:
@@ -63,8 +68,16 @@ export function statusLine(c: AuthSession, mb: Mailbox, attrs: string[], deleted
   return `STATUS ${mailboxName(mb.name, c.utf8)} (${attrs.map((a) => `${a} ${v(a)}`).join(' ')})`;
 }
 
-/** statusLine, reading what the attributes need beyond the mailbox's counts. */
+/** The STATUS response, reading what the attributes need beyond the mailbox's counts. */
 export async function statusLineOf(c: AuthSession, mb: Mailbox, attrs: string[]): Promise<string> {
-  const deleted = attrs.includes('DELETED-STORAGE') ? await c.account.deletedSize(mb.id) : 0;
-  return statusLine(c, mb, attrs, deleted);
+  const deletedSize = attrs.includes('DELETED-STORAGE') ? await c.account.deletedSize(mb.id) : 0;
+  const highestModseq = attrs.includes('HIGHESTMODSEQ')
+    ? await c.account.mailboxHighestModseq(mb.id)
+    : 0;
+  return statusLine(c, mb, attrs, { deletedSize, highestModseq });
+}
+
+/** Asking for HIGHESTMODSEQ is a CONDSTORE enabling command (RFC 7162 §3.1). */
+export async function statusEnables(c: AuthSession, attrs: string[]): Promise<void> {
+  if (attrs.includes('HIGHESTMODSEQ')) await enableCondstore(c);
 }

@@ -15,6 +15,7 @@ import {
 } from '../../message/index.js';
 import { compactSet } from '../uids.js';
 import { quote } from '../response.js';
+import { enableCondstore } from '../condstore.js';
 import {
   NO,
   UNKNOWN,
@@ -32,9 +33,8 @@ import {
   type ReturnOption,
   type SearchKey,
   type SearchPlan,
-  toFilter,
-  toPredicate,
 } from '../searchkeys.js';
+import { toFilter, toPredicate } from '../searchfilter.js';
 
 const BATCH = 200;
 
@@ -55,9 +55,12 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
       maxUid: sel.uids.last(),
       saved: sel.searchResult,
     });
+    // A CONDSTORE enabling command (RFC 7162 §3.1).
+    if (plan.modseq) await enableCondstore(c);
     const found = await runSearch(c, sel, plan);
     if (returns && saving) sel.searchResult = savedResult(found.uids, returns);
-    await respond(c, tag, isUid, returns, isUid ? found.uids : found.seqs);
+    const modseq = plan.modseq ? await resultModseq(c, sel, found.uids, returns) : 0;
+    await respond(c, tag, isUid, returns, isUid ? found.uids : found.seqs, modseq);
   } catch (e) {
     // A failed SEARCH with SAVE leaves an empty saved result (RFC 5182 §2.1).
     if (saving && c.selected) c.selected.searchResult = [];
@@ -81,15 +84,45 @@ export async function parseCharsetKeys(p: Parser, utf8: boolean): Promise<Search
   return keys.length === 1 ? (keys[0] as SearchKey) : { op: 'and', keys };
 }
 
-/** The messages of the selected mailbox that `key` selects, ascending. */
-export async function searchSelected(c: SelectedSession, key: SearchKey): Promise<Found> {
+/**
+ * The messages of the selected mailbox that `key` selects, ascending, and with a MODSEQ
+ * key the highest modseq among them (RFC 7162 §3.1.9), else 0.
+ */
+export async function searchSelected(
+  c: SelectedSession,
+  key: SearchKey,
+): Promise<Found & { modseq: number }> {
   const sel = await c.requireSelected();
   const plan = planSearch(key, {
     count: sel.uids.length,
     maxUid: sel.uids.last(),
     saved: sel.searchResult,
   });
-  return runSearch(c, sel, plan);
+  if (plan.modseq) await enableCondstore(c);
+  const found = await runSearch(c, sel, plan);
+  const modseq = plan.modseq ? await resultModseq(c, sel, found.uids, null) : 0;
+  return { ...found, modseq };
+}
+
+/**
+ * RFC 7162 §3.1.6, §3.1.10: the highest modseq of the messages a SEARCH with a MODSEQ
+ * key returns: of all found, or of those MIN and MAX name when only they are returned.
+ */
+async function resultModseq(
+  c: SelectedSession,
+  sel: Selected,
+  uids: number[],
+  returns: Set<ReturnOption> | null,
+): Promise<number> {
+  if (uids.length === 0) return 0;
+  let of = uids;
+  if (returns && !returns.has('ALL') && !returns.has('COUNT')) {
+    of = [];
+    if (returns.has('MIN')) of.push(uids[0] as number);
+    if (returns.has('MAX') && uids.length > (of.length > 0 ? 1 : 0))
+      of.push(uids[uids.length - 1] as number);
+  }
+  return c.account.maxModseq(sel.mailbox.id, of);
 }
 
 // ---- evaluation over the store ----
@@ -177,6 +210,7 @@ function factsOf(r: SearchRow, seq: number, plan: SearchPlan): MessageFacts {
     internalDate: r.internalDate,
     saveDate: r.saveDate,
     size: r.size,
+    modseq: r.modseq,
   };
 }
 
@@ -276,8 +310,9 @@ async function respond(
   isUid: boolean,
   returns: Set<ReturnOption> | null,
   nums: number[],
+  modseq: number,
 ): Promise<void> {
-  if (returns === null && !c.rev2) return searchResponse(c, nums);
+  if (returns === null && !c.rev2) return searchResponse(c, 'SEARCH', nums, modseq);
   // IMAP4rev2 answers ESEARCH ALL when no RETURN is given (RFC 9051 §6.4.4).
   const opts = returns ?? new Set<ReturnOption>(['ALL']);
   const items: string[] = [];
@@ -285,18 +320,28 @@ async function respond(
   if (opts.has('MAX') && nums.length > 0) items.push(`MAX ${nums[nums.length - 1]}`);
   if (opts.has('COUNT')) items.push(`COUNT ${nums.length}`);
   if (opts.has('ALL') && nums.length > 0) items.push(`ALL ${compactSet(nums)}`);
+  if (modseq > 0) items.push(`MODSEQ ${modseq}`);
   // SAVE alone returns nothing (RFC 5182 §2.1).
   if (opts.size === 1 && opts.has('SAVE')) return;
   const uid = isUid ? ' UID' : '';
   c.untagged(`ESEARCH (TAG ${quote(tag)})${uid}${items.map((x) => ' ' + x).join('')}`);
 }
 
-/** "* SEARCH n n n" (RFC 3501 §7.2.5), written in pieces so a long list streams. */
-async function searchResponse(c: SelectedSession, nums: number[]): Promise<void> {
-  c.send('* SEARCH');
+/**
+ * "* SEARCH n n n" (RFC 3501 §7.2.5) or "* SORT n n n" (RFC 5256 §4), with "(MODSEQ m)"
+ * after a MODSEQ key found messages (RFC 7162 §3.1.6, §3.1.9); written in pieces so a
+ * long list streams.
+ */
+export async function searchResponse(
+  c: SelectedSession,
+  name: 'SEARCH' | 'SORT',
+  nums: number[],
+  modseq: number,
+): Promise<void> {
+  c.send(`* ${name}`);
   for (let i = 0; i < nums.length; i += 1000) {
     c.send(' ' + nums.slice(i, i + 1000).join(' '));
     await c.flushIfLarge();
   }
-  c.send('\r\n');
+  c.send(modseq > 0 ? ` (MODSEQ ${modseq})\r\n` : '\r\n');
 }

@@ -2,11 +2,11 @@
 // UID EXPUNGE (RFC 4315), STORE, COPY (with COPYUID), MOVE (RFC 6851).
 import type { Handler } from './types.js';
 import type { ImapSession, SelectedSession } from '../session.js';
-import { ParseError } from '../parser.js';
+import { ParseError, type Parser } from '../parser.js';
 import { UserError } from '../errors.js';
-import { announceKeywords, applyChanges } from '../changes.js';
+import { announceKeywords, applyChanges, flagsFetch, reportExpunged } from '../changes.js';
+import { condstoreOn, enableCondstore, qresyncOn } from '../condstore.js';
 import { compactSet } from '../uids.js';
-import { flagList } from '../response.js';
 import { flagBit, isStoreError } from '../../store/index.js';
 
 // RFC 3501 §6.4.1 CHECK (not in RFC 9051); syntax RFC 3501 §9 "command-select". Nothing
@@ -41,20 +41,25 @@ function unselectNow(c: ImapSession): void {
   c.state = 'auth';
 }
 
-async function doExpunge(c: SelectedSession, uids: number[]): Promise<void> {
+/** The tagged OK's code after an expunge or move: the mailbox's new HIGHESTMODSEQ. */
+async function highestModseqCode(c: SelectedSession): Promise<string> {
+  return `[HIGHESTMODSEQ ${await c.account.mailboxHighestModseq(c.selected.mailbox.id)}]`;
+}
+
+async function doExpunge(c: SelectedSession, uids: number[]): Promise<string | void> {
   const sel = await c.requireSelected(true);
   const r = await c.account.expunge(sel.mailbox.id, uids, c.session);
-  for (const uid of r.uids) {
-    const i = sel.uids.remove(uid);
-    if (i >= 0) c.untagged(`${i + 1} EXPUNGE`);
-  }
+  reportExpunged(c, sel, r.uids);
+  // RFC 7162 §3.2.7, §3.2.9: with CONDSTORE on, the modseq the expunge reached, which no
+  // FETCH can carry.
+  if (condstoreOn(c)) return highestModseqCode(c);
 }
 
 // RFC 9051 §6.4.3 EXPUNGE; syntax §9 "expunge".
 export const expunge: Handler<SelectedSession> = async (c, _tag, p) => {
   p.end();
   // Only messages this session knows: others are not in its numbering yet.
-  await doExpunge(c, (await c.requireSelected(true)).uids.toArray());
+  return doExpunge(c, (await c.requireSelected(true)).uids.toArray());
 };
 
 // RFC 9051 §6.4.9 and RFC 4315 §2.1 UID EXPUNGE; syntax RFC 9051 §9 "uid-expunge".
@@ -62,20 +67,37 @@ export const uidExpunge: Handler<SelectedSession> = async (c, _tag, p) => {
   p.sp();
   const spec = p.sequenceSet();
   p.end();
-  await doExpunge(c, c.resolveSet(spec, true));
+  return doExpunge(c, c.resolveSet(spec, true));
 };
 
 // ---- STORE ----
 
 const STORABLE_SYSTEM = new Set(['\\seen', '\\answered', '\\flagged', '\\deleted', '\\draft']);
 
-// RFC 9051 §6.4.6 STORE, §6.4.9 UID STORE; syntax §9 "store".
+/** store-modifiers (RFC 4466 §2.5): only UNCHANGEDSINCE (RFC 7162 §3.1.3) is known. */
+function storeModifiers(p: Parser): number | undefined {
+  if (!p.take('(')) return undefined;
+  let unchangedSince: number | undefined;
+  do {
+    const m = p.atom().toUpperCase();
+    if (m !== 'UNCHANGEDSINCE') p.fail(`unknown STORE modifier ${m}`);
+    if (unchangedSince !== undefined) p.fail('UNCHANGEDSINCE given twice');
+    p.sp();
+    unchangedSince = p.modSeq();
+  } while (p.take(' '));
+  p.expect(')');
+  p.sp();
+  return unchangedSince;
+}
+
+// RFC 9051 §6.4.6 STORE, §6.4.9 UID STORE, RFC 7162 §3.1.3 UNCHANGEDSINCE; syntax RFC 9051
+// §9 "store", RFC 7162 §7 "store-modifier".
 export const store: Handler<SelectedSession> = async (c, _tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
   const spec = p.sequenceSet();
   p.sp();
-  if (p.peek('(')) throw new ParseError('store modifiers (UNCHANGEDSINCE) are not supported');
+  const unchangedSince = storeModifiers(p);
   let mode: 'set' | 'add' | 'remove' = 'set';
   if (p.take('+')) mode = 'add';
   else if (p.take('-')) mode = 'remove';
@@ -103,25 +125,37 @@ export const store: Handler<SelectedSession> = async (c, _tag, p, name) => {
   }
   const sel = await c.requireSelected(true);
   const uids = c.resolveSet(spec, isUid);
+  // A CONDSTORE enabling command (RFC 7162 §3.1).
+  if (unchangedSince !== undefined) await enableCondstore(c);
   if (uids.length === 0) return;
-  const r = await c.account.storeFlags(
-    sel.mailbox.id,
-    uids,
-    { mode, flags: bits, keywords },
-    c.session,
-  );
-  if (silent) return;
-  announceKeywords(
-    c,
-    r.messages.flatMap((m) => m.keywords),
-  );
+  const op = {
+    mode,
+    flags: bits,
+    keywords,
+    ...(unchangedSince !== undefined && { unchangedSince }),
+  };
+  const r = await c.account.storeFlags(sel.mailbox.id, uids, op, c.session);
+  const changed = new Set(r.changed);
+  if (!silent) {
+    announceKeywords(
+      c,
+      r.messages.flatMap((m) => m.keywords),
+    );
+  }
   for (const m of r.messages) {
     const i = sel.uids.indexOf(m.uid);
     if (i < 0) continue;
     // UID is always included: UID STORE needs it (RFC 9051 §6.4.9), and for STORE it
-    // spares the client a sequence-number lookup.
-    c.untagged(`${i + 1} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags, m.keywords)})`);
+    // spares the client a sequence-number lookup. With .SILENT and CONDSTORE, a changed
+    // message's new MODSEQ is still sent (RFC 7162 §3.1.3), without its flags.
+    if (!silent) c.untagged(flagsFetch(c, i + 1, m));
+    else if (condstoreOn(c) && changed.has(m.uid))
+      c.untagged(`${i + 1} FETCH (UID ${m.uid} MODSEQ (${m.modseq}))`);
   }
+  // RFC 7162 §3.1.3: the messages left alone because they changed after UNCHANGEDSINCE.
+  if (r.modified.length === 0) return;
+  const nums = isUid ? r.modified : r.modified.map((u) => sel.uids.indexOf(u) + 1);
+  return `[MODIFIED ${compactSet(nums.filter((n) => n > 0).sort((a, b) => a - b))}]`;
 };
 
 // ---- COPY / MOVE ----
@@ -178,14 +212,13 @@ export const move: Handler<SelectedSession> = async (c, _tag, p, name) => {
   c.untagged(
     `OK [COPYUID ${r.uidvalidity} ${compactSet(r.srcUids)} ${compactSet(r.dstUids)}] moved`,
   );
-  for (const uid of r.srcUids) {
-    const i = sel.uids.remove(uid);
-    if (i >= 0) c.untagged(`${i + 1} EXPUNGE`);
-  }
+  reportExpunged(c, sel, r.srcUids);
   if (dst.id === sel.mailbox.id) {
     // Into the selected mailbox (RFC 6851 §3.3): the messages are back under new UIDs.
     if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
     for (const u of r.dstUids) sel.uids.append(u);
     c.untagged(`${sel.uids.length} EXISTS`);
   }
+  // With QRESYNC, RFC 6851 has MOVE end like UID EXPUNGE (RFC 7162 §3.2.9).
+  if (qresyncOn(c)) return highestModseqCode(c);
 };

@@ -6,7 +6,7 @@ import type { SelectedSession } from '../session.js';
 import { ParseError, type Parser } from '../parser.js';
 import { quote } from '../response.js';
 import { parseReturnOptions, type ReturnOption, type SearchKey } from '../searchkeys.js';
-import { parseCharsetKeys, searchSelected } from './search.js';
+import { parseCharsetKeys, searchResponse, searchSelected } from './search.js';
 import { casemap, sentDate } from '../sortkeys.js';
 import {
   baseSubject,
@@ -97,8 +97,15 @@ function sortValue(k: SortKey, r: MessageRow, env: Envelope | undefined): string
   }
 }
 
-/** The search's messages in sort order, as UIDs and sequence numbers. */
-async function sorted(c: SelectedSession, criteria: Criterion[], key: SearchKey): Promise<Item[]> {
+/**
+ * The search's messages in sort order, as UIDs and sequence numbers, and with a MODSEQ
+ * key their highest modseq (else 0).
+ */
+async function sorted(
+  c: SelectedSession,
+  criteria: Criterion[],
+  key: SearchKey,
+): Promise<{ items: Item[]; modseq: number }> {
   const sel = await c.requireSelected();
   const found = await searchSelected(c, key);
   const needEnvelope = criteria.some((x) => x.key !== 'ARRIVAL' && x.key !== 'SIZE');
@@ -130,7 +137,7 @@ async function sorted(c: SelectedSession, criteria: Criterion[], key: SearchKey)
     // RFC 5256 §3: ties go by sequence number, whatever REVERSE says.
     return a.seq - b.seq;
   });
-  return items;
+  return { items, modseq: found.modseq };
 }
 
 /** A list in its order, ascending runs written as ranges (RFC 5267 §3.2 ALL). */
@@ -155,17 +162,10 @@ export const sortHandler: Handler<SelectedSession> = async (c, tag, p, name) => 
   p.sp();
   const key = await parseCharsetKeys(p, c.utf8);
   if (returns?.has('SAVE')) throw new ParseError('SAVE is not supported with SORT');
-  const items = await sorted(c, criteria, key);
+  const { items, modseq } = await sorted(c, criteria, key);
   const nums = items.map((x) => (isUid ? x.uid : x.seq));
-  if (returns === null) {
-    c.send('* SORT');
-    for (let i = 0; i < nums.length; i += 1000) {
-      c.send(' ' + nums.slice(i, i + 1000).join(' '));
-      await c.flushIfLarge();
-    }
-    c.send('\r\n');
-    return;
-  }
+  // RFC 7162 §3.1.9: "(MODSEQ n)" when a MODSEQ key found messages.
+  if (returns === null) return searchResponse(c, 'SORT', nums, modseq);
   const opts = returns.size === 0 ? new Set<ReturnOption>(['ALL']) : returns;
   const parts: string[] = [];
   // RFC 5267 §3.2: MIN and MAX are the first and last in sort order.
@@ -173,6 +173,8 @@ export const sortHandler: Handler<SelectedSession> = async (c, tag, p, name) => 
   if (opts.has('MAX') && nums.length > 0) parts.push(`MAX ${nums[nums.length - 1]}`);
   if (opts.has('COUNT')) parts.push(`COUNT ${nums.length}`);
   if (opts.has('ALL') && nums.length > 0) parts.push(`ALL ${orderedSet(nums)}`);
+  // RFC 7162 §3.1.10 with RFC 5267: the highest modseq of the messages found.
+  if (modseq > 0) parts.push(`MODSEQ ${modseq}`);
   const uid = isUid ? ' UID' : '';
   c.untagged(`ESEARCH (TAG ${quote(tag)})${uid}${parts.map((x) => ' ' + x).join('')}`);
 };

@@ -2,9 +2,9 @@
 import type { Handler } from './types.js';
 import type { AuthSession } from '../session.js';
 import { UserError } from '../errors.js';
-import { parseStatusAttrs, statusLineOf } from './mailboxstatus.js';
+import { parseStatusAttrs, statusEnables, statusLineOf } from './mailboxstatus.js';
 
-// RFC 9051 §6.3.11 STATUS; syntax §9 "status".
+// RFC 9051 §6.3.11 STATUS (HIGHESTMODSEQ: RFC 7162 §3.1.7); syntax §9 "status".
 export const status: Handler<AuthSession> = async (c, _tag, p) => {
   p.sp();
   const name = await p.mailbox();
@@ -13,5 +13,6 @@ export const status: Handler<AuthSession> = async (c, _tag, p) => {
   p.end();
   const mb = await c.account.mailbox(name);
   if (!mb) throw new UserError('NONEXISTENT', 'mailbox does not exist');
+  await statusEnables(c, attrs);
   c.untagged(await statusLineOf(c, mb, attrs));
 };
