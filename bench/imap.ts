@@ -1,10 +1,9 @@
 // IMAP benchmark (`npm run bench:imap`): command throughput and latency from concurrent
-// clients, SELECT and FETCH on a 100,000-message mailbox, and server memory per idle
-// IMAPS connection. The server runs in a child process (this file with `--server`) so
+// clients, SELECT, FETCH, QRESYNC, SORT and THREAD on a 100,000-message mailbox, and
+// server memory per idle IMAPS connection. The server runs in a child process (this file with `--server`) so
 // that its memory and CPU are measured alone; the clients run here.
 // TIDINGS_BENCH_PROF=<dir> writes a CPU profile of the server (node --cpu-prof) there.
 import { execFileSync } from 'node:child_process';
-import tls from 'node:tls';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +30,8 @@ import {
   verdict,
   type TrackReport,
 } from './serverproc.js';
+import { ImapClient } from './imapclient.js';
+import { CHANGED_PERCENT, benchResync, touchMailbox } from './imapresync.js';
 
 const PASSWORD = 'benchbench';
 
@@ -159,6 +160,7 @@ type MemReport = {
 
 type Request =
   | { op: 'build'; account: string; mailbox: string; count: number; seed: number }
+  | { op: 'touch'; account: string; mailbox: string; percent: number }
   | { op: 'mem' | 'trackStart' | 'trackStop' | 'stop' };
 
 type BenchServer = { store: Store; server: ImapServer; close(): Promise<void> };
@@ -271,6 +273,8 @@ async function serverMain(): Promise<void> {
     switch (req.op) {
       case 'build':
         return buildMailbox(s.store, req.account, req.mailbox, req.count, req.seed);
+      case 'touch':
+        return touchMailbox(s.store, req.account, req.mailbox, req.percent);
       case 'mem':
         return collectedMemory(s.server.connections);
       case 'trackStart':
@@ -288,122 +292,6 @@ async function serverMain(): Promise<void> {
   };
   serveRequests(handle, () => s.close(), s.server.port);
 }
-
-// ---- a minimal client ----
-
-/**
- * An IMAPS client for one command at a time. Responses are scanned, not kept: literals
- * are skipped by count, untagged lines counted, and the tagged line returned.
- */
-class ImapClient {
-  private tagN = 0;
-  private partial: Buffer[] = [];
-  private head: string | null = null;
-  private literal = 0;
-  private waiter: {
-    match: (line: string) => boolean;
-    resolve: (line: string) => void;
-    reject: (e: Error) => void;
-  } | null = null;
-  private failure: Error | null = null;
-  untagged = 0;
-
-  private constructor(readonly socket: tls.TLSSocket) {
-    socket.on('data', (d: Buffer) => this.onData(d));
-    const fail = (e: Error) => {
-      this.failure ??= e;
-      this.waiter?.reject(e);
-      this.waiter = null;
-    };
-    socket.on('error', fail);
-    socket.on('close', () => fail(new Error('connection closed')));
-  }
-
-  static async connect(port: number): Promise<ImapClient> {
-    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
-    const c = new ImapClient(socket);
-    const greeting = c.next((l) => l.startsWith('* '));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', resolve);
-      socket.once('error', reject);
-    });
-    await greeting;
-    return c;
-  }
-
-  private onData(d: Buffer): void {
-    let pos = 0;
-    while (pos < d.length) {
-      if (this.literal > 0) {
-        const n = Math.min(this.literal, d.length - pos);
-        this.literal -= n;
-        pos += n;
-        continue;
-      }
-      const nl = d.indexOf(10, pos);
-      if (nl < 0) {
-        this.partial.push(d.subarray(pos));
-        break;
-      }
-      let seg = d.subarray(pos, nl);
-      pos = nl + 1;
-      if (this.partial.length > 0) {
-        this.partial.push(seg);
-        seg = Buffer.concat(this.partial);
-        this.partial = [];
-      }
-      this.segment(seg.toString('latin1'));
-    }
-  }
-
-  /** A piece of a response line up to LF; a line continues after a literal. */
-  private segment(s: string): void {
-    if (s.endsWith('\r')) s = s.slice(0, -1);
-    const lit = s.endsWith('}') ? /\{(\d+)\+?\}$/.exec(s) : null;
-    this.head ??= s;
-    if (lit) {
-      this.literal = Number(lit[1]);
-      return;
-    }
-    const line = this.head;
-    this.head = null;
-    const w = this.waiter;
-    if (w?.match(line)) {
-      this.waiter = null;
-      w.resolve(line);
-    } else if (line.startsWith('* ')) this.untagged++;
-  }
-
-  private next(match: (line: string) => boolean): Promise<string> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiter = { match, resolve, reject };
-    });
-  }
-
-  /** Sends a command (text, or text then raw bytes) and waits for its tagged OK. */
-  async ok(command: string, data?: Buffer): Promise<void> {
-    const tag = `b${++this.tagN}`;
-    const done = this.next((l) => l.startsWith(tag + ' '));
-    const line = Buffer.from(`${tag} ${command}`, 'latin1');
-    this.socket.write(data ? Buffer.concat([line, data, CRLF]) : Buffer.concat([line, CRLF]));
-    const r = await done;
-    if (!r.startsWith(`${tag} OK`)) throw new Error(`${command}: ${r}`);
-  }
-
-  /** Enters IDLE and waits for the continuation request. */
-  async idle(): Promise<void> {
-    const cont = this.next((l) => l.startsWith('+'));
-    this.socket.write(`b${++this.tagN} IDLE\r\n`);
-    await cont;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-const CRLF = Buffer.from('\r\n');
 
 // ---- figures ----
 
@@ -634,6 +522,9 @@ async function benchBigMailbox(srv: ServerProcess<Request>): Promise<void> {
     console.log(
       `imap big: growth heap ${signedMb(after.heapUsed - before.heapUsed)}, external ${signedMb(after.external - before.external)}, RSS ${signedMb(after.rss - before.rss)}; ` +
         `the session's UID list is ${kb(BIG_MESSAGES * 4)} (Uint32Array, in external/arrayBuffers)`,
+    );
+    await benchResync(c, 'Big', BIG_MESSAGES, () =>
+      srv.call({ op: 'touch', account: 'big', mailbox: 'Big', percent: CHANGED_PERCENT }),
     );
   } finally {
     c.close();

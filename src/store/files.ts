@@ -190,10 +190,13 @@ export async function eraseQueued(core: AccountCore): Promise<void> {
 async function eraseIds(core: AccountCore, ids: number[]): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
+    // The file index, named: left to itself SQLite answers the EXISTS from the index
+    // on (expunged, erased), a walk over every live message of the account per row.
     const rows = core
       .stmt(
         `SELECT m.id, m.file_id,
-             EXISTS (SELECT 1 FROM messages l WHERE l.file_id = m.file_id AND l.expunged = 0) AS shared
+             EXISTS (SELECT 1 FROM messages l INDEXED BY messages_file
+                     WHERE l.file_id = m.file_id AND l.expunged = 0) AS shared
            FROM messages m WHERE m.id IN (${chunk.map(() => '?').join(',')}) AND m.expunged = 1 AND m.erased = 0`,
       )
       .all(...chunk) as { id: number; file_id: number; shared: number }[];
