@@ -28,6 +28,7 @@ export { parseAddressList } from './address.js';
 export { buildEnvelope, imapEnvelope, type ImapEnvelope } from './envelope.js';
 export {
   baseSubject,
+  sentDate,
   inReplyTo,
   messageId,
   references,

@@ -105,6 +105,16 @@ export function baseSubject(subject: string): string {
   }
 }
 
+/**
+ * The sent date of a message (RFC 5256 §2.2, §3 DATE): its Date header value in UTC ms,
+ * comments left out; without a valid one, `fallback` (the internal date).
+ */
+export function sentDate(date: string | undefined, fallback: number): number {
+  if (!date) return fallback;
+  const t = Date.parse(date.replace(/\([^)]*\)/g, ' ').trim());
+  return Number.isNaN(t) ? fallback : t;
+}
+
 /** Threading facts of a message header block. */
 export interface ThreadingFields {
   messageId?: string;

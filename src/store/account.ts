@@ -19,6 +19,7 @@ import * as outgoing from './outgoing.js';
 import * as reputation from './reputation.js';
 import * as rejects from './rejects.js';
 import * as modseq from './modseq.js';
+import * as sortrows from './sortrows.js';
 import { verifyAccount, type VerifyReport } from './verify.js';
 import type { Switchboard, Session } from './switchboard.js';
 import type { Mailbox, Message } from './rows.js';
@@ -37,13 +38,8 @@ export { type FlagOp, type FlagResult } from './messages.js';
 export { type ChangesSince, type ChangedMessage } from './modseq.js';
 export { type InitialMailboxes } from './mailboxes.js';
 export { type NewMessage } from './adds.js';
-export {
-  type MessageFilter,
-  type MessageRow,
-  type RowDetail,
-  type SearchRow,
-  type ThreadRow,
-} from './queries.js';
+export { type MessageFilter, type MessageRow, type RowDetail, type SearchRow } from './queries.js';
+export { type SortRow, type ThreadRow } from './sortrows.js';
 export { MAX_ANNOTATIONS, MAX_ANNOTATION_BYTES, type Annotation } from './annotations.js';
 
 const cores = new WeakMap<Account, AccountCore>();
@@ -133,8 +129,30 @@ export class Account {
   }
 
   /** Threading fields of live messages (THREAD, RFC 5256). */
-  async threadRows(mailboxId: number, uids: readonly number[]): Promise<queries.ThreadRow[]> {
-    return queries.threadRows(this.core, mailboxId, uids);
+  async threadRows(mailboxId: number, uids: readonly number[]): Promise<sortrows.ThreadRow[]> {
+    const r = sortrows.threadRows(this.core, mailboxId, uids);
+    await this.storeSentDates(r.fill);
+    return r.rows;
+  }
+
+  /** Sort fields of live messages (SORT, RFC 5256); envelopes only when asked for. */
+  async sortRows(
+    mailboxId: number,
+    uids: readonly number[],
+    withEnvelope: boolean,
+  ): Promise<sortrows.SortRow[]> {
+    const r = sortrows.sortRows(this.core, mailboxId, uids, withEnvelope);
+    await this.storeSentDates(r.fill);
+    return r.rows;
+  }
+
+  /** Keeps sent dates worked out for messages stored without one. Not a change: no modseq. */
+  private async storeSentDates(fill: sortrows.SentDateFill): Promise<void> {
+    if (fill.length === 0) return;
+    await this.core.write(null, () => {
+      const up = this.core.stmt('UPDATE messages SET sent_date = ? WHERE id = ?');
+      for (const f of fill) up.run(f.sentDate, f.id);
+    });
   }
 
   /** Stored previews (RFC 8970) by message row id; null where none is made yet. */

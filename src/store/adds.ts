@@ -19,7 +19,7 @@ import { mailbox, messages, requireMailboxId } from './reads.js';
 import { linkInto, syncDir, unlinkAll } from './files.js';
 import { addMailboxKeywords } from './messages.js';
 import { createWithParentsTx, validName } from './mailboxes.js';
-import type { Part } from '../message/index.js';
+import { sentDate, type Part } from '../message/index.js';
 
 export type NewMessage = {
   message: PreparedMessage;
@@ -82,6 +82,7 @@ const INSERT_COLUMNS = [
   'refs',
   'subject_base',
   'envelope',
+  'sent_date',
   ...FACT_COLUMNS,
 ];
 const INSERT_MESSAGE_SQL = `INSERT INTO messages (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`;
@@ -312,6 +313,7 @@ function insertMessage(core: AccountCore, tx: WriteTx, s: MessageRowSpec, expung
     JSON.stringify(s.thread.references),
     s.thread.subjectBase,
     s.part.envelope ? JSON.stringify(s.part.envelope) : null,
+    sentDate(s.part.envelope?.date, s.internalDate),
     // A delivery records where it was put, so that reputation can tell the user's
     // moves (into Junk, say) from the server's own decisions.
     ...factValues(

@@ -12,6 +12,7 @@ export {
   type MessageFilter,
   type MessageRow,
   type ThreadRow,
+  type SortRow,
   type RowDetail,
   type SearchRow,
   type SendCounts,

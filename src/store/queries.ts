@@ -157,52 +157,6 @@ export function messageRows(
   return (a.stmt(sql).all(mailboxId, ...args) as RawRow[]).map(decodeRow);
 }
 
-/** What THREAD (RFC 5256) needs of a message. */
-export type ThreadRow = {
-  uid: number;
-  /** "<...>" as stored, '' without one. */
-  messageId: string;
-  inReplyTo: string;
-  references: string[];
-  /** RFC 5256 §2.1 base subject. */
-  subjectBase: string;
-  internalDate: number;
-  /** The Date header as written, '' without one. */
-  date: string;
-};
-
-/** Threading fields of live messages with the given UIDs, ascending. */
-export function threadRows(
-  a: AccountCore,
-  mailboxId: number,
-  uids: readonly number[],
-): ThreadRow[] {
-  const out: ThreadRow[] = [];
-  const stmt = a.stmt(
-    `SELECT uid, message_id, in_reply_to, refs, subject_base, internal_date, envelope FROM messages
-     WHERE mailbox_id = ? AND expunged = 0 AND uid >= ? AND uid <= ? ORDER BY uid`,
-  );
-  const want = new Set(uids);
-  for (let i = 0; i < uids.length; i += 1000) {
-    const part = uids.slice(i, i + 1000);
-    const rows = stmt.all(mailboxId, part[0], part[part.length - 1]) as Record<string, unknown>[];
-    for (const r of rows) {
-      if (!want.has(r.uid as number)) continue;
-      const env = r.envelope ? (JSON.parse(r.envelope as string) as Envelope) : null;
-      out.push({
-        uid: r.uid as number,
-        messageId: r.message_id as string,
-        inReplyTo: r.in_reply_to as string,
-        references: JSON.parse(r.refs as string) as string[],
-        subjectBase: r.subject_base as string,
-        internalDate: r.internal_date as number,
-        date: env?.date ?? '',
-      });
-    }
-  }
-  return out;
-}
-
 /** Stored previews (RFC 8970) by message row id; null where none is stored yet. */
 export function previews(a: AccountCore, ids: readonly number[]): Map<number, string | null> {
   const out = new Map<number, string | null>();

@@ -39,8 +39,9 @@ test('schema 4: messages stored before get their envelope from their structure',
     // Make it a database of schema 3, from before the envelope column.
     const file = join(t.dir, 'accounts', 'olga', 'index.db');
     const db = new Database(file);
-    // Schemas 8, 7, 6 and 5, then 4.
+    // Schemas 9, 8, 7, 6 and 5, then 4.
     db.exec('ALTER TABLE messages DROP COLUMN preview');
+    db.exec('ALTER TABLE messages DROP COLUMN sent_date');
     for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3', 'live']) {
       db.exec(`DROP INDEX messages_rep_${i}`);
     }
@@ -111,10 +112,11 @@ test('schema 7: reputation indexes replaced by covering ones, the evidence uncha
     const before = await a.senderEvidence(q);
     assert.deepEqual(before.from, { ham: 2, spam: 1 });
     await t.store.close();
-    // Back to schema 6: its indexes instead of version 7's, no preview column (8).
+    // Back to schema 6: its indexes instead of version 7's, no preview (8) or sent date (9).
     const file = join(t.dir, 'accounts', 'rita', 'index.db');
     const db = new Database(file);
     db.exec('ALTER TABLE messages DROP COLUMN preview');
+    db.exec('ALTER TABLE messages DROP COLUMN sent_date');
     for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3', 'live']) {
       db.exec(`DROP INDEX messages_rep_${i}`);
     }
@@ -139,6 +141,55 @@ test('schema 7: reputation indexes replaced by covering ones, the evidence uncha
         assert.ok(indexes.includes(`messages_rep_${made}`), made);
       }
       assert.deepEqual(await a.senderEvidence(q), before);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('schema 9: messages stored before get their sent date the first time they are sorted', async () => {
+  const t = await tempStore();
+  try {
+    let a = await t.store.account('sara');
+    const dated = Buffer.from('Date: Tue, 01 Apr 2025 10:00:00 +0200\r\nSubject: a\r\n\r\nx\r\n');
+    const undated = Buffer.from('Subject: b\r\n\r\nx\r\n');
+    for (const [data, internalDate] of [
+      [dated, Date.UTC(2026, 0, 1)],
+      [undated, Date.UTC(2026, 0, 2)],
+    ] as const) {
+      const p = await t.store.prepare(data);
+      await a.addMessages('Inbox', [{ message: p, internalDate }]);
+      await p.cleanup();
+    }
+    const stored = () =>
+      rawDatabase(a).prepare('SELECT sent_date FROM messages ORDER BY uid').pluck().all();
+    // Stored with the message: the Date header, or the internal date without one.
+    const want = [Date.UTC(2025, 3, 1, 8), Date.UTC(2026, 0, 2)];
+    assert.deepEqual(stored(), want);
+    await t.store.close();
+    const db = new Database(join(t.dir, 'accounts', 'sara', 'index.db'));
+    db.exec('ALTER TABLE messages DROP COLUMN sent_date');
+    db.pragma('user_version = 8');
+    db.close();
+
+    const store = await Store.open({ dataDir: t.dir });
+    try {
+      a = await store.account('sara');
+      assert.deepEqual(stored(), [null, null]);
+      const mb = (await a.mailbox('Inbox'))!;
+      const rows = await a.sortRows(mb.id, [1, 2], false);
+      assert.deepEqual(
+        rows.map((r) => r.sentDate),
+        want,
+      );
+      assert.deepEqual(stored(), want, 'kept once worked out');
+      const threads = await a.threadRows(mb.id, [1, 2]);
+      assert.deepEqual(
+        threads.map((r) => r.sentDate),
+        want,
+      );
     } finally {
       await store.close();
     }

@@ -298,6 +298,16 @@ ALTER TABLE messages ADD COLUMN preview TEXT;
 `,
 });
 
+ACCOUNT_MIGRATIONS.push({
+  version: 9,
+  // The sent date (the Date header in ms, or the internal date without a valid one), so
+  // SORT by DATE and THREAD read a number, not the envelope. Set when a message is
+  // stored; NULL for messages stored before, filled in the first time they are sorted.
+  sql: `
+ALTER TABLE messages ADD COLUMN sent_date INTEGER;
+`,
+});
+
 GLOBAL_MIGRATIONS.push({
   version: 2,
   // DMARC aggregate (RFC 7489) and TLS (RFC 8460) reports received from other mail

@@ -7,14 +7,9 @@ import { ParseError, type Parser } from '../parser.js';
 import { quote } from '../response.js';
 import { parseReturnOptions, type ReturnOption, type SearchKey } from '../searchkeys.js';
 import { parseCharsetKeys, searchResponse, searchSelected } from './search.js';
-import { casemap, sentDate } from '../sortkeys.js';
-import {
-  baseSubject,
-  decodeHeaderValue,
-  type Address,
-  type Envelope,
-} from '../../message/index.js';
-import type { MessageRow } from '../../store/index.js';
+import { casemap } from '../sortkeys.js';
+import { decodeHeaderValue, type Address, type Envelope } from '../../message/index.js';
+import type { SortRow } from '../../store/index.js';
 
 type SortKey =
   'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
@@ -52,7 +47,10 @@ export function parseSortCriteria(p: Parser): Criterion[] {
 }
 
 /** Messages per database read. */
-const BATCH = 500;
+const BATCH = 5000;
+
+/** Keys read from the envelope's addresses. */
+const ADDRESS_KEYS = new Set<SortKey>(['CC', 'FROM', 'TO', 'DISPLAYFROM', 'DISPLAYTO']);
 
 type Item = { uid: number; seq: number; values: (string | number)[] };
 
@@ -73,17 +71,18 @@ function firstDisplay(list: Address[] | undefined): string {
   return casemap(name !== '' ? name : `${a.mailbox}@${a.host}`);
 }
 
-function sortValue(k: SortKey, r: MessageRow, env: Envelope | undefined): string | number {
+function sortValue(k: SortKey, r: SortRow, env: Envelope | undefined): string | number {
   switch (k) {
     case 'ARRIVAL':
-      return r.internalDate ?? 0;
+      return r.internalDate;
     case 'DATE':
-      // RFC 5256 §3 DATE: without a valid Date, the internal date.
-      return sentDate(env?.date, r.internalDate ?? 0);
+      // RFC 5256 §3 DATE: without a valid Date, the internal date (as stored).
+      return r.sentDate;
     case 'SIZE':
-      return r.size ?? 0;
+      return r.size;
     case 'SUBJECT':
-      return casemap(baseSubject(env?.subject ?? ''));
+      // RFC 5256 §2.1 base subject, as stored.
+      return casemap(r.subjectBase);
     case 'FROM':
       return firstMailbox(env?.from);
     case 'TO':
@@ -108,16 +107,17 @@ async function sorted(
 ): Promise<{ items: Item[]; modseq: number }> {
   const sel = await c.requireSelected();
   const found = await searchSelected(c, key);
-  const needEnvelope = criteria.some((x) => x.key !== 'ARRIVAL' && x.key !== 'SIZE');
+  // Dates, size and subject are columns; only the address keys need the envelope.
+  const needEnvelope = criteria.some((x) => ADDRESS_KEYS.has(x.key));
   const items: Item[] = [];
   for (let i = 0; i < found.uids.length; i += BATCH) {
     const uids = found.uids.slice(i, i + BATCH);
-    const rows = await c.account.messageRows(sel.mailbox.id, uids, 'envelope');
+    const rows = await c.account.sortRows(sel.mailbox.id, uids, needEnvelope);
     const byUid = new Map(rows.map((r) => [r.uid, r]));
     uids.forEach((uid, j) => {
       const r = byUid.get(uid);
       if (!r) return;
-      const env = needEnvelope ? (r.loadEnvelope?.() ?? r.part?.envelope) : undefined;
+      const env = r.envelope ?? undefined;
       items.push({
         uid,
         seq: found.seqs[i + j] as number,

@@ -5,7 +5,7 @@ import type { Handler } from './types.js';
 import type { SelectedSession } from '../session.js';
 import { ParseError } from '../parser.js';
 import { parseCharsetKeys, searchSelected } from './search.js';
-import { casemap, sentDate } from '../sortkeys.js';
+import { casemap } from '../sortkeys.js';
 import type { ThreadRow } from '../../store/index.js';
 
 type Msg = { num: number; seq: number; date: number; subject: string; row: ThreadRow };
@@ -173,7 +173,7 @@ export const threadHandler: Handler<SelectedSession> = async (c, _tag, p, name) 
     return {
       num: isUid ? r.uid : seq,
       seq,
-      date: sentDate(r.date, r.internalDate),
+      date: r.sentDate,
       subject: r.subjectBase,
       row: r,
     };
