@@ -32,6 +32,7 @@ import {
 } from './serverproc.js';
 import { ImapClient } from './imapclient.js';
 import { CHANGED_PERCENT, benchResync, touchMailbox } from './imapresync.js';
+import { benchAppend } from './imapappend.js';
 
 const PASSWORD = 'benchbench';
 
@@ -147,6 +148,10 @@ destinations = { "big@example.org" = {} }
 [accounts.idle]
 domain = "example.org"
 destinations = { "idle@example.org" = {} }
+
+[accounts.append]
+domain = "example.org"
+destinations = { "append@example.org" = {} }
 `;
 
 type MemReport = {
@@ -614,13 +619,19 @@ async function benchIdle(srv: ServerProcess<Request>): Promise<void> {
 
 // ---- the benchmark ----
 
-const PARTS = { mix: benchMix, big: benchBigMailbox, idle: benchIdle };
+// ---- 4. APPEND written in two pieces ----
+
+async function benchAppendPart(srv: ServerProcess<Request>): Promise<void> {
+  await benchAppend(srv.port, (c) => c.ok(`LOGIN append@example.org ${PASSWORD}`));
+}
+
+const PARTS = { mix: benchMix, big: benchBigMailbox, idle: benchIdle, append: benchAppendPart };
 
 /** Runs the named parts (all by default): `npm run bench:imap -- mix idle`. */
 export async function benchImap(only: string[] = []): Promise<void> {
   const unknown = only.filter((p) => !(p in PARTS));
   if (unknown.length > 0)
-    throw new Error(`unknown part ${unknown.join(', ')}; parts: mix big idle`);
+    throw new Error(`unknown part ${unknown.join(', ')}; parts: ${Object.keys(PARTS).join(' ')}`);
   const load = loadavg().map((x) => x.toFixed(1));
   console.log(`imap: load average before start ${load.join(' ')}`);
   const t0 = performance.now();

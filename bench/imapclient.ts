@@ -107,6 +107,22 @@ export class ImapClient {
     if (!r.startsWith(`${tag} OK`)) throw new Error(`${command}: ${r}`);
   }
 
+  /**
+   * APPEND with a synchronizing literal, written as Python's imaplib writes it: the
+   * command line; after the continuation, the message; then the closing CRLF on its own.
+   */
+  async appendSplit(mailbox: string, data: Buffer): Promise<void> {
+    const tag = `b${++this.tagN}`;
+    const cont = this.next((l) => l.startsWith('+'));
+    this.socket.write(`${tag} APPEND ${mailbox} {${data.length}}\r\n`);
+    await cont;
+    const done = this.next((l) => l.startsWith(tag + ' '));
+    this.socket.write(data);
+    this.socket.write(CRLF);
+    const r = await done;
+    if (!r.startsWith(`${tag} OK`)) throw new Error(`APPEND: ${r}`);
+  }
+
   /** Enters IDLE and waits for the continuation request. */
   async idle(): Promise<void> {
     const cont = this.next((l) => l.startsWith('+'));

@@ -10,6 +10,7 @@ import {
   ReadTimeoutError,
   Writer,
   isConnectionGone,
+  quickAck,
   upgradeToTLS,
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
@@ -172,6 +173,8 @@ export class Conn implements LiteralSource, ImapSession {
   async flush(): Promise<void> {
     this.moveOut();
     await this.writer.flush();
+    // A client may send its next command in two writes (a literal, then its CRLF).
+    quickAck(this.socket);
   }
 
   /** Flushes when much output is queued; long responses call this as they go. */

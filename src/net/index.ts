@@ -51,3 +51,4 @@ export {
 } from './tls.js';
 export { listenOn, type Service } from './listen.js';
 export { startConnectionServer, type ConnectionServer, type ServedConnection } from './serve.js';
+export { quickAck, quickAckAvailable } from './quickack.js';

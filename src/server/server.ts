@@ -18,6 +18,7 @@ import {
   RateLimiter,
   ConnectionCounter,
   AuthFailureLimiter,
+  quickAckAvailable,
   type Service,
 } from '../net/index.js';
 import { startImapServer } from '../imap/server.js';
@@ -238,6 +239,11 @@ export class Server {
         : new DeliveryRateLimiter(),
       resolver: this.resolver,
     };
+    if (process.platform === 'linux' && !quickAckAvailable()) {
+      this.log.warn(
+        'native addon not built (run npm install with a C compiler): clients that send a command in two writes wait 40 ms per command',
+      );
+    }
     for (const [name, l] of Object.entries(st.listeners)) {
       const hostname = l.hostname ?? st.hostname;
       const tls = l.tls ? loadTlsContext(l.tls.keys) : null;

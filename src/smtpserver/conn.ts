@@ -10,6 +10,7 @@ import {
   Writer,
   maskIP,
   isConnectionGone,
+  quickAck,
   upgradeToTLS,
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
@@ -182,6 +183,8 @@ export class SmtpConn {
   async flush(): Promise<void> {
     this.writer.setDeadline(Date.now() + this.timeouts.io);
     await this.writer.flush();
+    // The client's next command may come in two writes (a BDAT chunk, then more).
+    quickAck(this.socket);
   }
 
   /**
