@@ -44,7 +44,50 @@ export function flagsFetch(
   m: { uid: number; flags: number; keywords: readonly string[]; modseq: number },
 ): string {
   const modseq = condstoreOn(c) ? ` MODSEQ (${m.modseq})` : '';
-  return `${seq} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags, m.keywords)}${modseq})`;
+  const recent = c.selected?.recent.has(m.uid) ?? false;
+  return `${seq} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags, m.keywords, recent)}${modseq})`;
+}
+
+/**
+ * \Recent for new messages (RFC 3501 §2.3.2): an IMAP4rev1 session that has the mailbox
+ * open read-write claims them, so no later session sees them as recent; a read-only one
+ * sees as recent those no session has claimed. IMAP4rev2 sessions have no \Recent.
+ * Takes ascending UIDs just added to the session's numbering.
+ */
+export function takeRecent(c: ImapSession, sel: Selected, uids: readonly number[]): void {
+  if (c.rev2 || uids.length === 0 || !c.account) return;
+  const last = uids[uids.length - 1] as number;
+  const from = sel.readonly
+    ? c.account.recentFromSync(sel.mailbox.id)
+    : c.account.claimRecentSync(sel.mailbox.id, last);
+  for (const u of uids) if (u >= from) sel.recent.add(u);
+}
+
+/** At SELECT: the session's messages that are \Recent for it (see takeRecent). */
+export function takeRecentAtSelect(c: ImapSession, sel: Selected): void {
+  if (c.rev2 || sel.uids.length === 0 || !c.account) return;
+  const from = sel.readonly
+    ? c.account.recentFromSync(sel.mailbox.id)
+    : c.account.claimRecentSync(sel.mailbox.id, sel.uids.last());
+  for (let i = sel.uids.length - 1; i >= 0 && sel.uids.at(i) >= from; i--) {
+    sel.recent.add(sel.uids.at(i));
+  }
+}
+
+/** EXISTS for messages added to the session's numbering, and RECENT for rev1 (RFC 3501 §7.3.2). */
+function announceCounts(c: ImapSession, sel: Selected): void {
+  c.untagged(`${sel.uids.length} EXISTS`);
+  if (!c.rev2) c.untagged(`${sel.recent.size} RECENT`);
+}
+
+/**
+ * Messages this session's own command put into its selected mailbox (APPEND, COPY or
+ * MOVE there): into the numbering, \Recent claimed, then EXISTS (and RECENT).
+ */
+export function addOwn(c: ImapSession, sel: Selected, uids: readonly number[]): void {
+  for (const u of uids) sel.uids.append(u);
+  takeRecent(c, sel, uids);
+  announceCounts(c, sel);
 }
 
 /**
@@ -53,19 +96,17 @@ export function flagsFetch(
  * UIDs the session does not know are skipped.
  */
 export function reportExpunged(c: ImapSession, sel: Selected, uids: readonly number[]): void {
+  const sorted = [...uids].sort((a, b) => a - b);
+  const at = sel.uids.removeMany(sorted);
   const vanished: number[] = [];
-  for (const uid of uids) {
-    const i = sel.uids.remove(uid);
-    if (i < 0) continue;
+  sorted.forEach((uid, k) => {
+    const i = at[k] as number;
+    if (i < 0) return;
+    sel.recent.delete(uid);
     if (qresyncOn(c)) vanished.push(uid);
     else c.untagged(`${i + 1} EXPUNGE`);
-  }
-  if (vanished.length > 0)
-    sendVanished(
-      c,
-      vanished.sort((a, b) => a - b),
-      false,
-    );
+  });
+  if (vanished.length > 0) sendVanished(c, vanished, false);
 }
 
 export function applyChanges(c: ImapSession, changes: Change[], initial: boolean): void {
@@ -76,13 +117,19 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
     if (added.length === 0 || !sel) return;
     const before = sel.uids.length;
     for (const a of added) sel.uids.append(a.uid);
+    // At SELECT the new messages are claimed with the rest.
     if (!initial) {
+      takeRecent(
+        c,
+        sel,
+        added.map((a) => a.uid),
+      );
       announceKeywords(
         c,
         added.flatMap((a) => a.keywords),
       );
       // One EXISTS for a run of additions, then their flags (RFC 9051 §7.4.1).
-      c.untagged(`${sel.uids.length} EXISTS`);
+      announceCounts(c, sel);
       added.forEach((a, i) => c.untagged(flagsFetch(c, before + i + 1, a)));
     }
     added = [];
@@ -100,8 +147,9 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
         break;
       case 'removeUIDs':
         if (sel && ch.mailboxId === sel.mailbox.id) {
-          if (initial) for (const uid of ch.uids) sel.uids.remove(uid);
+          if (initial) sel.uids.removeMany([...ch.uids].sort((a, b) => a - b));
           else reportExpunged(c, sel, ch.uids);
+          for (const uid of ch.uids) sel.recent.delete(uid);
         }
         break;
       case 'flags':

@@ -78,8 +78,10 @@ export function mailboxName(name: string, utf8: boolean): string {
 }
 
 /** "(\Seen \Flagged kw)" from flag bits and keywords. */
-export function flagList(bits: number, keywords: readonly string[]): string {
-  return '(' + [...flagNames(bits), ...keywords].join(' ') + ')';
+export function flagList(bits: number, keywords: readonly string[], recent = false): string {
+  const names = [...flagNames(bits), ...keywords];
+  if (recent) names.unshift('\\Recent');
+  return '(' + names.join(' ') + ')';
 }
 
 /** A JS (Unicode) string as a byte string of its UTF-8 encoding. */

@@ -64,9 +64,7 @@ describe('parseSearch: keys', () => {
     ['KEYWORD Work', { op: 'keyword', name: 'work', set: true }],
     ['KEYWORD $forwarded', { op: 'flag', bit: Flag.Forwarded, set: true }],
     ['LARGER 1000', { op: 'larger', size: 1000 }],
-    ['NEW', { op: 'none' }],
     ['NOT SEEN', { op: 'not', key: { op: 'flag', bit: Flag.Seen, set: true } }],
-    ['OLD', { op: 'all' }],
     ['ON "3-Mar-2023"', { op: 'on', day: date('2023-03-03') }],
     [
       'OR SEEN DRAFT',
@@ -76,7 +74,9 @@ describe('parseSearch: keys', () => {
         b: { op: 'flag', bit: Flag.Draft, set: true },
       },
     ],
-    ['RECENT', { op: 'none' }],
+    ['RECENT', { op: 'recent' }],
+    ['NEW', { op: 'and', keys: [{ op: 'recent' }, { op: 'flag', bit: Flag.Seen, set: false }] }],
+    ['OLD', { op: 'not', key: { op: 'recent' } }],
     ['SEEN', { op: 'flag', bit: Flag.Seen, set: true }],
     ['SENTBEFORE 10-Jan-2020', { op: 'sentbefore', day: date('2020-01-10') }],
     ['SENTON 10-jan-2020', { op: 'senton', day: date('2020-01-10') }],
@@ -335,9 +335,15 @@ describe('planSearch and evaluate', () => {
     assert.equal(await run('UNKEYWORD WORK', f), NO);
     assert.equal(await run('KEYWORD other', f), NO);
     assert.equal(await run('KEYWORD \\Seen', f), YES);
+    // Not recent in this session (env has no recent UIDs), then recent (UID 20).
     assert.equal(await run('NEW', f), NO);
     assert.equal(await run('OLD', f), YES);
     assert.equal(await run('RECENT', f), NO);
+    const recent = { ...env, recent: new Set([20]) };
+    assert.equal(await run('RECENT', f, recent), YES);
+    assert.equal(await run('OLD', f, recent), NO);
+    assert.equal(await run('NEW', f, recent), NO, 'recent but seen');
+    assert.equal(await run('NEW', facts({ flags: 0 }), recent), YES);
   });
 
   it('compares sizes strictly', async () => {

@@ -43,6 +43,8 @@ export type SearchKey =
   | { op: 'header'; field: string; value: string }
   | { op: 'body' | 'text'; value: string }
   | { op: 'seq' | 'uid'; set: NumSetSpec }
+  /** \Recent in this session (RFC 3501 §2.3.2). */
+  | { op: 'recent' }
   | { op: 'not'; key: SearchKey }
   | { op: 'or'; a: SearchKey; b: SearchKey }
   | { op: 'and'; keys: SearchKey[] };
@@ -55,7 +57,7 @@ export interface SearchCommand {
   key: SearchKey;
 }
 
-type Leaf = Exclude<SearchKey, { op: 'seq' | 'uid' | 'not' | 'or' | 'and' }>;
+type Leaf = Exclude<SearchKey, { op: 'seq' | 'uid' | 'recent' | 'not' | 'or' | 'and' }>;
 
 /** A search key bound to a mailbox: sequence sets resolved to sorted ranges. */
 export type Matcher =
@@ -91,6 +93,8 @@ export interface SearchEnv {
   maxUid: number;
   /** The saved result (RFC 5182), as UIDs; null when none. */
   saved: readonly number[] | null;
+  /** UIDs \Recent in the session (IMAP4rev1); none when absent. */
+  recent?: ReadonlySet<number>;
 }
 
 /** What is known about one message; absent members are not loaded yet. */
@@ -236,12 +240,15 @@ export async function parseKey(p: Parser, depth: number): Promise<SearchKey> {
   }
   switch (word) {
     case 'ALL':
-    case 'OLD': // No message is ever \Recent here, so NOT RECENT is everything.
     case 'SAVEDATESUPPORTED': // RFC 8514 §4: every mailbox here keeps save dates.
       return { op: 'all' };
-    case 'NEW': // RECENT UNSEEN
+    // RFC 3501 §6.4.4: \Recent is the session's (none under IMAP4rev2).
     case 'RECENT':
-      return { op: 'none' };
+      return { op: 'recent' };
+    case 'NEW': // RECENT UNSEEN
+      return { op: 'and', keys: [{ op: 'recent' }, { op: 'flag', bit: Flag.Seen, set: false }] };
+    case 'OLD': // NOT RECENT
+      return { op: 'not', key: { op: 'recent' } };
     case 'KEYWORD':
     case 'UNKEYWORD':
       p.sp();
@@ -381,6 +388,8 @@ function bind(k: SearchKey, env: SearchEnv, plan: SearchPlan): Matcher {
         field: k.op,
         ranges: toRanges(k.set, k.op === 'seq' ? env.count : env.maxUid),
       };
+    case 'recent':
+      return { op: 'saved', uids: new Set(env.recent ?? []) };
     case 'not':
       return { op: 'not', m: bind(k.key, env, plan) };
     case 'or':

@@ -27,6 +27,11 @@ export type Selected = {
    * seen there must not show up in a FETCH first (see announceKeywords).
    */
   keywords: Set<string>;
+  /**
+   * UIDs that are \Recent in this session (RFC 3501 §2.3.2): IMAP4rev1 sessions only,
+   * empty under IMAP4rev2, which has no \Recent.
+   */
+  recent: Set<number>;
 };
 
 /** An account identified by a TLS client certificate (for PREAUTH or EXTERNAL). */

@@ -62,6 +62,34 @@ export class UidList {
     return i;
   }
 
+  /**
+   * Removes UIDs in one pass. For each UID given (ascending), the 0-based index it had
+   * when its turn came, earlier removals counted (its sequence number minus one for an
+   * EXPUNGE response), or -1 when it is not in the list.
+   */
+  removeMany(uids: readonly number[]): number[] {
+    const out: number[] = [];
+    let w = 0;
+    let k = 0;
+    for (let r = 0; r < this.n; r++) {
+      const v = this.a[r] as number;
+      while (k < uids.length && (uids[k] as number) < v) {
+        out.push(-1);
+        k++;
+      }
+      if (k < uids.length && uids[k] === v) {
+        // Its index once the earlier ones are gone: the number kept before it.
+        out.push(w);
+        k++;
+        continue;
+      }
+      this.a[w++] = v;
+    }
+    while (k++ < uids.length) out.push(-1);
+    this.n = w;
+    return out;
+  }
+
   toArray(): number[] {
     return Array.from(this.a.subarray(0, this.n));
   }

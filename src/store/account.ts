@@ -20,6 +20,7 @@ import * as reputation from './reputation.js';
 import * as rejects from './rejects.js';
 import * as modseq from './modseq.js';
 import * as sortrows from './sortrows.js';
+import * as recent from './recent.js';
 import { verifyAccount, type VerifyReport } from './verify.js';
 import type { Switchboard, Session } from './switchboard.js';
 import type { Mailbox, Message } from './rows.js';
@@ -259,6 +260,29 @@ export class Account {
     uid: number,
   ): Promise<{ expunged: boolean; modseq: number } | null> {
     return modseq.uidState(this.core, mailboxId, uid);
+  }
+
+  // ---- \Recent (IMAP4rev1) ----
+
+  /**
+   * The UID from which a mailbox's messages are still unclaimed (not \Recent anywhere
+   * yet). Synchronous, to be read in the same step as a claim would be made.
+   */
+  recentFromSync(mailboxId: number): number {
+    return recent.recentFrom(this.core, mailboxId);
+  }
+
+  /**
+   * Claims the unclaimed messages up to `upTo` for one session; returns the UID from
+   * which it got them. Synchronous: whoever calls first gets them.
+   */
+  claimRecentSync(mailboxId: number, upTo: number): number {
+    return recent.claimRecent(this.core, mailboxId, upTo);
+  }
+
+  /** How many live messages of a mailbox no session has claimed (STATUS RECENT). */
+  async recentCount(mailboxId: number): Promise<number> {
+    return recent.recentCount(this.core, mailboxId);
   }
 
   // ---- message reads ----

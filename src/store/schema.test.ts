@@ -39,9 +39,10 @@ test('schema 4: messages stored before get their envelope from their structure',
     // Make it a database of schema 3, from before the envelope column.
     const file = join(t.dir, 'accounts', 'olga', 'index.db');
     const db = new Database(file);
-    // Schemas 9, 8, 7, 6 and 5, then 4.
+    // Schemas 10, 9, 8, 7, 6 and 5, then 4.
     db.exec('ALTER TABLE messages DROP COLUMN preview');
     db.exec('ALTER TABLE messages DROP COLUMN sent_date');
+    db.exec('ALTER TABLE mailboxes DROP COLUMN recent_uid');
     for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3', 'live']) {
       db.exec(`DROP INDEX messages_rep_${i}`);
     }
@@ -112,11 +113,12 @@ test('schema 7: reputation indexes replaced by covering ones, the evidence uncha
     const before = await a.senderEvidence(q);
     assert.deepEqual(before.from, { ham: 2, spam: 1 });
     await t.store.close();
-    // Back to schema 6: its indexes instead of version 7's, no preview (8) or sent date (9).
+    // Back to schema 6: its indexes instead of version 7's, no preview (8), sent date (9) or recent_uid (10).
     const file = join(t.dir, 'accounts', 'rita', 'index.db');
     const db = new Database(file);
     db.exec('ALTER TABLE messages DROP COLUMN preview');
     db.exec('ALTER TABLE messages DROP COLUMN sent_date');
+    db.exec('ALTER TABLE mailboxes DROP COLUMN recent_uid');
     for (const i of ['msgfrom', 'mailfrom', 'org', 'ip1', 'ip2', 'ip3', 'live']) {
       db.exec(`DROP INDEX messages_rep_${i}`);
     }
@@ -171,6 +173,7 @@ test('schema 9: messages stored before get their sent date the first time they a
     await t.store.close();
     const db = new Database(join(t.dir, 'accounts', 'sara', 'index.db'));
     db.exec('ALTER TABLE messages DROP COLUMN sent_date');
+    db.exec('ALTER TABLE mailboxes DROP COLUMN recent_uid');
     db.pragma('user_version = 8');
     db.close();
 
@@ -190,6 +193,44 @@ test('schema 9: messages stored before get their sent date the first time they a
         threads.map((r) => r.sentDate),
         want,
       );
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('schema 10: in mailboxes from before, no message is \\Recent', async () => {
+  const t = await tempStore();
+  try {
+    let a = await t.store.account('rosa');
+    for (let i = 0; i < 2; i++) {
+      const p = await t.store.prepare(sampleMessage(i));
+      await a.addMessages('Inbox', [{ message: p }]);
+      await p.cleanup();
+    }
+    const inbox = (await a.mailbox('Inbox'))!;
+    // A new mailbox's messages are all unclaimed.
+    assert.equal(await a.recentCount(inbox.id), 2);
+    await t.store.close();
+    const db = new Database(join(t.dir, 'accounts', 'rosa', 'index.db'));
+    db.exec('ALTER TABLE mailboxes DROP COLUMN recent_uid');
+    db.pragma('user_version = 9');
+    db.close();
+    const store = await Store.open({ dataDir: t.dir });
+    try {
+      a = await store.account('rosa');
+      assert.equal(await a.recentCount(inbox.id), 0);
+      assert.equal(a.recentFromSync(inbox.id), 3);
+      const p = await store.prepare(sampleMessage(3));
+      await a.addMessages('Inbox', [{ message: p }]);
+      await p.cleanup();
+      assert.equal(await a.recentCount(inbox.id), 1);
+      // The first claim gets it, the next none.
+      assert.equal(a.claimRecentSync(inbox.id, 3), 3);
+      assert.equal(a.claimRecentSync(inbox.id, 3), 4);
+      assert.equal(await a.recentCount(inbox.id), 0);
     } finally {
       await store.close();
     }

@@ -308,6 +308,17 @@ ALTER TABLE messages ADD COLUMN sent_date INTEGER;
 `,
 });
 
+ACCOUNT_MIGRATIONS.push({
+  version: 10,
+  // \Recent for IMAP4rev1 sessions (RFC 3501 §2.3.2): per mailbox, the UID from which no
+  // session has claimed the messages yet. A new mailbox's messages are all unclaimed;
+  // in existing ones, none is recent.
+  sql: `
+ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;
+UPDATE mailboxes SET recent_uid = uidnext;
+`,
+});
+
 GLOBAL_MIGRATIONS.push({
   version: 2,
   // DMARC aggregate (RFC 7489) and TLS (RFC 8460) reports received from other mail

@@ -4,7 +4,7 @@
 // HIGHESTMODSEQ an EXPUNGE reaches.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, addMessages, Client, type TestServer } from './harness.js';
+import { startTestServer, addMessages, Client, noneRecent, type TestServer } from './harness.js';
 import { Flag, type Account } from '../../src/store/index.js';
 
 describe('imap CONDSTORE', () => {
@@ -19,6 +19,8 @@ describe('imap CONDSTORE', () => {
   /** A fresh mailbox with n messages; returns its id. */
   async function box(name: string, n: number): Promise<number> {
     await addMessages(s, a, name, n);
+    // \Recent is tested on its own (recent.test.ts); here none is.
+    await noneRecent(a, name);
     return (await a.mailbox(name))!.id;
   }
   const highest = (id: number) => a.mailboxHighestModseq(id);
@@ -52,7 +54,8 @@ describe('imap CONDSTORE', () => {
     await addMessages(s, a, 'Cs1', 1);
     assert.deepEqual(await c.ok('NOOP'), [
       '* 4 EXISTS',
-      `* 4 FETCH (UID 4 FLAGS () MODSEQ (${h + 3}))`,
+      '* 1 RECENT',
+      `* 4 FETCH (UID 4 FLAGS (\\Recent) MODSEQ (${h + 3}))`,
     ]);
     // LIST-STATUS with HIGHESTMODSEQ, for a mailbox not selected.
     assert.deepEqual(await c.ok('LIST "" Cs1b RETURN (STATUS (HIGHESTMODSEQ))'), [

@@ -47,7 +47,8 @@ describe('COPY and MOVE', () => {
     await c.ok('COPY 1 Self');
     await c.ok('SELECT Self');
     const r = await c.cmd('COPY 1 Self');
-    assert.deepEqual(r.untagged, ['* 2 EXISTS']);
+    // Its first session: the message there and the copy are \Recent for it.
+    assert.deepEqual(r.untagged, ['* 2 EXISTS', '* 2 RECENT']);
     assert.equal(r.tagged, `OK [COPYUID ${await uidv('Self')} 1 2] COPY done`);
     c.close();
   });
@@ -76,16 +77,19 @@ describe('COPY and MOVE', () => {
       `* OK [COPYUID ${await uidv('Inbox')} 1 6] moved`,
       '* 1 EXPUNGE',
       '* 2 EXISTS',
+      '* 1 RECENT',
     ]);
     assert.equal(same.tagged, 'OK MOVE done');
+    // The moved message is new to the mailbox: \Recent in the session that moved it.
     assert.deepEqual(await c.ok('UID FETCH 1:* (FLAGS)'), [
       '* 1 FETCH (UID 4 FLAGS ())',
-      '* 2 FETCH (UID 6 FLAGS (\\Seen))',
+      '* 2 FETCH (UID 6 FLAGS (\\Recent \\Seen))',
     ]);
     // Another session on the mailbox sees the same, with the moved message's flags.
     assert.deepEqual(await other.ok('NOOP'), [
       '* 1 EXPUNGE',
       '* 2 EXISTS',
+      '* 0 RECENT',
       '* 2 FETCH (UID 6 FLAGS (\\Seen))',
     ]);
     other.close();

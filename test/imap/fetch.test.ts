@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startTestServer, Client, type TestServer } from './harness.js';
+import { startTestServer, Client, noneRecent, type TestServer } from './harness.js';
 import { Flag } from '../../src/store/index.js';
 import { rawDatabase } from '../../src/store/testing.js';
 
@@ -99,6 +99,8 @@ describe('FETCH', () => {
     for (const m of msgs) prepared.push({ ...m, message: await s.store.prepare(m.data) });
     await a.addMessages(name, prepared, { create: true });
     for (const p of prepared) await p.message.cleanup();
+    // \Recent is tested on its own (recent.test.ts); here none is.
+    await noneRecent(a, name);
     return name;
   }
 

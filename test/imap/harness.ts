@@ -140,6 +140,15 @@ export async function addMessages(s: TestServer, a: Account, mailbox: string, n:
   }
 }
 
+/**
+ * As if a session had already been told of a mailbox's messages: none is \Recent (RFC
+ * 3501 §2.3.2) for the IMAP4rev1 sessions of tests about other things.
+ */
+export async function noneRecent(a: Account, mailbox: string): Promise<void> {
+  const mb = await a.mailbox(mailbox);
+  if (mb) a.claimRecentSync(mb.id, mb.uidnext - 1);
+}
+
 /** A raw IMAP client for protocol tests. Lines are returned without CRLF; a literal is
  * joined into its line as `{n}\r\n<data>`. */
 export class Client {

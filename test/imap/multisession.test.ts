@@ -31,8 +31,10 @@ describe('multiple sessions', () => {
     await append(a, 'Subject: two\r\n\r\n2\r\n');
     // Nothing is pushed to b and c until they issue a command.
     assert.equal(await b.pending(), '');
+    // The appending session claimed \Recent for them (RFC 3501 §2.3.2).
     assert.deepEqual(await b.ok('NOOP'), [
       '* 2 EXISTS',
+      '* 0 RECENT',
       '* 1 FETCH (UID 1 FLAGS ())',
       '* 2 FETCH (UID 2 FLAGS ())',
     ]);
@@ -53,6 +55,7 @@ describe('multiple sessions', () => {
     // c saw nothing yet and gets everything, in commit order, with consistent numbers.
     assert.deepEqual(await c.ok('NOOP'), [
       '* 2 EXISTS',
+      '* 0 RECENT',
       '* 1 FETCH (UID 1 FLAGS ())',
       '* 2 FETCH (UID 2 FLAGS ())',
       '* 1 FETCH (UID 1 FLAGS (\\Seen))',
@@ -108,7 +111,9 @@ describe('multiple sessions', () => {
     a.write(`${at} APPEND Idle {${m.length}+}\r\n${m}\r\n`);
     await a.until(at);
     assert.equal(await b.readLine(), '* 1 EXISTS');
-    assert.equal(await b.readLine(), '* 1 FETCH (UID 1 FLAGS ())');
+    // b is the first session told of it: \Recent for b.
+    assert.equal(await b.readLine(), '* 1 RECENT');
+    assert.equal(await b.readLine(), '* 1 FETCH (UID 1 FLAGS (\\Recent))');
     await a.ok('CREATE Idle/Child');
     assert.equal(
       await b.readLine(),

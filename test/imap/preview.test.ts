@@ -86,7 +86,7 @@ test('FETCH PREVIEW: text, HTML, alternative, quotes, length, attachments, LAZY,
   // Made once, kept: the store has them now, and FETCH sets no \Seen.
   const kept = await a.previews(rows.map((r) => r.id));
   assert.equal(kept.get(rows[0]!.id), 'Hello Bob, see you at noon.');
-  assert.deepEqual(await c.ok('FETCH 1 (FLAGS)'), ['* 1 FETCH (FLAGS ())']);
+  assert.deepEqual(await c.ok('FETCH 1 (FLAGS)'), ['* 1 FETCH (FLAGS (\\Recent))']);
   // LAZY, with UTF-8 enabled: quoted UTF-8.
   const u = await Client.login(s);
   await u.ok('ENABLE UTF8=ACCEPT');

@@ -4,7 +4,7 @@
 // CHANGEDSINCE with VANISHED, and long VANISHED lists cut into lines.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, addMessages, Client, type TestServer } from './harness.js';
+import { startTestServer, addMessages, Client, noneRecent, type TestServer } from './harness.js';
 import { Flag, type Account } from '../../src/store/index.js';
 
 describe('imap QRESYNC', () => {
@@ -31,6 +31,8 @@ describe('imap QRESYNC', () => {
     await a.expunge(mb.id, [5], null);
     await a.storeFlags(mb.id, [7], { mode: 'add', flags: Flag.Flagged }, null);
     await addMessages(s, a, name, 1);
+    // \Recent is tested on its own (recent.test.ts); here none is.
+    await noneRecent(a, name);
     const ms = new Map((await a.flagsOf(mb.id)).map((m) => [m.uid, m.modseq]));
     return { id: mb.id, uv: mb.uidvalidity, known, afterFirst, ms };
   }
@@ -128,6 +130,7 @@ describe('imap QRESYNC', () => {
 
   test('VANISHED replaces EXPUNGE: own EXPUNGE, MOVE, and other sessions', async () => {
     await addMessages(s, a, 'Qr5', 6);
+    await noneRecent(a, 'Qr5');
     const id = (await a.mailbox('Qr5'))!.id;
     const c = await qresyncClient();
     await c.ok('SELECT Qr5');

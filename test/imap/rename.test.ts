@@ -171,9 +171,11 @@ describe('imap RENAME', () => {
     // A message delivered after SELECT is still a pending change when RENAME starts.
     await add(s, a, 'Inbox', 1);
     const r = await c.cmd('RENAME INBOX Moved');
+    // This session opened INBOX first: its messages, and the new one, are \Recent for it.
     assert.deepEqual(r.untagged, [
       '* 3 EXISTS',
-      '* 3 FETCH (UID 6 FLAGS ())',
+      '* 3 RECENT',
+      '* 3 FETCH (UID 6 FLAGS (\\Recent))',
       '* 1 EXPUNGE',
       '* 1 EXPUNGE',
       '* 1 EXPUNGE',
@@ -184,7 +186,11 @@ describe('imap RENAME', () => {
     assert.deepEqual(await c.ok('STATUS Moved (MESSAGES)'), ['* STATUS "Moved" (MESSAGES 3)']);
     // New messages in INBOX arrive as usual.
     await add(s, a, 'Inbox', 1);
-    assert.deepEqual(await c.ok('NOOP'), ['* 1 EXISTS', '* 1 FETCH (UID 7 FLAGS ())']);
+    assert.deepEqual(await c.ok('NOOP'), [
+      '* 1 EXISTS',
+      '* 1 RECENT',
+      '* 1 FETCH (UID 7 FLAGS (\\Recent))',
+    ]);
     c.close();
   });
 });

@@ -2,7 +2,7 @@
 // another mailbox, and the refusals that leave the old message in place.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, Client, type TestServer } from './harness.js';
+import { startTestServer, Client, noneRecent, type TestServer } from './harness.js';
 
 const draft = (n: number) => `Subject: draft ${n}\r\n\r\nversion ${n}\r\n`;
 let s: TestServer;
@@ -14,6 +14,7 @@ before(async () => {
     await a.addMessages('Drafts', [{ message: p }]);
     await p.cleanup();
   }
+  await noneRecent(a, 'Drafts');
 });
 after(() => s.close());
 
@@ -38,12 +39,14 @@ test('REPLACE in the selected mailbox and UID REPLACE into another', async () =>
   assert.deepEqual(r.untagged, [
     `* OK [APPENDUID ${drafts.uidvalidity} 3] replacement`,
     '* 3 EXISTS',
+    '* 1 RECENT',
     '* 1 EXPUNGE',
   ]);
   assert.equal(r.tagged, 'OK REPLACE done');
+  // The replacement is new to the mailbox: \Recent for the session that made it.
   assert.deepEqual(await c.ok('UID FETCH 1:* (FLAGS)'), [
     '* 1 FETCH (UID 2 FLAGS ())',
-    '* 2 FETCH (UID 3 FLAGS (\\Draft))',
+    '* 2 FETCH (UID 3 FLAGS (\\Recent \\Draft))',
   ]);
   const sent = (await a.mailbox('Sent'))!;
   r = await withLiteral(c, 'UID REPLACE 3 Sent', draft(4));

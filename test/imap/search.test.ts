@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { unlink, writeFile } from 'node:fs/promises';
-import { startTestServer, Client, type TestServer } from './harness.js';
+import { startTestServer, Client, noneRecent, type TestServer } from './harness.js';
 import { Flag, type Account } from '../../src/store/index.js';
 import { messagePath } from '../../src/store/testing.js';
 
@@ -122,6 +122,8 @@ describe('imap search', () => {
       ],
       s.store,
     );
+    // \Recent is tested on its own (recent.test.ts); here none is.
+    await noneRecent(a, 'Inbox');
     c = await Client.login(s);
     await c.ok('SELECT INBOX');
   });

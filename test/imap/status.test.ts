@@ -42,7 +42,7 @@ describe('imap STATUS', () => {
       'STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT APPENDLIMIT)',
     );
     assert.deepEqual(r.untagged, [
-      `* STATUS "Inbox" (MESSAGES 5 UIDNEXT 6 UIDVALIDITY ${inbox.uidvalidity} UNSEEN 3 DELETED 2 SIZE ${size} RECENT 0 APPENDLIMIT ${50 * 1024 * 1024})`,
+      `* STATUS "Inbox" (MESSAGES 5 UIDNEXT 6 UIDVALIDITY ${inbox.uidvalidity} UNSEEN 3 DELETED 2 SIZE ${size} RECENT 5 APPENDLIMIT ${50 * 1024 * 1024})`,
     ]);
     assert.equal(r.tagged, 'OK STATUS done');
     // Attributes come back in the order asked, in any case.

@@ -1,7 +1,7 @@
 // STORE and UID STORE (RFC 9051 §6.4.6).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, Client, type TestServer } from './harness.js';
+import { startTestServer, Client, noneRecent, type TestServer } from './harness.js';
 
 /** The system flags and well-known keywords every mailbox lists. */
 const SYSTEM =
@@ -28,6 +28,7 @@ describe('STORE', () => {
     await a.addMessages('Inbox', [{ message: p, flags: 8 }]);
     await p.cleanup();
     await a.expunge(inbox.id, [5]);
+    await noneRecent(a, 'Inbox');
   });
   after(() => s.close());
 
@@ -68,6 +69,7 @@ describe('STORE', () => {
     }
     const kw = (await a.mailbox('Kw'))!.id;
     const [u1, u2] = await a.uids(kw);
+    await noneRecent(a, 'Kw');
     const c = await Client.login(s);
     await c.ok('SELECT Kw');
     await a.storeFlags(kw, [u1!], { mode: 'add', flags: 0, keywords: ['Later'] }, null);

@@ -126,18 +126,26 @@ describe('python imaplib', () => {
       ],
       fetch_rfc822: [
         'OK',
-        [['2 (RFC822 {' + FIRST.length + '}', FIRST.toString()], ' FLAGS (\\Seen))'],
+        [['2 (RFC822 {' + FIRST.length + '}', FIRST.toString()], ' FLAGS (\\Recent \\Seen))'],
       ],
-      fetch_flags: ['OK', ['1 (FLAGS (\\Seen))', '2 (FLAGS (\\Seen))', '3 (FLAGS (\\Flagged))']],
+      // imaplib is an IMAP4rev1 client, the first to open the Inbox: \Recent for it.
+      fetch_flags: [
+        'OK',
+        [
+          '1 (FLAGS (\\Recent \\Seen))',
+          '2 (FLAGS (\\Recent \\Seen))',
+          '3 (FLAGS (\\Recent \\Flagged))',
+        ],
+      ],
       fetch_header: [
         'OK',
         [['3 (BODY[HEADER] {' + Buffer.byteLength(SECOND_HEADER) + '}', SECOND_HEADER], ')'],
       ],
-      fetch_flags_after_peek: ['OK', ['3 (FLAGS (\\Flagged))']],
+      fetch_flags_after_peek: ['OK', ['3 (FLAGS (\\Recent \\Flagged))']],
       search_unseen_after_fetch: ['OK', ['3']],
       // STORE's FETCH replies include UID, which RFC 9051 §6.4.9 requires only for UID
       // STORE: it spares the client a sequence-number lookup.
-      store_deleted: ['OK', ['1 (UID 1 FLAGS (\\Seen \\Deleted))']],
+      store_deleted: ['OK', ['1 (UID 1 FLAGS (\\Recent \\Seen \\Deleted))']],
       expunge: ['OK', ['1']],
       search_all_after_expunge: ['OK', ['1 2']],
       fetch_subjects: [

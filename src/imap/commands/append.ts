@@ -13,7 +13,7 @@ import {
   type PreparedMessage,
   type NewMessage,
 } from '../../store/index.js';
-import { applyChanges } from '../changes.js';
+import { addOwn, applyChanges } from '../changes.js';
 import { compactSet } from '../uids.js';
 
 /** The messages of an APPEND (or REPLACE) command, in temp files, checked. */
@@ -109,8 +109,11 @@ export async function addAppended(
     // Changes committed before ours first, then our own UIDs: sequence numbers follow
     // UID order (RFC 9051 §2.3.1.2), and ours are the newest.
     if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
-    for (const m of r.messages) sel.uids.append(m.uid);
-    c.untagged(`${sel.uids.length} EXISTS`);
+    addOwn(
+      c,
+      sel,
+      r.messages.map((m) => m.uid),
+    );
   }
   return code;
 }

@@ -189,11 +189,17 @@ type FetchRenderOptions = StructureOptions & {
   account: object;
   /** Previews (RFC 8970) of the batch's messages, by row id. */
   previews?: Map<number, string>;
+  /** UIDs \Recent in this session (IMAP4rev1). */
+  recent: ReadonlySet<number>;
 };
+
+/** A message's flags, \Recent included where it is recent in this session. */
+const rowFlags = (row: Row, opts: FetchRenderOptions) =>
+  flagList(row.flags, row.keywords, opts.recent.has(row.uid));
 
 function simpleItem(row: Row, kind: SimpleKind, opts: FetchRenderOptions): string {
   if (kind === 'uid') return `UID ${row.uid}`;
-  if (kind === 'flags') return `FLAGS ${flagList(row.flags, row.keywords)}`;
+  if (kind === 'flags') return `FLAGS ${rowFlags(row, opts)}`;
   if (kind === 'emailid') return `EMAILID (${emailObjectId(row.id)})`;
   if (kind === 'modseq') return `MODSEQ (${row.modseq})`;
   // RFC 8474 §5.2: NIL where the server does not assign thread ids.
@@ -256,7 +262,7 @@ async function messagePieces(
     }
   }
   // RFC 9051 §6.4.5: a flag change from an implicit \Seen is reported.
-  if (addFlags) s += ` FLAGS ${flagList(row.flags, row.keywords)}`;
+  if (addFlags) s += ` FLAGS ${rowFlags(row, opts)}`;
   if (addModseq) s += ` MODSEQ (${row.modseq})`;
   out.push(s);
   return out;
@@ -416,7 +422,12 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
   const wantsFlags = items.some((i) => i.kind === 'flags');
   const wantsPreview = items.some((i) => i.kind === 'preview');
   // message/global is described as a message to clients that enabled UTF-8.
-  const opts: FetchRenderOptions = { utf8: c.utf8, messageGlobal: c.utf8, account: c.account };
+  const opts: FetchRenderOptions = {
+    utf8: c.utf8,
+    messageGlobal: c.utf8,
+    account: c.account,
+    recent: sel.recent,
+  };
   for (let i = 0; i < uids.length; i += BATCH) {
     if (i > 0) await nextTick();
     const batch = uids.slice(i, i + BATCH);

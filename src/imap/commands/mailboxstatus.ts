@@ -34,7 +34,7 @@ export function parseStatusAttrs(p: Parser): string[] {
 }
 
 /** What some attributes need read beyond the mailbox's counts. */
-type StatusReads = { deletedSize: number; highestModseq: number };
+type StatusReads = { deletedSize: number; highestModseq: number; recent: number };
 
 /** The untagged STATUS response for a mailbox, without "* ". */
 function statusLine(c: AuthSession, mb: Mailbox, attrs: string[], r: StatusReads): string {
@@ -61,8 +61,11 @@ function statusLine(c: AuthSession, mb: Mailbox, attrs: string[], r: StatusReads
         return r.highestModseq; // RFC 7162 §3.1.7
       case 'MAILBOXID':
         return `(${mailboxObjectId(mb)})`; // RFC 8474 §4.2
+      case 'RECENT':
+        // RFC 3501 §6.3.10: the messages no session has been told of yet.
+        return r.recent;
       default:
-        return 0; // RECENT: not tracked (always 0)
+        throw new Error(`status attribute ${a} not handled`);
     }
   };
   return `STATUS ${mailboxName(mb.name, c.utf8)} (${attrs.map((a) => `${a} ${v(a)}`).join(' ')})`;
@@ -74,7 +77,8 @@ export async function statusLineOf(c: AuthSession, mb: Mailbox, attrs: string[])
   const highestModseq = attrs.includes('HIGHESTMODSEQ')
     ? await c.account.mailboxHighestModseq(mb.id)
     : 0;
-  return statusLine(c, mb, attrs, { deletedSize, highestModseq });
+  const recent = attrs.includes('RECENT') ? await c.account.recentCount(mb.id) : 0;
+  return statusLine(c, mb, attrs, { deletedSize, highestModseq, recent });
 }
 
 /** Asking for HIGHESTMODSEQ is a CONDSTORE enabling command (RFC 7162 §3.1). */

@@ -3,7 +3,7 @@
 import type { Handler } from './types.js';
 import type { AuthSession } from '../session.js';
 import { UserError } from '../errors.js';
-import { UidList } from '../uids.js';
+import { reportExpunged } from '../changes.js';
 import { mailboxName, mailboxObjectId } from '../response.js';
 import { parseSpecialUse } from '../../store/index.js';
 
@@ -86,16 +86,11 @@ async function expungeMovedFromInbox(c: AuthSession): Promise<void> {
   // Messages that arrived before the move are in the pending changes: take them first.
   c.applyPending();
   const live = new Set(await account.uids(sel.mailbox.id));
-  const kept: number[] = [];
-  const old = sel.uids.toArray();
-  for (let i = 0; i < old.length; i++) {
-    const uid = old[i] as number;
-    if (live.has(uid)) kept.push(uid);
-    // Earlier removals already shifted the numbering: this message is now kept.length + 1.
-    else c.untagged(`${kept.length + 1} EXPUNGE`);
-    if (i % 1000 === 999) await c.flushIfLarge();
-  }
-  sel.uids = new UidList(kept);
+  reportExpunged(
+    c,
+    sel,
+    sel.uids.toArray().filter((u) => !live.has(u)),
+  );
 }
 
 // RFC 9051 §6.3.7 SUBSCRIBE; syntax §9 "subscribe".

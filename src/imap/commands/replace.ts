@@ -5,6 +5,7 @@ import type { SelectedSession } from '../session.js';
 import { UserError } from '../errors.js';
 import { Flag } from '../../store/index.js';
 import { addAppended, readAppendMessages } from './append.js';
+import { reportExpunged } from '../changes.js';
 import type { NewMessage, PreparedMessage } from '../../store/index.js';
 
 // RFC 8508 §3 REPLACE and UID REPLACE; syntax §6 "replace".
@@ -39,10 +40,7 @@ export const replace: Handler<SelectedSession> = async (c, _tag, p, name) => {
       c.session,
     );
     const r = await c.account.expunge(sel.mailbox.id, [uid], c.session);
-    for (const u of r.uids) {
-      const i = sel.uids.remove(u);
-      if (i >= 0) c.untagged(`${i + 1} EXPUNGE`);
-    }
+    reportExpunged(c, sel, r.uids);
   } finally {
     await Promise.all(read.prepared.map((pm) => pm.cleanup()));
   }

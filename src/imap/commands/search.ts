@@ -54,6 +54,7 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
       count: sel.uids.length,
       maxUid: sel.uids.last(),
       saved: sel.searchResult,
+      recent: sel.recent,
     });
     // A CONDSTORE enabling command (RFC 7162 §3.1).
     if (plan.modseq) await enableCondstore(c);
@@ -97,6 +98,7 @@ export async function searchSelected(
     count: sel.uids.length,
     maxUid: sel.uids.last(),
     saved: sel.searchResult,
+    recent: sel.recent,
   });
   if (plan.modseq) await enableCondstore(c);
   const found = await runSearch(c, sel, plan);

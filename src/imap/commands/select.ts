@@ -7,7 +7,7 @@ import type { AuthSession, Selected } from '../session.js';
 import type { Parser } from '../parser.js';
 import { UserError } from '../errors.js';
 import { UidList } from '../uids.js';
-import { applyChanges, flagsFetch, sendFlags } from '../changes.js';
+import { applyChanges, flagsFetch, sendFlags, takeRecentAtSelect } from '../changes.js';
 import { enableCondstore, qresyncOn, sendVanished } from '../condstore.js';
 import { inRanges, toRanges } from '../searchkeys.js';
 import { mailboxName, mailboxObjectId } from '../response.js';
@@ -113,12 +113,22 @@ async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Prom
   // before the read ("initial" mode).
   const view = await account.selectView(mb.id);
   const uids = new UidList(view.uids);
-  const sel: Selected = { mailbox: mb, readonly, uids, searchResult: null, keywords: new Set() };
+  const sel: Selected = {
+    mailbox: mb,
+    readonly,
+    uids,
+    searchResult: null,
+    keywords: new Set(),
+    recent: new Set(),
+  };
   c.selected = sel;
   c.state = 'selected';
   if (c.session?.hasPending) applyChanges(c, c.session.take(), true);
+  // RFC 3501 §2.3.2: an IMAP4rev1 SELECT claims the messages no session has been told
+  // of; EXAMINE only looks.
+  takeRecentAtSelect(c, sel);
   sendFlags(c, sel);
-  if (!c.rev2) c.untagged('0 RECENT');
+  if (!c.rev2) c.untagged(`${sel.recent.size} RECENT`);
   c.untagged(`${uids.length} EXISTS`);
   if (!c.rev2) {
     const first = await account.firstUnseenUid(mb.id);

@@ -4,7 +4,7 @@ import type { Handler } from './types.js';
 import type { ImapSession, SelectedSession } from '../session.js';
 import { ParseError, type Parser } from '../parser.js';
 import { UserError } from '../errors.js';
-import { announceKeywords, applyChanges, flagsFetch, reportExpunged } from '../changes.js';
+import { addOwn, announceKeywords, applyChanges, flagsFetch, reportExpunged } from '../changes.js';
 import { condstoreOn, enableCondstore, qresyncOn } from '../condstore.js';
 import { compactSet } from '../uids.js';
 import { flagBit, isStoreError } from '../../store/index.js';
@@ -182,8 +182,7 @@ export const copy: Handler<SelectedSession> = async (c, _tag, p, name) => {
   }
   if (dst.id === sel.mailbox.id) {
     if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
-    for (const u of r.dstUids) sel.uids.append(u);
-    c.untagged(`${sel.uids.length} EXISTS`);
+    addOwn(c, sel, r.dstUids);
   }
   return `[COPYUID ${r.uidvalidity} ${compactSet(r.srcUids)} ${compactSet(r.dstUids)}]`;
 };
@@ -216,8 +215,7 @@ export const move: Handler<SelectedSession> = async (c, _tag, p, name) => {
   if (dst.id === sel.mailbox.id) {
     // Into the selected mailbox (RFC 6851 §3.3): the messages are back under new UIDs.
     if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
-    for (const u of r.dstUids) sel.uids.append(u);
-    c.untagged(`${sel.uids.length} EXISTS`);
+    addOwn(c, sel, r.dstUids);
   }
   // With QRESYNC, RFC 6851 has MOVE end like UID EXPUNGE (RFC 7162 §3.2.9).
   if (qresyncOn(c)) return highestModseqCode(c);
