@@ -22,6 +22,8 @@ log_level = "info"
 max_message_size = "100 MiB"
 # Storage for an account that sets no quota of its own; 0 means unlimited. Default 0.
 default_quota = 0
+# Messages an account that sets no limit of its own may hold; 0 means unlimited. Default 0.
+default_quota_messages = 0
 # Messages one account may send in 24 hours. Default 1000.
 max_outgoing_messages_per_day = 1000
 # Recipients not written to before that one account may send to in 24 hours. Default 200.
@@ -327,6 +329,8 @@ domain = "example.com"
 full_name = "Alice Example"
 # Storage limit in bytes or with a unit; 0 means [limits] default_quota. Default 0.
 quota = "10 GiB"
+# Most messages, in all mailboxes together; 0 means [limits] default_quota_messages. Default 0.
+quota_messages = 500000
 # Mailbox for rejected (junk-classified) messages, for reviewing them. Default: none.
 rejects_mailbox = "Rejects"
 # Keep rejects instead of removing old ones. Default false.

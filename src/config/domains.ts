@@ -3,7 +3,15 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ProblemList } from './errors.js';
-import { domainName, duration, filePath, mailboxName, positiveInt, size } from './fields.js';
+import {
+  domainName,
+  duration,
+  filePath,
+  mailboxName,
+  nonNegativeInt,
+  positiveInt,
+  size,
+} from './fields.js';
 import { addIssues, problemText, schemaKeys } from './issues.js';
 import {
   checkAccountName,
@@ -132,6 +140,7 @@ const account = z.strictObject({
   full_name: z.string().optional(),
   destinations: z.record(z.string(), destination),
   quota: size.default(0),
+  quota_messages: nonNegativeInt.default(0),
   login_disabled: z.string().optional(),
   rejects_mailbox: mailboxName.optional(),
   keep_rejects: z.boolean().default(false),

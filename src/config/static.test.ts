@@ -18,6 +18,7 @@ test('minimal file gets every default', () => {
     limits: {
       max_message_size: 100 * 1024 * 1024,
       default_quota: 0,
+      default_quota_messages: 0,
       max_outgoing_messages_per_day: 1000,
       max_first_time_recipients_per_day: 200,
       failed_auth_per_minute: [10, 30, 90],

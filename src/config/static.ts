@@ -5,7 +5,16 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ProblemList } from './errors.js';
 import { normalizeDomain } from './names.js';
-import { domainName, duration, filePath, port, positiveInt, size, tiers } from './fields.js';
+import {
+  domainName,
+  duration,
+  filePath,
+  nonNegativeInt,
+  port,
+  positiveInt,
+  size,
+  tiers,
+} from './fields.js';
 import { addIssues, problemText, schemaKeys } from './issues.js';
 import { parseToml, readConfigText } from './toml.js';
 
@@ -171,6 +180,7 @@ const smtpLimits = z.strictObject({
 const limits = z.strictObject({
   max_message_size: size.pipe(z.number().min(1)).default(100 * MiB),
   default_quota: size.default(0),
+  default_quota_messages: nonNegativeInt.default(0),
   max_outgoing_messages_per_day: positiveInt.default(1000),
   max_first_time_recipients_per_day: positiveInt.default(200),
   failed_auth_per_minute: tiers.default(() => [10, 30, 90] as Tiers),

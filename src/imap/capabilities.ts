@@ -42,6 +42,7 @@ export function capabilityList(i: CapabilityInput): string {
     // RFC 9208: not QUOTASET, as SETQUOTA is refused.
     'QUOTA',
     'QUOTA=RES-STORAGE',
+    'QUOTA=RES-MESSAGE',
     'COMPRESS=DEFLATE',
     'SORT',
     'SORT=DISPLAY',

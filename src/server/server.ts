@@ -129,6 +129,8 @@ export class Server {
         dataDir: st.data_dir,
         cleanup: true,
         quota: (account) => current.accounts[account]?.quota || st.limits.default_quota,
+        messageQuota: (account) =>
+          current.accounts[account]?.quota_messages || st.limits.default_quota_messages,
         initialMailboxes: (account) =>
           current.accounts[account]?.initial_mailboxes ?? current.initial_mailboxes,
         // Each account's junk filter learns from what its user does (see JunkTrainer).

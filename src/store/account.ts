@@ -393,9 +393,24 @@ export class Account {
     return this.core.quotaLimit();
   }
 
-  /** Whether adding `size` more bytes stays within the quota. */
-  async canAdd(size: number): Promise<boolean> {
-    return this.core.canAdd(size);
+  /** The account's live messages (for the MESSAGE quota, RFC 9208 §5.2). */
+  async messageCount(): Promise<number> {
+    return this.core.messageCount();
+  }
+
+  /** Most messages the account may hold; 0 means unlimited. */
+  async messageLimit(): Promise<number> {
+    return this.core.messageLimit();
+  }
+
+  /** Whether adding `count` messages of `size` bytes in all stays within the quotas. */
+  async canAdd(size: number, count = 1): Promise<boolean> {
+    return this.core.canAdd(size, count);
+  }
+
+  /** Which quota adding `count` messages of `size` bytes would exceed, said in words; or null. */
+  async overQuota(size: number, count = 1): Promise<string | null> {
+    return this.core.overQuota(size, count);
   }
 
   // ---- passwords ----

@@ -172,13 +172,15 @@ function scheduleAdds(core: AccountCore, queue: AddQueue): void {
 async function addGroup(core: AccountCore, batch: AddRequest[]): Promise<void> {
   // Each add's mailbox, and quota counting the adds before it in the group.
   let pending = 0;
+  let pendingCount = 0;
   const ok: AddRequest[] = [];
   for (const r of batch) {
     try {
       r.mb = addTarget(core, r);
       const total = r.items.reduce((n, it) => n + it.message.size + (it.prefix?.length ?? 0), 0);
-      if (r.quota) core.checkQuota(pending + total);
+      if (r.quota) core.checkQuota(pending + total, pendingCount + r.items.length);
       pending += total;
+      pendingCount += r.items.length;
       ok.push(r);
     } catch (e) {
       r.error = e;

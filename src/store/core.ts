@@ -37,6 +37,8 @@ import { Flag } from './flags.js';
 export type AccountOptions = {
   /** Storage quota in bytes; 0 means unlimited. Read on each check, so config reloads apply. */
   quota: () => number;
+  /** Most messages the account may hold (RFC 9208 MESSAGE); 0 or absent: unlimited. */
+  messageQuota?: () => number;
   /** Remove crash leftovers at open (only the owning server process; see Store). */
   cleanup?: boolean;
   /** Test hook: called after message files are linked and before the commit. */
@@ -395,17 +397,38 @@ export class AccountCore {
     return this.opts.quota();
   }
 
-  /** Whether adding `size` more bytes stays within the quota. */
-  canAdd(size: number): boolean {
-    const limit = this.opts.quota();
-    return limit <= 0 || this.diskUsage() + size <= limit;
+  /** The live messages of the account, from the mailboxes' counts. */
+  messageCount(): number {
+    return (
+      this.stmt('SELECT COALESCE(SUM(total), 0) AS n FROM mailboxes WHERE deleted = 0').get() as {
+        n: number;
+      }
+    ).n;
   }
 
-  /** Throws 'overquota' unless adding `size` more bytes stays within the quota. */
-  checkQuota(size: number): void {
-    if (!this.canAdd(size)) {
-      throw new StoreError('overquota', 'account storage quota exceeded');
-    }
+  messageLimit(): number {
+    return this.opts.messageQuota?.() ?? 0;
+  }
+
+  /** Why adding `count` messages of `size` bytes in all would exceed a quota, or null. */
+  overQuota(size: number, count: number): string | null {
+    const limit = this.opts.quota();
+    if (limit > 0 && this.diskUsage() + size > limit) return 'account storage quota exceeded';
+    const most = this.messageLimit();
+    if (most > 0 && count > 0 && this.messageCount() + count > most)
+      return 'account message quota exceeded';
+    return null;
+  }
+
+  /** Whether adding `count` messages of `size` bytes in all stays within the quotas. */
+  canAdd(size: number, count: number): boolean {
+    return this.overQuota(size, count) === null;
+  }
+
+  /** Throws 'overquota' unless adding `count` messages of `size` bytes stays within the quotas. */
+  checkQuota(size: number, count: number): void {
+    const why = this.overQuota(size, count);
+    if (why) throw new StoreError('overquota', why);
   }
 }
 

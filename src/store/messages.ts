@@ -150,7 +150,7 @@ export function copyMessages(
     const msgs = messages(core, srcId, uids);
     if (msgs.length === 0) throw new StoreError('notfound', 'no matching messages');
     const total = msgs.reduce((n, m) => n + m.size, 0);
-    core.checkQuota(total);
+    core.checkQuota(total, msgs.length);
     const firstId = core.nextMessageId();
     const linked = await linkFiles(
       core,
@@ -160,7 +160,7 @@ export function copyMessages(
       core.opts.beforeCommit?.();
       return core.runTx(from, (tx) => {
         const dst = requireMailboxId(core, dstId);
-        core.checkQuota(total);
+        core.checkQuota(total, msgs.length);
         const seq = tx.modseq();
         const now = Date.now();
         const dstUids: number[] = [];

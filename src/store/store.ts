@@ -22,6 +22,8 @@ export type StoreOptions = {
   dataDir: string;
   /** Quota in bytes for an account (0: unlimited); consulted on every check. */
   quota?: (account: string) => number;
+  /** Most messages an account may hold (0: unlimited); consulted on every check. */
+  messageQuota?: (account: string) => number;
   /** Mailboxes for accounts opened for the first time. */
   initialMailboxes?: (account: string) => InitialMailboxes;
   /**
@@ -90,6 +92,7 @@ export class Store {
         this.accountDir(name),
         {
           quota: () => this.opts.quota?.(name) ?? 0,
+          messageQuota: () => this.opts.messageQuota?.(name) ?? 0,
           beforeCommit: this.opts.beforeCommit,
           cleanup: this.opts.cleanup ?? false,
         },

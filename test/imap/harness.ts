@@ -34,6 +34,11 @@ domain = "example.org"
 destinations = { "limited@example.org" = {} }
 quota = 2000
 
+[accounts.counted]
+domain = "example.org"
+destinations = { "counted@example.org" = {} }
+quota_messages = 3
+
 [accounts.disabled]
 domain = "example.org"
 destinations = { "disabled@example.org" = {} }
@@ -74,10 +79,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     dataDir: opts.dataDir ?? join(dir, 'data'),
     cleanup: true,
     quota: (a) => domains.accounts[a]?.quota ?? 0,
+    messageQuota: (a) => domains.accounts[a]?.quota_messages ?? 0,
     initialMailboxes: () => domains.initial_mailboxes,
   });
   const secrets = await deriveSecrets(PASSWORD);
-  for (const name of ['mjl', 'limited', 'disabled']) {
+  for (const name of ['mjl', 'limited', 'counted', 'disabled']) {
     await (await store.account(name)).setSecrets(secrets);
   }
   const tlsOpts = loadTlsContext([

@@ -194,6 +194,7 @@ test("user names that are names of Object's properties: a failed login, nothing 
   c.close();
   assert.equal(await serverErrors(), 0);
   assert.deepEqual((await readdir(join(s.dir, 'data', 'accounts'))).sort(), [
+    'counted',
     'disabled',
     'limited',
     'mjl',

@@ -34,6 +34,7 @@ export async function readAppendMessages(
   const account = c.account;
   let failure: UserError | ParseError | null = null;
   let total = 0;
+  let count = 0;
   for (;;) {
     let flags: string[] = [];
     let date: number | undefined;
@@ -54,8 +55,9 @@ export async function readAppendMessages(
     // Checked before the first "+ " (or, for non-synchronizing literals, reported after
     // reading the data, which is on its way anyway).
     if (!failure && !mb) failure = new UserError('TRYCREATE', 'mailbox does not exist');
-    if (!failure && !(await account.canAdd(total)))
-      failure = new UserError('OVERQUOTA', 'account storage quota exceeded');
+    count++;
+    const over: string | null = failure ? null : await account.overQuota(total, count);
+    if (over) failure = new UserError('OVERQUOTA', over);
     if (!failure && lit.size === 0) failure = new UserError('', 'empty message, cancelling append');
     if (failure && lit.sync) throw failure;
     if (lit.sync) {

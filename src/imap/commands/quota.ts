@@ -1,18 +1,26 @@
-// QUOTA (RFC 9208): the account's storage quota as one quota root, "", that every
-// mailbox belongs to. GETQUOTAROOT and GETQUOTA report it; SETQUOTA is for
-// administrators, who set quotas in domains.toml, so it is refused here.
+// QUOTA (RFC 9208): the account's quotas, storage and number of messages, as one quota
+// root, "", that every mailbox belongs to. GETQUOTAROOT and GETQUOTA report them;
+// SETQUOTA is for administrators, who set quotas in domains.toml, so it is refused here.
 import type { Handler } from './types.js';
 import type { AuthSession } from '../session.js';
 import { UserError } from '../errors.js';
 import { mailboxName } from '../response.js';
 
-/** The root's resources, or null without a limit (RFC 9208 §5.1: a root has some). */
+/** The root's resources, or null without a limit (RFC 9208 §4.2.1: a root has some). */
 async function quotaResponse(c: AuthSession): Promise<string | null> {
+  const res: string[] = [];
   const limit = await c.account.quotaLimit();
-  if (limit <= 0) return null;
-  const used = await c.account.diskUsage();
-  // RFC 9208 §5.1: STORAGE in units of 1024 octets.
-  return `QUOTA "" (STORAGE ${Math.ceil(used / 1024)} ${Math.floor(limit / 1024)})`;
+  if (limit > 0) {
+    // RFC 9208 §5.1: STORAGE in units of 1024 octets.
+    const used = await c.account.diskUsage();
+    res.push(`STORAGE ${Math.ceil(used / 1024)} ${Math.floor(limit / 1024)}`);
+  }
+  const most = await c.account.messageLimit();
+  if (most > 0) {
+    // RFC 9208 §5.2: MESSAGE, the messages in all mailboxes of the root.
+    res.push(`MESSAGE ${await c.account.messageCount()} ${most}`);
+  }
+  return res.length > 0 ? `QUOTA "" (${res.join(' ')})` : null;
 }
 
 // RFC 9208 §4.1.2 GETQUOTAROOT; syntax §7 "getquotaroot".
