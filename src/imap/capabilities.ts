@@ -53,6 +53,7 @@ export function capabilityList(i: CapabilityInput): string {
     'PREVIEW',
     'CONDSTORE',
     'QRESYNC',
+    'MULTISEARCH',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

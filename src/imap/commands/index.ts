@@ -13,6 +13,7 @@ import { idle } from './idle.js';
 import { check, close, copy, expunge, move, store, unselect, uidExpunge } from './selected.js';
 import { fetchHandler } from './fetch.js';
 import { searchHandler } from './search.js';
+import { esearchHandler } from './esearch.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { compress } from './compress.js';
 import { sortHandler } from './sort.js';
@@ -52,6 +53,7 @@ const table: [string, CommandDef][] = [
   ['UID EXPUNGE', selected(uidExpunge)],
   ['SEARCH', selected(searchHandler, { noChangesDuring: true })],
   ['UID SEARCH', selected(searchHandler)],
+  ['ESEARCH', authenticated(esearchHandler)],
   ['SORT', selected(sortHandler, { noChangesDuring: true })],
   ['UID SORT', selected(sortHandler)],
   ['THREAD', selected(threadHandler, { noChangesDuring: true })],

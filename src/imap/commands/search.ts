@@ -4,7 +4,7 @@
 // keywords, size, internal date); the MIME structure, the header and the decoded text are
 // read only for messages the cheaper data cannot decide.
 import type { Handler } from './types.js';
-import type { SelectedSession, Selected } from '../session.js';
+import type { AuthSession, SelectedSession, Selected } from '../session.js';
 import type { Parser } from '../parser.js';
 import type { Account, Message, SearchRow } from '../../store/index.js';
 import {
@@ -110,8 +110,8 @@ export async function searchSelected(
  * RFC 7162 §3.1.6, §3.1.10: the highest modseq of the messages a SEARCH with a MODSEQ
  * key returns: of all found, or of those MIN and MAX name when only they are returned.
  */
-async function resultModseq(
-  c: SelectedSession,
+export async function resultModseq(
+  c: AuthSession,
   sel: Selected,
   uids: number[],
   returns: Set<ReturnOption> | null,
@@ -134,11 +134,7 @@ export type Found = { uids: number[]; seqs: number[] };
 const NO_KEYWORDS: readonly string[] = [];
 
 /** The messages a search plan selects, ascending (exported for SORT). */
-export async function runSearch(
-  c: SelectedSession,
-  sel: Selected,
-  plan: SearchPlan,
-): Promise<Found> {
+export async function runSearch(c: AuthSession, sel: Selected, plan: SearchPlan): Promise<Found> {
   const account = c.account as Account;
   const uids = sel.uids;
   const found: Found = { uids: [], seqs: [] };
@@ -317,16 +313,21 @@ async function respond(
   if (returns === null && !c.rev2) return searchResponse(c, 'SEARCH', nums, modseq);
   // IMAP4rev2 answers ESEARCH ALL when no RETURN is given (RFC 9051 §6.4.4).
   const opts = returns ?? new Set<ReturnOption>(['ALL']);
+  // SAVE alone returns nothing (RFC 5182 §2.1).
+  if (opts.size === 1 && opts.has('SAVE')) return;
+  const uid = isUid ? ' UID' : '';
+  c.untagged(`ESEARCH (TAG ${quote(tag)})${uid}${esearchItems(nums, opts, modseq)}`);
+}
+
+/** The result items of an ESEARCH response (RFC 4731 §3.1), each after a space. */
+export function esearchItems(nums: number[], opts: Set<ReturnOption>, modseq: number): string {
   const items: string[] = [];
   if (opts.has('MIN') && nums.length > 0) items.push(`MIN ${nums[0]}`);
   if (opts.has('MAX') && nums.length > 0) items.push(`MAX ${nums[nums.length - 1]}`);
   if (opts.has('COUNT')) items.push(`COUNT ${nums.length}`);
   if (opts.has('ALL') && nums.length > 0) items.push(`ALL ${compactSet(nums)}`);
   if (modseq > 0) items.push(`MODSEQ ${modseq}`);
-  // SAVE alone returns nothing (RFC 5182 §2.1).
-  if (opts.size === 1 && opts.has('SAVE')) return;
-  const uid = isUid ? ' UID' : '';
-  c.untagged(`ESEARCH (TAG ${quote(tag)})${uid}${items.map((x) => ' ' + x).join('')}`);
+  return items.map((x) => ' ' + x).join('');
 }
 
 /**
