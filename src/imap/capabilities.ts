@@ -54,6 +54,7 @@ export function capabilityList(i: CapabilityInput): string {
     'CONDSTORE',
     'QRESYNC',
     'MULTISEARCH',
+    'INPROGRESS',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

@@ -30,8 +30,12 @@ export type ImapContext = {
   /** The SASL mechanisms enabled on this listener; null or absent is all of them. */
   authMechanisms?: readonly string[] | null;
   limits: ImapLimits;
-  /** Delays in ms (0 in tests): auth failure backoff, slow-mode byte delay. */
-  delays: { authFail: number; badClient: number };
+  /**
+   * Delays in ms (0 in tests): auth failure backoff, slow-mode byte delay, and how long a
+   * command runs before it reports its progress, and then between reports (RFC 9585;
+   * default 10 s).
+   */
+  delays: { authFail: number; badClient: number; inProgress?: number };
   limiters: { rate: RateLimiter; connections: ConnectionCounter; authFailures: AuthFailureLimiter };
   log: Logger;
   isShuttingDown: () => boolean;

@@ -9,6 +9,7 @@ import { ParseError } from '../parser.js';
 import { UidList } from '../uids.js';
 import { mailboxName, quote } from '../response.js';
 import { enableCondstore } from '../condstore.js';
+import { progressFor } from '../progress.js';
 import {
   checkCharset,
   parseProgram,
@@ -151,6 +152,7 @@ export const esearchHandler: Handler<AuthSession> = async (c, tag, p) => {
     throw new ParseError('message numbers and $ only search the selected mailbox');
   if (returns.has('SAVE') && !onlySelected)
     throw new ParseError('SAVE only with the selected mailbox alone');
+  const progress = progressFor(c, tag, 'searching');
   for (const mb of boxes) {
     const sel = await viewOf(c, mb);
     const plan = planSearch(key, {
@@ -160,7 +162,7 @@ export const esearchHandler: Handler<AuthSession> = async (c, tag, p) => {
       recent: sel.recent,
     });
     if (plan.modseq) await enableCondstore(c);
-    const found = await runSearch(c, sel, plan);
+    const found = await runSearch(c, sel, plan, progress);
     if (returns.has('SAVE')) sel.searchResult = found.uids;
     // RFC 7377 §2.1: mailboxes without matches get no response.
     if (found.uids.length === 0) continue;

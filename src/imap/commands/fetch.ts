@@ -10,6 +10,7 @@ import type { SelectedSession, Selected } from '../session.js';
 import { announceKeywords } from '../changes.js';
 import { condstoreOn, enableCondstore, qresyncOn, sendVanished } from '../condstore.js';
 import { inRanges, toRanges } from '../searchkeys.js';
+import { progressFor } from '../progress.js';
 import type { NumSetSpec, Parser } from '../parser.js';
 import { emailObjectId, flagList, str } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
@@ -396,7 +397,7 @@ async function changedOnly(
 
 // RFC 9051 §6.4.5 FETCH (BINARY from RFC 3516 §4.2), §6.4.9 UID FETCH; syntax §9 "fetch",
 // "fetch-att".
-export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) => {
+export const fetchHandler: Handler<SelectedSession> = async (c, tag, p, name) => {
   const isUid = name.toUpperCase().startsWith('UID');
   p.sp();
   const spec = p.sequenceSet();
@@ -428,8 +429,10 @@ export const fetchHandler: Handler<SelectedSession> = async (c, _tag, p, name) =
     account: c.account,
     recent: sel.recent,
   };
+  const progress = progressFor(c, tag, 'fetching');
   for (let i = 0; i < uids.length; i += BATCH) {
     if (i > 0) await nextTick();
+    await progress.tick(i, uids.length);
     const batch = uids.slice(i, i + BATCH);
     const rows = await readRows(c, sel.mailbox.id, batch, level, withModseq);
     checkBinary(rows, items);

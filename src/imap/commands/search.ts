@@ -16,6 +16,7 @@ import {
 import { compactSet } from '../uids.js';
 import { quote } from '../response.js';
 import { enableCondstore } from '../condstore.js';
+import { progressFor, type Progress } from '../progress.js';
 import {
   NO,
   UNKNOWN,
@@ -58,7 +59,7 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
     });
     // A CONDSTORE enabling command (RFC 7162 §3.1).
     if (plan.modseq) await enableCondstore(c);
-    const found = await runSearch(c, sel, plan);
+    const found = await runSearch(c, sel, plan, progressFor(c, tag, 'searching'));
     if (returns && saving) sel.searchResult = savedResult(found.uids, returns);
     const modseq = plan.modseq ? await resultModseq(c, sel, found.uids, returns) : 0;
     await respond(c, tag, isUid, returns, isUid ? found.uids : found.seqs, modseq);
@@ -134,7 +135,12 @@ export type Found = { uids: number[]; seqs: number[] };
 const NO_KEYWORDS: readonly string[] = [];
 
 /** The messages a search plan selects, ascending (exported for SORT). */
-export async function runSearch(c: AuthSession, sel: Selected, plan: SearchPlan): Promise<Found> {
+export async function runSearch(
+  c: AuthSession,
+  sel: Selected,
+  plan: SearchPlan,
+  progress?: Progress,
+): Promise<Found> {
   const account = c.account as Account;
   const uids = sel.uids;
   const found: Found = { uids: [], seqs: [] };
@@ -170,6 +176,7 @@ export async function runSearch(c: AuthSession, sel: Selected, plan: SearchPlan)
     return found;
   }
   for (let i = 0; i < uids.length; i += BATCH) {
+    await progress?.tick(i, uids.length);
     const end = Math.min(uids.length, i + BATCH);
     const rows = await account.searchRows(sel.mailbox.id, uids.at(i), uids.at(end - 1));
     const batch: { f: MessageFacts; v: number }[] = [];

@@ -8,6 +8,7 @@ import { quote } from '../response.js';
 import { parseReturnOptions, type ReturnOption, type SearchKey } from '../searchkeys.js';
 import { parseCharsetKeys, searchResponse, searchSelected } from './search.js';
 import { casemap } from '../sortkeys.js';
+import { progressFor, type Progress } from '../progress.js';
 import { decodeHeaderValue, type Address, type Envelope } from '../../message/index.js';
 import type { SortRow } from '../../store/index.js';
 
@@ -104,6 +105,7 @@ async function sorted(
   c: SelectedSession,
   criteria: Criterion[],
   key: SearchKey,
+  progress: Progress,
 ): Promise<{ items: Item[]; modseq: number }> {
   const sel = await c.requireSelected();
   const found = await searchSelected(c, key);
@@ -111,6 +113,7 @@ async function sorted(
   const needEnvelope = criteria.some((x) => ADDRESS_KEYS.has(x.key));
   const items: Item[] = [];
   for (let i = 0; i < found.uids.length; i += BATCH) {
+    await progress.tick(i, found.uids.length);
     const uids = found.uids.slice(i, i + BATCH);
     const rows = await c.account.sortRows(sel.mailbox.id, uids, needEnvelope);
     const byUid = new Map(rows.map((r) => [r.uid, r]));
@@ -162,7 +165,7 @@ export const sortHandler: Handler<SelectedSession> = async (c, tag, p, name) => 
   p.sp();
   const key = await parseCharsetKeys(p, c.utf8);
   if (returns?.has('SAVE')) throw new ParseError('SAVE is not supported with SORT');
-  const { items, modseq } = await sorted(c, criteria, key);
+  const { items, modseq } = await sorted(c, criteria, key, progressFor(c, tag, 'sorting'));
   const nums = items.map((x) => (isUid ? x.uid : x.seq));
   // RFC 7162 §3.1.9: "(MODSEQ n)" when a MODSEQ key found messages.
   if (returns === null) return searchResponse(c, 'SORT', nums, modseq);
