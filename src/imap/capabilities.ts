@@ -55,6 +55,8 @@ export function capabilityList(i: CapabilityInput): string {
     'QRESYNC',
     'MULTISEARCH',
     'INPROGRESS',
+    'METADATA',
+    'LIST-METADATA',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

@@ -4,7 +4,7 @@
 // which updates the session silently).
 import { SYSTEM_FLAGS, type Change } from '../store/index.js';
 import type { ImapSession, Selected } from './session.js';
-import { flagList, mailboxName } from './response.js';
+import { astr, flagList, mailboxName } from './response.js';
 import { condstoreOn, qresyncOn, sendVanished } from './condstore.js';
 
 /** FLAGS and PERMANENTFLAGS for the selected mailbox (RFC 9051 §7.3.5, §7.1). */
@@ -178,10 +178,16 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
       case 'addSubscription':
         c.untagged(`LIST (\\Subscribed) "/" ${mailboxName(ch.name, c.utf8)}`);
         break;
+      case 'annotation':
+        // RFC 5464 §4.4.2: the entry that changed, without its value, to a session that
+        // enabled METADATA; "" for the server's (the account's) entries.
+        if (c.enabled.has('METADATA'))
+          c.untagged(`METADATA ${mailboxName(ch.mailboxName, c.utf8)} ${astr(ch.key, false)}`);
+        break;
       default:
-        // Counts, special use, keywords, annotations and unsubscriptions are not
-        // announced: clients ask for them (STATUS, LIST, GETMETADATA), and the unsolicited
-        // FLAGS or METADATA (RFC 5464 §4.4) that could report some are optional.
+        // Counts, special use, keywords and unsubscriptions are not announced: clients
+        // ask for them (STATUS, LIST), and the unsolicited FLAGS that could report some
+        // is optional.
         break;
     }
   }
@@ -193,9 +199,10 @@ function renders(ch: Change): boolean {
     case 'mailboxCounts':
     case 'mailboxSpecialUse':
     case 'mailboxKeywords':
-    case 'annotation':
     case 'removeSubscription':
       return false;
+    case 'annotation':
+      return true;
     default:
       return true;
   }

@@ -612,7 +612,7 @@ describe('annotations', () => {
       await a.setAnnotations(inbox.id, [
         { key: '/private/comment', value: Buffer.from('hello'), isString: true },
       ]);
-      await a.setAnnotations(0, [{ key: '/private/vendor/x', value: Buffer.from([0, 1]) }]);
+      await a.setAnnotations(0, [{ key: '/private/vendor/tidings/x', value: Buffer.from([0, 1]) }]);
       assert.deepEqual(
         (await a.annotations(inbox.id)).map((x) => [x.key, x.value?.toString(), x.isString]),
         [['/private/comment', 'hello', true]],
@@ -627,12 +627,19 @@ describe('annotations', () => {
           .map((c) => [c.mailboxId, 'key' in c ? c.key : '']),
         [
           [inbox.id, '/private/comment'],
-          [0, '/private/vendor/x'],
+          [0, '/private/vendor/tidings/x'],
         ],
       );
       await a.setAnnotations(inbox.id, [{ key: '/PRIVATE/Comment', value: null }]);
       assert.deepEqual(await a.annotations(inbox.id), []);
-      for (const key of ['/shared/x', '/private//x', '/private/x/', '/private/*', '/private/é']) {
+      for (const key of [
+        '/other/x',
+        '/private/vendor/x',
+        '/private//x',
+        '/private/x/',
+        '/private/*',
+        '/private/é',
+      ]) {
         await assert.rejects(a.setAnnotations(0, [{ key, value: Buffer.from('v') }]), (e) =>
           isStoreError(e, 'invalid'),
         );

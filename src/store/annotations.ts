@@ -1,5 +1,7 @@
-// Annotations (IMAP METADATA, RFC 5464): private entries of a mailbox, or of the whole
-// account with mailbox id 0, with account-wide limits on their count and total size.
+// Annotations (IMAP METADATA, RFC 5464): entries of a mailbox, or of the whole account
+// (the server's, to a client) with mailbox id 0, with account-wide limits on their count
+// and total size. An account has one user, so /private/ and /shared/ entries are both
+// the user's, kept apart by their names.
 import { StoreError } from './errors.js';
 import type { Session } from './switchboard.js';
 import type { AccountCore } from './core.js';
@@ -78,16 +80,21 @@ export async function setAnnotations(
 }
 
 /**
- * RFC 5464 §3.2 entry names, restricted further: only /private/ entries (no shared
- * ones), printable ASCII, no empty components, no trailing slash, no wildcards.
+ * RFC 5464 §3.2 entry names: under /private/ or /shared/, printable ASCII, no empty
+ * components, no trailing slash, no wildcards; a vendor entry names its vendor and
+ * at least one entry below it (§3.2.1.2: /private/vendor/<vendor>/<entry>).
  */
 function checkAnnotationKey(key: string): void {
   const k = key.toLowerCase();
   const bad = (why: string) =>
     new StoreError('invalid', `invalid annotation key ${JSON.stringify(key)}: ${why}`);
-  if (!k.startsWith('/private/')) throw bad('must start with /private/');
+  if (!k.startsWith('/private/') && !k.startsWith('/shared/'))
+    throw bad('must start with /private/ or /shared/');
   if (!/^[\x21-\x7e]+$/.test(k)) throw bad('only printable ASCII');
   if (k.includes('//')) throw bad('empty path component');
   if (k.endsWith('/')) throw bad('trailing slash');
   if (/[*%]/.test(k)) throw bad('wildcards not allowed');
+  const parts = k.split('/');
+  if (parts[2] === 'vendor' && parts.length < 5)
+    throw bad('a vendor entry needs /vendor/<vendor>/<name>');
 }

@@ -19,7 +19,7 @@ describe('imap ENABLE', () => {
     assert.equal(r.tagged, 'OK ENABLE done');
     assert.deepEqual(await c.ok('ENABLE UTF8=ACCEPT imap4rev2 IMAP4rev2'), ['* ENABLED IMAP4rev2']);
     assert.deepEqual(await c.ok('ENABLE IMAP4REV2 UTF8=ACCEPT'), ['* ENABLED']);
-    assert.deepEqual(await c.ok('ENABLE QRESYNC METADATA'), ['* ENABLED QRESYNC']);
+    assert.deepEqual(await c.ok('ENABLE QRESYNC METADATA'), ['* ENABLED QRESYNC METADATA']);
     assert.deepEqual(await c.ok('ENABLE QRESYNC CONDSTORE'), ['* ENABLED']);
     c.close();
   });

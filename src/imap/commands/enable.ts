@@ -1,5 +1,6 @@
 // ENABLE (RFC 5161, RFC 9051 §6.3.1): the client turns on extensions that change how the
-// server answers: IMAP4rev2, UTF8=ACCEPT, CONDSTORE and QRESYNC (RFC 7162 §3.2.3).
+// server answers: IMAP4rev2, UTF8=ACCEPT, CONDSTORE and QRESYNC (RFC 7162 §3.2.3), and
+// METADATA.
 import type { Handler } from './types.js';
 import type { AuthSession } from '../session.js';
 import { enableCondstore } from '../condstore.js';
@@ -11,6 +12,8 @@ const ENABLEABLE = new Map([
   ['UTF8=ACCEPT', 'UTF8=ACCEPT'],
   ['CONDSTORE', 'CONDSTORE'],
   ['QRESYNC', 'QRESYNC'],
+  // Unsolicited METADATA when another session changes an entry (RFC 5464 §4.4.2).
+  ['METADATA', 'METADATA'],
 ]);
 
 // RFC 9051 §6.3.1 and RFC 5161 §3.1 ENABLE; syntax RFC 9051 §9 "enable".

@@ -14,6 +14,7 @@ import { check, close, copy, expunge, move, store, unselect, uidExpunge } from '
 import { fetchHandler } from './fetch.js';
 import { searchHandler } from './search.js';
 import { esearchHandler } from './esearch.js';
+import { getmetadata, setmetadata } from './metadata.js';
 import { getquota, getquotaroot, setquota } from './quota.js';
 import { compress } from './compress.js';
 import { sortHandler } from './sort.js';
@@ -54,6 +55,8 @@ const table: [string, CommandDef][] = [
   ['SEARCH', selected(searchHandler, { noChangesDuring: true })],
   ['UID SEARCH', selected(searchHandler)],
   ['ESEARCH', authenticated(esearchHandler)],
+  ['GETMETADATA', authenticated(getmetadata)],
+  ['SETMETADATA', authenticated(setmetadata)],
   ['SORT', selected(sortHandler, { noChangesDuring: true })],
   ['UID SORT', selected(sortHandler)],
   ['THREAD', selected(threadHandler, { noChangesDuring: true })],

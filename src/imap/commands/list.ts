@@ -4,10 +4,11 @@
 import type { Handler } from './types.js';
 import type { AuthSession } from '../session.js';
 import { ParseError, type Parser } from '../parser.js';
-import { mailboxName } from '../response.js';
+import { astr, mailboxName } from '../response.js';
 import type { Mailbox } from '../../store/index.js';
 import { NameMatcher } from './listpattern.js';
 import { parseStatusAttrs, statusEnables, statusLineOf } from './mailboxstatus.js';
+import { entryValue, parseEntry } from './metadata.js';
 
 /** The names that have children, for \HasChildren (RFC 5258 §4). */
 function parentNames(names: Iterable<string>): Set<string> {
@@ -21,7 +22,7 @@ function parentNames(names: Iterable<string>): Set<string> {
 type ListItem = { name: string; attrs: string[]; childinfo: boolean; mailbox: Mailbox | null };
 
 const SELECT_OPTIONS = ['SUBSCRIBED', 'REMOTE', 'RECURSIVEMATCH', 'SPECIAL-USE'];
-const RETURN_OPTIONS = ['SUBSCRIBED', 'CHILDREN', 'SPECIAL-USE', 'STATUS'];
+const RETURN_OPTIONS = ['SUBSCRIBED', 'CHILDREN', 'SPECIAL-USE', 'STATUS', 'METADATA'];
 
 type ListCommand = {
   sel: Set<string>;
@@ -29,6 +30,8 @@ type ListCommand = {
   patterns: string[];
   ret: Set<string>;
   statusAttrs: string[];
+  /** RFC 9590 LIST-METADATA: entries to return with each mailbox. */
+  metadata: string[];
   /** Any RFC 5258 syntax: selection options, a pattern list or return options. */
   extended: boolean;
 };
@@ -41,6 +44,7 @@ async function parseList(p: Parser): Promise<ListCommand> {
     patterns: [],
     ret: new Set(),
     statusAttrs: [],
+    metadata: [],
     extended: false,
   };
   p.sp();
@@ -81,6 +85,13 @@ async function parseList(p: Parser): Promise<ListCommand> {
       if (o === 'STATUS') {
         p.sp();
         cmd.statusAttrs = parseStatusAttrs(p);
+      } else if (o === 'METADATA') {
+        // RFC 9590 §3: METADATA (entries).
+        p.sp();
+        p.expect('(');
+        do cmd.metadata.push(await parseEntry(p));
+        while (p.take(' '));
+        p.expect(')');
       }
       cmd.ret.add(o);
     }
@@ -114,6 +125,15 @@ export const list: Handler<AuthSession> = async (c, _tag, p) => {
     // RFC 5819 §2: a STATUS response follows the LIST response of each selectable mailbox.
     if (cmd.statusAttrs.length > 0 && it.mailbox) {
       c.untagged(await statusLineOf(c, it.mailbox, cmd.statusAttrs));
+    }
+    // RFC 9590 §3: the entries asked for, NIL for those the mailbox does not have.
+    if (cmd.metadata.length > 0 && it.mailbox) {
+      const have = new Map((await c.account.annotations(it.mailbox.id)).map((a) => [a.key, a]));
+      const items = cmd.metadata.map((k) => {
+        const a = have.get(k);
+        return `${astr(k, false)} ${a ? entryValue(a) : 'NIL'}`;
+      });
+      c.untagged(`METADATA ${mailboxName(it.name, c.utf8)} (${items.join(' ')})`);
     }
     if (i % 500 === 499) await c.flushIfLarge();
   }
