@@ -33,6 +33,7 @@ import {
 import { ImapClient } from './imapclient.js';
 import { CHANGED_PERCENT, benchResync, touchMailbox } from './imapresync.js';
 import { benchAppend } from './imapappend.js';
+import { benchCompress } from './imapcompress.js';
 
 const PASSWORD = 'benchbench';
 
@@ -231,7 +232,7 @@ async function buildMailbox(
   mailbox: string,
   count: number,
   seed: number,
-): Promise<{ seconds: number }> {
+): Promise<{ seconds: number; size: number }> {
   const t0 = performance.now();
   const a = await store.account(account);
   const seedBox = (await a.mailbox('Seed')) ?? (await a.createMailbox('Seed'))[0]!;
@@ -255,7 +256,8 @@ async function buildMailbox(
     // Copies hard-link the message files: cheap, and the data is real.
     await a.copyMessages(seedBox.id, seedUids.slice(0, count - have), dst.id);
   }
-  return { seconds: (performance.now() - t0) / 1000 };
+  const size = (await a.mailboxById(dst.id))!.counts.size;
+  return { seconds: (performance.now() - t0) / 1000, size };
 }
 
 /** Memory after a forced full collection. */
@@ -625,7 +627,31 @@ async function benchAppendPart(srv: ServerProcess<Request>): Promise<void> {
   await benchAppend(srv.port, (c) => c.ok(`LOGIN append@example.org ${PASSWORD}`));
 }
 
-const PARTS = { mix: benchMix, big: benchBigMailbox, idle: benchIdle, append: benchAppendPart };
+// ---- 5. COMPRESS ----
+
+async function benchCompressPart(srv: ServerProcess<Request>): Promise<void> {
+  const built = await srv.call<{ seconds: number; size: number }>({
+    op: 'build',
+    account: 'append',
+    mailbox: 'Bulk',
+    count: 2000,
+    seed: 200,
+  });
+  await benchCompress(
+    srv.port,
+    (c) => c.ok(`LOGIN append@example.org ${PASSWORD}`),
+    'Bulk',
+    built.size,
+  );
+}
+
+const PARTS = {
+  mix: benchMix,
+  big: benchBigMailbox,
+  idle: benchIdle,
+  append: benchAppendPart,
+  compress: benchCompressPart,
+};
 
 /** Runs the named parts (all by default): `npm run bench:imap -- mix idle`. */
 export async function benchImap(only: string[] = []): Promise<void> {

@@ -1,6 +1,7 @@
 // A minimal IMAPS client for the benchmarks: one command at a time, responses scanned
 // rather than kept, so the client costs little next to the server it measures.
 import tls from 'node:tls';
+import zlib from 'node:zlib';
 
 /**
  * An IMAPS client for one command at a time. Responses are scanned, not kept: literals
@@ -21,8 +22,13 @@ export class ImapClient {
   /** Called with each untagged line (literals left out) while set. */
   onUntagged: ((line: string) => void) | null = null;
 
+  /** Writes to the server: to the socket, or through deflate after COMPRESS. */
+  private write: (b: Buffer | string) => void;
+  private readonly fromSocket = (d: Buffer) => this.onData(d);
+
   private constructor(readonly socket: tls.TLSSocket) {
-    socket.on('data', (d: Buffer) => this.onData(d));
+    this.write = (b) => socket.write(b);
+    socket.on('data', this.fromSocket);
     const fail = (e: Error) => {
       this.failure ??= e;
       this.waiter?.reject(e);
@@ -102,7 +108,7 @@ export class ImapClient {
     const tag = `b${++this.tagN}`;
     const done = this.next((l) => l.startsWith(tag + ' '));
     const line = Buffer.from(`${tag} ${command}`, 'latin1');
-    this.socket.write(data ? Buffer.concat([line, data, CRLF]) : Buffer.concat([line, CRLF]));
+    this.write(data ? Buffer.concat([line, data, CRLF]) : Buffer.concat([line, CRLF]));
     const r = await done;
     if (!r.startsWith(`${tag} OK`)) throw new Error(`${command}: ${r}`);
   }
@@ -114,11 +120,11 @@ export class ImapClient {
   async appendSplit(mailbox: string, data: Buffer): Promise<void> {
     const tag = `b${++this.tagN}`;
     const cont = this.next((l) => l.startsWith('+'));
-    this.socket.write(`${tag} APPEND ${mailbox} {${data.length}}\r\n`);
+    this.write(`${tag} APPEND ${mailbox} {${data.length}}\r\n`);
     await cont;
     const done = this.next((l) => l.startsWith(tag + ' '));
-    this.socket.write(data);
-    this.socket.write(CRLF);
+    this.write(data);
+    this.write(CRLF);
     const r = await done;
     if (!r.startsWith(`${tag} OK`)) throw new Error(`APPEND: ${r}`);
   }
@@ -126,8 +132,23 @@ export class ImapClient {
   /** Enters IDLE and waits for the continuation request. */
   async idle(): Promise<void> {
     const cont = this.next((l) => l.startsWith('+'));
-    this.socket.write(`b${++this.tagN} IDLE\r\n`);
+    this.write(`b${++this.tagN} IDLE\r\n`);
     await cont;
+  }
+
+  /** COMPRESS=DEFLATE (RFC 4978): both directions deflated from here on. */
+  async compress(): Promise<void> {
+    await this.ok('COMPRESS DEFLATE');
+    const inflate = zlib.createInflateRaw();
+    const deflate = zlib.createDeflateRaw();
+    this.socket.off('data', this.fromSocket);
+    this.socket.pipe(inflate);
+    inflate.on('data', (d: Buffer) => this.onData(d));
+    deflate.on('data', (d: Buffer) => this.socket.write(d));
+    this.write = (b) => {
+      deflate.write(b);
+      deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+    };
   }
 
   close(): void {
