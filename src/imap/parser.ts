@@ -161,17 +161,23 @@ export class Parser {
     return a;
   }
 
-  /** number (RFC 9051 §9): digits only, no sign; bounded to 32 or 63 bits. */
-  number(max = 0xffffffff): number {
+  /** The digits here, at most 19 of them; `what` names the token in errors. */
+  private digits(what: string): string {
     const start = this.pos;
     while (this.pos < this.line.length) {
       const c = this.line[this.pos] as number;
       if (c < 0x30 || c > 0x39) break;
       this.pos++;
     }
-    if (this.pos === start) this.fail('expected number');
+    if (this.pos === start) this.fail(`expected ${what}`);
     const s = this.line.toString('latin1', start, this.pos);
-    if (s.length > 19) this.fail('number too large');
+    if (s.length > 19) this.fail(`${what} too large`);
+    return s;
+  }
+
+  /** number (RFC 9051 §9): digits only, no sign; bounded to 32 or 63 bits. */
+  number(max = 0xffffffff): number {
+    const s = this.digits('number');
     const n = Number(s);
     if (!Number.isSafeInteger(n) || n > max) this.fail('number too large');
     return n;
@@ -192,15 +198,8 @@ export class Parser {
    * here reaches, are read as 2^53 - 1: "after every change" either way.
    */
   modSeq(): number {
-    const start = this.pos;
-    while (this.pos < this.line.length) {
-      const c = this.line[this.pos] as number;
-      if (c < 0x30 || c > 0x39) break;
-      this.pos++;
-    }
-    if (this.pos === start) this.fail('expected mod-sequence value');
-    const s = this.line.toString('latin1', start, this.pos);
-    if (s.length > 19 || BigInt(s) > 0x7fffffffffffffffn) this.fail('mod-sequence value too large');
+    const s = this.digits('mod-sequence value');
+    if (BigInt(s) > 0x7fffffffffffffffn) this.fail('mod-sequence value too large');
     return Math.min(Number(s), Number.MAX_SAFE_INTEGER);
   }
 

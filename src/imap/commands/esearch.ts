@@ -14,11 +14,10 @@ import {
   checkCharset,
   parseProgram,
   parseReturnOptions,
-  planSearch,
   type ReturnOption,
   type SearchKey,
 } from '../searchkeys.js';
-import { esearchItems, resultModseq, runSearch } from './search.js';
+import { esearchItems, planFor, resultModseq, runSearch } from './search.js';
 import type { Mailbox } from '../../store/index.js';
 
 type Source =
@@ -155,12 +154,7 @@ export const esearchHandler: Handler<AuthSession> = async (c, tag, p) => {
   const progress = progressFor(c, tag, 'searching');
   for (const mb of boxes) {
     const sel = await viewOf(c, mb);
-    const plan = planSearch(key, {
-      count: sel.uids.length,
-      maxUid: sel.uids.last(),
-      saved: sel.searchResult,
-      recent: sel.recent,
-    });
+    const plan = planFor(sel, key);
     if (plan.modseq) await enableCondstore(c);
     const found = await runSearch(c, sel, plan, progress);
     if (returns.has('SAVE')) sel.searchResult = found.uids;

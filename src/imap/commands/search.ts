@@ -51,12 +51,7 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
     checkCharset(charset, c.utf8);
     const sel = await c.requireSelected();
     // "$" refers to the result saved before this command (RFC 5182 §2.1).
-    const plan = planSearch(key, {
-      count: sel.uids.length,
-      maxUid: sel.uids.last(),
-      saved: sel.searchResult,
-      recent: sel.recent,
-    });
+    const plan = planFor(sel, key);
     // A CONDSTORE enabling command (RFC 7162 §3.1).
     if (plan.modseq) await enableCondstore(c);
     const found = await runSearch(c, sel, plan, progressFor(c, tag, 'searching'));
@@ -95,16 +90,21 @@ export async function searchSelected(
   key: SearchKey,
 ): Promise<Found & { modseq: number }> {
   const sel = await c.requireSelected();
-  const plan = planSearch(key, {
+  const plan = planFor(sel, key);
+  if (plan.modseq) await enableCondstore(c);
+  const found = await runSearch(c, sel, plan);
+  const modseq = plan.modseq ? await resultModseq(c, sel, found.uids, null) : 0;
+  return { ...found, modseq };
+}
+
+/** A search bound to a mailbox as the session sees it: its numbering, $ and \Recent. */
+export function planFor(sel: Selected, key: SearchKey): SearchPlan {
+  return planSearch(key, {
     count: sel.uids.length,
     maxUid: sel.uids.last(),
     saved: sel.searchResult,
     recent: sel.recent,
   });
-  if (plan.modseq) await enableCondstore(c);
-  const found = await runSearch(c, sel, plan);
-  const modseq = plan.modseq ? await resultModseq(c, sel, found.uids, null) : 0;
-  return { ...found, modseq };
 }
 
 /**
