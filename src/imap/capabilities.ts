@@ -57,6 +57,7 @@ export function capabilityList(i: CapabilityInput): string {
     'INPROGRESS',
     'METADATA',
     'LIST-METADATA',
+    'UIDONLY',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

@@ -6,6 +6,7 @@ import { SYSTEM_FLAGS, type Change } from '../store/index.js';
 import type { ImapSession, Selected } from './session.js';
 import { astr, flagList, mailboxName } from './response.js';
 import { condstoreOn, qresyncOn, sendVanished } from './condstore.js';
+import { fetchHead, uidOnly } from './uidonly.js';
 
 /** FLAGS and PERMANENTFLAGS for the selected mailbox (RFC 9051 §7.3.5, §7.1). */
 export function sendFlags(c: ImapSession, sel: Selected): void {
@@ -45,7 +46,7 @@ export function flagsFetch(
 ): string {
   const modseq = condstoreOn(c) ? ` MODSEQ (${m.modseq})` : '';
   const recent = c.selected?.recent.has(m.uid) ?? false;
-  return `${seq} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags, m.keywords, recent)}${modseq})`;
+  return `${fetchHead(c, seq, m.uid)}FLAGS ${flagList(m.flags, m.keywords, recent)}${modseq})`;
 }
 
 /**
@@ -103,7 +104,8 @@ export function reportExpunged(c: ImapSession, sel: Selected, uids: readonly num
     const i = at[k] as number;
     if (i < 0) return;
     sel.recent.delete(uid);
-    if (qresyncOn(c)) vanished.push(uid);
+    // UIDONLY: expunges are always VANISHED (RFC 9586 §3.2).
+    if (qresyncOn(c) || uidOnly(c)) vanished.push(uid);
     else c.untagged(`${i + 1} EXPUNGE`);
   });
   if (vanished.length > 0) sendVanished(c, vanished, false);

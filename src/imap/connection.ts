@@ -14,6 +14,7 @@ import {
   upgradeToTLS,
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
+import { requireUids } from './uidonly.js';
 import type { Account, Session } from '../store/index.js';
 import { isStorageFull } from '../store/index.js';
 import {
@@ -551,6 +552,7 @@ export class Conn implements LiteralSource, ImapSession {
     const s = this.selected;
     if (!s) throw new UserError('', 'no mailbox selected');
     if (isUid) return resolveUids(spec, s.uids, s.searchResult);
+    requireUids(this, 'a message sequence set');
     return resolveSeqs(spec, s.uids.length, s.searchResult, s.uids).map((n) => s.uids.at(n - 1));
   }
 

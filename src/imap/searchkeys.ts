@@ -363,6 +363,21 @@ function andOf(keys: SearchKey[]): SearchKey {
   return flat.length === 1 ? (flat[0] as SearchKey) : { op: 'and', keys: flat };
 }
 
+/** Whether `f` holds for some key of the tree. */
+export function someKey(k: SearchKey, f: (k: SearchKey) => boolean): boolean {
+  if (f(k)) return true;
+  switch (k.op) {
+    case 'not':
+      return someKey(k.key, f);
+    case 'or':
+      return someKey(k.a, f) || someKey(k.b, f);
+    case 'and':
+      return k.keys.some((x) => someKey(x, f));
+    default:
+      return false;
+  }
+}
+
 // ---- binding ----
 
 /** Binds a key to the session's numbering and saved result; orders AND terms cheap first. */

@@ -14,6 +14,8 @@ const ENABLEABLE = new Map([
   ['QRESYNC', 'QRESYNC'],
   // Unsolicited METADATA when another session changes an entry (RFC 5464 §4.4.2).
   ['METADATA', 'METADATA'],
+  // Only UIDs from here on (RFC 9586).
+  ['UIDONLY', 'UIDONLY'],
 ]);
 
 // RFC 9051 §6.3.1 and RFC 5161 §3.1 ENABLE; syntax RFC 9051 §9 "enable".

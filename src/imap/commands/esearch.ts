@@ -10,10 +10,12 @@ import { UidList } from '../uids.js';
 import { mailboxName, quote } from '../response.js';
 import { enableCondstore } from '../condstore.js';
 import { progressFor } from '../progress.js';
+import { requireUids } from '../uidonly.js';
 import {
   checkCharset,
   parseProgram,
   parseReturnOptions,
+  someKey,
   type ReturnOption,
   type SearchKey,
 } from '../searchkeys.js';
@@ -55,22 +57,8 @@ async function parseSources(p: Parser): Promise<Source[]> {
 }
 
 /** Whether a key uses message numbers or the saved result, which name no other mailbox. */
-function usesSelected(k: SearchKey): boolean {
-  switch (k.op) {
-    case 'seq':
-      return true;
-    case 'uid':
-      return k.set.saved;
-    case 'not':
-      return usesSelected(k.key);
-    case 'or':
-      return usesSelected(k.a) || usesSelected(k.b);
-    case 'and':
-      return k.keys.some(usesSelected);
-    default:
-      return false;
-  }
-}
+const usesSelected = (k: SearchKey) =>
+  someKey(k, (x) => x.op === 'seq' || (x.op === 'uid' && x.set.saved));
 
 const under = (name: string, root: string) => name === root || name.startsWith(root + '/');
 
@@ -144,6 +132,7 @@ export const esearchHandler: Handler<AuthSession> = async (c, tag, p) => {
   const { charset, key } = await parseProgram(p);
   p.end();
   checkCharset(charset, c.utf8);
+  if (someKey(key, (x) => x.op === 'seq')) requireUids(c, 'a search key');
   const boxes = await resolve(c, sources);
   const onlySelected = boxes.length === 1 && boxes[0]!.id === c.selected?.mailbox.id;
   // RFC 7377 §2: message numbers and "$" mean something in the selected mailbox only.

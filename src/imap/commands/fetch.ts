@@ -11,6 +11,7 @@ import { announceKeywords } from '../changes.js';
 import { condstoreOn, enableCondstore, qresyncOn, sendVanished } from '../condstore.js';
 import { inRanges, toRanges } from '../searchkeys.js';
 import { progressFor } from '../progress.js';
+import { uidOnly } from '../uidonly.js';
 import type { NumSetSpec, Parser } from '../parser.js';
 import { emailObjectId, flagList, str } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
@@ -269,8 +270,14 @@ async function messagePieces(
   return out;
 }
 
-async function writeMessage(c: SelectedSession, seq: number, pieces: Piece[]): Promise<void> {
-  c.send(`* ${seq} FETCH (`);
+async function writeMessage(
+  c: SelectedSession,
+  seq: number,
+  uid: number,
+  pieces: Piece[],
+): Promise<void> {
+  // RFC 9586 §3.3: under UIDONLY the response is numbered by UID.
+  c.send(uidOnly(c) ? `* ${uid} UIDFETCH (` : `* ${seq} FETCH (`);
   let failure: Error | null = null;
   for (const p of pieces) {
     if (typeof p === 'string') c.send(p);
@@ -411,8 +418,9 @@ export const fetchHandler: Handler<SelectedSession> = async (c, tag, p, name) =>
   // CONDSTORE enabling commands (RFC 7162 §3.1).
   if (wantsModseq || mods.changedSince !== null) await enableCondstore(c);
   if (mods.changedSince !== null) uids = await changedOnly(c, sel, spec, uids, mods);
-  // RFC 9051 §6.4.9: UID FETCH responses always include UID.
-  if (isUid && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });
+  // RFC 9051 §6.4.9: UID FETCH responses always include UID; under UIDONLY the UID
+  // numbers the response instead (RFC 9586 §3.3).
+  if (isUid && !uidOnly(c) && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });
   const level = rowLevel(items);
   const setsSeen = !sel.readonly && items.some((i) => i.kind === 'section' && !i.peek);
   // MODSEQ goes with every response to CHANGEDSINCE (RFC 7162 §3.1.4.1) and to UID FETCH
@@ -449,7 +457,7 @@ export const fetchHandler: Handler<SelectedSession> = async (c, tag, p, name) =>
       const seen = changed.has(row.uid);
       const addModseq = modseqAlways || (modseqOnSeen && seen);
       const pieces = await messagePieces(c, row, items, !wantsFlags && seen, addModseq, opts);
-      await writeMessage(c, seq, pieces);
+      await writeMessage(c, seq, row.uid, pieces);
       await c.flushIfLarge();
     }
   }

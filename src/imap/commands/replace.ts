@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import { Flag } from '../../store/index.js';
 import { addAppended, readAppendMessages } from './append.js';
 import { reportExpunged } from '../changes.js';
+import { requireUids } from '../uidonly.js';
 import type { NewMessage, PreparedMessage } from '../../store/index.js';
 
 // RFC 8508 §3 REPLACE and UID REPLACE; syntax §6 "replace".
@@ -16,6 +17,7 @@ export const replace: Handler<SelectedSession> = async (c, _tag, p, name) => {
   p.sp();
   const target = await p.mailbox();
   p.sp();
+  if (!isUid) requireUids(c, 'REPLACE');
   const sel = await c.requireSelected(true);
   const uid = isUid
     ? sel.uids.indexOf(n) >= 0

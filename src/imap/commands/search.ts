@@ -17,6 +17,7 @@ import { compactSet } from '../uids.js';
 import { quote } from '../response.js';
 import { enableCondstore } from '../condstore.js';
 import { progressFor, type Progress } from '../progress.js';
+import { requireUids } from '../uidonly.js';
 import {
   NO,
   UNKNOWN,
@@ -34,6 +35,7 @@ import {
   type ReturnOption,
   type SearchKey,
   type SearchPlan,
+  someKey,
 } from '../searchkeys.js';
 import { toFilter, toPredicate } from '../searchfilter.js';
 
@@ -49,6 +51,9 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
   try {
     const { charset, key } = await parseProgram(p);
     checkCharset(charset, c.utf8);
+    // UIDONLY (RFC 9586 §3.4): neither numbers in the answer nor in the keys.
+    if (!isUid) requireUids(c, 'SEARCH');
+    if (someKey(key, (x) => x.op === 'seq')) requireUids(c, 'a search key');
     const sel = await c.requireSelected();
     // "$" refers to the result saved before this command (RFC 5182 §2.1).
     const plan = planFor(sel, key);
@@ -89,6 +94,7 @@ export async function searchSelected(
   c: SelectedSession,
   key: SearchKey,
 ): Promise<Found & { modseq: number }> {
+  if (someKey(key, (x) => x.op === 'seq')) requireUids(c, 'a search key');
   const sel = await c.requireSelected();
   const plan = planFor(sel, key);
   if (plan.modseq) await enableCondstore(c);

@@ -11,6 +11,7 @@ import { applyChanges, flagsFetch, sendFlags, takeRecentAtSelect } from '../chan
 import { enableCondstore, qresyncOn, sendVanished } from '../condstore.js';
 import { inRanges, toRanges } from '../searchkeys.js';
 import { mailboxName, mailboxObjectId } from '../response.js';
+import { requireUids } from '../uidonly.js';
 import type { NumSetSpec } from '../parser.js';
 
 /** The QRESYNC select parameter (RFC 7162 §3.2.5): what the client remembers. */
@@ -98,6 +99,7 @@ async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Prom
   const name = await p.mailbox();
   const params = parseSelectParams(c, p);
   p.end();
+  if (params.qresync?.seqMatch) requireUids(c, 'sequence match data');
   if (c.selected) {
     // RFC 9051 §6.3.2: the previous mailbox is closed first, even if this SELECT fails.
     c.selected = null;

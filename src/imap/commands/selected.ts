@@ -6,6 +6,7 @@ import { ParseError, type Parser } from '../parser.js';
 import { UserError } from '../errors.js';
 import { addOwn, announceKeywords, applyChanges, flagsFetch, reportExpunged } from '../changes.js';
 import { condstoreOn, enableCondstore, qresyncOn } from '../condstore.js';
+import { fetchHead } from '../uidonly.js';
 import { compactSet } from '../uids.js';
 import { flagBit, isStoreError } from '../../store/index.js';
 
@@ -150,7 +151,7 @@ export const store: Handler<SelectedSession> = async (c, _tag, p, name) => {
     // message's new MODSEQ is still sent (RFC 7162 §3.1.3), without its flags.
     if (!silent) c.untagged(flagsFetch(c, i + 1, m));
     else if (condstoreOn(c) && changed.has(m.uid))
-      c.untagged(`${i + 1} FETCH (UID ${m.uid} MODSEQ (${m.modseq}))`);
+      c.untagged(`${fetchHead(c, i + 1, m.uid)}MODSEQ (${m.modseq}))`);
   }
   // RFC 7162 §3.1.3: the messages left alone because they changed after UNCHANGEDSINCE.
   if (r.modified.length === 0) return;

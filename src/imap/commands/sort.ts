@@ -9,6 +9,7 @@ import { parseReturnOptions, type ReturnOption, type SearchKey } from '../search
 import { parseCharsetKeys, searchResponse, searchSelected } from './search.js';
 import { casemap } from '../sortkeys.js';
 import { progressFor, type Progress } from '../progress.js';
+import { requireUids } from '../uidonly.js';
 import { decodeHeaderValue, type Address, type Envelope } from '../../message/index.js';
 import type { SortRow } from '../../store/index.js';
 
@@ -165,6 +166,7 @@ export const sortHandler: Handler<SelectedSession> = async (c, tag, p, name) => 
   p.sp();
   const key = await parseCharsetKeys(p, c.utf8);
   if (returns?.has('SAVE')) throw new ParseError('SAVE is not supported with SORT');
+  if (!isUid) requireUids(c, 'SORT');
   const { items, modseq } = await sorted(c, criteria, key, progressFor(c, tag, 'sorting'));
   const nums = items.map((x) => (isUid ? x.uid : x.seq));
   // RFC 7162 §3.1.9: "(MODSEQ n)" when a MODSEQ key found messages.

@@ -6,6 +6,7 @@ import type { SelectedSession } from '../session.js';
 import { ParseError } from '../parser.js';
 import { parseCharsetKeys, searchSelected } from './search.js';
 import { casemap } from '../sortkeys.js';
+import { requireUids } from '../uidonly.js';
 import type { ThreadRow } from '../../store/index.js';
 
 type Msg = { num: number; seq: number; date: number; subject: string; row: ThreadRow };
@@ -164,6 +165,7 @@ export const threadHandler: Handler<SelectedSession> = async (c, _tag, p, name) 
   }
   p.sp();
   const key = await parseCharsetKeys(p, c.utf8);
+  if (!isUid) requireUids(c, 'THREAD');
   const sel = await c.requireSelected();
   const found = await searchSelected(c, key);
   const seqOf = new Map(found.uids.map((u, i) => [u, found.seqs[i] as number]));
