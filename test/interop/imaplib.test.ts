@@ -1,7 +1,8 @@
 // Interoperability with Python's imaplib: STARTTLS with certificate verification, LOGIN,
 // LIST, STATUS, SELECT, APPEND, SEARCH (also CHARSET UTF-8 with a literal), UID SEARCH,
-// FETCH, UID FETCH, STORE, EXPUNGE, CLOSE and LOGOUT, then CRAM-MD5 over IMAPS, all
-// checked against the exact (status, data) pairs imaplib returns.
+// SORT, THREAD, FETCH, UID FETCH, STORE, EXPUNGE, CLOSE and LOGOUT, then CRAM-MD5 over
+// IMAPS, then SORT, THREAD and FETCH through COMPRESS=DEFLATE, all checked against the
+// exact (status, data) pairs imaplib returns.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -165,6 +166,28 @@ describe('python imaplib', () => {
       cram_md5: ['OK', [`[CAPABILITY ${CAPS}] AUTHENTICATE done`]],
       imaps_examine: ['OK', ['2']],
       imaps_logout: ['BYE', ['thanks']],
+      // The third session, through COMPRESS=DEFLATE: the same answers, deflated.
+      z_login: ['OK', [`[CAPABILITY ${CAPS}] LOGIN done`]],
+      z_compress: ['OK', ['DEFLATE active']],
+      z_examine: ['OK', ['2']],
+      z_sort: ['OK', ['1 2']],
+      z_thread: ['OK', ['(1)(2)']],
+      z_fetch: [
+        'OK',
+        [
+          [
+            '1 (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {30}',
+            'Subject: hello from python\r\n\r\n',
+          ],
+          ')',
+          [
+            '2 (FLAGS (\\Flagged) BODY[HEADER.FIELDS (SUBJECT)] {47}',
+            'Subject: =?utf-8?q?second_one_Gr=C3=BCsse?=\r\n\r\n',
+          ],
+          ')',
+        ],
+      ],
+      z_logout: ['BYE', ['thanks']],
     };
     assert.deepEqual(got, expected);
   });

@@ -3,8 +3,9 @@
 Reads IMAP_HOST, IMAP_PORT, IMAPS_PORT, IMAP_USER, IMAP_PASSWORD, IMAP_CAFILE and IMAP_MESSAGES (a
 JSON list of two messages) from the environment. Connects in plain text, upgrades with
 STARTTLS (verifying the server certificate against IMAP_CAFILE), runs a fixed sequence
-of commands, then does a short second session over implicit TLS with CRAM-MD5, and
-prints every (status, data) pair as one JSON object on stdout.
+of commands, then does a short second session over implicit TLS with CRAM-MD5, and a
+third one with COMPRESS=DEFLATE, and prints every (status, data) pair as one JSON
+object on stdout.
 """
 
 import imaplib
@@ -12,6 +13,63 @@ import json
 import os
 import ssl
 import sys
+import zlib
+
+# imaplib checks a command's state against its table; COMPRESS is not in it.
+imaplib.Commands.setdefault("COMPRESS", ("AUTH", "SELECTED"))
+
+
+class CompressedIMAP4_SSL(imaplib.IMAP4_SSL):
+    """imaplib over COMPRESS=DEFLATE (RFC 4978). imaplib has no support of its own, so
+    reads and writes are wrapped the way client libraries add it: raw deflate both
+    ways, each write sync-flushed."""
+
+    _inflate = None
+    _deflate = None
+    _pending = b""
+
+    def compress(self):
+        typ, data = self._simple_command("COMPRESS", "DEFLATE")
+        if typ == "OK":
+            self._inflate = zlib.decompressobj(-15)
+            self._deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        return typ, data
+
+    def send(self, data):
+        if self._deflate is None:
+            return super().send(data)
+        self.sock.sendall(self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH))
+
+    def _fill(self):
+        while not self._pending:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise self.abort("connection closed")
+            self._pending = self._inflate.decompress(chunk)
+
+    def read(self, size):
+        if self._inflate is None:
+            return super().read(size)
+        out = b""
+        while len(out) < size:
+            self._fill()
+            take = self._pending[: size - len(out)]
+            self._pending = self._pending[len(take):]
+            out += take
+        return out
+
+    def readline(self):
+        if self._inflate is None:
+            return super().readline()
+        line = b""
+        while not line.endswith(b"\n"):
+            self._fill()
+            i = self._pending.find(b"\n")
+            if i < 0:
+                line, self._pending = line + self._pending, b""
+            else:
+                line, self._pending = line + self._pending[: i + 1], self._pending[i + 1:]
+        return line
 
 
 def plain(v):
@@ -89,6 +147,19 @@ def main():
         step("imaps_examine", imaps.select("INBOX", readonly=True))
     finally:
         step("imaps_logout", imaps.logout())
+
+    # A third: COMPRESS=DEFLATE, then SORT, THREAD and FETCH through it.
+    ctx = ssl.create_default_context(cafile=env["IMAP_CAFILE"])
+    z = CompressedIMAP4_SSL(env["IMAP_HOST"], int(env["IMAPS_PORT"]), ssl_context=ctx, timeout=10)
+    try:
+        step("z_login", z.login(env["IMAP_USER"], env["IMAP_PASSWORD"]))
+        step("z_compress", z.compress())
+        step("z_examine", z.select("INBOX", readonly=True))
+        step("z_sort", z.sort("(SUBJECT)", "UTF-8", "ALL"))
+        step("z_thread", z.thread("REFERENCES", "UTF-8", "ALL"))
+        step("z_fetch", z.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
+    finally:
+        step("z_logout", z.logout())
     json.dump(out, sys.stdout, sort_keys=True)
     sys.stdout.write("\n")
 
