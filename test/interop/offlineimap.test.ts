@@ -9,18 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, PASSWORD, type TestServer } from '../imap/harness.js';
 import { Flag, flagNames, type Account } from '../../src/store/index.js';
-import { crlf, run } from './util.js';
+import { run, subjectMessage } from './util.js';
 
-const msg = (subject: string) =>
-  crlf(
-    'From: Sender <sender@example.net>',
-    'To: mjl@example.org',
-    `Subject: ${subject}`,
-    'Date: Tue, 01 Apr 2025 10:00:00 +0000',
-    `Message-ID: <${subject.replace(/ /g, '-')}@example.net>`,
-    '',
-    `Body of ${subject}.`,
-  );
+const msg = subjectMessage;
 
 const subjectOf = (data: string) => /^Subject: (.*)$/m.exec(data)?.[1] ?? '?';
 

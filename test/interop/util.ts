@@ -6,6 +6,18 @@ import { spawn } from 'node:child_process';
 export const crlf = (...lines: string[]): Buffer =>
   Buffer.from(lines.join('\r\n') + '\r\n', 'utf8');
 
+/** A small message for mjl@example.org whose Subject and Message-ID follow `subject`. */
+export const subjectMessage = (subject: string): Buffer =>
+  crlf(
+    'From: Sender <sender@example.net>',
+    'To: mjl@example.org',
+    `Subject: ${subject}`,
+    'Date: Tue, 01 Apr 2025 10:00:00 +0000',
+    `Message-ID: <${subject.replace(/ /g, '-')}@example.net>`,
+    '',
+    `Body of ${subject}.`,
+  );
+
 /** Rejects when `p` does not settle within `ms`, naming `what` in the error. */
 export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
