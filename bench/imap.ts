@@ -240,7 +240,7 @@ async function buildMailbox(
     const items = [];
     for (let i = 0; i < seed; i++) {
       items.push({
-        message: await store.prepare(sampleMessage(i)),
+        message: await store.prepareMessage(sampleMessage(i)),
         flags: i % 2 === 0 ? Flag.Seen : 0,
         internalDate: Date.UTC(2025, 0, 1) + i * 3_600_000,
       });

@@ -23,7 +23,7 @@ export async function benchStore(): Promise<void> {
   try {
     const a = await store.account('bench');
     const deliver = async (i: number) => {
-      const p = await store.prepare(message(i, 2048));
+      const p = await store.prepareMessage(message(i, 2048));
       await a.addMessages('Inbox', [{ message: p }]);
       await p.cleanup();
     };

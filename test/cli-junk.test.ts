@@ -63,7 +63,7 @@ before(async () => {
   });
   const a = await store.account('alice');
   const add = async (mailbox: string, text: string, flags = 0) => {
-    const p = await store.prepare(Buffer.from(text.replace(/\n/g, '\r\n')));
+    const p = await store.prepareMessage(Buffer.from(text.replace(/\n/g, '\r\n')));
     await a.addMessages(mailbox, [{ message: p, flags }]);
     await p.cleanup();
   };

@@ -57,7 +57,7 @@ test('queue and suppression commands, with the server running and stopped', asyn
   assert.equal(r.stdout, '1\taccount *\tfrom *\tto remote.example\n');
 
   const queue = server.queue!;
-  const prepared = await server.store.prepare(MESSAGE);
+  const prepared = await server.store.prepareMessage(MESSAGE);
   const path = (lp: string) => ({ localpart: lp, domain: 'remote.example' });
   const added = await queue.add(
     prepared.path,

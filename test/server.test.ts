@@ -113,7 +113,7 @@ test('server start: a data directory open to other users is made private, and th
     // Data as an older version (or a restore with the wrong umask) left it.
     const store = await Store.open({ dataDir: data });
     const alice = await store.account('alice');
-    const m = await store.prepare(Buffer.from('Subject: hi\r\n\r\nHello.\r\n'));
+    const m = await store.prepareMessage(Buffer.from('Subject: hi\r\n\r\nHello.\r\n'));
     await alice.addMessages('Inbox', [{ message: m, take: true }]);
     await store.close();
     const paths = walk(data);

@@ -74,7 +74,9 @@ test('the store filter and toPredicate select exactly what evaluate selects', as
     }[] = [];
     for (let n = 1; n <= 60; n++) {
       const pad = (n * 37) % 3000;
-      const p = await store.prepare(Buffer.from(`Subject: ${n}\r\n\r\n${'x'.repeat(pad)}\r\n`));
+      const p = await store.prepareMessage(
+        Buffer.from(`Subject: ${n}\r\n\r\n${'x'.repeat(pad)}\r\n`),
+      );
       const flags = (n * 7) % 32;
       const internalDate = BASE + ((n * 5) % 11) * DAY - 3_600_000 * (n % 30);
       const r = await account.addMessages(mb.id, [{ message: p, flags, internalDate }]);

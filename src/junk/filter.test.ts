@@ -129,7 +129,7 @@ test('what a stored message teaches', () => {
 test('retraining an account: forgets, then learns its mailboxes and flags', async () => {
   await withStore(async (store, account) => {
     const add = async (mailbox: string, data: Buffer, flags = 0) => {
-      const p = await store.prepare(data);
+      const p = await store.prepareMessage(data);
       const r = await account.addMessages(mailbox, [{ message: p, flags }]);
       await p.cleanup();
       return r.messages[0]!;

@@ -163,7 +163,7 @@ async function sendDSN(
   const to = formatAddress(sender);
   const cfg = ctx.opts.domains();
   const r = ctx.localDelivery ? resolveAddress(cfg, sender) : null;
-  const prepared = await ctx.opts.store.prepare(dsn.data);
+  const prepared = await ctx.opts.store.prepareMessage(dsn.data);
   try {
     if (r?.kind === 'account') {
       try {

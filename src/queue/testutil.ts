@@ -86,7 +86,7 @@ export async function harness(
       now = t;
     },
     async submit(data, msgs) {
-      const p = await cur.store.prepare(data);
+      const p = await cur.store.prepareMessage(data);
       try {
         return await cur.q.add(p.path, msgs);
       } finally {

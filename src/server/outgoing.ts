@@ -79,7 +79,7 @@ export function reportSender(
     keepReceivedMs: st.reports.keep_received_days * 24 * 3600_000,
     enqueue: async (data, m) => {
       const signature = await sign(st.hostname, data);
-      const p = await store.prepare(data);
+      const p = await store.prepareMessage(data);
       try {
         await queue.add(p.path, [
           {

@@ -71,7 +71,7 @@ export async function queueDSN(
       original: full ? { message: await readFile(msg.path) } : { headers: msg.header },
       smtputf8,
     });
-    const p = await c.ctx.store.prepare(dsn);
+    const p = await c.ctx.store.prepareMessage(dsn);
     try {
       await c.ctx.queue.add(p.path, [
         {

@@ -11,7 +11,8 @@ import { rawDatabase, messagePath } from './testing.js';
 
 async function add(store: Store, a: Account, mailbox: string, n: number, flags = 0) {
   const items = [];
-  for (let i = 0; i < n; i++) items.push({ message: await store.prepare(sampleMessage(i)), flags });
+  for (let i = 0; i < n; i++)
+    items.push({ message: await store.prepareMessage(sampleMessage(i)), flags });
   const r = await a.addMessages(mailbox, items);
   for (const it of items) await it.message.cleanup();
   return r;
@@ -241,7 +242,7 @@ describe('account store', () => {
     try {
       const a = await t.store.account('gina');
       const raw = Buffer.from('Subject: lf\nFrom: a@b.c\n\nline1\nline2\r\nline3\n');
-      const p = await t.store.prepare(raw);
+      const p = await t.store.prepareMessage(raw);
       const prefix = Buffer.from('Received: from x by y; Mon, 1 Jan 2024 00:00:00 +0000\r\n');
       const r = await a.addMessages('Inbox', [{ message: p, prefix }]);
       await p.cleanup();
@@ -274,7 +275,7 @@ describe('account store', () => {
     const t = await tempStore();
     try {
       const a = await t.store.account('hank');
-      const p = await t.store.prepare(
+      const p = await t.store.prepareMessage(
         sampleMessage(1, 'In-Reply-To: <parent@x>\r\nReferences: <root@x> <parent@x>\r\n'),
       );
       const r = await a.addMessages('Inbox', [{ message: p }]);
@@ -299,7 +300,7 @@ describe('account store', () => {
         'Received: from x by y; Sun, 22 Nov 2026 05:00:00 +0000\r\n' +
           'Message-Id: <added@example.org>\r\nDate: Sun, 22 Nov 2026 05:00:00 +0000\r\n',
       );
-      const p = await t.store.prepare(data);
+      const p = await t.store.prepareMessage(data);
       // A trace-only prefix (incoming delivery) leaves the file's own fields.
       const trace = Buffer.from('Delivered-To: ida@example.org\r\nReturn-Path: <a@b>\r\n');
       const r = await a.addMessages('Inbox', [
@@ -463,7 +464,7 @@ describe('account store', () => {
       const watcher = a.switchboard.register();
       const appender = a.switchboard.register();
       const msgs = [];
-      for (let i = 0; i < 8; i++) msgs.push(await t.store.prepare(sampleMessage(i)));
+      for (let i = 0; i < 8; i++) msgs.push(await t.store.prepareMessage(sampleMessage(i)));
       const size = msgs[0]!.size;
       // Room for four messages: the add of two after them is over quota.
       limit = (await a.diskUsage()) + 4 * size + size / 2;
@@ -540,7 +541,7 @@ describe('account store', () => {
     try {
       const a = await t.store.account('tia');
       const data = sampleMessage(1);
-      const p = await t.store.prepare(data);
+      const p = await t.store.prepareMessage(data);
       const r = await a.addMessages('Inbox', [{ message: p, take: true }]);
       await assert.rejects(stat(p.path), /ENOENT/);
       assert.deepEqual(await a.readMessage(r.messages[0]!), data);
@@ -549,7 +550,7 @@ describe('account store', () => {
       await p.cleanup();
       // A take that fails leaves the prepared file to its owner.
       limit = 1;
-      const q = await t.store.prepare(data);
+      const q = await t.store.prepareMessage(data);
       await assert.rejects(a.addMessages('Inbox', [{ message: q, take: true }]), (e) =>
         isStoreError(e, 'overquota'),
       );

@@ -20,7 +20,7 @@ let ready = false;
 async function loop(): Promise<never> {
   for (;;) {
     const i = next++;
-    const p = await store.prepare(sampleMessage(i, `X-Pad: ${'x'.repeat(i % 5000)}\r\n`));
+    const p = await store.prepareMessage(sampleMessage(i, `X-Pad: ${'x'.repeat(i % 5000)}\r\n`));
     const r = await a.addMessages('Inbox', [{ message: p }]);
     await p.cleanup();
     process.stdout.write(`ok ${r.messages[0]!.uid}\n`);

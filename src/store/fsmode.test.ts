@@ -52,8 +52,8 @@ for (const mask of [0o000, 0o022, 0o277]) {
         const store = await Store.open({ dataDir: dir, cleanup: true });
         try {
           const a = await store.account('alice');
-          const kept = await store.prepare(sampleMessage(1));
-          const taken = await store.prepare(sampleMessage(2));
+          const kept = await store.prepareMessage(sampleMessage(1));
+          const taken = await store.prepareMessage(sampleMessage(2));
           await a.addMessages('Inbox', [{ message: kept }, { message: taken, take: true }]);
           await a.setSecrets(
             await deriveSecrets('secret', { scrypt: { N: 1024, r: 8, p: 1 }, scramIterations: 16 }),

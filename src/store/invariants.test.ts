@@ -61,7 +61,7 @@ test('random operation sequences keep the store consistent', async () => {
             const items = [];
             for (let i = 0; i < o.n; i++)
               items.push({
-                message: await t.store.prepare(sampleMessage(counter++)),
+                message: await t.store.prepareMessage(sampleMessage(counter++)),
                 flags: o.flags,
               });
             const r = await a.addMessages(id, items);

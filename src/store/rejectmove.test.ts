@@ -28,7 +28,7 @@ test('rejects moved or copied out of Rejects count again; those left there never
     const rejects = (await a.mailbox('Rejects'))!.id;
     const inbox = (await a.mailbox('Inbox'))!.id;
     for (let i = 0; i < 2; i++) {
-      const p = await t.store.prepare(sampleMessage(i));
+      const p = await t.store.prepareMessage(sampleMessage(i));
       try {
         await a.addMessages('Rejects', [{ message: p, flags: Flag.Seen, facts: FACTS }]);
       } finally {

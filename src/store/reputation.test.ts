@@ -27,7 +27,7 @@ test("junk and wanted: user actions count, the server's own Junk placement does 
     const a = await t.store.account('rep');
     await a.createMailbox('Junk', { specialUse: '\\Junk' });
     const add = async (mailbox: string, flags = 0, facts: DeliveryFacts = FACTS) => {
-      const p = await t.store.prepare(sampleMessage(++n));
+      const p = await t.store.prepareMessage(sampleMessage(++n));
       try {
         return (await a.addMessages(mailbox, [{ message: p, flags, facts }])).messages[0]!;
       } finally {

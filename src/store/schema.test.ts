@@ -31,7 +31,7 @@ test('schema 4: messages stored before get their envelope from their structure',
   const t = await tempStore();
   try {
     let a = await t.store.account('olga');
-    const p = await t.store.prepare(sampleMessage(1));
+    const p = await t.store.prepareMessage(sampleMessage(1));
     const r = await a.addMessages('Inbox', [{ message: p }]);
     await p.cleanup();
     const expected = JSON.stringify(r.messages[0]!.part.envelope);
@@ -62,7 +62,7 @@ test('schema 4: messages stored before get their envelope from their structure',
       assert.deepEqual(env, [expected]);
       assert.match(expected, /"subject":"Re: message 1"/);
       // New messages get theirs when stored.
-      const q = await store.prepare(sampleMessage(2));
+      const q = await store.prepareMessage(sampleMessage(2));
       await a.addMessages('Inbox', [{ message: q }]);
       await q.cleanup();
       assert.match(
@@ -98,7 +98,7 @@ test('schema 7: reputation indexes replaced by covering ones, the evidence uncha
       ['Junk', Flag.NotJunk],
       ['Inbox', 0],
     ] as const) {
-      const p = await t.store.prepare(sampleMessage(1));
+      const p = await t.store.prepareMessage(sampleMessage(1));
       await a.addMessages(mailbox, [{ message: p, flags, facts }]);
       await p.cleanup();
     }
@@ -161,7 +161,7 @@ test('schema 9: messages stored before get their sent date the first time they a
       [dated, Date.UTC(2026, 0, 1)],
       [undated, Date.UTC(2026, 0, 2)],
     ] as const) {
-      const p = await t.store.prepare(data);
+      const p = await t.store.prepareMessage(data);
       await a.addMessages('Inbox', [{ message: p, internalDate }]);
       await p.cleanup();
     }
@@ -206,7 +206,7 @@ test('schema 10: in mailboxes from before, no message is \\Recent', async () => 
   try {
     let a = await t.store.account('rosa');
     for (let i = 0; i < 2; i++) {
-      const p = await t.store.prepare(sampleMessage(i));
+      const p = await t.store.prepareMessage(sampleMessage(i));
       await a.addMessages('Inbox', [{ message: p }]);
       await p.cleanup();
     }
@@ -223,7 +223,7 @@ test('schema 10: in mailboxes from before, no message is \\Recent', async () => 
       a = await store.account('rosa');
       assert.equal(await a.recentCount(inbox.id), 0);
       assert.equal(a.recentFromSync(inbox.id), 3);
-      const p = await store.prepare(sampleMessage(3));
+      const p = await store.prepareMessage(sampleMessage(3));
       await a.addMessages('Inbox', [{ message: p }]);
       await p.cleanup();
       assert.equal(await a.recentCount(inbox.id), 1);

@@ -176,7 +176,7 @@ export class Store {
   }
 
   /** Writes a buffer as a prepared message. */
-  prepare(data: Buffer): Promise<PreparedMessage> {
+  prepareMessage(data: Buffer): Promise<PreparedMessage> {
     return prepareMessage(this.tmpDir, data);
   }
 

@@ -15,7 +15,9 @@ test('verifyModes reports each path with a mode other than 0700/0600, and change
   try {
     const store = await Store.open({ dataDir: dir });
     const a = await store.account('alice');
-    await a.addMessages('Inbox', [{ message: await store.prepare(sampleMessage(1)), take: true }]);
+    await a.addMessages('Inbox', [
+      { message: await store.prepareMessage(sampleMessage(1)), take: true },
+    ]);
     await store.close();
     const clean = await verifyModes(dir);
     assert.deepEqual(clean.problems, []);

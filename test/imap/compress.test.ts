@@ -16,7 +16,7 @@ before(async () => {
   const a = await s.store.account('mjl');
   await a.createMailbox('Z');
   for (const body of ['small', BIG]) {
-    const p = await s.store.prepare(Buffer.from(`Subject: z\r\n\r\n${body}\r\n`));
+    const p = await s.store.prepareMessage(Buffer.from(`Subject: z\r\n\r\n${body}\r\n`));
     await a.addMessages('Z', [{ message: p }]);
     await p.cleanup();
   }

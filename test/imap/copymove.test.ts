@@ -10,7 +10,7 @@ describe('COPY and MOVE', () => {
     s = await startTestServer();
     const a = await s.store.account('mjl');
     for (let i = 0; i < 5; i++) {
-      const p = await s.store.prepare(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
+      const p = await s.store.prepareMessage(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
       await a.addMessages('Inbox', [{ message: p, flags: i === 0 ? 1 : 0 }]);
       await p.cleanup();
     }
@@ -105,7 +105,9 @@ describe('COPY and MOVE', () => {
 
   test('COPY over quota: OVERQUOTA and nothing copied', async () => {
     const a = await s.store.account('limited');
-    const p = await s.store.prepare(Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(1200)}\r\n`));
+    const p = await s.store.prepareMessage(
+      Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(1200)}\r\n`),
+    );
     await a.addMessages('Inbox', [{ message: p }]);
     await p.cleanup();
     const c = await Client.login(s, 'limited@example.org');

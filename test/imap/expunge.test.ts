@@ -9,7 +9,7 @@ describe('EXPUNGE, CLOSE, UNSELECT', () => {
     s = await startTestServer();
     const a = await s.store.account('mjl');
     for (let i = 0; i < 6; i++) {
-      const p = await s.store.prepare(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
+      const p = await s.store.prepareMessage(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
       // Messages 2, 3 and 5 are \Deleted.
       await a.addMessages('Inbox', [{ message: p, flags: [2, 3, 5].includes(i + 1) ? 8 : 0 }]);
       await p.cleanup();

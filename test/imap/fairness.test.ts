@@ -14,14 +14,14 @@ before(async () => {
   await a.createMailbox('Big');
   const line = 'y'.repeat(998) + '\r\n';
   const body = line.repeat(Math.floor(SIZE / line.length));
-  const p = await s.store.prepare(Buffer.from(`Subject: big\r\n\r\n${body}`));
+  const p = await s.store.prepareMessage(Buffer.from(`Subject: big\r\n\r\n${body}`));
   const items = Array.from({ length: BIG }, () => ({ message: p }));
   await a.addMessages('Big', items);
   await p.cleanup();
   const small = [];
   for (let i = 0; i < 2000; i++) {
     small.push({
-      message: await s.store.prepare(
+      message: await s.store.prepareMessage(
         Buffer.from(`Subject: small ${i}\r\nFrom: a@b.c\r\n\r\nx\r\n`),
       ),
     });

@@ -96,7 +96,7 @@ describe('FETCH', () => {
     const name = `Fetch${++n}`;
     const a = await s.store.account('mjl');
     const prepared = [];
-    for (const m of msgs) prepared.push({ ...m, message: await s.store.prepare(m.data) });
+    for (const m of msgs) prepared.push({ ...m, message: await s.store.prepareMessage(m.data) });
     await a.addMessages(name, prepared, { create: true });
     for (const p of prepared) await p.message.cleanup();
     // \Recent is tested on its own (recent.test.ts); here none is.

@@ -140,7 +140,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
 /** Adds n small messages to a mailbox (created when missing) through the store. */
 export async function addMessages(s: TestServer, a: Account, mailbox: string, n: number) {
   for (let i = 0; i < n; i++) {
-    const p = await s.store.prepare(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
+    const p = await s.store.prepareMessage(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
     await a.addMessages(mailbox, [{ message: p }], { create: true });
     await p.cleanup();
   }

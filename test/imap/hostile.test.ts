@@ -13,7 +13,7 @@ before(async () => {
   s = await startTestServer();
   const a = await s.store.account('mjl');
   for (let i = 0; i < 5; i++) {
-    const p = await s.store.prepare(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
+    const p = await s.store.prepareMessage(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
     await a.addMessages('Inbox', [{ message: p }]);
     await p.cleanup();
   }

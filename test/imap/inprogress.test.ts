@@ -11,7 +11,7 @@ const N = 450;
 before(async () => {
   s = await startTestServer({ delays: { inProgress: 0 } });
   const a = await s.store.account('mjl');
-  const p = await s.store.prepare(Buffer.from('Subject: p\r\n\r\nneedle\r\n'));
+  const p = await s.store.prepareMessage(Buffer.from('Subject: p\r\n\r\nneedle\r\n'));
   await a.addMessages(
     'Progress',
     Array.from({ length: N }, () => ({ message: p })),

@@ -38,7 +38,7 @@ describe('imap LIST', () => {
     for (const [i, flags] of [Flag.Seen, Flag.Deleted, 0].entries()) {
       const data = Buffer.from(`Subject: v${i}\r\n\r\n${'x'.repeat(i * 10)}\r\n`);
       sizes.push(data.length);
-      const p = await s.store.prepare(data);
+      const p = await s.store.prepareMessage(data);
       await a.addMessages('Vegetable', [{ message: p, flags }]);
       await p.cleanup();
     }

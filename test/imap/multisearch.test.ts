@@ -11,7 +11,7 @@ let a: Account;
 
 async function put(mailbox: string, subjects: string[]) {
   for (const subject of subjects) {
-    const p = await s.store.prepare(Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`));
+    const p = await s.store.prepareMessage(Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`));
     await a.addMessages(mailbox, [{ message: p }], { create: true });
     await p.cleanup();
   }

@@ -43,7 +43,7 @@ test('EMAILID: kept by MOVE, new for COPY; THREADID NIL; SEARCH by them', async 
   const a = await s.store.account('mjl');
   await a.createMailbox('Ids');
   await a.createMailbox('Ids2');
-  const p = await s.store.prepare(Buffer.from('Subject: ids\r\n\r\nbody\r\n'));
+  const p = await s.store.prepareMessage(Buffer.from('Subject: ids\r\n\r\nbody\r\n'));
   await a.addMessages('Ids', [{ message: p }]);
   await p.cleanup();
   const c = await Client.login(s);

@@ -55,7 +55,7 @@ before(async () => {
   const a = await s.store.account('mjl');
   await a.createMailbox('P');
   for (const m of MESSAGES) {
-    const p = await s.store.prepare(Buffer.from(m));
+    const p = await s.store.prepareMessage(Buffer.from(m));
     await a.addMessages('P', [{ message: p }]);
     await p.cleanup();
   }

@@ -194,7 +194,7 @@ describe('imap QRESYNC', () => {
   });
 
   test('a long VANISHED list is cut into lines of at most 4000 octets of UIDs', async () => {
-    const p = await s.store.prepare(Buffer.from('Subject: x\r\n\r\nx\r\n'));
+    const p = await s.store.prepareMessage(Buffer.from('Subject: x\r\n\r\nx\r\n'));
     await a.addMessages(
       'Qr7',
       Array.from({ length: 2400 }, () => ({ message: p })),

@@ -11,7 +11,7 @@ before(async () => {
   s = await startTestServer();
   // "limited" has a quota of 2000 octets: 1 KiB unit, as RFC 9208 §5.1 counts.
   const a = await s.store.account('limited');
-  const p = await s.store.prepare(Buffer.from(`Subject: q\r\n\r\n${BODY}\r\n`));
+  const p = await s.store.prepareMessage(Buffer.from(`Subject: q\r\n\r\n${BODY}\r\n`));
   await a.addMessages('Inbox', [{ message: p }]);
   await p.cleanup();
 });
@@ -93,7 +93,7 @@ test('MESSAGE: the number of messages in all mailboxes, and nothing beyond it', 
     (await c.cmd('COPY 1 Archive')).tagged,
     'NO [OVERQUOTA] COPY account message quota exceeded',
   );
-  const p = await s.store.prepare(Buffer.from(m));
+  const p = await s.store.prepareMessage(Buffer.from(m));
   await assert.rejects(a.addMessages('Inbox', [{ message: p }]), /message quota exceeded/);
   await p.cleanup();
   // MOVE changes no count; an expunge makes room.

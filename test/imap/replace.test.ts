@@ -10,7 +10,7 @@ before(async () => {
   s = await startTestServer();
   const a = await s.store.account('mjl');
   for (const n of [1, 2]) {
-    const p = await s.store.prepare(Buffer.from(draft(n)));
+    const p = await s.store.prepareMessage(Buffer.from(draft(n)));
     await a.addMessages('Drafts', [{ message: p }]);
     await p.cleanup();
   }

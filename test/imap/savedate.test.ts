@@ -14,7 +14,7 @@ before(async () => {
   const a = await s.store.account('mjl');
   await a.createMailbox('Saved');
   // An old internal date: the save date is today all the same.
-  const p = await s.store.prepare(Buffer.from('Subject: old\r\n\r\nbody\r\n'));
+  const p = await s.store.prepareMessage(Buffer.from('Subject: old\r\n\r\nbody\r\n'));
   await a.addMessages('Saved', [{ message: p, internalDate: Date.parse('2020-05-01T10:00:00Z') }]);
   await p.cleanup();
 });

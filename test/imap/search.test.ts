@@ -71,7 +71,7 @@ async function add(
   store: TestServer['store'],
 ): Promise<void> {
   for (const m of msgs) {
-    const p = await store.prepare(Buffer.from(m.data));
+    const p = await store.prepareMessage(Buffer.from(m.data));
     await a.addMessages(
       mailbox,
       [
@@ -479,7 +479,7 @@ describe('imap search: mailbox states', () => {
     }));
     const items = [];
     for (const m of msgs)
-      items.push({ message: await s.store.prepare(Buffer.from(m.data)), flags: m.flags });
+      items.push({ message: await s.store.prepareMessage(Buffer.from(m.data)), flags: m.flags });
     await a.addMessages('Many', items, { create: true });
     for (const it of items) await it.message.cleanup();
     const c = await Client.login(s);

@@ -29,7 +29,7 @@ before(async () => {
   const a = await s.store.account('mjl');
   await a.createMailbox('Addr');
   for (const m of MESSAGES) {
-    const p = await s.store.prepare(Buffer.from(m));
+    const p = await s.store.prepareMessage(Buffer.from(m));
     await a.addMessages('Addr', [{ message: p }]);
     await p.cleanup();
   }

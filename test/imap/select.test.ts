@@ -14,7 +14,7 @@ const FLAGS =
 const wire = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
 
 async function add(s: TestServer, a: Account, mailbox: string, flags: number, keywords: string[]) {
-  const p = await s.store.prepare(Buffer.from(`Subject: test\r\n\r\nbody\r\n`));
+  const p = await s.store.prepareMessage(Buffer.from(`Subject: test\r\n\r\nbody\r\n`));
   await a.addMessages(mailbox, [{ message: p, flags, keywords }], { create: true });
   await p.cleanup();
 }

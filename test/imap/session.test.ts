@@ -109,7 +109,7 @@ describe('imap session', () => {
     await c.ok('SELECT INBOX');
     // Another session adds and removes messages meanwhile.
     const a = await s.store.account('mjl');
-    const p = await s.store.prepare(Buffer.from('Subject: x\r\n\r\nx\r\n'));
+    const p = await s.store.prepareMessage(Buffer.from('Subject: x\r\n\r\nx\r\n'));
     const added = await a.addMessages('Inbox', [{ message: p }]);
     await p.cleanup();
     const inbox = (await a.mailbox('Inbox'))!.id;

@@ -62,7 +62,7 @@ before(async () => {
   const a = await s.store.account('mjl');
   await a.createMailbox('Sort');
   for (const m of MESSAGES) {
-    const p = await s.store.prepare(Buffer.from(m.data));
+    const p = await s.store.prepareMessage(Buffer.from(m.data));
     await a.addMessages('Sort', [{ message: p, internalDate: Date.parse(m.date) }]);
     await p.cleanup();
   }

@@ -14,7 +14,7 @@ describe('imap STATUS', () => {
     a = await s.store.account('mjl');
     const flags = [Flag.Seen, Flag.Deleted, Flag.Seen | Flag.Deleted, 0, Flag.Flagged];
     for (const [i, f] of flags.entries()) {
-      const p = await s.store.prepare(
+      const p = await s.store.prepareMessage(
         Buffer.from(`Subject: s${i}\r\n\r\n${'y'.repeat(i * 7)}\r\n`),
       );
       await a.addMessages('Inbox', [{ message: p, flags: f }]);

@@ -10,7 +10,7 @@ const SYSTEM =
 async function fill(s: TestServer, account: string, n: number) {
   const a = await s.store.account(account);
   for (let i = 0; i < n; i++) {
-    const p = await s.store.prepare(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
+    const p = await s.store.prepareMessage(Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`));
     await a.addMessages('Inbox', [{ message: p }]);
     await p.cleanup();
   }
@@ -24,7 +24,7 @@ describe('STORE', () => {
     // UIDs 2..5 after expunging 1, so sequence numbers and UIDs differ.
     const a = await s.store.account('mjl');
     const inbox = (await a.mailbox('Inbox'))!;
-    const p = await s.store.prepare(Buffer.from('Subject: x\r\n\r\nx\r\n'));
+    const p = await s.store.prepareMessage(Buffer.from('Subject: x\r\n\r\nx\r\n'));
     await a.addMessages('Inbox', [{ message: p, flags: 8 }]);
     await p.cleanup();
     await a.expunge(inbox.id, [5]);
@@ -63,7 +63,7 @@ describe('STORE', () => {
     const a = await s.store.account('mjl');
     await a.createMailbox('Kw');
     for (let i = 0; i < 2; i++) {
-      const p = await s.store.prepare(Buffer.from(`Subject: k${i}\r\n\r\nk\r\n`));
+      const p = await s.store.prepareMessage(Buffer.from(`Subject: k${i}\r\n\r\nk\r\n`));
       await a.addMessages('Kw', [{ message: p }]);
       await p.cleanup();
     }

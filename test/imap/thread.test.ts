@@ -32,7 +32,7 @@ before(async () => {
   const a = await s.store.account('mjl');
   await a.createMailbox('T');
   for (const m of MESSAGES) {
-    const p = await s.store.prepare(Buffer.from(m));
+    const p = await s.store.prepareMessage(Buffer.from(m));
     await a.addMessages('T', [{ message: p }]);
     await p.cleanup();
   }

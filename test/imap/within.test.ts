@@ -14,7 +14,7 @@ before(async () => {
   // Internal dates 10 days, 2 days and 1 hour ago: far from the intervals searched, so
   // the seconds a test takes do not matter.
   for (const [i, ago] of [240 * HOUR, 48 * HOUR, HOUR].entries()) {
-    const p = await s.store.prepare(Buffer.from(`Subject: m${i}\r\n\r\nbody\r\n`));
+    const p = await s.store.prepareMessage(Buffer.from(`Subject: m${i}\r\n\r\nbody\r\n`));
     await a.addMessages('Within', [{ message: p, internalDate: Date.now() - ago }]);
     await p.cleanup();
   }

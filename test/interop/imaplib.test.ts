@@ -54,7 +54,7 @@ describe('python imaplib', () => {
   before(async () => {
     server = await startTestServer();
     const a = await server.store.account('mjl');
-    const p = await server.store.prepare(STORED);
+    const p = await server.store.prepareMessage(STORED);
     await a.addMessages('Inbox', [
       { message: p, flags: Flag.Seen, internalDate: Date.UTC(2025, 2, 31, 10) },
     ]);

@@ -15,7 +15,7 @@ import { run, subjectMessage } from './util.js';
 const msg = subjectMessage;
 
 async function add(s: TestServer, a: Account, mailbox: string, subject: string, flags = 0) {
-  const p = await s.store.prepare(msg(subject));
+  const p = await s.store.prepareMessage(msg(subject));
   await a.addMessages(mailbox, [{ message: p, flags }], { create: true });
   await p.cleanup();
 }

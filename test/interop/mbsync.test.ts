@@ -184,14 +184,14 @@ describe('mbsync', () => {
       ['server one', Flag.Seen],
       ['server two', 0],
     ] as const) {
-      const p = await server.store.prepare(msg(subject, 'Far Away <far@example.net>'));
+      const p = await server.store.prepareMessage(msg(subject, 'Far Away <far@example.net>'));
       await account.addMessages('Inbox', [{ message: p, flags }]);
       await p.cleanup();
     }
     // And a mailbox one level down that the local side does not have yet.
     await account.createMailbox('Lists');
     await account.createMailbox('Lists/tidings');
-    const p = await server.store.prepare(msg('list post', 'List <list@example.net>'));
+    const p = await server.store.prepareMessage(msg('list post', 'List <list@example.net>'));
     await account.addMessages('Lists/tidings', [{ message: p, flags: Flag.Answered }]);
     await p.cleanup();
 

@@ -61,7 +61,7 @@ describe('offlineimap3', () => {
       ['server one', Flag.Seen],
       ['server two', 0],
     ] as const) {
-      const p = await server.store.prepare(msg(subject));
+      const p = await server.store.prepareMessage(msg(subject));
       await a.addMessages('Inbox', [{ message: p, flags }]);
       await p.cleanup();
     }

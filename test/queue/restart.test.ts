@@ -142,7 +142,7 @@ describe('queue restarts lose no remote delivery', () => {
     // Queue everything, then hand the data directory to the child.
     const first = await openQueue(dir, opts);
     for (let n = 0; n < COUNT; n++) {
-      const p = await first.store.prepare(message(n));
+      const p = await first.store.prepareMessage(message(n));
       await first.q.add(p.path, [newMessage(n)]);
       await p.cleanup();
     }

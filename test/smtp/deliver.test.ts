@@ -471,7 +471,7 @@ test('deliver: no first-time sender delay for an account that opted out', async 
 async function seedFrom(s: SmtpTestServer, mailbox: string, from: string, flags = 0) {
   const a = await s.store.account('mjl');
   const [localpart, domain] = from.split('@') as [string, string];
-  const p = await s.store.prepare(Buffer.from(message({ from })));
+  const p = await s.store.prepareMessage(Buffer.from(message({ from })));
   try {
     await a.addMessages(
       mailbox,
