@@ -4,10 +4,10 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { canonicalIP } from './ip.js';
 import {
+  AuthenticatingResolver,
   DNSError,
   lookupOf,
   type Authenticated,
-  type MX,
   type RecordType,
   type RecordsOf,
   type Resolver,
@@ -80,11 +80,13 @@ type Tally = { count: number; authentic: boolean | undefined };
  * negative, was authenticated. Made per check (trackAuthentic), it answers whether
  * everything that check looked up was.
  */
-export class AuthenticTracker implements Resolver {
+export class AuthenticTracker extends AuthenticatingResolver {
   private readonly total: Tally = { count: 0, authentic: true };
   private readonly byName = new Map<string, Tally>();
 
-  constructor(private readonly inner: Resolver) {}
+  constructor(private readonly inner: Resolver) {
+    super();
+  }
 
   /** True only when at least one answer was seen and every one was authenticated. */
   authentic(): boolean {
@@ -122,29 +124,6 @@ export class AuthenticTracker implements Resolver {
     }
     this.note(name, answer.authentic);
     return answer;
-  }
-
-  mx(name: string): Promise<MX[]> {
-    return this.records('MX', name);
-  }
-  a(name: string): Promise<string[]> {
-    return this.records('A', name);
-  }
-  aaaa(name: string): Promise<string[]> {
-    return this.records('AAAA', name);
-  }
-  txt(name: string): Promise<string[]> {
-    return this.records('TXT', name);
-  }
-  ptr(ip: string): Promise<string[]> {
-    return this.records('PTR', ip);
-  }
-  cname(name: string): Promise<string[]> {
-    return this.records('CNAME', name);
-  }
-
-  private async records<T extends RecordType>(type: T, name: string): Promise<RecordsOf[T]> {
-    return (await this.authenticated(type, name)).records;
   }
 
   private note(name: string, authentic: boolean | undefined): void {

@@ -19,13 +19,12 @@ import { bothAuthentic, trustsAD } from './dnssec.js';
 import { canonicalIP, reverseName } from './ip.js';
 import type { SystemResolverOptions } from './system.js';
 import {
+  AuthenticatingResolver,
   DNSError,
   dnsErrorFromCode,
   type Authenticated,
-  type MX,
   type RecordType,
   type RecordsOf,
-  type Resolver,
 } from './types.js';
 import { FLAG_TC, RCODE, WireError, encodeQuery, nameLabels, parseName } from './wire.js';
 
@@ -100,7 +99,7 @@ type Pending = Set<() => void>;
  * gives. Queries set AD (RFC 6840 §5.7) so a validating resolver says whether the answer
  * is authentic; `authenticated` reports it, believed only from trusted servers (trustsAD).
  */
-export class StubResolver implements Resolver {
+export class StubResolver extends AuthenticatingResolver {
   readonly servers: readonly NameServer[];
   private readonly timeoutMs: number;
   private readonly tries: number;
@@ -110,6 +109,7 @@ export class StubResolver implements Resolver {
 
   /** Throws a TypeError when a server address is invalid. */
   constructor(opts: StubResolverOptions = {}) {
+    super();
     const list =
       opts.servers !== undefined && opts.servers.length > 0 ? opts.servers : systemServers();
     const trusted = opts.isTrusted ?? ((ip: string) => trustsAD(ip, opts.trustAD ?? false));
@@ -117,25 +117,6 @@ export class StubResolver implements Resolver {
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.tries = Math.max(1, opts.tries ?? 3);
     this.canTell = this.servers.some((s) => s.trusted);
-  }
-
-  async mx(name: string): Promise<MX[]> {
-    return (await this.authenticated('MX', name)).records;
-  }
-  async a(name: string): Promise<string[]> {
-    return (await this.authenticated('A', name)).records;
-  }
-  async aaaa(name: string): Promise<string[]> {
-    return (await this.authenticated('AAAA', name)).records;
-  }
-  async txt(name: string): Promise<string[]> {
-    return (await this.authenticated('TXT', name)).records;
-  }
-  async ptr(ip: string): Promise<string[]> {
-    return (await this.authenticated('PTR', ip)).records;
-  }
-  async cname(name: string): Promise<string[]> {
-    return (await this.authenticated('CNAME', name)).records;
   }
 
   /** Abort every lookup in progress; they reject with a temporary DNSError. */

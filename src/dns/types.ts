@@ -80,6 +80,39 @@ export interface Resolver {
   authenticated?<T extends RecordType>(type: T, name: string): Promise<Authenticated<RecordsOf[T]>>;
 }
 
+/**
+ * A resolver whose every lookup is its `authenticated` one, the records taken from it:
+ * the record methods are written once here.
+ */
+export abstract class AuthenticatingResolver implements Resolver {
+  abstract authenticated<T extends RecordType>(
+    type: T,
+    name: string,
+  ): Promise<Authenticated<RecordsOf[T]>>;
+
+  private async records<T extends RecordType>(type: T, name: string): Promise<RecordsOf[T]> {
+    return (await this.authenticated(type, name)).records;
+  }
+  mx(name: string): Promise<MX[]> {
+    return this.records('MX', name);
+  }
+  a(name: string): Promise<string[]> {
+    return this.records('A', name);
+  }
+  aaaa(name: string): Promise<string[]> {
+    return this.records('AAAA', name);
+  }
+  txt(name: string): Promise<string[]> {
+    return this.records('TXT', name);
+  }
+  ptr(ip: string): Promise<string[]> {
+    return this.records('PTR', ip);
+  }
+  cname(name: string): Promise<string[]> {
+    return this.records('CNAME', name);
+  }
+}
+
 /** The method of a Resolver that looks up records of a type. */
 export function lookupOf<T extends RecordType>(
   r: Resolver,

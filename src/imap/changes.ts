@@ -50,26 +50,29 @@ export function flagsFetch(
 }
 
 /**
- * \Recent for new messages (RFC 3501 §2.3.2): an IMAP4rev1 session that has the mailbox
- * open read-write claims them, so no later session sees them as recent; a read-only one
- * sees as recent those no session has claimed. IMAP4rev2 sessions have no \Recent.
- * Takes ascending UIDs just added to the session's numbering.
+ * \Recent (RFC 3501 §2.3.2): an IMAP4rev1 session that has the mailbox open read-write
+ * claims the messages up to `upTo` that no session has been told of, so no later session
+ * sees them as recent; a read-only one only looks. Returns the UID from which messages
+ * are recent for this session; none (Infinity) under IMAP4rev2, which has no \Recent.
  */
-export function takeRecent(c: ImapSession, sel: Selected, uids: readonly number[]): void {
-  if (c.rev2 || uids.length === 0 || !c.account) return;
-  const last = uids[uids.length - 1] as number;
-  const from = sel.readonly
+function recentFrom(c: ImapSession, sel: Selected, upTo: number): number {
+  if (c.rev2 || !c.account) return Infinity;
+  return sel.readonly
     ? c.account.recentFromSync(sel.mailbox.id)
-    : c.account.claimRecentSync(sel.mailbox.id, last);
+    : c.account.claimRecentSync(sel.mailbox.id, upTo);
+}
+
+/** New messages (ascending UIDs just added to the session's numbering) that are \Recent. */
+export function takeRecent(c: ImapSession, sel: Selected, uids: readonly number[]): void {
+  if (uids.length === 0) return;
+  const from = recentFrom(c, sel, uids[uids.length - 1] as number);
   for (const u of uids) if (u >= from) sel.recent.add(u);
 }
 
-/** At SELECT: the session's messages that are \Recent for it (see takeRecent). */
+/** At SELECT: the session's messages that are \Recent for it. */
 export function takeRecentAtSelect(c: ImapSession, sel: Selected): void {
-  if (c.rev2 || sel.uids.length === 0 || !c.account) return;
-  const from = sel.readonly
-    ? c.account.recentFromSync(sel.mailbox.id)
-    : c.account.claimRecentSync(sel.mailbox.id, sel.uids.last());
+  if (sel.uids.length === 0) return;
+  const from = recentFrom(c, sel, sel.uids.last());
   for (let i = sel.uids.length - 1; i >= 0 && sel.uids.at(i) >= from; i--) {
     sel.recent.add(sel.uids.at(i));
   }

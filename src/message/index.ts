@@ -68,3 +68,4 @@ export {
   type ParsedDSNRecipient,
 } from './dsn.js';
 export { messagePreview, previewOf, htmlText, PREVIEW_MAX } from './preview.js';
+export { decodeEntities } from './html.js';

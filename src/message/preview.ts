@@ -3,6 +3,7 @@
 // attachment (or, without one, the first text/html part, tags removed), with quoted
 // lines and the signature left out and white space collapsed.
 import { partText, type RangeReader } from './text.js';
+import { decodeEntities } from './html.js';
 import type { Part } from './types.js';
 
 /** RFC 8970 §3.1: at most 256 characters. */
@@ -30,55 +31,13 @@ function firstPart(root: Part, subtype: string): Part | null {
   return null;
 }
 
-const ENTITIES: Record<string, string> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: ' ',
-  copy: '©',
-  reg: '®',
-  euro: '€',
-  hellip: '…',
-  mdash: '—',
-  ndash: '–',
-  lsquo: '‘',
-  rsquo: '’',
-  ldquo: '“',
-  rdquo: '”',
-  szlig: 'ß',
-};
-
-/** Latin letters with a diacritic: "&eacute;" and the like, by their base letter. */
-const ACCENTS: Record<string, string> = {
-  acute: '\u0301',
-  grave: '\u0300',
-  circ: '\u0302',
-  uml: '\u0308',
-  tilde: '\u0303',
-  cedil: '\u0327',
-  ring: '\u030a',
-};
-
-function namedEntity(name: string): string | undefined {
-  const known = ENTITIES[name.toLowerCase()];
-  if (known) return known;
-  const m = /^([a-zA-Z])(acute|grave|circ|uml|tilde|cedil|ring)$/.exec(name);
-  return m ? (m[1]! + ACCENTS[m[2]!]!).normalize('NFC') : undefined;
-}
-
 /** Text of HTML: scripts, styles and tags removed, common entities decoded. */
 export function htmlText(html: string): string {
-  return html
+  const text = html
     .replace(/<(script|style|head)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
     .replace(/<br\s*\/?>|<\/(p|div|li|tr|h\d)\s*>/gi, '\n')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]+);/gi, (m, e: string) => {
-      if (e[0] !== '#') return namedEntity(e) ?? m;
-      const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1));
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
-    });
+    .replace(/<[^>]*>/g, ' ');
+  return decodeEntities(text);
 }
 
 /** The preview of a text: quoted lines and the signature gone, white space collapsed. */

@@ -405,7 +405,7 @@ export class Account {
 
   /** Whether adding `count` messages of `size` bytes in all stays within the quotas. */
   async canAdd(size: number, count = 1): Promise<boolean> {
-    return this.core.canAdd(size, count);
+    return this.core.overQuota(size, count) === null;
   }
 
   /** Which quota adding `count` messages of `size` bytes would exceed, said in words; or null. */

@@ -420,11 +420,6 @@ export class AccountCore {
     return null;
   }
 
-  /** Whether adding `count` messages of `size` bytes in all stays within the quotas. */
-  canAdd(size: number, count: number): boolean {
-    return this.overQuota(size, count) === null;
-  }
-
   /** Throws 'overquota' unless adding `count` messages of `size` bytes stays within the quotas. */
   checkQuota(size: number, count: number): void {
     const why = this.overQuota(size, count);

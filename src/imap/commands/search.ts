@@ -124,14 +124,8 @@ export async function resultModseq(
   returns: Set<ReturnOption> | null,
 ): Promise<number> {
   if (uids.length === 0) return 0;
-  let of = uids;
-  if (returns && !returns.has('ALL') && !returns.has('COUNT')) {
-    of = [];
-    if (returns.has('MIN')) of.push(uids[0] as number);
-    if (returns.has('MAX') && uids.length > (of.length > 0 ? 1 : 0))
-      of.push(uids[uids.length - 1] as number);
-  }
-  return c.account.maxModseq(sel.mailbox.id, of);
+  // The messages the response names: MIN and MAX alone name only those.
+  return c.account.maxModseq(sel.mailbox.id, returns ? savedResult(uids, returns) : uids);
 }
 
 // ---- evaluation over the store ----
@@ -303,7 +297,10 @@ function addressForms(raw: string): string {
 
 // ---- results ----
 
-/** The UIDs to save (RFC 5182 §2.1): MIN and/or MAX alone save only those. */
+/**
+ * The UIDs a result names: MIN and/or MAX alone name only those, and save only those
+ * (RFC 5182 §2.1).
+ */
 function savedResult(uids: number[], returns: Set<ReturnOption>): number[] {
   const minMaxOnly =
     !returns.has('ALL') && !returns.has('COUNT') && (returns.has('MIN') || returns.has('MAX'));
