@@ -58,6 +58,7 @@ export function capabilityList(i: CapabilityInput): string {
     'METADATA',
     'LIST-METADATA',
     'UIDONLY',
+    'NOTIFY',
   ];
   // Authentication capabilities only before authentication (RFC 9051 §6.2).
   if (i.authenticated) return caps.join(' ');

@@ -7,6 +7,7 @@ import type { ImapSession, Selected } from './session.js';
 import { astr, flagList, mailboxName } from './response.js';
 import { condstoreOn, qresyncOn, sendVanished } from './condstore.js';
 import { fetchHead, uidOnly } from './uidonly.js';
+import { notifyLimits, treatSelected, type ApplyMode } from './notify.js';
 
 /** FLAGS and PERMANENTFLAGS for the selected mailbox (RFC 9051 §7.3.5, §7.1). */
 export function sendFlags(c: ImapSession, sel: Selected): void {
@@ -114,9 +115,21 @@ export function reportExpunged(c: ImapSession, sel: Selected, uids: readonly num
   if (vanished.length > 0) sendVanished(c, vanished, false);
 }
 
-export function applyChanges(c: ImapSession, changes: Change[], initial: boolean): void {
+/**
+ * Applies changes from other sessions to this one and queues what the client is told.
+ * The selected mailbox's changes are treated as NOTIFY asks (sent, held or dropped, see
+ * notify.ts); with NOTIFY on, other mailboxes' events are queued for deliverQueued.
+ */
+export function applyChanges(c: ImapSession, taken: Change[], mode: ApplyMode): void {
   const sel = c.selected;
+  const initial = mode === 'initial';
+  let changes = taken;
+  if (sel && sel.held.length > 0) {
+    changes = initial ? taken : [...sel.held, ...taken];
+    sel.held = [];
+  }
   let added: { uid: number; flags: number; keywords: string[]; modseq: number }[] = [];
+  const fetchAtts = c.notify?.selected?.fetch ?? null;
 
   const flushAdds = () => {
     if (added.length === 0 || !sel) return;
@@ -133,11 +146,24 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
         c,
         added.flatMap((a) => a.keywords),
       );
-      // One EXISTS for a run of additions, then their flags (RFC 9051 §7.4.1).
+      // One EXISTS for a run of additions, then their flags (RFC 9051 §7.4.1), or what
+      // NOTIFY's MessageNew asks for (RFC 5465 §5.1), fetched after this.
       announceCounts(c, sel);
-      added.forEach((a, i) => c.untagged(flagsFetch(c, before + i + 1, a)));
+      if (fetchAtts && mode !== 'own') sel.notifyFetch.push(...added.map((a) => a.uid));
+      else added.forEach((a, i) => c.untagged(flagsFetch(c, before + i + 1, a)));
     }
     added = [];
+  };
+  // With NOTIFY, a change outside the selected mailbox is for deliverQueued.
+  const queue = (ch: Change) => {
+    if (c.notify) c.notifyQueue.push(ch);
+    return c.notify !== null;
+  };
+  const treat = (ch: Change & { kind: 'addUID' | 'removeUIDs' | 'flags' }) => {
+    if (!sel) return 'drop';
+    const t = treatSelected(c, sel, ch.kind, mode);
+    if (t === 'hold') sel.held.push(ch);
+    return t;
   };
 
   for (const ch of changes) {
@@ -146,19 +172,24 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
     if (ch.kind !== 'addUID' && renders(ch)) flushAdds();
     switch (ch.kind) {
       case 'addUID':
-        if (sel && ch.mailboxId === sel.mailbox.id && ch.uid > sel.uids.last()) {
+        if (!sel || ch.mailboxId !== sel.mailbox.id) queue(ch);
+        else if (ch.uid > sel.uids.last() && treat(ch) === 'send') {
           added.push({ uid: ch.uid, flags: ch.flags, keywords: ch.keywords, modseq: ch.modseq });
         }
         break;
       case 'removeUIDs':
-        if (sel && ch.mailboxId === sel.mailbox.id) {
-          if (initial) sel.uids.removeMany([...ch.uids].sort((a, b) => a - b));
-          else reportExpunged(c, sel, ch.uids);
+        if (!sel || ch.mailboxId !== sel.mailbox.id) queue(ch);
+        else if (initial) {
+          sel.uids.removeMany([...ch.uids].sort((a, b) => a - b));
+          for (const uid of ch.uids) sel.recent.delete(uid);
+        } else if (treat(ch) === 'send') {
+          reportExpunged(c, sel, ch.uids);
           for (const uid of ch.uids) sel.recent.delete(uid);
         }
         break;
       case 'flags':
-        if (sel && ch.mailboxId === sel.mailbox.id && !initial) {
+        if (!sel || ch.mailboxId !== sel.mailbox.id) queue(ch);
+        else if (!initial && treat(ch) === 'send') {
           const i = sel.uids.indexOf(ch.uid);
           if (i >= 0) {
             announceKeywords(c, ch.keywords);
@@ -167,36 +198,66 @@ export function applyChanges(c: ImapSession, changes: Change[], initial: boolean
         }
         break;
       case 'addMailbox':
-        c.untagged(`LIST (${ch.specialUse ?? ''}) "/" ${mailboxName(ch.name, c.utf8)}`);
+        if (!queue(ch))
+          c.untagged(`LIST (${ch.specialUse ?? ''}) "/" ${mailboxName(ch.name, c.utf8)}`);
         break;
       case 'removeMailbox':
         // Older clients would read a LIST for a deleted mailbox as a new one.
-        if (c.rev2) c.untagged(`LIST (\\NonExistent) "/" ${mailboxName(ch.name, c.utf8)}`);
+        if (!queue(ch) && c.rev2)
+          c.untagged(`LIST (\\NonExistent) "/" ${mailboxName(ch.name, c.utf8)}`);
         break;
       case 'renameMailbox': {
-        const old = c.rev2 ? ` ("OLDNAME" (${mailboxName(ch.oldName, c.utf8)}))` : '';
-        c.untagged(`LIST (${ch.specialUse ?? ''}) "/" ${mailboxName(ch.newName, c.utf8)}${old}`);
         if (sel && sel.mailbox.id === ch.mailboxId)
           sel.mailbox = { ...sel.mailbox, name: ch.newName };
+        if (queue(ch)) break;
+        const old = c.rev2 ? ` ("OLDNAME" (${mailboxName(ch.oldName, c.utf8)}))` : '';
+        c.untagged(`LIST (${ch.specialUse ?? ''}) "/" ${mailboxName(ch.newName, c.utf8)}${old}`);
         break;
       }
       case 'addSubscription':
-        c.untagged(`LIST (\\Subscribed) "/" ${mailboxName(ch.name, c.utf8)}`);
+        if (!queue(ch)) c.untagged(`LIST (\\Subscribed) "/" ${mailboxName(ch.name, c.utf8)}`);
+        break;
+      case 'removeSubscription':
+        queue(ch);
         break;
       case 'annotation':
         // RFC 5464 §4.4.2: the entry that changed, without its value, to a session that
         // enabled METADATA; "" for the server's (the account's) entries.
-        if (c.enabled.has('METADATA'))
+        if (!queue(ch) && c.enabled.has('METADATA'))
           c.untagged(`METADATA ${mailboxName(ch.mailboxName, c.utf8)} ${astr(ch.key, false)}`);
         break;
       default:
-        // Counts, special use, keywords and unsubscriptions are not announced: clients
-        // ask for them (STATUS, LIST), and the unsolicited FLAGS that could report some
-        // is optional.
+        // Counts, special use and keywords are not announced: clients ask for them
+        // (STATUS, LIST), and the unsolicited FLAGS that could report some is optional.
         break;
     }
   }
   flushAdds();
+  if (sel && sel.held.length > notifyLimits.heldMax) overflow(c, sel);
+}
+
+/**
+ * Too much held back (RFC 5465 §5.8): NOTIFICATIONOVERFLOW, and NOTIFY ends; what was
+ * held is told at the next point a command may report it, as without NOTIFY.
+ */
+/**
+ * The session leaves its selected mailbox (SELECT of another, CLOSE, UNSELECT, logout):
+ * what was held back for it goes, and the message files it kept are released.
+ */
+export function leaveSelected(c: ImapSession): void {
+  const sel = c.selected;
+  if (!sel) return;
+  c.session?.release(sel.heldRemovals);
+  sel.heldRemovals = [];
+  sel.held = [];
+  c.selected = null;
+}
+
+function overflow(c: ImapSession, sel: Selected): void {
+  c.untagged('OK [NOTIFICATIONOVERFLOW] too many changes held back, NOTIFY is off');
+  c.notify = null;
+  c.notifyQueue = [];
+  sel.notifyFetch = [];
 }
 
 function renders(ch: Change): boolean {

@@ -1,7 +1,7 @@
-// One IMAP connection: socket I/O, the state machine, command dispatch and the error
-// model. One command runs at a time, even when pipelined (RFC 9051 §5.5 allows a server
-// to serialise them), so responses never interleave. Output is buffered per command
-// and flushed with back-pressure; long responses flush as they go.
+// One IMAP connection: the state machine, command dispatch and the error model, on the
+// I/O of connio.ts. One command runs at a time, even when pipelined (RFC 9051 §5.5 allows
+// a server to serialise them), so responses never interleave. Output is buffered per
+// command and flushed with back-pressure; long responses flush as they go.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import {
@@ -10,12 +10,11 @@ import {
   ReadTimeoutError,
   Writer,
   isConnectionGone,
-  quickAck,
   upgradeToTLS,
 } from '../net/index.js';
 import { newCid, type Logger } from '../log/index.js';
 import { requireUids } from './uidonly.js';
-import type { Account, Session } from '../store/index.js';
+import type { Account, Change, Session } from '../store/index.js';
 import { isStorageFull } from '../store/index.js';
 import {
   announcedMechanisms,
@@ -27,22 +26,19 @@ import { LoginAttempts, tlsDescription } from '../auth/attempt.js';
 import { certificateKey } from '../auth/certificate.js';
 import { accountRefusal, type LoginEnv } from '../auth/exchange.js';
 import { failureReply } from './commands/auth.js';
-import {
-  ParseError,
-  Parser,
-  literalAtEnd,
-  type LiteralInfo,
-  type LiteralSource,
-  type NumSetSpec,
-} from './parser.js';
+import { ParseError, Parser, literalAtEnd, type NumSetSpec } from './parser.js';
 import { CloseConnection, FatalReply, UserError, fromStoreError } from './errors.js';
 import { resolveSeqs, resolveUids } from './uids.js';
 import { COMMANDS } from './commands/index.js';
 import { HANDLED, validIn, type CommandDef } from './commands/types.js';
-import { applyChanges } from './changes.js';
+import { applyChanges, leaveSelected } from './changes.js';
+import { deliverQueued, notifiesAsync } from './notify.js';
+import type { NotifySpec } from './notifyspec.js';
+import { writeFetches } from './commands/fetch.js';
+import { condstoreOn } from './condstore.js';
 import { capabilityList } from './capabilities.js';
 import { deflateStreams } from './compress.js';
-import { DEFAULT_TIMEOUTS, type ImapContext, type Timeouts } from './context.js';
+import { DEFAULT_TIMEOUTS, type ImapContext } from './context.js';
 import type {
   AuthSession,
   ImapSession,
@@ -51,19 +47,16 @@ import type {
   State,
   TlsIdentity,
 } from './session.js';
-import { toWire } from './response.js';
+import { ConnIO } from './connio.js';
 import { imapMetrics } from './metrics.js';
 import { PRODUCT } from '../version.js';
 
 const MIN = 60_000;
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
-export class Conn implements LiteralSource, ImapSession {
+export class Conn extends ConnIO implements ImapSession {
   readonly cid = newCid();
   readonly log: Logger;
-  socket: Socket;
-  reader: LineReader;
-  writer: Writer;
   state: State = 'notauth';
   tlsActive: boolean;
   readonly remoteIP: string;
@@ -80,33 +73,18 @@ export class Conn implements LiteralSource, ImapSession {
 
   ncmds = 0;
   readonly logins: LoginAttempts;
-  readonly timeouts: Timeouts;
-  private lastLine = '';
-  private litCount = 0;
-  private litTotal = 0;
-  /** The literal announced at the end of the last command line read, while not yet read. */
-  private unreadLiteral: LiteralInfo | null = null;
-  /** Octets of a streamed literal (APPEND) that the handler has not read. */
-  private streamLeft = 0;
+  notify: NotifySpec | null = null;
+  notifyQueue: Change[] = [];
   private idleWake: (() => void) | null = null;
-  private out: string[] = [];
-  private outSize = 0;
   private shutdownRequested = false;
   private inCommand = false;
 
-  constructor(
-    socket: Socket,
-    readonly ctx: ImapContext,
-    implicitTLS: boolean,
-  ) {
-    this.socket = socket;
+  constructor(socket: Socket, ctx: ImapContext, implicitTLS: boolean) {
+    super(socket, ctx, { ...DEFAULT_TIMEOUTS, ...ctx.timeouts });
     this.tlsActive = implicitTLS;
     this.remoteIP = socket.remoteAddress ?? '';
     this.localIP = socket.localAddress ?? '';
     this.log = ctx.log.child({ cid: this.cid, proto: 'imap' });
-    this.timeouts = { ...DEFAULT_TIMEOUTS, ...ctx.timeouts };
-    this.reader = new LineReader(socket);
-    this.writer = new Writer(socket, { slowDelayMs: ctx.delays.badClient });
     socket.setKeepAlive(true, 5 * MIN);
     this.logins = new LoginAttempts({
       protocol: 'imap',
@@ -142,153 +120,6 @@ export class Conn implements LiteralSource, ImapSession {
 
   get rev2(): boolean {
     return this.enabled.has('IMAP4REV2');
-  }
-
-  // ---- output ----
-
-  /** Queues an untagged response; `s` is a byte string without "* " and CRLF. */
-  untagged(s: string): void {
-    this.send(`* ${s}\r\n`);
-  }
-
-  /** Queues raw response bytes (a byte string). */
-  send(s: string): void {
-    this.out.push(s);
-    this.outSize += s.length;
-  }
-
-  /** Queues raw bytes. */
-  sendBuffer(b: Buffer): void {
-    this.moveOut();
-    this.writer.write(b);
-  }
-
-  private moveOut(): void {
-    if (this.out.length === 0) return;
-    this.writer.write(toWire(this.out.join('')));
-    this.out = [];
-    this.outSize = 0;
-  }
-
-  /** Writes everything queued, waiting for the socket to take it (back-pressure). */
-  async flush(): Promise<void> {
-    this.moveOut();
-    await this.writer.flush();
-    // A client may send its next command in two writes (a literal, then its CRLF).
-    quickAck(this.socket);
-  }
-
-  /** Flushes when much output is queued; long responses call this as they go. */
-  async flushIfLarge(limit = 64 * 1024): Promise<void> {
-    if (this.outSize + this.writer.buffered >= limit) await this.flush();
-  }
-
-  // ---- literals (LiteralSource) ----
-
-  async readLiteral(lit: LiteralInfo): Promise<Buffer> {
-    this.checkLiteral(lit);
-    if (lit.sync) {
-      this.send('+ \r\n');
-      await this.flush();
-    }
-    this.unreadLiteral = null;
-    this.reader.setTimeout(this.timeouts.literal);
-    return this.reader.readExact(lit.size);
-  }
-
-  /**
-   * Enforces the per-command literal limits (our policy: the client picks the sizes, and
-   * we must not buffer without bound). APPEND's message literals are bounded by quota.
-   */
-  private checkLiteral(lit: LiteralInfo, exempt = false): void {
-    this.litCount++;
-    const l = this.ctx.limits;
-    let problem = '';
-    if (this.litCount > l.maxLiterals) problem = `more than ${l.maxLiterals} literals in command`;
-    else if (!exempt && lit.size > l.maxLiteralSize)
-      problem = `literal larger than ${l.maxLiteralSize} bytes`;
-    else if (!exempt && this.litTotal + lit.size > l.maxLiteralTotal) {
-      problem = `literals in command larger than ${l.maxLiteralTotal} bytes in total`;
-    }
-    if (!exempt) this.litTotal += lit.size;
-    if (!problem) return;
-    if (!lit.sync) {
-      // The client is already sending the data: it would be read as commands.
-      this.untagged(`BYE [ALERT] ${problem}`);
-      throw new FatalReply();
-    }
-    throw new ParseError(problem, 'TOOBIG');
-  }
-
-  /** For APPEND: checks limits for a message literal (exempt from size limits). */
-  checkMessageLiteral(lit: LiteralInfo): void {
-    if (lit.size > this.ctx.limits.maxMessageSize) {
-      if (!lit.sync) {
-        this.untagged(`BYE [ALERT] message larger than ${this.ctx.limits.maxMessageSize} bytes`);
-        throw new FatalReply();
-      }
-      throw new UserError('TOOBIG', `message larger than ${this.ctx.limits.maxMessageSize} bytes`);
-    }
-    this.checkLiteral(lit, true);
-  }
-
-  /** Streams a message literal (after "+ " when sync was requested by the caller). */
-  async *readLiteralStream(size: number): AsyncGenerator<Buffer> {
-    this.unreadLiteral = null;
-    this.streamLeft = size;
-    this.reader.setTimeout(this.timeouts.literal);
-    for await (const chunk of this.reader.readStream(size)) {
-      this.streamLeft -= chunk.length;
-      yield chunk;
-    }
-  }
-
-  /** The line that continues the current command after a literal (for the parser). */
-  async nextLine(): Promise<Buffer> {
-    const line = await this.responseLine();
-    this.lastLine = line.toString('latin1');
-    this.unreadLiteral = literalAtEnd(line);
-    return line;
-  }
-
-  /** A line the client sends in answer to a continuation: SASL data, IDLE's DONE. */
-  async responseLine(): Promise<Buffer> {
-    return (await this.reader.readLine(this.ctx.limits.maxLineLength)).line;
-  }
-
-  /**
-   * Reads and discards what is left of a command's literals, so that nothing a client sent
-   * as data is ever read as a command. A non-synchronizing literal (RFC 7888) is on its way
-   * whatever the server answers; a synchronizing one is only sent after "+ ", which a
-   * command that failed first never gave, so the discarding stops there.
-   */
-  private async discardUnreadLiterals(): Promise<void> {
-    let budget = this.ctx.limits.maxMessageSize + this.ctx.limits.maxLiteralTotal;
-    for (;;) {
-      let n = this.streamLeft;
-      if (n === 0) {
-        const lit = this.unreadLiteral;
-        if (!lit || lit.sync) return;
-        n = lit.size;
-      }
-      if (n > budget) {
-        this.untagged(`BYE [TOOBIG] literal larger than ${budget} bytes`);
-        await this.flush().catch(() => {});
-        throw new CloseConnection();
-      }
-      budget -= n;
-      this.unreadLiteral = null;
-      this.streamLeft = 0;
-      try {
-        this.reader.setTimeout(this.timeouts.literal);
-        for await (const _ of this.reader.readStream(n)) {
-          // discarded
-        }
-        await this.nextLine();
-      } catch {
-        throw new CloseConnection();
-      }
-    }
   }
 
   // ---- the connection ----
@@ -359,6 +190,7 @@ export class Conn implements LiteralSource, ImapSession {
   private async teardown(counted: boolean): Promise<void> {
     if (counted) this.ctx.limiters.connections.release(this.remoteIP);
     this.logins.flush();
+    leaveSelected(this);
     this.session?.unregister();
     this.session = null;
     this.idleWake?.();
@@ -389,7 +221,7 @@ export class Conn implements LiteralSource, ImapSession {
     );
     let line: Buffer;
     try {
-      line = (await this.reader.readLine(this.ctx.limits.maxLineLength)).line;
+      line = await this.readCommandLine();
     } catch (e) {
       if (e instanceof ReadTimeoutError) {
         this.untagged('BYE inactive');
@@ -440,7 +272,7 @@ export class Conn implements LiteralSource, ImapSession {
       this.log.trace({ line: p.text }, 'C:');
       const code = await this.run(def, tag, p, name);
       if (code !== HANDLED) {
-        if (applyAtEnd) this.applyPending();
+        if (applyAtEnd) await this.applyPending();
         this.send(`${tag} OK ${code ? code + ' ' : ''}${name} done\r\n`);
       }
     } catch (e0) {
@@ -457,28 +289,28 @@ export class Conn implements LiteralSource, ImapSession {
           throw new CloseConnection();
         }
         this.log.info({ lastline: this.lastLine, err: e.message }, 'imap syntax error');
-        if (applyAtEnd) this.applyPending();
+        if (applyAtEnd) await this.applyPending();
         const code = e.code ? `[${e.code}] ` : '';
         this.send(
           `${tag} BAD ${code}${name || 'command'} unrecognized syntax/command: ${e.message}\r\n`,
         );
       } else if (e instanceof UserError) {
         result = 'usererror';
-        if (applyAtEnd) this.applyPending();
+        if (applyAtEnd) await this.applyPending();
         const code = e.code ? `[${e.code}] ` : '';
         this.send(`${tag} NO ${code}${name} ${e.message}\r\n`);
       } else if (isStorageFull(e)) {
         // RFC 5530 §3: OVERQUOTA also covers the server's own storage running out.
         result = 'servererror';
         this.log.error({ err: (e as Error).message, cmd: name }, 'storage full');
-        if (applyAtEnd) this.applyPending();
+        if (applyAtEnd) await this.applyPending();
         this.send(
           `${tag} NO [OVERQUOTA] ${name} the server's storage is full, try again later\r\n`,
         );
       } else {
         result = 'servererror';
         this.log.error({ err: e, cmd: name }, 'imap command server error');
-        if (applyAtEnd) this.applyPending();
+        if (applyAtEnd) await this.applyPending();
         this.send(`${tag} NO [SERVERBUG] ${name} internal server error (${this.cid})\r\n`);
       }
     } finally {
@@ -515,10 +347,82 @@ export class Conn implements LiteralSource, ImapSession {
 
   // ---- changes from other sessions ----
 
-  /** Applies pending changes from other sessions, queueing untagged responses. */
-  applyPending(): void {
-    if (!this.session?.hasPending) return;
-    applyChanges(this, this.session.take(), false);
+  /**
+   * Tells the client of other sessions' changes: the selected mailbox's as NOTIFY allows
+   * (all of them without NOTIFY), then NOTIFY's events of other mailboxes.
+   */
+  async applyPending(mode: 'sync' | 'async' = 'sync'): Promise<void> {
+    const s = this.session;
+    if (!s) return;
+    const sel = this.selected;
+    if (s.hasPending || (sel && sel.held.length > 0)) {
+      if (this.notify === null) applyChanges(this, s.take(), mode);
+      else {
+        // Removals stay referenced while their changes may be held (notify.ts).
+        const { changes, removals } = s.takeHolding();
+        if (sel) sel.heldRemovals.push(...removals);
+        else s.release(removals);
+        applyChanges(this, changes, mode);
+      }
+      if (sel && sel.held.length === 0 && sel.heldRemovals.length > 0) {
+        s.release(sel.heldRemovals);
+        sel.heldRemovals = [];
+      }
+    }
+    await this.deliverNotify();
+  }
+
+  /** NOTIFY's queued events (notify.ts), and the fetch attributes of MessageNew. */
+  private async deliverNotify(): Promise<void> {
+    const queued = this.notifyQueue;
+    this.notifyQueue = [];
+    if (queued.length > 0) await deliverQueued(this.authenticated(), queued);
+    const sel = this.selected;
+    const items = this.notify?.selected?.fetch;
+    if (!sel || sel.notifyFetch.length === 0 || !items) return;
+    const uids = sel.notifyFetch;
+    sel.notifyFetch = [];
+    try {
+      await writeFetches(this.authenticated() as SelectedSession, sel, uids, [...items], {
+        modseqAlways: condstoreOn(this),
+      });
+    } catch (e) {
+      if (isIOError(e)) throw e;
+      // No command to fail: the client is told, and the session goes on.
+      this.log.error({ err: e }, 'notify fetch failed');
+      this.untagged(`NO [SERVERBUG] fetching new messages for NOTIFY failed (${this.cid})`);
+    }
+  }
+
+  /**
+   * The next command line. Under a NOTIFY that reports anything, changes are told as
+   * they happen while the session waits (RFC 5465 §3); otherwise only at the points
+   * commands allow.
+   */
+  private async readCommandLine(): Promise<Buffer> {
+    const read = this.reader.readLine(this.ctx.limits.maxLineLength);
+    if (!notifiesAsync(this.notify)) return (await read).line;
+    const line = read.then(
+      (l) => ({ line: l.line }),
+      (err: unknown) => ({ err }),
+    );
+    for (;;) {
+      const r = await Promise.race([line, this.waitForChanges().then(() => null)]);
+      if (r === null) {
+        if (this.isShuttingDown) throw new CloseConnection();
+        await this.applyPending('async');
+        await this.flush();
+        if (!notifiesAsync(this.notify)) return this.lineOrThrow(line);
+        continue;
+      }
+      return this.lineOrThrow(Promise.resolve(r));
+    }
+  }
+
+  private async lineOrThrow(p: Promise<{ line: Buffer } | { err: unknown }>): Promise<Buffer> {
+    const r = await p;
+    if ('err' in r) throw r.err;
+    return r.line;
   }
 
   /** Resolves when another session has changes for us, or on shutdown (used by IDLE). */

@@ -8,7 +8,8 @@ import type { LoginAttempts } from '../auth/attempt.js';
 import type { LoginEnv } from '../auth/exchange.js';
 import type { LineReader } from '../net/index.js';
 import type { Logger } from '../log/index.js';
-import type { Account, Mailbox, Session } from '../store/index.js';
+import type { Account, Change, Mailbox, Removal, Session } from '../store/index.js';
+import type { NotifySpec } from './notifyspec.js';
 import type { ImapContext, Timeouts } from './context.js';
 import type { LiteralInfo, NumSetSpec } from './parser.js';
 import type { UidList } from './uids.js';
@@ -32,7 +33,30 @@ export type Selected = {
    * empty under IMAP4rev2, which has no \Recent.
    */
   recent: Set<number>;
+  /**
+   * Changes to this mailbox not told to the client yet under its NOTIFY (see notify.ts),
+   * in commit order, and the removals whose message files they keep.
+   */
+  held: Change[];
+  heldRemovals: Removal[];
+  /** New messages whose NOTIFY MessageNew fetch attributes are still to be sent. */
+  notifyFetch: number[];
 };
+
+/** A fresh view of a mailbox, as SELECT (or a search of another mailbox) makes it. */
+export function newSelected(mailbox: Mailbox, readonly: boolean, uids: UidList): Selected {
+  return {
+    mailbox,
+    readonly,
+    uids,
+    searchResult: null,
+    keywords: new Set(),
+    recent: new Set(),
+    held: [],
+    heldRemovals: [],
+    notifyFetch: [],
+  };
+}
 
 /** An account identified by a TLS client certificate (for PREAUTH or EXTERNAL). */
 export type TlsIdentity = {
@@ -76,7 +100,12 @@ export interface ImapSession {
   responseLine(): Promise<Buffer>;
 
   // Changes from other sessions.
-  applyPending(): void;
+  /** NOTIFY (RFC 5465): the events asked for; null before any NOTIFY command. */
+  notify: NotifySpec | null;
+  /** NOTIFY events of other mailboxes and the mailbox list, to be delivered. */
+  notifyQueue: Change[];
+  /** Tells the client of other sessions' changes (before a tagged reply, in IDLE). */
+  applyPending(): Promise<void>;
   waitForChanges(): Promise<void>;
 
   capabilities(): string;

@@ -52,7 +52,13 @@ export {
   type TLSResultFailure,
   type TLSResultPolicy,
 } from './evaluations.js';
-export { Switchboard, Session, type Change, type MailboxCounts } from './switchboard.js';
+export {
+  Switchboard,
+  Session,
+  type Change,
+  type MailboxCounts,
+  type Removal,
+} from './switchboard.js';
 export { StoreError, isStoreError, isStorageFull, type StoreErrorCode } from './errors.js';
 export * from './flags.js';
 export type { Mailbox, Message, DeliveryFacts } from './rows.js';

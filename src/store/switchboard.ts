@@ -94,6 +94,29 @@ export class Session {
     return this.takeEntries(entries);
   }
 
+  /**
+   * Like take, but the messages the changes removed stay referenced (their files kept)
+   * until the caller hands the removals to release(): for a session that holds some
+   * changes back from its client and may still read those messages.
+   */
+  takeHolding(): { changes: Change[]; removals: Removal[] } {
+    const entries = this.pending;
+    this.pending = [];
+    this.ownMark = 0;
+    const changes: Change[] = [];
+    const removals: Removal[] = [];
+    for (const e of entries) {
+      for (const c of e.changes) changes.push(c);
+      if (e.removal) removals.push(e.removal);
+    }
+    return { changes, removals };
+  }
+
+  /** Releases removals returned by takeHolding. */
+  release(removals: readonly Removal[]): void {
+    for (const r of removals) this.board.release(r);
+  }
+
   private takeEntries(entries: Entry[]): Change[] {
     this.ownMark = 0;
     const out: Change[] = [];

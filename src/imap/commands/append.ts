@@ -110,7 +110,7 @@ export async function addAppended(
   if (sel && sel.mailbox.id === r.mailbox.id) {
     // Changes committed before ours first, then our own UIDs: sequence numbers follow
     // UID order (RFC 9051 §2.3.1.2), and ours are the newest.
-    if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
+    if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), 'own');
     addOwn(
       c,
       sel,

@@ -3,7 +3,7 @@
 // mailboxes), without selecting them. Each mailbox with matches gets its own ESEARCH
 // response, in UIDs, naming the mailbox and its UIDVALIDITY.
 import type { Handler } from './types.js';
-import type { AuthSession, Selected } from '../session.js';
+import { newSelected, type AuthSession, type Selected } from '../session.js';
 import type { Parser } from '../parser.js';
 import { ParseError } from '../parser.js';
 import { UidList } from '../uids.js';
@@ -29,7 +29,7 @@ type Source =
 const SIMPLE = new Set(['selected', 'selected-delayed', 'inboxes', 'personal', 'subscribed']);
 
 /** one-or-more-mailbox = mailbox / "(" mailbox *(SP mailbox) ")" (RFC 5465 §8). */
-async function mailboxes(p: Parser): Promise<string[]> {
+export async function mailboxList(p: Parser): Promise<string[]> {
   if (!p.take('(')) return [await p.mailbox()];
   const out = [await p.mailbox()];
   while (p.take(' ')) out.push(await p.mailbox());
@@ -49,7 +49,7 @@ async function parseSources(p: Parser): Promise<Source[]> {
       out.push({ kind: w === 'selected-delayed' ? 'selected' : (w as 'selected') });
     } else if (w === 'subtree' || w === 'subtree-one' || w === 'mailboxes') {
       p.sp();
-      out.push({ kind: w, names: await mailboxes(p) });
+      out.push({ kind: w, names: await mailboxList(p) });
     } else p.fail(`unknown mailbox filter ${w}`);
   } while (p.take(' '));
   p.expect(')');
@@ -110,14 +110,7 @@ async function resolve(c: AuthSession, sources: Source[]): Promise<Mailbox[]> {
 async function viewOf(c: AuthSession, mb: Mailbox): Promise<Selected> {
   if (c.selected?.mailbox.id === mb.id) return c.requireSelected();
   const uids = new UidList(await c.account.uidArray(mb.id));
-  return {
-    mailbox: mb,
-    readonly: true,
-    uids,
-    searchResult: null,
-    keywords: new Set(),
-    recent: new Set(),
-  };
+  return newSelected(mb, true, uids);
 }
 
 // RFC 7377 §2 ESEARCH; syntax RFC 7377 §5 "esearch" (RETURN: RFC 4731 §3.1).

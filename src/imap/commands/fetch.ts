@@ -414,18 +414,38 @@ export const fetchHandler: Handler<SelectedSession> = async (c, tag, p, name) =>
   p.end();
   const sel = await c.requireSelected();
   let uids = c.resolveSet(spec, isUid);
-  const wantsModseq = items.some((i) => i.kind === 'modseq');
   // CONDSTORE enabling commands (RFC 7162 §3.1).
-  if (wantsModseq || mods.changedSince !== null) await enableCondstore(c);
+  if (items.some((i) => i.kind === 'modseq') || mods.changedSince !== null)
+    await enableCondstore(c);
   if (mods.changedSince !== null) uids = await changedOnly(c, sel, spec, uids, mods);
   // RFC 9051 §6.4.9: UID FETCH responses always include UID; under UIDONLY the UID
   // numbers the response instead (RFC 9586 §3.3).
   if (isUid && !uidOnly(c) && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });
+  const progress = progressFor(c, tag, 'fetching');
+  await writeFetches(c, sel, uids, items, {
+    modseqAlways: mods.changedSince !== null || (isUid && qresyncOn(c)),
+    tick: (i, n) => progress.tick(i, n),
+  });
+};
+
+/**
+ * The FETCH responses for messages of the selected mailbox: read in batches, \Seen set
+ * where a body section without PEEK asks for it (RFC 9051 §6.4.5), flushed as they go.
+ * Also answers NOTIFY's MessageNew with fetch attributes (RFC 5465 §5.1).
+ */
+export async function writeFetches(
+  c: SelectedSession,
+  sel: Selected,
+  uids: readonly number[],
+  items: FetchItem[],
+  o: { modseqAlways: boolean; tick?: (done: number, total: number) => Promise<void> },
+): Promise<void> {
+  const wantsModseq = items.some((i) => i.kind === 'modseq');
   const level = rowLevel(items);
   const setsSeen = !sel.readonly && items.some((i) => i.kind === 'section' && !i.peek);
   // MODSEQ goes with every response to CHANGEDSINCE (RFC 7162 §3.1.4.1) and to UID FETCH
   // under QRESYNC (§3.2.4), and with a \Seen set by this FETCH under CONDSTORE (§3.1).
-  const modseqAlways = !wantsModseq && (mods.changedSince !== null || (isUid && qresyncOn(c)));
+  const modseqAlways = !wantsModseq && o.modseqAlways;
   const modseqOnSeen = !wantsModseq && !modseqAlways && setsSeen && condstoreOn(c);
   const withModseq = wantsModseq || modseqAlways || modseqOnSeen;
   const wantsFlags = items.some((i) => i.kind === 'flags');
@@ -437,10 +457,9 @@ export const fetchHandler: Handler<SelectedSession> = async (c, tag, p, name) =>
     account: c.account,
     recent: sel.recent,
   };
-  const progress = progressFor(c, tag, 'fetching');
   for (let i = 0; i < uids.length; i += BATCH) {
     if (i > 0) await nextTick();
-    await progress.tick(i, uids.length);
+    await o.tick?.(i, uids.length);
     const batch = uids.slice(i, i + BATCH);
     const rows = await readRows(c, sel.mailbox.id, batch, level, withModseq);
     checkBinary(rows, items);
@@ -461,4 +480,4 @@ export const fetchHandler: Handler<SelectedSession> = async (c, tag, p, name) =>
       await c.flushIfLarge();
     }
   }
-};
+}

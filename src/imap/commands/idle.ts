@@ -9,7 +9,7 @@ import { LineTooLongError, ReadTimeoutError } from '../../net/index.js';
 export const idle: Handler<AuthSession> = async (c, tag, p) => {
   p.end();
   c.send('+ idling\r\n');
-  c.applyPending();
+  await c.applyPending();
   await c.flush();
   c.reader.setTimeout(c.timeouts.readAuth);
   const line = c.responseLine().then(
@@ -24,7 +24,7 @@ export const idle: Handler<AuthSession> = async (c, tag, p) => {
         await c.flush();
         throw new CloseConnection();
       }
-      c.applyPending();
+      await c.applyPending();
       await c.flush();
       continue;
     }

@@ -20,6 +20,7 @@ import { compress } from './compress.js';
 import { sortHandler } from './sort.js';
 import { threadHandler } from './thread.js';
 import { replace } from './replace.js';
+import { notify } from './notify.js';
 
 const table: [string, CommandDef][] = [
   ['CAPABILITY', anyState(capability)],
@@ -43,6 +44,7 @@ const table: [string, CommandDef][] = [
   ['STATUS', authenticated(status)],
   ['APPEND', authenticated(append)],
   ['IDLE', authenticated(idle)],
+  ['NOTIFY', authenticated(notify)],
   ['COMPRESS', authenticated(compress)],
   ['GETQUOTA', authenticated(getquota)],
   ['GETQUOTAROOT', authenticated(getquotaroot)],

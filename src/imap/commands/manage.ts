@@ -84,7 +84,7 @@ async function expungeMovedFromInbox(c: AuthSession): Promise<void> {
   const account = c.account;
   if (!sel || sel.mailbox.id !== (await account.mailbox('Inbox'))?.id) return;
   // Messages that arrived before the move are in the pending changes: take them first.
-  c.applyPending();
+  await c.applyPending();
   const live = new Set(await account.uids(sel.mailbox.id));
   reportExpunged(
     c,

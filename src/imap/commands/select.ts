@@ -3,11 +3,17 @@
 // LIST responses; with QRESYNC (RFC 7162 §3.2.5), also what changed since the client's
 // last session: VANISHED (EARLIER) for messages gone, FETCH for flags changed.
 import type { Handler } from './types.js';
-import type { AuthSession, Selected } from '../session.js';
+import { newSelected, type AuthSession, type Selected } from '../session.js';
 import type { Parser } from '../parser.js';
 import { UserError } from '../errors.js';
 import { UidList } from '../uids.js';
-import { applyChanges, flagsFetch, sendFlags, takeRecentAtSelect } from '../changes.js';
+import {
+  applyChanges,
+  flagsFetch,
+  leaveSelected,
+  sendFlags,
+  takeRecentAtSelect,
+} from '../changes.js';
 import { enableCondstore, qresyncOn, sendVanished } from '../condstore.js';
 import { inRanges, toRanges } from '../searchkeys.js';
 import { mailboxName, mailboxObjectId } from '../response.js';
@@ -102,7 +108,7 @@ async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Prom
   if (params.qresync?.seqMatch) requireUids(c, 'sequence match data');
   if (c.selected) {
     // RFC 9051 §6.3.2: the previous mailbox is closed first, even if this SELECT fails.
-    c.selected = null;
+    leaveSelected(c);
     c.state = 'auth';
     c.untagged('OK [CLOSED] previous mailbox closed');
   }
@@ -115,17 +121,10 @@ async function selectMailbox(c: AuthSession, p: Parser, readonly: boolean): Prom
   // before the read ("initial" mode).
   const view = await account.selectView(mb.id);
   const uids = new UidList(view.uids);
-  const sel: Selected = {
-    mailbox: mb,
-    readonly,
-    uids,
-    searchResult: null,
-    keywords: new Set(),
-    recent: new Set(),
-  };
+  const sel = newSelected(mb, readonly, uids);
   c.selected = sel;
   c.state = 'selected';
-  if (c.session?.hasPending) applyChanges(c, c.session.take(), true);
+  if (c.session?.hasPending) applyChanges(c, c.session.take(), 'initial');
   // RFC 3501 §2.3.2: an IMAP4rev1 SELECT claims the messages no session has been told
   // of; EXAMINE only looks.
   takeRecentAtSelect(c, sel);

@@ -4,7 +4,14 @@ import type { Handler } from './types.js';
 import type { ImapSession, SelectedSession } from '../session.js';
 import { ParseError, type Parser } from '../parser.js';
 import { UserError } from '../errors.js';
-import { addOwn, announceKeywords, applyChanges, flagsFetch, reportExpunged } from '../changes.js';
+import {
+  addOwn,
+  announceKeywords,
+  applyChanges,
+  flagsFetch,
+  leaveSelected,
+  reportExpunged,
+} from '../changes.js';
 import { condstoreOn, enableCondstore, qresyncOn } from '../condstore.js';
 import { fetchHead } from '../uidonly.js';
 import { compactSet } from '../uids.js';
@@ -38,7 +45,7 @@ export const unselect: Handler<SelectedSession> = async (c, _tag, p) => {
 };
 
 function unselectNow(c: ImapSession): void {
-  c.selected = null;
+  leaveSelected(c);
   c.state = 'auth';
 }
 
@@ -182,7 +189,7 @@ export const copy: Handler<SelectedSession> = async (c, _tag, p, name) => {
     throw e;
   }
   if (dst.id === sel.mailbox.id) {
-    if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
+    if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), 'own');
     addOwn(c, sel, r.dstUids);
   }
   return `[COPYUID ${r.uidvalidity} ${compactSet(r.srcUids)} ${compactSet(r.dstUids)}]`;
@@ -215,7 +222,7 @@ export const move: Handler<SelectedSession> = async (c, _tag, p, name) => {
   reportExpunged(c, sel, r.srcUids);
   if (dst.id === sel.mailbox.id) {
     // Into the selected mailbox (RFC 6851 §3.3): the messages are back under new UIDs.
-    if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), false);
+    if (c.session) applyChanges(c, c.session.takeBeforeOwnCommit(), 'own');
     addOwn(c, sel, r.dstUids);
   }
   // With QRESYNC, RFC 6851 has MOVE end like UID EXPUNGE (RFC 7162 §3.2.9).
