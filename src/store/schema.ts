@@ -319,6 +319,16 @@ UPDATE mailboxes SET recent_uid = uidnext;
 `,
 });
 
+ACCOUNT_MIGRATIONS.push({
+  version: 11,
+  // THREAD (RFC 5256) reads the threading fields of every message of a mailbox: a
+  // covering index answers it without touching the wide message rows, which halves the
+  // time for a large mailbox.
+  sql: `
+CREATE INDEX messages_thread ON messages (mailbox_id, uid, expunged, message_id, in_reply_to, refs, subject_base, sent_date, internal_date);
+`,
+});
+
 GLOBAL_MIGRATIONS.push({
   version: 2,
   // DMARC aggregate (RFC 7489) and TLS (RFC 8460) reports received from other mail

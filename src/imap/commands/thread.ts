@@ -40,8 +40,16 @@ function isAncestor(a: Node, b: Node): boolean {
   return false;
 }
 
+function unlink(child: Node): void {
+  const p = child.parent;
+  if (!p) return;
+  const i = p.children.indexOf(child);
+  if (i >= 0) p.children.splice(i, 1);
+  child.parent = null;
+}
+
 function link(parent: Node, child: Node): void {
-  if (child.parent) child.parent.children = child.parent.children.filter((c) => c !== child);
+  unlink(child);
   child.parent = parent;
   parent.children.push(child);
 }
@@ -62,39 +70,46 @@ function sortTree(nodes: Node[]): void {
 
 /** REFERENCES (RFC 5256 §2.2, after J. Zawinski's algorithm). */
 function references(msgs: Msg[]): Node[] {
+  // Containers by lower-cased Message-ID; every container, also those of messages with
+  // no usable Message-ID, is in `all`.
   const table = new Map<string, Node>();
-  const container = (id: string): Node => {
-    let n = table.get(id);
-    if (!n) {
-      n = { msg: null, parent: null, children: [] };
-      table.set(id, n);
-    }
+  const all: Node[] = [];
+  const fresh = (): Node => {
+    const n: Node = { msg: null, parent: null, children: [] };
+    all.push(n);
     return n;
   };
-  let unique = 0;
+  const container = (id: string): Node => {
+    let n = table.get(id);
+    if (!n) table.set(id, (n = fresh()));
+    return n;
+  };
   for (const m of msgs) {
     // (1)(A) A message without a Message-ID, or with one seen before, gets its own.
-    let id = lower(m.row.messageId);
-    if (id === '' || table.get(id)?.msg) id = `\u0000${unique++}`;
-    const self = container(id);
+    const id = lower(m.row.messageId);
+    let self = id === '' ? undefined : table.get(id);
+    if (self === undefined) self = id === '' ? fresh() : container(id);
+    else if (self.msg) self = fresh();
     self.msg = m;
     // (1)(B) References, else In-Reply-To, linked in order without creating loops.
-    const refs = (m.row.references.length > 0 ? m.row.references : [m.row.inReplyTo])
-      .map(lower)
-      .filter((r) => r !== '' && r !== id);
+    const refs = m.row.references;
+    const count = refs.length > 0 ? refs.length : 1;
     let prev: Node | null = null;
-    for (const r of refs) {
+    for (let k = 0; k < count; k++) {
+      const raw = refs.length > 0 ? (refs[k] as string) : m.row.inReplyTo;
+      if (raw === '') continue;
+      const r = lower(raw);
+      if (r === id) continue;
       const c = container(r);
       if (prev && !c.parent && !isAncestor(c, prev)) link(prev, c);
       prev = c;
     }
     // (1)(C) The message's parent is the last reference, unless that makes a loop.
-    if (self.parent) self.parent.children = self.parent.children.filter((c) => c !== self);
-    self.parent = null;
-    if (prev && !isAncestor(self, prev)) link(prev, self);
+    unlink(self);
+    if (prev && prev !== self && !isAncestor(self, prev)) link(prev, self);
   }
   // (2) The root set.
-  let roots = [...table.values()].filter((n) => !n.parent);
+  let roots = all.filter((n) => !n.parent);
   // (3) Prune dummies: childless ones go; others give their children to their parent,
   // except at the root with more than one child.
   const prune = (nodes: Node[], atRoot: boolean): Node[] => {
@@ -168,18 +183,16 @@ export const threadHandler: Handler<SelectedSession> = async (c, _tag, p, name) 
   if (!isUid) requireUids(c, 'THREAD');
   const sel = await c.requireSelected();
   const found = await searchSelected(c, key);
-  const seqOf = new Map(found.uids.map((u, i) => [u, found.seqs[i] as number]));
   const rows = await c.account.threadRows(sel.mailbox.id, found.uids);
-  const msgs: Msg[] = rows.map((r) => {
-    const seq = seqOf.get(r.uid) as number;
-    return {
-      num: isUid ? r.uid : seq,
-      seq,
-      date: r.sentDate,
-      subject: r.subjectBase,
-      row: r,
-    };
-  });
+  // Both ascending by UID, the rows a subset: one walk pairs each with its number.
+  let j = 0;
+  const msgs: Msg[] = [];
+  for (const r of rows) {
+    while (j < found.uids.length && found.uids[j] !== r.uid) j++;
+    const seq = found.seqs[j];
+    if (seq === undefined) break;
+    msgs.push({ num: isUid ? r.uid : seq, seq, date: r.sentDate, subject: r.subjectBase, row: r });
+  }
   const threads = algorithm === 'ORDEREDSUBJECT' ? orderedSubject(msgs) : references(msgs);
   // thread-data = "THREAD" [SP 1*thread-list] (RFC 5256 §5).
   c.send(threads.length > 0 ? '* THREAD ' : '* THREAD');
