@@ -123,6 +123,7 @@ export class LocalDelivery {
       header,
       cleanup: async () => {},
       disown: () => {},
+      durable: Promise.resolve(),
     };
   }
 

@@ -564,6 +564,39 @@ describe('account store', () => {
     }
   });
 
+  test('a message whose data is still being flushed is committed only once it is on disk', async () => {
+    const t = await tempStore();
+    try {
+      const a = await t.store.account('fay');
+      const inbox = (await a.mailbox('Inbox'))!;
+      let flushed!: () => void;
+      const p = await t.store.prepareMessage(sampleMessage(1));
+      const slow = { ...p, durable: new Promise<void>((r) => (flushed = r)) };
+      const stored = a.addMessages('Inbox', [{ message: slow }]);
+      // Linked, but nothing committed while the flush runs.
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(await a.uids(inbox.id), []);
+      flushed();
+      assert.deepEqual(
+        (await stored).messages.map((m) => m.uid),
+        [1],
+      );
+      // A flush that fails fails the add: no row, no file.
+      const q = await t.store.prepareMessage(sampleMessage(2));
+      const flushFailed = Promise.reject(new Error('EIO: flush failed'));
+      flushFailed.catch(() => {}); // as finish({ syncLater }) does
+      const failing = { ...q, durable: flushFailed };
+      await assert.rejects(a.addMessages('Inbox', [{ message: failing }]), /EIO: flush failed/);
+      assert.deepEqual(await a.uids(inbox.id), [1]);
+      assert.deepEqual(await readdir(join(a.dir, 'msg', '0')), ['1']);
+      await p.cleanup();
+      await q.cleanup();
+      await clean(a);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   test('a failure between file link and commit leaves no file and no row', async () => {
     const t = await tempStore();
     try {

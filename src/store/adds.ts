@@ -208,7 +208,11 @@ async function addGroup(core: AccountCore, batch: AddRequest[]): Promise<void> {
   }
   let live = ok.filter((r) => r.error === null);
   try {
-    for (const d of dirs) await syncDir(core, d);
+    // The directories and the files' data (still being flushed for some) together.
+    await Promise.all([
+      ...[...dirs].map((d) => syncDir(core, d)),
+      ...live.flatMap((r) => r.items.map((it) => it.message.durable)),
+    ]);
     if (live.length > 0) {
       core.opts.beforeCommit?.();
       const origins: Origin[] = [];

@@ -75,7 +75,7 @@ export async function readAppendMessages(
       }
       if (failure) await tmp.abort();
       else {
-        const pm = await tmp.finish();
+        const pm = await tmp.finish({ syncLater: true });
         out.prepared.push(pm);
         const { bits, keywords } = splitFlags(flags.filter((f) => f.toLowerCase() !== '\\recent'));
         out.items.push({ message: pm, flags: bits, keywords, internalDate: date });
