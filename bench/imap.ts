@@ -3,7 +3,6 @@
 // server memory per idle IMAPS connection. The server runs in a child process (this file with `--server`) so
 // that its memory and CPU are measured alone; the clients run here.
 // TIDINGS_BENCH_PROF=<dir> writes a CPU profile of the server (node --cpu-prof) there.
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +33,7 @@ import { ImapClient } from './imapclient.js';
 import { CHANGED_PERCENT, benchResync, touchMailbox } from './imapresync.js';
 import { benchAppend } from './imapappend.js';
 import { benchCompress } from './imapcompress.js';
+import { benchIdle, type MemReport } from './imapidle.js';
 
 const PASSWORD = 'benchbench';
 
@@ -42,7 +42,6 @@ const PASSWORD = 'benchbench';
 const TARGET_CMDS_PER_SEC = 3000;
 const TARGET_SELECT_S = 0.5;
 const TARGET_FETCH_S = 1;
-const TARGET_IDLE_KB = 50;
 
 // ---- sizes ----
 
@@ -56,8 +55,6 @@ const BIG_MESSAGES = 100_000;
 const BIG_SEED = 1000;
 const BIG_RUNS = 3;
 const IDLE_MAILBOX = 1000;
-const IDLE_CONNECTIONS = 2000;
-const IDLE_PARALLEL = 50;
 
 // ---- sample messages ----
 
@@ -154,15 +151,6 @@ destinations = { "idle@example.org" = {} }
 domain = "example.org"
 destinations = { "append@example.org" = {} }
 `;
-
-type MemReport = {
-  rss: number;
-  heapUsed: number;
-  heapTotal: number;
-  external: number;
-  arrayBuffers: number;
-  connections: number;
-};
 
 type Request =
   | { op: 'build'; account: string; mailbox: string; count: number; seed: number }
@@ -540,33 +528,7 @@ async function benchBigMailbox(srv: ServerProcess<Request>): Promise<void> {
 
 // ---- 3. idle connections ----
 
-function fileLimit(): number {
-  try {
-    const s = execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
-    return s === 'unlimited' ? Infinity : Number(s);
-  } catch {
-    return NaN;
-  }
-}
-
-async function openIdle(port: number): Promise<ImapClient> {
-  const c = await ImapClient.connect(port);
-  await c.ok(`LOGIN idle@example.org ${PASSWORD}`);
-  await c.ok('SELECT INBOX');
-  await c.idle();
-  return c;
-}
-
-async function benchIdle(srv: ServerProcess<Request>): Promise<void> {
-  const limit = fileLimit();
-  let n = IDLE_CONNECTIONS;
-  // The server and this process each hold one descriptor per connection, plus some.
-  if (!(limit >= n + 200)) {
-    n = Math.max(100, (Number.isFinite(limit) ? limit : 1200) - 200);
-    console.log(
-      `imap idle: ulimit -n is ${limit}: measuring ${n} connections, not ${IDLE_CONNECTIONS}`,
-    );
-  }
+async function benchIdlePart(srv: ServerProcess<Request>): Promise<void> {
   await srv.call({
     op: 'build',
     account: 'idle',
@@ -574,49 +536,14 @@ async function benchIdle(srv: ServerProcess<Request>): Promise<void> {
     count: IDLE_MAILBOX,
     seed: 100,
   });
-  // One connection first, so the account and lazily built state exist before the baseline.
-  const warm = await openIdle(srv.port);
-  const before = await srv.call<MemReport>({ op: 'mem' });
-  const conns: ImapClient[] = [];
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: IDLE_PARALLEL }, async () => {
-      while (next < n) {
-        next++;
-        conns.push(await openIdle(srv.port));
-      }
-    }),
+  await benchIdle(
+    srv,
+    async (c) => {
+      await c.ok(`LOGIN idle@example.org ${PASSWORD}`);
+      await c.ok('SELECT INBOX');
+    },
+    IDLE_MAILBOX,
   );
-  const opened = (performance.now() - t0) / 1000;
-  const after = await srv.call<MemReport>({ op: 'mem' });
-  const per = (k: keyof MemReport) => (after[k] - before[k]) / n;
-  console.log(
-    `imap idle: ${n} IMAPS connections logged in, INBOX (${IDLE_MAILBOX} messages) selected, in IDLE; opened in ${opened.toFixed(1)} s; server has ${after.connections}`,
-  );
-  const native = per('rss') - per('heapTotal') - per('external');
-  console.log(
-    `imap idle: server memory per connection: RSS ${kb(per('rss'))} (target <= ${TARGET_IDLE_KB} KB: ${verdict(per('rss') <= TARGET_IDLE_KB * 1024)}); ` +
-      `of it JS heap ${kb(per('heapUsed'))} used / ${kb(per('heapTotal'))} reserved, external ${kb(per('external'))} (the UID list is ${kb(IDLE_MAILBOX * 4)}), ` +
-      `native (TLS, sockets, allocator) ${kb(native)}`,
-  );
-  console.log(
-    `imap idle: server totals before ${mb(before.rss)} RSS / ${mb(before.heapUsed)} heap, with ${n} idle: ${mb(after.rss)} RSS / ${mb(after.heapUsed)} heap`,
-  );
-  for (const c of conns) c.close();
-  warm.close();
-  for (let i = 0; i < 100; i++) {
-    let m = await srv.call<MemReport>({ op: 'mem' });
-    if (m.connections === 0) {
-      // A closed connection's socket is destroyed up to a second after its teardown.
-      await new Promise((r) => setTimeout(r, 1500));
-      m = await srv.call<MemReport>({ op: 'mem' });
-      console.log(
-        `imap idle: all closed: ${mb(m.rss)} RSS / ${mb(m.heapUsed)} heap (heap ${signedMb(m.heapUsed - before.heapUsed)} against the baseline)`,
-      );
-      break;
-    }
-  }
 }
 
 // ---- the benchmark ----
@@ -648,7 +575,7 @@ async function benchCompressPart(srv: ServerProcess<Request>): Promise<void> {
 const PARTS = {
   mix: benchMix,
   big: benchBigMailbox,
-  idle: benchIdle,
+  idle: benchIdlePart,
   append: benchAppendPart,
   compress: benchCompressPart,
 };
