@@ -109,3 +109,8 @@ export function mailboxObjectId(mb: { id: number; uidvalidity: number }): string
 export function emailObjectId(rowId: number): string {
   return `M${rowId.toString(36)}`;
 }
+
+/** The THREADID of a thread (RFC 8474 §5.2): its id, the row id of its first message. */
+export function threadObjectId(threadId: number): string {
+  return `T${threadId.toString(36)}`;
+}

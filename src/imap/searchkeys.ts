@@ -43,6 +43,8 @@ export type SearchKey =
   | { op: 'header'; field: string; value: string }
   | { op: 'body' | 'text'; value: string }
   | { op: 'seq' | 'uid'; set: NumSetSpec }
+  /** RFC 8474 §6 THREADID: the messages of a thread (-1 for an id that names none). */
+  | { op: 'threadid'; id: number }
   /** \Recent in this session (RFC 3501 §2.3.2). */
   | { op: 'recent' }
   | { op: 'not'; key: SearchKey }
@@ -57,7 +59,10 @@ export interface SearchCommand {
   key: SearchKey;
 }
 
-type Leaf = Exclude<SearchKey, { op: 'seq' | 'uid' | 'recent' | 'not' | 'or' | 'and' }>;
+type Leaf = Exclude<
+  SearchKey,
+  { op: 'seq' | 'uid' | 'threadid' | 'recent' | 'not' | 'or' | 'and' }
+>;
 
 /** A search key bound to a mailbox: sequence sets resolved to sorted ranges. */
 export type Matcher =
@@ -95,6 +100,8 @@ export interface SearchEnv {
   saved: readonly number[] | null;
   /** UIDs \Recent in the session (IMAP4rev1); none when absent. */
   recent?: ReadonlySet<number>;
+  /** UIDs of the mailbox's messages in a thread; none when absent. */
+  threadUids?: (threadId: number) => readonly number[];
 }
 
 /** What is known about one message; absent members are not loaded yet. */
@@ -269,11 +276,11 @@ export async function parseKey(p: Parser, depth: number): Promise<SearchKey> {
       const m = /^M([0-9a-z]{1,11})$/.exec(objectId(p));
       return { op: 'emailid', id: m ? parseInt(m[1]!, 36) : -1 };
     }
-    case 'THREADID':
-      // RFC 8474 §6: no message has a thread id here.
+    case 'THREADID': {
       p.sp();
-      objectId(p);
-      return { op: 'none' };
+      const m = /^T([0-9a-z]{1,11})$/.exec(objectId(p));
+      return { op: 'threadid', id: m ? parseInt(m[1]!, 36) : -1 };
+    }
     case 'OLDER':
     case 'YOUNGER': {
       // RFC 5032 §3: an interval in seconds, counted back from now.
@@ -405,6 +412,8 @@ function bind(k: SearchKey, env: SearchEnv, plan: SearchPlan): Matcher {
       };
     case 'recent':
       return { op: 'saved', uids: new Set(env.recent ?? []) };
+    case 'threadid':
+      return { op: 'saved', uids: new Set(k.id < 0 ? [] : (env.threadUids?.(k.id) ?? [])) };
     case 'not':
       return { op: 'not', m: bind(k.key, env, plan) };
     case 'or':

@@ -156,6 +156,19 @@ export class Account {
     });
   }
 
+  /** Thread ids (THREADID, RFC 8474 §5.2) by message row id. */
+  async threadIds(ids: readonly number[]): Promise<Map<number, number>> {
+    return queries.threadIds(this.core, ids);
+  }
+
+  /**
+   * UIDs of a mailbox's live messages in a thread (SEARCH THREADID, RFC 8474 §6).
+   * Synchronous, as a search binds its keys to the mailbox in one step.
+   */
+  threadUidsSync(mailboxId: number, threadId: number): number[] {
+    return queries.threadUids(this.core, mailboxId, threadId);
+  }
+
   /** Stored previews (RFC 8970) by message row id; null where none is made yet. */
   async previews(ids: readonly number[]): Promise<Map<number, string | null>> {
     return queries.previews(this.core, ids);

@@ -14,6 +14,7 @@ import { addKeywords, normalizeKeywords } from './flags.js';
 import { storedStructure } from './thread.js';
 import type { PreparedMessage } from './tempfile.js';
 import type { Session } from './switchboard.js';
+import { threadIdFor } from './threadids.js';
 import type { AccountCore, Origin, WriteTx } from './core.js';
 import { mailbox, messages, requireMailboxId } from './reads.js';
 import { linkInto, syncDir, unlinkAll } from './files.js';
@@ -83,6 +84,7 @@ const INSERT_COLUMNS = [
   'subject_base',
   'envelope',
   'sent_date',
+  'thread_id',
   ...FACT_COLUMNS,
 ];
 const INSERT_MESSAGE_SQL = `INSERT INTO messages (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`;
@@ -320,6 +322,7 @@ function insertMessage(core: AccountCore, tx: WriteTx, s: MessageRowSpec, expung
     s.thread.subjectBase,
     s.part.envelope ? JSON.stringify(s.part.envelope) : null,
     sentDate(s.part.envelope?.date, s.internalDate),
+    threadIdFor(core, s.thread, s.id),
     // A delivery records where it was put, so that reputation can tell the user's
     // moves (into Junk, say) from the server's own decisions.
     ...factValues(

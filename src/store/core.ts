@@ -28,6 +28,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Mutex } from './mutex.js';
 import { ACCOUNT_MIGRATIONS, migrate } from './schema.js';
+import { fillThreadIds } from './threadids.js';
 import { StoreError } from './errors.js';
 import { Switchboard, type Change, type MailboxCounts, type Session } from './switchboard.js';
 import { ensurePrivateFileSync } from './fsmode.js';
@@ -162,6 +163,7 @@ export class AccountCore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db, ACCOUNT_MIGRATIONS, file);
+    fillThreadIds(this.db);
     this.switchboard = new Switchboard((ids) => unreferenced(this, ids));
   }
 

@@ -170,8 +170,8 @@ export function copyMessages(
           const uid = dst.uidnext + i;
           core
             .stmt(
-              `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, sent_date, ${FACT_COLUMNS.join(', ')})
-                 SELECT ?, ?, ?, ?, ?, ?, 0, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, sent_date, ${FACT_COLUMNS.join(', ')} FROM messages WHERE id = ?`,
+              `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, sent_date, thread_id, ${FACT_COLUMNS.join(', ')})
+                 SELECT ?, ?, ?, ?, ?, ?, 0, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, sent_date, thread_id, ${FACT_COLUMNS.join(', ')} FROM messages WHERE id = ?`,
             )
             .run(id, id, dst.id, uid, seq, seq, now, m.id);
           // A kept reject the user copies elsewhere is one they want: its sender's
@@ -245,8 +245,8 @@ export function moveLocked(
       // UID can fetch it until it has seen the expunge.
       core
         .stmt(
-          `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, sent_date)
-             SELECT ?, file_id, ?, ?, ?, ?, 1, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, sent_date FROM messages WHERE id = ?`,
+          `INSERT INTO messages (id, file_id, mailbox_id, uid, modseq, createseq, expunged, erased, flags, keywords, internal_date, save_date, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, sent_date, thread_id)
+             SELECT ?, file_id, ?, ?, ?, ?, 1, 0, flags, keywords, internal_date, ?, size, prefix, part, message_id, in_reply_to, refs, subject_base, envelope, sent_date, thread_id FROM messages WHERE id = ?`,
         )
         .run(nextId, srcId, m.uid, seq, m.createseq, m.saveDate, m.id);
       tx.removedMessageIds.push(nextId);

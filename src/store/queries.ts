@@ -157,6 +157,24 @@ export function messageRows(
   return (a.stmt(sql).all(mailboxId, ...args) as RawRow[]).map(decodeRow);
 }
 
+/** Thread ids by message row id (rows stored before thread ids got theirs at open). */
+export function threadIds(a: AccountCore, ids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const stmt = a.stmt('SELECT thread_id FROM messages WHERE id = ?').pluck(true);
+  for (const id of ids) out.set(id, (stmt.get(id) as number | null) ?? id);
+  return out;
+}
+
+/** UIDs of a mailbox's live messages with a thread id, ascending. */
+export function threadUids(a: AccountCore, mailboxId: number, threadId: number): number[] {
+  return a
+    .stmt(
+      'SELECT uid FROM messages WHERE mailbox_id = ? AND thread_id = ? AND expunged = 0 ORDER BY uid',
+    )
+    .pluck(true)
+    .all(mailboxId, threadId) as number[];
+}
+
 /** Stored previews (RFC 8970) by message row id; null where none is stored yet. */
 export function previews(a: AccountCore, ids: readonly number[]): Map<number, string | null> {
   const out = new Map<number, string | null>();

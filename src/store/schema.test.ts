@@ -39,8 +39,9 @@ test('schema 4: messages stored before get their envelope from their structure',
     // Make it a database of schema 3, from before the envelope column.
     const file = join(t.dir, 'accounts', 'olga', 'index.db');
     const db = new Database(file);
-    // Schemas 11, 10, 9, 8, 7, 6 and 5, then 4.
+    // Schemas 12, 11, 10, 9, 8, 7, 6 and 5, then 4.
     db.exec('DROP INDEX messages_thread');
+    db.exec('ALTER TABLE messages DROP COLUMN thread_id');
     db.exec('ALTER TABLE messages DROP COLUMN preview');
     db.exec('ALTER TABLE messages DROP COLUMN sent_date');
     db.exec('ALTER TABLE mailboxes DROP COLUMN recent_uid');
@@ -115,10 +116,11 @@ test('schema 7: reputation indexes replaced by covering ones, the evidence uncha
     assert.deepEqual(before.from, { ham: 2, spam: 1 });
     await t.store.close();
     // Back to schema 6: its indexes instead of version 7's, no preview (8), sent date (9),
-    // recent_uid (10) or threading index (11).
+    // recent_uid (10), threading index (11) or thread ids (12).
     const file = join(t.dir, 'accounts', 'rita', 'index.db');
     const db = new Database(file);
     db.exec('DROP INDEX messages_thread');
+    db.exec('ALTER TABLE messages DROP COLUMN thread_id');
     db.exec('ALTER TABLE messages DROP COLUMN preview');
     db.exec('ALTER TABLE messages DROP COLUMN sent_date');
     db.exec('ALTER TABLE mailboxes DROP COLUMN recent_uid');
@@ -176,6 +178,7 @@ test('schema 9: messages stored before get their sent date the first time they a
     await t.store.close();
     const db = new Database(join(t.dir, 'accounts', 'sara', 'index.db'));
     db.exec('DROP INDEX messages_thread');
+    db.exec('ALTER TABLE messages DROP COLUMN thread_id');
     db.exec('ALTER TABLE messages DROP COLUMN sent_date');
     db.exec('ALTER TABLE mailboxes DROP COLUMN recent_uid');
     db.pragma('user_version = 8');
@@ -225,6 +228,7 @@ test('schema 10: in mailboxes from before, no message is \\Recent', async () => 
     await t.store.close();
     const db = new Database(join(t.dir, 'accounts', 'rosa', 'index.db'));
     db.exec('DROP INDEX messages_thread');
+    db.exec('ALTER TABLE messages DROP COLUMN thread_id');
     db.exec('ALTER TABLE mailboxes DROP COLUMN recent_uid');
     db.pragma('user_version = 9');
     db.close();
@@ -241,6 +245,46 @@ test('schema 10: in mailboxes from before, no message is \\Recent', async () => 
       assert.equal(a.claimRecentSync(inbox.id, 3), 3);
       assert.equal(a.claimRecentSync(inbox.id, 3), 4);
       assert.equal(await a.recentCount(inbox.id), 0);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('schema 12: messages stored before get thread ids at open, as if given then', async () => {
+  const t = await tempStore();
+  try {
+    let a = await t.store.account('tess');
+    const texts = [
+      'Message-ID: <a@x>\r\n\r\na\r\n',
+      'Message-ID: <b@x>\r\nIn-Reply-To: <a@x>\r\n\r\nb\r\n',
+      'Message-ID: <c@x>\r\nReferences: <a@x> <b@x>\r\n\r\nc\r\n',
+      'Message-ID: <d@x>\r\n\r\nd\r\n',
+      'Message-ID: <a@x>\r\n\r\na again\r\n',
+    ];
+    for (const text of texts) {
+      const p = await t.store.prepareMessage(Buffer.from(text));
+      await a.addMessages('Inbox', [{ message: p }]);
+      await p.cleanup();
+    }
+    const threads = () =>
+      rawDatabase(a).prepare('SELECT thread_id FROM messages ORDER BY id').pluck().all();
+    const given = threads();
+    const first = (given as number[])[0]!;
+    assert.deepEqual(given, [first, first, first, first + 3, first]);
+    await t.store.close();
+    const db = new Database(join(t.dir, 'accounts', 'tess', 'index.db'));
+    db.exec('ALTER TABLE messages DROP COLUMN thread_id');
+    db.pragma('user_version = 11');
+    db.close();
+    const store = await Store.open({ dataDir: t.dir });
+    try {
+      a = await store.account('tess');
+      assert.deepEqual(threads(), given);
+      const ids = await a.threadIds([first, first + 3]);
+      assert.deepEqual([...ids.values()], [first, first + 3]);
     } finally {
       await store.close();
     }

@@ -329,6 +329,15 @@ CREATE INDEX messages_thread ON messages (mailbox_id, uid, expunged, message_id,
 `,
 });
 
+ACCOUNT_MIGRATIONS.push({
+  version: 12,
+  // THREADID (RFC 8474 §5.2): a message's thread, set when it is stored and never
+  // changed (threadids.ts). Messages stored before get theirs when the account opens.
+  sql: `
+ALTER TABLE messages ADD COLUMN thread_id INTEGER;
+`,
+});
+
 GLOBAL_MIGRATIONS.push({
   version: 2,
   // DMARC aggregate (RFC 7489) and TLS (RFC 8460) reports received from other mail

@@ -1,6 +1,7 @@
 // OBJECTID (RFC 8474): MAILBOXID in CREATE, SELECT and STATUS, stable across RENAME and
 // new for a mailbox created again; EMAILID in FETCH, kept by MOVE, new for a COPY;
-// THREADID NIL; SEARCH EMAILID and THREADID.
+// THREADID shared by a thread's messages and their copies, a reply stored before its
+// parent in a thread of its own; SEARCH EMAILID and THREADID.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, Client, type TestServer } from './harness.js';
@@ -39,7 +40,7 @@ test('MAILBOXID: CREATE, SELECT, STATUS, RENAME, DELETE and CREATE again', async
   c.close();
 });
 
-test('EMAILID: kept by MOVE, new for COPY; THREADID NIL; SEARCH by them', async () => {
+test('EMAILID: kept by MOVE, new for COPY; SEARCH by it', async () => {
   const a = await s.store.account('mjl');
   await a.createMailbox('Ids');
   await a.createMailbox('Ids2');
@@ -49,12 +50,12 @@ test('EMAILID: kept by MOVE, new for COPY; THREADID NIL; SEARCH by them', async 
   const c = await Client.login(s);
   await c.ok('SELECT Ids');
   const [f] = await c.ok('FETCH 1 (EMAILID THREADID)');
-  assert.match(f!, /^\* 1 FETCH \(EMAILID \([A-Za-z0-9_-]+\) THREADID NIL\)$/);
+  assert.match(f!, /^\* 1 FETCH \(EMAILID \([A-Za-z0-9_-]+\) THREADID \([A-Za-z0-9_-]+\)\)$/);
   const email = idOf(f!, 'EMAILID');
   assert.deepEqual(await c.ok(`SEARCH EMAILID ${email}`), ['* SEARCH 1']);
   assert.deepEqual(await c.ok('SEARCH EMAILID Mzzzzzz'), ['* SEARCH']);
   assert.deepEqual(await c.ok('SEARCH EMAILID other-id'), ['* SEARCH']);
-  assert.deepEqual(await c.ok('SEARCH THREADID T1'), ['* SEARCH']);
+  assert.deepEqual(await c.ok('SEARCH THREADID Tzzzzzz'), ['* SEARCH']);
   assert.deepEqual(await c.ok(`SEARCH NOT EMAILID ${email}`), ['* SEARCH']);
   assert.match((await c.cmd('SEARCH EMAILID "a b"')).tagged, /^BAD /);
   await c.ok('COPY 1 Ids2');
@@ -64,5 +65,53 @@ test('EMAILID: kept by MOVE, new for COPY; THREADID NIL; SEARCH by them', async 
   assert.equal(ids.length, 2);
   assert.notEqual(ids[0], email, 'a copy is another message');
   assert.equal(ids[1], email, 'a moved message keeps its id');
+  c.close();
+});
+
+/** Stores a message in a mailbox through the store. */
+async function store(mailbox: string, text: string): Promise<void> {
+  const a = await s.store.account('mjl');
+  const p = await s.store.prepareMessage(Buffer.from(text));
+  await a.addMessages(mailbox, [{ message: p }], { create: true });
+  await p.cleanup();
+}
+
+test('THREADID: replies join the thread of their parent, copies keep it, SEARCH finds it', async () => {
+  await store('Thr', 'Message-ID: <root@x>\r\nSubject: plan\r\n\r\nroot\r\n');
+  await store('Thr', 'Message-ID: <other@x>\r\nSubject: other\r\n\r\nother\r\n');
+  // By In-Reply-To; by References (the nearest known one); without a Message-ID.
+  await store(
+    'Thr',
+    'Message-ID: <r1@x>\r\nIn-Reply-To: <root@x>\r\nSubject: Re: plan\r\n\r\nr1\r\n',
+  );
+  await store(
+    'Thr',
+    'Message-ID: <r2@x>\r\nReferences: <root@x> <unknown@x>\r\nSubject: Re: plan\r\n\r\nr2\r\n',
+  );
+  await store('Thr', 'In-Reply-To: <r2@x>\r\nSubject: Re: plan\r\n\r\nr3\r\n');
+  // A reply stored before its parent starts a thread; the parent then has its own.
+  await store('Thr', 'Message-ID: <late-r@x>\r\nIn-Reply-To: <late@x>\r\n\r\nearly reply\r\n');
+  await store('Thr', 'Message-ID: <late@x>\r\n\r\nlate parent\r\n');
+  const c = await Client.login(s);
+  await c.ok('SELECT Thr');
+  const ids = (await c.ok('FETCH 1:* (THREADID)')).map((l) => idOf(l, 'THREADID'));
+  const [root, other, r1, r2, r3, early, late] = ids;
+  assert.deepEqual([r1, r2, r3], [root, root, root]);
+  assert.notEqual(other, root);
+  assert.notEqual(early, late);
+  assert.equal(new Set([root, other, early, late]).size, 4);
+  assert.deepEqual(await c.ok(`SEARCH THREADID ${root}`), ['* SEARCH 1 3 4 5']);
+  assert.deepEqual(await c.ok(`UID SEARCH NOT THREADID ${root}`), ['* SEARCH 2 6 7']);
+  assert.deepEqual(await c.ok(`SEARCH THREADID ${root} SUBJECT other`), ['* SEARCH']);
+  // A copy stays in its thread, and a message delivered again (the same Message-ID) too.
+  await c.ok('CREATE Thr2');
+  await c.ok('COPY 1 Thr2');
+  await store('Thr2', 'Message-ID: <r1@x>\r\nIn-Reply-To: <root@x>\r\n\r\nr1 again\r\n');
+  await c.ok('SELECT Thr2');
+  assert.deepEqual(
+    (await c.ok('FETCH 1:* (THREADID)')).map((l) => idOf(l, 'THREADID')),
+    [root, root],
+  );
+  assert.deepEqual(await c.ok(`SEARCH THREADID ${root}`), ['* SEARCH 1 2']);
   c.close();
 });

@@ -136,7 +136,7 @@ export const esearchHandler: Handler<AuthSession> = async (c, tag, p) => {
   const progress = progressFor(c, tag, 'searching');
   for (const mb of boxes) {
     const sel = await viewOf(c, mb);
-    const plan = planFor(sel, key);
+    const plan = planFor(c, sel, key);
     if (plan.modseq) await enableCondstore(c);
     const found = await runSearch(c, sel, plan, progress);
     if (returns.has('SAVE')) sel.searchResult = found.uids;

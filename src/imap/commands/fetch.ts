@@ -13,7 +13,7 @@ import { inRanges, toRanges } from '../searchkeys.js';
 import { progressFor } from '../progress.js';
 import { uidOnly } from '../uidonly.js';
 import type { NumSetSpec, Parser } from '../parser.js';
-import { emailObjectId, flagList, str } from '../response.js';
+import { emailObjectId, flagList, str, threadObjectId } from '../response.js';
 import { bodyStructureText, envelopeText, type StructureOptions } from '../bodystructure.js';
 import { Flag, type Message, type MessageRow } from '../../store/index.js';
 import { messagePreview, type Envelope, type Part } from '../../message/index.js';
@@ -191,6 +191,8 @@ type FetchRenderOptions = StructureOptions & {
   account: object;
   /** Previews (RFC 8970) of the batch's messages, by row id. */
   previews?: Map<number, string>;
+  /** Thread ids (RFC 8474 §5.2) of the batch's messages, by row id. */
+  threadIds?: Map<number, number>;
   /** UIDs \Recent in this session (IMAP4rev1). */
   recent: ReadonlySet<number>;
 };
@@ -204,8 +206,8 @@ function simpleItem(row: Row, kind: SimpleKind, opts: FetchRenderOptions): strin
   if (kind === 'flags') return `FLAGS ${rowFlags(row, opts)}`;
   if (kind === 'emailid') return `EMAILID (${emailObjectId(row.id)})`;
   if (kind === 'modseq') return `MODSEQ (${row.modseq})`;
-  // RFC 8474 §5.2: NIL where the server does not assign thread ids.
-  if (kind === 'threadid') return 'THREADID NIL';
+  if (kind === 'threadid')
+    return `THREADID (${threadObjectId(opts.threadIds?.get(row.id) ?? row.id)})`;
   const info = row.info;
   if (info === null) throw new Error('message data not read');
   switch (kind) {
@@ -450,6 +452,7 @@ export async function writeFetches(
   const withModseq = wantsModseq || modseqAlways || modseqOnSeen;
   const wantsFlags = items.some((i) => i.kind === 'flags');
   const wantsPreview = items.some((i) => i.kind === 'preview');
+  const wantsThread = items.some((i) => i.kind === 'threadid');
   // message/global is described as a message to clients that enabled UTF-8.
   const opts: FetchRenderOptions = {
     utf8: c.utf8,
@@ -465,6 +468,7 @@ export async function writeFetches(
     checkBinary(rows, items);
     const changed = setsSeen ? await markSeen(c, sel, rows) : new Set<number>();
     if (wantsPreview) opts.previews = await previews(c, rows);
+    if (wantsThread) opts.threadIds = await c.account.threadIds(rows.map((r) => r.id));
     if (wantsFlags || changed.size > 0)
       announceKeywords(
         c,

@@ -56,7 +56,7 @@ export const searchHandler: Handler<SelectedSession> = async (c, tag, p, name) =
     if (someKey(key, (x) => x.op === 'seq')) requireUids(c, 'a search key');
     const sel = await c.requireSelected();
     // "$" refers to the result saved before this command (RFC 5182 §2.1).
-    const plan = planFor(sel, key);
+    const plan = planFor(c, sel, key);
     // A CONDSTORE enabling command (RFC 7162 §3.1).
     if (plan.modseq) await enableCondstore(c);
     const found = await runSearch(c, sel, plan, progressFor(c, tag, 'searching'));
@@ -96,20 +96,24 @@ export async function searchSelected(
 ): Promise<Found & { modseq: number }> {
   if (someKey(key, (x) => x.op === 'seq')) requireUids(c, 'a search key');
   const sel = await c.requireSelected();
-  const plan = planFor(sel, key);
+  const plan = planFor(c, sel, key);
   if (plan.modseq) await enableCondstore(c);
   const found = await runSearch(c, sel, plan);
   const modseq = plan.modseq ? await resultModseq(c, sel, found.uids, null) : 0;
   return { ...found, modseq };
 }
 
-/** A search bound to a mailbox as the session sees it: its numbering, $ and \Recent. */
-export function planFor(sel: Selected, key: SearchKey): SearchPlan {
+/**
+ * A search bound to a mailbox as the session sees it: its numbering, $, \Recent and
+ * the account's threads.
+ */
+export function planFor(c: AuthSession, sel: Selected, key: SearchKey): SearchPlan {
   return planSearch(key, {
     count: sel.uids.length,
     maxUid: sel.uids.last(),
     saved: sel.searchResult,
     recent: sel.recent,
+    threadUids: (id) => c.account.threadUidsSync(sel.mailbox.id, id),
   });
 }
 
