@@ -70,6 +70,38 @@ test('learns from messages and classifies new ones, with the deciding words', as
   });
 });
 
+test('Chinese and Japanese text is learned by its pairs of characters', async () => {
+  await withStore(async (store) => {
+    const f = await JunkFilter.open(store, 'alice');
+    // The same sender and subject for all: only the body tells them apart.
+    const cjk = (body: string) =>
+      Buffer.from(
+        `From: x@mail.example\r\nSubject: hi\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}\r\n`,
+      );
+    const hamBodies = [
+      '明天的会议改到下午三点',
+      '会议纪要已经发到群里了',
+      '项目进度报告请查收',
+      '明日の会議は午後です',
+    ];
+    const spamBodies = [
+      '免费领取现金大奖点击链接',
+      '恭喜您中奖了免费领取',
+      '低价发票代开免费咨询',
+      '現金プレゼント無料で今すぐ',
+    ];
+    await f.train([
+      ...hamBodies.map((b) => ({ key: b, spam: false, message: cjk(b) })),
+      ...spamBodies.map((b) => ({ key: b, spam: true, message: cjk(b) })),
+    ]);
+    const bad = await f.classify(cjk('点击链接免费领取大奖'));
+    assert.equal(bad.spam, true, JSON.stringify(bad));
+    assert.ok(bad.words.some((w) => w.token === '免费'));
+    const good = await f.classify(cjk('下午的会议纪要'));
+    assert.equal(good.spam, false, JSON.stringify(good));
+  });
+});
+
 test('training by key is idempotent; untraining takes it back', async () => {
   await withStore(async (store) => {
     const f = await JunkFilter.open(store, 'alice');

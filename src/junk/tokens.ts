@@ -28,7 +28,8 @@ export const MAX_WORD = 40;
 // A word is what /[$€£]?[\p{L}\p{N}]+(?:['’.\-_][\p{L}\p{N}]+)*%?/u matches in the
 // lower-cased text: letters and digits, with apostrophes, dots, hyphens and underscores
 // inside (so "don't", "e-mail", "example.com" and "3.5" are one word each), a currency
-// sign before and a percent sign after. Each run of decimal digits becomes one "#". The
+// sign before and a percent sign after. Each run of decimal digits becomes one "#". Han,
+// kana and Hangul, written without spaces, give their pairs of characters (cjk()). The
 // scanner below does this by hand, hashing as it goes: a 100 KB text then costs well
 // under a millisecond, where a regular expression and a set of strings cost several.
 
@@ -38,6 +39,8 @@ const DIGIT = 2;
 const JOIN = 3;
 const CURRENCY = 4;
 const PERCENT = 5;
+/** Han, kana and Hangul: written without spaces between words (see words()). */
+const CJK = 6;
 const UNKNOWN = 255;
 
 /** Character classes of UTF-16 code units, filled in on first sight above ASCII. */
@@ -55,7 +58,13 @@ CLASS.fill(OTHER, 0xd800, 0xe000);
 /** The class of a code unit not seen before. */
 function learnClass(c: number): number {
   const ch = String.fromCharCode(c);
-  const v = /\p{Nd}/u.test(ch) ? DIGIT : /[\p{L}\p{M}\p{N}]/u.test(ch) ? LETTER : OTHER;
+  const v = /\p{Nd}/u.test(ch)
+    ? DIGIT
+    : /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}]/u.test(ch)
+      ? CJK
+      : /[\p{L}\p{M}\p{N}]/u.test(ch)
+        ? LETTER
+        : OTHER;
   CLASS[c] = v;
   return v;
 }
@@ -329,6 +338,12 @@ export class Tokens {
         continue;
       }
       let k = c >= 97 && c <= 122 ? LETTER : classOf(c);
+      if (k === CJK) {
+        i = this.cjk(s, i, p1, p2, src);
+        if (this.n >= this.max) return;
+        prevEnd = -1;
+        continue;
+      }
       if (k !== LETTER && k !== DIGIT) {
         if (k !== CURRENCY || i + 1 >= n || !isWordChar(classOf(s.charCodeAt(i + 1)))) {
           i++;
@@ -400,6 +415,31 @@ export class Tokens {
       prevStart = start;
       prevEnd = i;
     }
+  }
+
+  /**
+   * A run of Han, kana or Hangul from `start`: Chinese and Japanese put no spaces between
+   * words, so a run is taken as its overlapping pairs of characters (a lone character
+   * as itself), which catch most words without a dictionary, as other filters do.
+   * Returns where the run ends.
+   */
+  private cjk(s: string, start: number, p1: number, p2: number, src: number): number {
+    let end = start;
+    while (end < s.length && end - start < 1000 && classOf(s.charCodeAt(end)) === CJK) end++;
+    const last = end - start === 1 ? start : end - 2;
+    for (let j = start; j <= last && this.n < this.max; j++) {
+      const to = Math.min(j + 2, end);
+      let h1 = p1;
+      let h2 = p2;
+      for (let x = j; x < to; x++) {
+        const c = s.charCodeAt(x);
+        h1 = Math.imul(h1 ^ c, M1);
+        h2 = ((h2 << 5) + h2) ^ c;
+      }
+      this.word(h1, h2, src, j, to, -1, -1);
+    }
+    // A run longer than the bound goes on as the next one.
+    return end;
   }
 
   // The hashes and token index of the previous word, for the next bigram (see word()).
