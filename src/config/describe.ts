@@ -130,7 +130,7 @@ verify_timeout = "60s"
 # the domains whose mail arrived here, per period the record asks for (ri, whole hours,
 # at most a day). Default true.
 outgoing_dmarc = true
-# SMTP TLS reports (RFC 8460) to the mailto rua addresses of the TLSRPT records of the
+# SMTP TLS reports (RFC 8460) to the mailto and https rua addresses of the TLSRPT records of the
 # domains mail was delivered to, once per UTC day: TLS sessions that worked and that
 # failed, and MTA-STS policies that could not be had. Default true.
 outgoing_tls = true

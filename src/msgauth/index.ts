@@ -84,6 +84,7 @@ export {
   MtaStsPolicyError,
   checkMxPattern,
   httpsFetch,
+  resolverLookup,
   matchesMX,
   parsePolicy,
   parseStsRecords,

@@ -171,7 +171,8 @@ export interface HttpsFetchOptions {
   connectTo?: (host: string) => { host: string; port: number };
 }
 
-function resolverLookup(resolver: Resolver): LookupFunction {
+/** A node:net lookup function that asks `resolver` (A and AAAA) instead of the system. */
+export function resolverLookup(resolver: Resolver): LookupFunction {
   return (hostname: string, options: LookupOptions, callback) => {
     void Promise.allSettled([resolver.a(hostname), resolver.aaaa(hostname)]).then(([a, aaaa]) => {
       const all: LookupAddress[] = [];

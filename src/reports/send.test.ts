@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { MockResolver, type MockZone } from '../dns/index.js';
 import { createLogger } from '../log/index.js';
 import { GlobalDB, type DMARCEvaluation, type TLSResult } from '../store/index.js';
@@ -14,6 +15,7 @@ import { dmarcReportXML, intervalHours } from './dmarcsend.js';
 import { parseDMARCXML, parseTLSReport } from './index.js';
 import { parseReportURI, parseTLSRPTRecord } from './reportmail.js';
 import { ReportSender, type ReportEnqueue } from './sender.js';
+import type { ReportPost } from './httpspost.js';
 import { tlsReportJSON } from './tlssend.js';
 
 const silent = createLogger({ level: 'silent' } as never);
@@ -213,11 +215,13 @@ const ZONE: MockZone = {
 };
 
 type Queued = { to: string; data: Buffer };
+type Posted = { url: string; body: Buffer; contentType: string };
 
 async function withSender(
   fn: (o: {
     g: GlobalDB;
     queued: Queued[];
+    posted: Posted[];
     at: (ms: number) => ReportSender;
     failing: { on: boolean };
   }) => Promise<void>,
@@ -225,10 +229,15 @@ async function withSender(
   const dir = await mkdtemp(join(tmpdir(), 'tidings-reports-'));
   const g = new GlobalDB(join(dir, 'tidings.db'));
   const queued: Queued[] = [];
+  const posted: Posted[] = [];
   const failing = { on: false };
   const enqueue: ReportEnqueue = async (data, m) => {
     if (failing.on) throw new Error('disk full');
     queued.push({ to: `${m.to.localpart}@${m.to.domain}`, data });
+  };
+  const post: ReportPost = async (url, body, contentType) => {
+    if (failing.on) throw new Error(`${url}: HTTP status 503`);
+    posted.push({ url, body, contentType });
   };
   const resolver = new MockResolver(ZONE);
   const at = (ms: number) =>
@@ -241,9 +250,10 @@ async function withSender(
       dmarc: true,
       tls: true,
       clock: () => ms,
+      post,
     });
   try {
-    await fn({ g, queued, at, failing });
+    await fn({ g, queued, posted, at, failing });
   } finally {
     await g.close();
     await rm(dir, { recursive: true, force: true });
@@ -288,8 +298,8 @@ function tlsResult(o: Partial<TLSResult> = {}): TLSResult {
   };
 }
 
-test('sender: TLS results are reported the next UTC day to the mailto rua; lookups retried, then dropped', async () => {
-  await withSender(async ({ g, queued, at }) => {
+test('sender: TLS results are reported the next UTC day to the rua, by mail and https; lookups retried, then dropped', async () => {
+  await withSender(async ({ g, queued, posted, at }) => {
     for (let i = 0; i < 3; i++) await g.addTLSResult(tlsResult());
     await g.addTLSResult(
       tlsResult({
@@ -308,11 +318,23 @@ test('sender: TLS results are reported the next UTC day to the mailto rua; looku
     await g.addTLSResult(tlsResult({ policyDomain: 'two.example' }));
     await g.addTLSResult(tlsResult({ policyDomain: 'flaky.example' }));
     assert.deepEqual(await at(T + DAY - 1).run(), { dmarc: 0, tls: 0, dropped: 0, expired: 0 });
-    assert.deepEqual(await at(T + DAY).run(), { dmarc: 0, tls: 1, dropped: 1, expired: 0 });
+    assert.deepEqual(await at(T + DAY).run(), { dmarc: 0, tls: 2, dropped: 1, expired: 0 });
     assert.deepEqual(
       queued.map((q) => q.to),
       ['tls@rcpt.example'],
     );
+    // RFC 8460 §5.3.2: the gzipped report, posted as application/tlsrpt+gzip.
+    assert.deepEqual(
+      posted.map((p) => [p.url, p.contentType]),
+      [['https://r.example/x', 'application/tlsrpt+gzip']],
+    );
+    const viaHttps = JSON.parse(gunzipSync(posted[0]!.body).toString('utf8')) as {
+      policies: { summary: Record<string, number> }[];
+    };
+    assert.deepEqual(viaHttps.policies[0]!.summary, {
+      'total-successful-session-count': 3,
+      'total-failure-session-count': 1,
+    });
     const text = queued[0]!.data.toString('latin1').replace(/\r\n /g, ' ');
     assert.match(text, /^TLS-Report-Domain: rcpt\.example\r$/m);
     assert.match(text, /^TLS-Report-Submitter: mail\.example\.org\r$/m);

@@ -5,7 +5,7 @@
 // without a report. The run also removes received reports past their retention.
 import type { Resolver } from '../dns/index.js';
 import type { Logger } from '../log/index.js';
-import type { DMARCPeriod, GlobalDB, TLSDay } from '../store/index.js';
+import type { DMARCPeriod, GlobalDB, TLSDay, TLSDayResults } from '../store/index.js';
 import { utcDay } from '../store/index.js';
 import { dmarcReportMail } from './dmarcsend.js';
 import {
@@ -14,13 +14,14 @@ import {
   tlsrptAddresses,
   type ReportAddress,
 } from './reportmail.js';
-import { tlsReportMail } from './tlssend.js';
+import { tlsReportFile, tlsReportMail } from './tlssend.js';
+import { httpsPost, type ReportPost } from './httpspost.js';
 import { defineCounter } from '../metrics/index.js';
 
 export const reportMetrics = {
   sent: defineCounter({
     name: 'tidings_reports_sent_total',
-    help: 'Outgoing DMARC and TLS reports, by kind and result (queued, skipped, error).',
+    help: 'Outgoing DMARC and TLS reports, by kind and result (queued, posted, skipped, error).',
     labelNames: ['kind', 'result'],
   }),
 };
@@ -42,6 +43,8 @@ export type ReportSenderOptions = {
   tls: boolean;
   /** Received reports are removed this long after they arrived; 0 keeps them. */
   keepReceivedMs?: number;
+  /** Posts TLS reports to "https:" reporting URIs; default httpsPost with `resolver`. */
+  post?: ReportPost;
   clock?: () => number;
 };
 
@@ -61,9 +64,12 @@ export class ReportSender {
   private readonly clock: () => number;
   private readonly log: Logger;
 
+  private readonly post: ReportPost;
+
   constructor(private readonly o: ReportSenderOptions) {
     this.clock = o.clock ?? Date.now;
     this.log = o.log.child({ pkg: 'reports' });
+    this.post = o.post ?? httpsPost({ resolver: o.resolver });
   }
 
   /** Runs at RUN_OFFSET past every hour until stop(). */
@@ -176,7 +182,13 @@ export class ReportSender {
     }
     const results = await this.o.global.tlsDayResults(d);
     let sent = 0;
-    for (const a of this.addresses(uris, log)) {
+    const mailto = this.addresses(uris, log);
+    sent += await this.postTLS(
+      uris.filter((u) => /^https:/i.test(u.trim())).slice(0, MAX_REPORT_ADDRESSES - mailto.length),
+      results,
+      log,
+    );
+    for (const a of mailto) {
       const to = `${a.localpart}@${a.domain}`;
       const mail = await tlsReportMail({
         hostname: this.o.hostname,
@@ -189,6 +201,31 @@ export class ReportSender {
     }
     await this.o.global.removeTLSResults(d);
     return sent;
+  }
+
+  /**
+   * Posts the report to each "https:" reporting URI (RFC 8460 §5.3.2); returns how many
+   * took it. One attempt each: a URI that fails is logged, and the mail addresses of the
+   * record still get theirs.
+   */
+  private async postTLS(uris: string[], results: TLSDayResults, log: Logger): Promise<number> {
+    if (uris.length === 0) return 0;
+    const file = await tlsReportFile(this.o.hostname, results);
+    let posted = 0;
+    for (const u of uris) {
+      const url = u.trim();
+      try {
+        await this.post(url, file.gz, 'application/tlsrpt+gzip');
+      } catch (e) {
+        log.warn({ url, err: (e as Error).message }, 'posting tls report failed');
+        reportMetrics.sent.inc({ kind: 'tls', result: 'error' });
+        continue;
+      }
+      posted++;
+      reportMetrics.sent.inc({ kind: 'tls', result: 'posted' });
+      log.info({ url, reportId: file.reportId }, 'tls report posted');
+    }
+    return posted;
   }
 
   /** Queues one report; false (logged) when it could not be. */
@@ -217,8 +254,8 @@ export class ReportSender {
     for (const u of uris) {
       const a = parseReportURI(u);
       if (!a) {
-        // https reporting (RFC 8460 §3) is not done: reports go by mail only.
-        log.debug({ uri: u }, 'reporting uri is not a mailto address, skipped');
+        // "https:" URIs of TLS reports are posted (postTLS); DMARC reports go by mail only.
+        if (!/^https:/i.test(u.trim())) log.debug({ uri: u }, 'reporting uri not used, skipped');
         continue;
       }
       if (out.some((o) => o.localpart === a.localpart && o.domain === a.domain)) continue;

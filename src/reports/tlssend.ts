@@ -45,6 +45,24 @@ export function tlsReportJSON(
   return JSON.stringify(doc, null, 1);
 }
 
+/** The gzipped report (RFC 8460 §5.3): what is mailed as an attachment or posted. */
+export async function tlsReportFile(
+  hostname: string,
+  r: TLSDayResults,
+  id?: string,
+): Promise<{ reportId: string; gz: Buffer; fileName: string }> {
+  const reportId = id ?? newReportId(Date.parse(`${r.day}T00:00:00Z`));
+  const json = tlsReportJSON(r, { org: hostname, contact: `postmaster@${hostname}` }, reportId);
+  const gz = await gzipReport(json);
+  const begin = Date.parse(`${r.day}T00:00:00Z`) / 1000;
+  const end = begin + 86399;
+  return {
+    reportId,
+    gz,
+    fileName: `${hostname}!${r.policyDomain}!${begin}!${end}!${reportId}.json.gz`,
+  };
+}
+
 /** The report message to one address (RFC 8460 §5.3). */
 export async function tlsReportMail(o: {
   hostname: string;
@@ -60,12 +78,7 @@ export async function tlsReportMail(o: {
   gzipped: number;
 }> {
   const r = o.results;
-  const reportId = o.reportId ?? newReportId(Date.parse(`${r.day}T00:00:00Z`));
-  const json = tlsReportJSON(r, { org: o.hostname, contact: `postmaster@${o.hostname}` }, reportId);
-  const gz = await gzipReport(json);
-  const begin = Date.parse(`${r.day}T00:00:00Z`) / 1000;
-  const end = begin + 86399;
-  const fileName = `${o.hostname}!${r.policyDomain}!${begin}!${end}!${reportId}.json.gz`;
+  const { reportId, gz, fileName } = await tlsReportFile(o.hostname, r, o.reportId);
   const successes = r.policies.reduce((n, p) => n + p.successes, 0);
   const failures = r.policies.reduce((n, p) => n + p.failures.reduce((m, f) => m + f.count, 0), 0);
   const text =
