@@ -294,11 +294,30 @@ export class BodyCanonicalizer {
 }
 
 const HASH_SLICE = 256 * 1024;
-// Whether a body needs more than its trailing empty lines changed: a CR or LF that is not
-// part of a CRLF, or (relaxed) whitespace that canonicalization reduces or removes.
-const BARE_LINE_END = /\r(?!\n)|(?<!\r)\n/;
-const RELAXED_CHANGES = /[ \t]\r\n|\t| {2}|[ \t]$/;
 const CRLF = Buffer.from('\r\n');
+const SPACE_CRLF = Buffer.from(' \r\n');
+const TWO_SPACES = Buffer.from('  ');
+
+/** Whether every CR and LF of a body is part of a CRLF. Native searches only: no copy. */
+function onlyCRLF(body: Buffer): boolean {
+  let lfs = 0;
+  for (let i = body.indexOf(LF); i >= 0; i = body.indexOf(LF, i + 1)) {
+    if (i === 0 || body[i - 1] !== CR) return false;
+    lfs++;
+  }
+  let crs = 0;
+  for (let i = body.indexOf(CR); i >= 0 && crs <= lfs; i = body.indexOf(CR, i + 1)) crs++;
+  return crs === lfs;
+}
+
+/**
+ * Whether relaxed canonicalization would change a body whose line ends are all CRLF: a
+ * tab, two spaces in a row, or a space ending a line. (A single space ending the body
+ * stays, before the CRLF added after it.)
+ */
+function relaxedChanges(body: Buffer): boolean {
+  return body.includes(TAB) || body.includes(TWO_SPACES) || body.includes(SPACE_CRLF);
+}
 
 /**
  * The canonical form of a body that is its own bytes up to `end` (its trailing CRLFs cut),
@@ -306,10 +325,9 @@ const CRLF = Buffer.from('\r\n');
  * SMTP are so, and then the bytes are hashed as they are, without a pass in JavaScript.
  */
 function asIs(canon: BodyCanon, body: Buffer): { end: number; crlf: boolean } | null {
-  const s = body.toString('latin1');
-  if (BARE_LINE_END.test(s) || (canon === 'relaxed' && RELAXED_CHANGES.test(s))) return null;
-  let end = s.length;
-  while (end >= 2 && s.charCodeAt(end - 1) === LF && s.charCodeAt(end - 2) === CR) end -= 2;
+  if (!onlyCRLF(body) || (canon === 'relaxed' && relaxedChanges(body))) return null;
+  let end = body.length;
+  while (end >= 2 && body[end - 1] === LF && body[end - 2] === CR) end -= 2;
   // RFC 6376 §3.4.3, §3.4.4: an empty body is CRLF in "simple", nothing in "relaxed".
   return { end, crlf: end > 0 || canon === 'simple' };
 }
