@@ -64,6 +64,8 @@ test('every tidings command in the README works as written', async () => {
       'setpassword',
       'serve',
       'verifydata',
+      'backup',
+      'verifydata',
       'dkim',
       'config',
       'queue',

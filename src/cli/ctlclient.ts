@@ -2,7 +2,7 @@
 // server runs, directly against the data directory.
 import { connect } from 'node:net';
 import { createLogger } from '../log/index.js';
-import { Queue, queueAdmin, QueueError } from '../queue/index.js';
+import { Queue, queueAdmin, queueFileName, QueueError } from '../queue/index.js';
 import { ctlPath } from '../server/ctl.js';
 import { Store } from '../store/index.js';
 import { CliError, loadConfigOrExit } from './common.js';
@@ -40,6 +40,10 @@ async function direct(configDir: string, op: string, args: object): Promise<unkn
   const cfg = loadConfigOrExit(configDir);
   const store = await Store.open({ dataDir: cfg.static.data_dir });
   try {
+    if (op === 'backup') {
+      const a = args as { dir: string; copy?: boolean };
+      return await store.backup(a.dir, { queueFile: queueFileName, copy: a.copy === true });
+    }
     const queue = await Queue.open({
       store,
       domains: () => cfg.domains,

@@ -11,6 +11,7 @@ import { registerQueue, registerSuppression } from './queue.js';
 import { registerDkim } from './dkim.js';
 import { registerReport } from './report.js';
 import { registerJunk } from './junk.js';
+import { registerBackup } from './backup.js';
 import { UsageError, CliError } from './common.js';
 import { ConfigError } from '../config/index.js';
 import { StartupError } from '../server/startup.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerSuppression(program);
   registerReport(program);
   registerJunk(program);
+  registerBackup(program);
   registerVersion(program);
   program.commands.forEach(function override(c: Command) {
     c.exitOverride().showHelpAfterError();

@@ -9,6 +9,11 @@ import { fsyncPath, mkdirDurable } from '../store/fsutil.js';
 
 export const FILES_PER_DIR = 1000;
 
+/** Where the queue keeps a message file, relative to the data directory. */
+export function queueFileName(fileId: number): string {
+  return join('queue', String(Math.floor(fileId / FILES_PER_DIR)), String(fileId));
+}
+
 export class QueueFiles {
   constructor(readonly dir: string) {}
 

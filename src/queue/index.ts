@@ -26,6 +26,7 @@ export { formatAddress, formatLocalpart, formatPath } from './address.js';
 export { SmtpDeliverer, type MtaStsSource, type SmtpDelivererOptions } from './smtpdeliver.js';
 export { routeFor, type Route, type RoutingConfig } from './routing.js';
 export { queueAdmin, type MessageView, type Filter } from './admin.js';
+export { queueFileName } from './files.js';
 export {
   Rules,
   canonicalAddress,

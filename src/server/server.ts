@@ -23,7 +23,7 @@ import {
 } from '../net/index.js';
 import { startImapServer } from '../imap/server.js';
 import { startSmtpServer, DeliveryRateLimiter, type SmtpKind } from '../smtpserver/index.js';
-import { Queue, queueAdmin } from '../queue/index.js';
+import { Queue, queueAdmin, queueFileName } from '../queue/index.js';
 import { startCtlServer, type CtlServer } from './ctl.js';
 import { dkimSigner, remoteDeliverer, reportSender, type Signer } from './outgoing.js';
 import type { ReportSender } from '../reports/sender.js';
@@ -178,7 +178,10 @@ export class Server {
       }
       server.ctl = await startCtlServer(
         st.data_dir,
-        (op, args) => queueAdmin(queue, op, args),
+        (op, args) =>
+          op === 'backup'
+            ? store.backup(String(args.dir), { queueFile: queueFileName, copy: args.copy === true })
+            : queueAdmin(queue, op, args),
         log,
       );
       server.dataModes = server.fixDataModes(rootModes);

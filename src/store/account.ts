@@ -4,7 +4,8 @@
 // durability, caches and quota): reads, files, messages (flag, expunge, copy and move
 // writes), mailboxes (mailbox writes), adds (grouped adds), annotations and password.
 import type { Readable } from 'node:stream';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { backupAccount } from './backup.js';
 import { mkdirDurable } from './fsutil.js';
 import { AccountCore, type AccountOptions } from './core.js';
 import * as reads from './reads.js';
@@ -154,6 +155,20 @@ export class Account {
       const up = this.core.stmt('UPDATE messages SET sent_date = ? WHERE id = ?');
       for (const f of fill) up.run(f.sentDate, f.id);
     });
+  }
+
+  /**
+   * Copies the account into `destDir` (backup.ts): its database, and its message files,
+   * hard-linked or copied; returns how many files.
+   */
+  async backupTo(destDir: string, copy: boolean): Promise<number> {
+    return backupAccount(
+      this.core,
+      destDir,
+      (id) => files.messagePath(this.core, id),
+      (id) => relative(this.core.dir, files.messagePath(this.core, id)),
+      copy,
+    );
   }
 
   /** Thread ids (THREADID, RFC 8474 §5.2) by message row id. */

@@ -80,3 +80,4 @@ export {
   type ModeScan,
   type WrongMode,
 } from './fsmode.js';
+export type { BackupOptions, BackupResult } from './backup.js';

@@ -14,6 +14,7 @@
 // waiting for the disk (synchronous=NORMAL), so a crash may lose the latest training,
 // never consistency.
 import Database from 'better-sqlite3';
+import { snapshot } from './backup.js';
 import { ensurePrivateFileSync } from './fsmode.js';
 import { migrate, type Migration } from './schema.js';
 import { Mutex } from './mutex.js';
@@ -587,6 +588,11 @@ export class JunkDB {
       this.cache.clear();
       this.tokenBound = 0;
     });
+  }
+
+  /** SQLite's online backup of the tokens into `file` (backup.ts). */
+  async backupTo(file: string): Promise<void> {
+    await snapshot(this.db, file);
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,8 @@ import { mkdirDurable, fsyncPath } from './fsutil.js';
 import { TempMessage, prepareMessage, type PreparedMessage } from './tempfile.js';
 import { StoreError } from './errors.js';
 import { JunkDB } from './junk.js';
+import { backupGlobal, type BackupOptions, type BackupResult } from './backup.js';
+import { mkdirPrivate } from './fsmode.js';
 
 export type StoreOptions = {
   dataDir: string;
@@ -171,6 +173,31 @@ export class Store {
   }
 
   /** Starts a streamed temp message (SMTP DATA, IMAP APPEND literals). */
+  /**
+   * A consistent copy of the data directory in `dest` (empty or absent), taken while the
+   * store is in use: see backup.ts.
+   */
+  async backup(dest: string, o: BackupOptions): Promise<BackupResult> {
+    const existing = await readdir(dest).catch(() => []);
+    if (existing.length > 0) throw new StoreError('alreadyexists', `${dest}: not empty`);
+    for (const d of [dest, join(dest, 'accounts'), join(dest, 'tmp')]) await mkdirPrivate(d);
+    const out: BackupResult = { accounts: 0, messageFiles: 0, queueFiles: 0, queueDropped: 0 };
+    Object.assign(out, await backupGlobal(this.global.db, this.dataDir, dest, o));
+    for (const name of await this.accountNames()) {
+      if (!(await this.accountExists(name))) continue;
+      const to = join(dest, 'accounts', name);
+      const files = await (await this.account(name)).backupTo(to, !!o.copy);
+      // The junk filter's tokens, where the account has them (made on first use).
+      if ((await readdir(this.accountDir(name))).includes('junk.db')) {
+        await (await this.junkFilter(name)).backupTo(join(to, 'junk.db'));
+      }
+      out.accounts++;
+      out.messageFiles += files;
+      o.onAccount?.(name, files);
+    }
+    return out;
+  }
+
   tempMessage(opts: { verbatim?: boolean } = {}): Promise<TempMessage> {
     return TempMessage.create(this.tmpDir, opts);
   }
