@@ -1,6 +1,7 @@
 // `tidings backup` as an admin uses it: with the server running (the copy is taken by the
 // server, over its control socket) and without, then `tidings verifydata` on the copy,
-// and a restore: a server started on the copy serves the same mail.
+// and a restore: a server started on the copy serves the same mail; and a backup taken
+// while mail is being delivered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,6 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, tidings } from './util.js';
 import { Store } from '../src/store/index.js';
+import { Server } from '../src/server/server.js';
+import { createLogger } from '../src/log/index.js';
+import { TestDNSServer } from '../src/dns/index.js';
+import { SmtpTestClient } from './smtp/harness.js';
 
 const STATIC = `hostname = "mail.example.org"
 data_dir = "../data"
@@ -113,6 +118,60 @@ test('backup with the server running and without; verifydata passes on the copy'
     assert.equal(await restored(), 0);
     assert.equal(await messageCount(join(dir, 'online', 'data')), 20);
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('backup during SMTP delivery: the copy has every message acknowledged before it began', async () => {
+  const dns = await TestDNSServer.start({
+    a: { 'sender.example': ['192.0.2.20'] },
+    txt: { 'sender.example': ['v=spf1 ip4:127.0.0.1 -all'] },
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-backup-'));
+  const cfg = join(dir, 'config');
+  await mkdir(cfg);
+  await writeFile(
+    join(cfg, 'tidings.toml'),
+    `${STATIC}[dns]\nservers = ["${dns.host}:${dns.port}"]\ntimeout = "2s"\ntries = 1\n[delays]\nfirst_time_sender = "0s"\n`,
+  );
+  await writeFile(join(cfg, 'domains.toml'), DOMAINS);
+  const server = await Server.start({ configDir: cfg, log: createLogger({ level: 'error' }) });
+  let acknowledged = 0;
+  let stop = false;
+  const port = server.listening.find((l) => l.service === 'smtp')!.port;
+  // Four senders, one message after another each, until told to stop.
+  const sender = async () => {
+    const c = await SmtpTestClient.open(port);
+    await c.ok('EHLO client.example');
+    while (!stop) {
+      await c.ok('MAIL FROM:<bob@sender.example>');
+      await c.ok('RCPT TO:<alice@example.org>');
+      await c.ok('DATA', 354);
+      c.write(
+        `From: bob@sender.example\r\nSubject: load ${acknowledged}\r\n\r\n${'x'.repeat(2000)}\r\n.\r\n`,
+      );
+      assert.equal((await c.reply()).code, 250);
+      acknowledged++;
+    }
+    c.close();
+  };
+  try {
+    const load = Promise.all([sender(), sender(), sender(), sender()]);
+    while (acknowledged < 20) await new Promise((r) => setTimeout(r, 20));
+    const before = acknowledged;
+    const r = await tidings(['backup', '-c', cfg, join(dir, 'copy')]);
+    const after = acknowledged;
+    stop = true;
+    await load;
+    assert.equal(r.code, 0, r.stderr);
+    const v = await tidings(['verifydata', '--data', join(dir, 'copy', 'data')]);
+    assert.equal(v.code, 0, v.stdout);
+    const n = await messageCount(join(dir, 'copy', 'data'));
+    assert.ok(n >= before && n <= after, `${before} <= ${n} <= ${after}`);
+  } finally {
+    stop = true;
+    await server.stop();
+    await dns.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
