@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Flag, Store } from '../src/store/index.js';
-import { mailFiles } from '../src/cli/mailfiles.js';
+import { mailFiles } from '../src/message/index.js';
 import { tidings } from './util.js';
 import { execOnFile } from '../src/store/testing.js';
 

@@ -66,6 +66,8 @@ test('every tidings command in the README works as written', async () => {
       'verifydata',
       'backup',
       'verifydata',
+      'import',
+      'export',
       'dkim',
       'config',
       'queue',
@@ -86,6 +88,11 @@ test('every tidings command in the README works as written', async () => {
         '[listeners.main]\nips = ["127.0.0.1"]\nsmtp = { enabled = true, port = 0 }\n',
     );
     await writeFile(join(cfg, 'domains.toml'), '[domains."example.org"]\n');
+    // The mbox of `import mbox`.
+    await writeFile(
+      join(dir, 'old.mbox'),
+      'From a@example.org Mon Jan  1 10:00:00 2024\nSubject: old\nStatus: RO\n\nold mail\n\n',
+    );
     // The report files of `report dmarc import`: a gzipped report, and one mailed.
     await writeFile(
       join(dir, 'report.xml.gz'),

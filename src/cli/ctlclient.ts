@@ -5,6 +5,7 @@ import { createLogger } from '../log/index.js';
 import { Queue, queueAdmin, queueFileName, QueueError } from '../queue/index.js';
 import { ctlPath } from '../server/ctl.js';
 import { Store } from '../store/index.js';
+import { importMail } from '../server/importexport.js';
 import { CliError, loadConfigOrExit } from './common.js';
 
 type CtlReply = { ok: true; result: unknown } | { ok: false; error: string; code: string };
@@ -40,6 +41,12 @@ async function direct(configDir: string, op: string, args: object): Promise<unkn
   const cfg = loadConfigOrExit(configDir);
   const store = await Store.open({ dataDir: cfg.static.data_dir });
   try {
+    if (op === 'import') {
+      const a = args as { account: string; mailbox: string; paths: string[] };
+      return await importMail(store, a.account, a.mailbox, a.paths, (n) =>
+        process.stderr.write(`${n} messages imported\r`),
+      );
+    }
     if (op === 'backup') {
       const a = args as { dir: string; copy?: boolean };
       return await store.backup(a.dir, { queueFile: queueFileName, copy: a.copy === true });

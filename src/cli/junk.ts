@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { JunkFilter, contentKey, retrain, type TrainMessage } from '../junk/index.js';
 import { Store } from '../store/index.js';
 import { CliError, UsageError, configDirOption, loadConfigOrExit } from './common.js';
-import { mailFiles, singleMessage } from './mailfiles.js';
+import { mailFiles, singleMessage } from '../message/index.js';
 
 type Opts = { config: string; account: string };
 

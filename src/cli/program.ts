@@ -12,9 +12,11 @@ import { registerDkim } from './dkim.js';
 import { registerReport } from './report.js';
 import { registerJunk } from './junk.js';
 import { registerBackup } from './backup.js';
+import { registerImportExport } from './importexport.js';
 import { UsageError, CliError } from './common.js';
 import { ConfigError } from '../config/index.js';
 import { StartupError } from '../server/startup.js';
+import { MailFileError } from '../message/index.js';
 
 export function buildProgram(): Command {
   const program = new Command('tidings')
@@ -33,6 +35,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerJunk(program);
   registerBackup(program);
+  registerImportExport(program);
   registerVersion(program);
   program.commands.forEach(function override(c: Command) {
     c.exitOverride().showHelpAfterError();
@@ -65,7 +68,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tidings: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof StartupError) {
+    // A mail file or directory that cannot be read: its path and what is wrong.
+    if (e instanceof StartupError || e instanceof MailFileError) {
       process.stderr.write(`tidings: ${e.message}\n`);
       return 1;
     }

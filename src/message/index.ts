@@ -69,3 +69,11 @@ export {
 } from './dsn.js';
 export { messagePreview, previewOf, htmlText, PREVIEW_MAX } from './preview.js';
 export { decodeEntities } from './html.js';
+export {
+  MailFileError,
+  mailFiles,
+  maildirInfo,
+  mboxEntry,
+  singleMessage,
+  type MailFile,
+} from './mailfiles.js';

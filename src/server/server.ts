@@ -29,6 +29,7 @@ import { dkimSigner, remoteDeliverer, reportSender, type Signer } from './outgoi
 import type { ReportSender } from '../reports/sender.js';
 import { StubResolver, SystemResolver, localserveResolver, type Resolver } from '../dns/index.js';
 import { startInfoServer } from './info.js';
+import { importMail } from './importexport.js';
 import { DnsblChecker } from '../msgauth/index.js';
 import { JunkTrainer } from '../junk/index.js';
 
@@ -178,10 +179,19 @@ export class Server {
       }
       server.ctl = await startCtlServer(
         st.data_dir,
-        (op, args) =>
-          op === 'backup'
-            ? store.backup(String(args.dir), { queueFile: queueFileName, copy: args.copy === true })
-            : queueAdmin(queue, op, args),
+        (op, args) => {
+          if (op === 'backup') {
+            return store.backup(String(args.dir), {
+              queueFile: queueFileName,
+              copy: args.copy === true,
+            });
+          }
+          if (op === 'import') {
+            const a = args as { account: string; mailbox: string; paths: string[] };
+            return importMail(store, a.account, a.mailbox, a.paths);
+          }
+          return queueAdmin(queue, op, args);
+        },
         log,
       );
       server.dataModes = server.fixDataModes(rootModes);
