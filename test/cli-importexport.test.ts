@@ -49,6 +49,15 @@ async function mailboxContents(dataDir: string, mailbox: string): Promise<Seen[]
   }
 }
 
+/** Runs an import or export for alice that must succeed. */
+function forAlice(cfg: string) {
+  return async (cmd: string, kind: string, ...rest: string[]) => {
+    const r = await tidings([cmd, kind, '-c', cfg, '-a', 'alice', ...rest]);
+    assert.equal(r.code, 0, `${cmd} ${kind} ${rest.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+}
+
 async function setup(): Promise<{ dir: string; cfg: string; data: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'tidings-import-'));
   const cfg = join(dir, 'config');
@@ -78,19 +87,9 @@ async function setup(): Promise<{ dir: string; cfg: string; data: string }> {
 
 test('import mbox and Maildir with flags, keywords and dates; export and round trip', async () => {
   const { dir, cfg, data } = await setup();
+  const alice = forAlice(cfg);
   try {
-    let r = await tidings([
-      'import',
-      'mbox',
-      '-c',
-      cfg,
-      '-a',
-      'alice',
-      '-m',
-      'Old',
-      join(dir, 'old.mbox'),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    let r = await alice('import', 'mbox', '-m', 'Old', join(dir, 'old.mbox'));
     assert.equal(r.stdout, 'imported 3 messages into alice Old\n');
     const old = await mailboxContents(data, 'Old');
     assert.deepEqual(
@@ -110,8 +109,7 @@ test('import mbox and Maildir with flags, keywords and dates; export and round t
     assert.match(old[1]!.data, /\r\nsecond, unread\r\n$/);
     assert.match(old[2]!.data, /\r\nthird, a draft\r\n$/);
 
-    r = await tidings(['import', 'maildir', '-c', cfg, '-a', 'alice', join(dir, 'Maildir')]);
-    assert.equal(r.code, 0, r.stderr);
+    r = await alice('import', 'maildir', join(dir, 'Maildir'));
     assert.equal(r.stdout, 'imported 3 messages into alice Inbox\n');
     assert.deepEqual(
       (await mailboxContents(data, 'Inbox')).map((m) => [m.subject, m.flags, m.date / 1000]),
@@ -123,34 +121,11 @@ test('import mbox and Maildir with flags, keywords and dates; export and round t
     );
 
     // mbox export, imported again and exported again: the same file.
-    r = await tidings(['export', 'mbox', '-c', cfg, '-a', 'alice', join(dir, 'out1')]);
-    assert.equal(r.code, 0, r.stderr);
+    r = await alice('export', 'mbox', join(dir, 'out1'));
     assert.match(r.stdout, /^exported 6 messages of \d+ mailboxes to /);
     const first = await readFile(join(dir, 'out1', 'Old.mbox'));
-    r = await tidings([
-      'import',
-      'mbox',
-      '-c',
-      cfg,
-      '-a',
-      'alice',
-      '-m',
-      'Again',
-      join(dir, 'out1', 'Old.mbox'),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    r = await tidings([
-      'export',
-      'mbox',
-      '-c',
-      cfg,
-      '-a',
-      'alice',
-      '-m',
-      'Again',
-      join(dir, 'out2'),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    r = await alice('import', 'mbox', '-m', 'Again', join(dir, 'out1', 'Old.mbox'));
+    r = await alice('export', 'mbox', '-m', 'Again', join(dir, 'out2'));
     assert.equal((await readFile(join(dir, 'out2', 'Again.mbox'))).toString(), first.toString());
     assert.deepEqual(
       (await mailboxContents(data, 'Again')).map((m) => [m.flags, m.date]),
@@ -158,42 +133,9 @@ test('import mbox and Maildir with flags, keywords and dates; export and round t
     );
 
     // Maildir export, imported again and exported again: the same files and flags.
-    r = await tidings([
-      'export',
-      'maildir',
-      '-c',
-      cfg,
-      '-a',
-      'alice',
-      '-m',
-      'Inbox',
-      join(dir, 'out3'),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    r = await tidings([
-      'import',
-      'maildir',
-      '-c',
-      cfg,
-      '-a',
-      'alice',
-      '-m',
-      'Again2',
-      join(dir, 'out3', 'Inbox'),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    r = await tidings([
-      'export',
-      'maildir',
-      '-c',
-      cfg,
-      '-a',
-      'alice',
-      '-m',
-      'Again2',
-      join(dir, 'out4'),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    r = await alice('export', 'maildir', '-m', 'Inbox', join(dir, 'out3'));
+    r = await alice('import', 'maildir', '-m', 'Again2', join(dir, 'out3', 'Inbox'));
+    r = await alice('export', 'maildir', '-m', 'Again2', join(dir, 'out4'));
     const listing = async (d: string) => {
       const names = (await readdir(join(d, 'cur'))).sort();
       return Promise.all(
@@ -218,10 +160,10 @@ test('import mbox and Maildir with flags, keywords and dates; export and round t
 
 test('import through a running server; errors name what is wrong', async () => {
   const { dir, cfg, data } = await setup();
+  const alice = forAlice(cfg);
   const server = await Server.start({ configDir: cfg, log: createLogger({ level: 'error' }) });
   try {
-    const r = await tidings(['import', 'mbox', '-c', cfg, '-a', 'alice', join(dir, 'old.mbox')]);
-    assert.equal(r.code, 0, r.stderr);
+    await alice('import', 'mbox', join(dir, 'old.mbox'));
     // The server stored them: its own view has them at once.
     const a = await server.store.account('alice');
     assert.equal((await a.uids((await a.mailbox('Inbox'))!.id)).length, 3);
