@@ -2,13 +2,14 @@
 // Status, X-Status and X-Keywords, "From " line dates) and Maildirs (flags in the names,
 // dovecot-keywords, file times) into mailboxes, through a running server or without one;
 // exports of both kinds that give the same contents when imported and exported again;
-// and the errors.
+// an import killed half-way, then resumed or rolled back; and the errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tidings } from './util.js';
+import { spawn } from 'node:child_process';
+import { MAIN, tidings } from './util.js';
 import { Store, flagNames } from '../src/store/index.js';
 import { Server } from '../src/server/server.js';
 import { createLogger } from '../src/log/index.js';
@@ -167,6 +168,15 @@ test('import through a running server; errors name what is wrong', async () => {
     // The server stored them: its own view has them at once.
     const a = await server.store.account('alice');
     assert.equal((await a.uids((await a.mailbox('Inbox'))!.id)).length, 3);
+    // A larger import reports its progress, from the server, as it goes.
+    let big = '';
+    for (let i = 0; i < 1100; i++) {
+      big += `From x@example.org Mon Jan  1 10:00:00 2024\nSubject: bulk ${i}\n\nbody ${i}\n\n`;
+    }
+    await writeFile(join(dir, 'big.mbox'), big);
+    const r = await alice('import', 'mbox', '-m', 'Bulk', join(dir, 'big.mbox'));
+    assert.equal(r.stderr, '1000 messages imported\n');
+    assert.equal(r.stdout, 'imported 1100 messages into alice Bulk\n');
   } finally {
     await server.stop();
   }
@@ -201,6 +211,75 @@ test('import through a running server; errors name what is wrong', async () => {
       else assert.match(r.stderr, new RegExp(want));
     }
     assert.equal((await mailboxContents(data, 'Inbox')).length, 3);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Starts `tidings import` and kills it (SIGKILL) once it has stored `after` messages. */
+function importKilled(args: string[], after: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', MAIN, 'import', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes(`${after} messages imported`)) p.kill('SIGKILL');
+    });
+    p.on('close', (code, signal) =>
+      signal === 'SIGKILL' ? resolve() : reject(new Error(`import ended first (${code}): ${err}`)),
+    );
+  });
+}
+
+test('an import killed half-way: refused as new, resumed exactly, or rolled back', async () => {
+  const { dir, cfg, data } = await setup();
+  try {
+    let text = '';
+    for (let i = 0; i < 3000; i++) {
+      text += `From x@example.org Mon Jan  1 10:00:00 2024\nSubject: bulk ${i}\n\nbody ${i}\n\n`;
+    }
+    const mbox = join(dir, 'big.mbox');
+    await writeFile(mbox, text);
+    const args = ['mbox', '-c', cfg, '-a', 'alice', '-m', 'Bulk', mbox];
+    await importKilled(args, 1000);
+    // Nothing in the mailbox yet: the messages wait in their own until the end.
+    assert.equal((await mailboxContents(data, 'Bulk')).length, 0);
+    let r = await tidings(['import', ...args]);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^tidings: an import of these files into Bulk was cut off after \d+ messages \(they are in Import-[0-9a-f]{10}\): run it again with --resume to go on, or --rollback to remove them\n$/,
+    );
+    r = await tidings(['import', ...args, '--resume']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'imported 3000 messages into alice Bulk\n');
+    const subjects = (await mailboxContents(data, 'Bulk')).map((m) => m.subject);
+    assert.deepEqual(
+      subjects,
+      Array.from({ length: 3000 }, (_, i) => `bulk ${i}`),
+    );
+    r = await tidings(['import', ...args, '--resume']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'tidings: no cut-off import of these files into Bulk to resume\n');
+
+    // Killed again, into another mailbox, and rolled back: nothing of it stays.
+    const other = ['mbox', '-c', cfg, '-a', 'alice', '-m', 'Other', mbox];
+    await importKilled(other, 1000);
+    r = await tidings(['import', ...other, '--rollback']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^removed \d+ messages of the cut-off import into alice Other\n$/);
+    const store = await Store.open({ dataDir: data });
+    try {
+      const a = await store.account('alice');
+      assert.deepEqual(
+        (await a.mailboxes()).map((m) => m.name).filter((n) => /^(Import-|Other)/.test(n)),
+        [],
+      );
+    } finally {
+      await store.close();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

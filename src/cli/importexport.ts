@@ -37,24 +37,44 @@ export function registerImportExport(program: Command): void {
       .argument('<format>', 'mbox or maildir')
       .argument('<paths...>', 'mbox files, or Maildirs (with cur/ and new/)')
       .requiredOption('-a, --account <name>', 'the account')
-      .option('-m, --mailbox <name>', 'the mailbox', 'Inbox'),
-  ).action(async (f: string, paths: string[], o: Opts) => {
-    const kind = format(f);
-    checkAccount(o);
-    const abs = paths.map((p) => resolve(p));
-    for (const p of abs) {
-      const st = await stat(p).catch(() => null);
-      if (!st) throw new CliError(`${p}: no such file or directory`, 2);
-      if (kind === 'mbox' && !st.isFile()) throw new CliError(`${p}: not an mbox file`, 2);
-      if (kind === 'maildir' && !st.isDirectory()) throw new CliError(`${p}: not a Maildir`, 2);
-    }
-    const r = (await adminRequest(o.config, 'import', {
-      account: o.account,
-      mailbox: o.mailbox ?? 'Inbox',
-      paths: abs,
-    })) as ImportResult;
-    process.stdout.write(`imported ${r.messages} messages into ${r.account} ${r.mailbox}\n`);
-  });
+      .option('-m, --mailbox <name>', 'the mailbox', 'Inbox')
+      .option('--resume', 'go on with an import of the same files that was cut off')
+      .option('--rollback', 'remove what an import of the same files that was cut off stored'),
+  ).action(
+    async (f: string, paths: string[], o: Opts & { resume?: boolean; rollback?: boolean }) => {
+      const kind = format(f);
+      if (o.resume && o.rollback)
+        throw new UsageError('--resume and --rollback exclude each other');
+      const mode = o.resume ? 'resume' : o.rollback ? 'rollback' : 'new';
+      checkAccount(o);
+      const abs = paths.map((p) => resolve(p));
+      for (const p of abs) {
+        const st = await stat(p).catch(() => null);
+        if (!st) throw new CliError(`${p}: no such file or directory`, 2);
+        if (kind === 'mbox' && !st.isFile()) throw new CliError(`${p}: not an mbox file`, 2);
+        if (kind === 'maildir' && !st.isDirectory()) throw new CliError(`${p}: not a Maildir`, 2);
+      }
+      // Progress: on a terminal the count so far, on one line; elsewhere a line per
+      // thousand messages.
+      const tty = process.stderr.isTTY === true;
+      const r = (await adminRequest(
+        o.config,
+        'import',
+        { account: o.account, mailbox: o.mailbox ?? 'Inbox', paths: abs, mode },
+        (n) => {
+          if (tty) process.stderr.write(`\r${String(n)} messages imported`);
+          else if (typeof n === 'number' && n % 1000 === 0)
+            process.stderr.write(`${n} messages imported\n`);
+        },
+      )) as ImportResult;
+      if (tty) process.stderr.write('\n');
+      process.stdout.write(
+        r.rolledBack !== undefined
+          ? `removed ${r.rolledBack} messages of the cut-off import into ${r.account} ${r.mailbox}\n`
+          : `imported ${r.messages} messages into ${r.account} ${r.mailbox}\n`,
+      );
+    },
+  );
 
   configDirOption(
     program

@@ -1,7 +1,8 @@
 // The control socket: a Unix socket in the data directory (mode 0600) where the running
 // server answers administrative requests from the `tidings` command. One JSON request
 // line per connection, one JSON response line: {"ok":true,"result":...} or
-// {"ok":false,"error":"...","code":"..."}.
+// {"ok":false,"error":"...","code":"..."}. A long request (an import) may send
+// {"progress":...} lines before it.
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +12,11 @@ export const CTL_SOCKET = 'ctl.sock';
 /** Longest request line. */
 const MAX_REQUEST = 64 * 1024;
 
-export type CtlHandler = (op: string, args: Record<string, unknown>) => Promise<unknown>;
+export type CtlHandler = (
+  op: string,
+  args: Record<string, unknown>,
+  progress: (p: unknown) => void,
+) => Promise<unknown>;
 
 export function ctlPath(dataDir: string): string {
   return join(dataDir, CTL_SOCKET);
@@ -57,11 +62,19 @@ function serve(s: Socket, handler: CtlHandler, log: Logger): void {
       return;
     }
     s.removeAllListeners('data');
-    void answer(buf.slice(0, nl), handler, log).then((r) => reply(s, r));
+    const progress = (p: unknown) => {
+      if (!s.destroyed) s.write(JSON.stringify({ progress: p }) + '\n');
+    };
+    void answer(buf.slice(0, nl), handler, log, progress).then((r) => reply(s, r));
   });
 }
 
-async function answer(line: string, handler: CtlHandler, log: Logger): Promise<object> {
+async function answer(
+  line: string,
+  handler: CtlHandler,
+  log: Logger,
+  progress: (p: unknown) => void,
+): Promise<object> {
   let req: unknown;
   try {
     req = JSON.parse(line);
@@ -76,7 +89,7 @@ async function answer(line: string, handler: CtlHandler, log: Logger): Promise<o
     return { ok: false, error: 'request needs "op" (text) and "args" (object)', code: 'invalid' };
   }
   try {
-    const result = await handler(op, (args ?? {}) as Record<string, unknown>);
+    const result = await handler(op, (args ?? {}) as Record<string, unknown>, progress);
     log.info({ op }, 'control request');
     return { ok: true, result };
   } catch (e) {

@@ -3,6 +3,7 @@
 // in memory at a time while reading, one transaction per batch); `tidings export` writes
 // each mailbox as an mbox file or a Maildir, flags and keywords with it, so that an
 // export imported and exported again gives the same files' contents.
+import { createHash } from 'node:crypto';
 import { mkdir, open, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
@@ -18,11 +19,42 @@ import {
 /** Messages stored per transaction. */
 const BATCH = 100;
 
-export type ImportResult = { account: string; mailbox: string; messages: number };
+export type ImportResult = {
+  account: string;
+  mailbox: string;
+  messages: number;
+  /** With rollback: the messages of the interrupted import that were removed. */
+  rolledBack?: number;
+};
+
+/** What to do about an import of the same files into the same mailbox that was cut off. */
+export type ImportMode = 'new' | 'resume' | 'rollback';
+
+/** An import as the control socket carries it. */
+export type ImportArgs = { account: string; mailbox: string; paths: string[]; mode?: ImportMode };
+
+/** An import that cannot go on as asked; the text says what to do. */
+export class ImportError extends Error {
+  readonly code = 'invalid';
+}
+
+/**
+ * Where an import gathers its messages before they go into their mailbox all at once:
+ * named by the mailbox and the files, so that running the same import again finds it.
+ */
+export function stagingMailbox(mailbox: string, paths: readonly string[]): string {
+  const h = createHash('sha256')
+    .update([mailbox, ...paths].join('\0'))
+    .digest('hex');
+  return `Import-${h.slice(0, 10)}`;
+}
 
 /**
  * Imports the messages of `paths` (mbox files, Maildirs, message files) into a mailbox,
- * created when missing. What was stored before an error stays: each batch is whole.
+ * created when missing. The messages gather in a mailbox of their own, a batch per
+ * transaction, and move into theirs in one step at the end: an import that is cut off
+ * leaves exactly what it stored there, for `resume` to go on after (the files are read
+ * again, and as many messages skipped as it holds) or for `rollback` to remove.
  */
 export async function importMail(
   store: Store,
@@ -30,15 +62,34 @@ export async function importMail(
   mailbox: string,
   paths: readonly string[],
   onProgress?: (messages: number) => void,
+  mode: ImportMode = 'new',
 ): Promise<ImportResult> {
   const a = await store.account(account);
-  let count = 0;
+  const stagingName = stagingMailbox(mailbox, paths);
+  const staging = await a.mailbox(stagingName);
+  const held = staging ? (await a.uids(staging.id)).length : 0;
+  if (mode === 'rollback') {
+    if (!staging) throw new ImportError(`no cut-off import of these files into ${mailbox}`);
+    await a.deleteMailbox(stagingName);
+    return { account, mailbox, messages: 0, rolledBack: held };
+  }
+  if (staging && mode === 'new') {
+    throw new ImportError(
+      `an import of these files into ${mailbox} was cut off after ${held} messages ` +
+        `(they are in ${stagingName}): run it again with --resume to go on, or --rollback to remove them`,
+    );
+  }
+  if (!staging && mode === 'resume') {
+    throw new ImportError(`no cut-off import of these files into ${mailbox} to resume`);
+  }
+  let skip = held;
+  let count = held;
   let batch: { item: NewMessage; prepared: PreparedMessage }[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
     try {
       await a.addMessages(
-        mailbox,
+        stagingName,
         batch.map((b) => b.item),
         { create: true },
       );
@@ -51,6 +102,10 @@ export async function importMail(
   };
   for await (const f of mailFiles(paths)) {
     if (f.data.length === 0) continue;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
     const prepared = await store.prepareMessage(f.data);
     const { bits, keywords } = splitFlags(f.flags.filter((x) => x.toLowerCase() !== '\\recent'));
     batch.push({
@@ -65,6 +120,15 @@ export async function importMail(
     if (batch.length >= BATCH) await flush();
   }
   await flush();
+  // All at once into the mailbox: one transaction, whatever the count.
+  const from = await a.mailbox(stagingName);
+  if (from) {
+    if (!(await a.mailbox(mailbox))) await a.createMailbox(mailbox);
+    const target = (await a.mailbox(mailbox))!;
+    const uids = await a.uids(from.id);
+    if (uids.length > 0) await a.moveMessages(from.id, uids, target.id);
+    await a.deleteMailbox(stagingName);
+  }
   return { account, mailbox, messages: count };
 }
 

@@ -29,7 +29,7 @@ import { dkimSigner, remoteDeliverer, reportSender, type Signer } from './outgoi
 import type { ReportSender } from '../reports/sender.js';
 import { StubResolver, SystemResolver, localserveResolver, type Resolver } from '../dns/index.js';
 import { startInfoServer } from './info.js';
-import { importMail } from './importexport.js';
+import { importMail, type ImportArgs } from './importexport.js';
 import { DnsblChecker } from '../msgauth/index.js';
 import { JunkTrainer } from '../junk/index.js';
 
@@ -179,7 +179,7 @@ export class Server {
       }
       server.ctl = await startCtlServer(
         st.data_dir,
-        (op, args) => {
+        (op, args, progress) => {
           if (op === 'backup') {
             return store.backup(String(args.dir), {
               queueFile: queueFileName,
@@ -187,8 +187,8 @@ export class Server {
             });
           }
           if (op === 'import') {
-            const a = args as { account: string; mailbox: string; paths: string[] };
-            return importMail(store, a.account, a.mailbox, a.paths);
+            const a = args as ImportArgs;
+            return importMail(store, a.account, a.mailbox, a.paths, progress, a.mode);
           }
           return queueAdmin(queue, op, args);
         },
