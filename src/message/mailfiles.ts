@@ -118,18 +118,34 @@ function fromLineDate(line: string): number | null {
 async function* mboxMessages(path: string): AsyncGenerator<MailFile> {
   const fh = await open(path, 'r');
   try {
-    let buf = Buffer.alloc(0);
+    // One buffer, read into and compacted as messages leave it: its size is bounded by
+    // the largest message, and no buffer is made per read.
+    let store = Buffer.allocUnsafe(2 * CHUNK);
+    // The unread data is store[start, len).
+    let start = 0;
+    let len = 0;
     // Where the search for the next separator goes on after reading more.
     let scanned = 0;
     let index = 0;
     let eof = false;
     for (;;) {
       if (!eof) {
-        const chunk = Buffer.alloc(CHUNK);
-        const { bytesRead } = await fh.read(chunk, 0, CHUNK, null);
+        // Compacted once per read, not once per message.
+        if (start > 0) {
+          store.copyWithin(0, start, len);
+          len -= start;
+          start = 0;
+        }
+        if (store.length - len < CHUNK) {
+          const bigger = Buffer.allocUnsafe(Math.max(2 * store.length, len + CHUNK));
+          store.copy(bigger, 0, 0, len);
+          store = bigger;
+        }
+        const { bytesRead } = await fh.read(store, len, CHUNK, null);
         if (bytesRead === 0) eof = true;
-        buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
+        len += bytesRead;
       }
+      const buf = store.subarray(start, len);
       // The separator line at the start of buf.
       const nl = buf.indexOf(0x0a);
       if (nl < 0) {
@@ -160,14 +176,10 @@ async function* mboxMessages(path: string): AsyncGenerator<MailFile> {
         if (b > nl + 1 && buf[b - 1] === 0x0a) bodyEnd = b;
       }
       const data = unquote(Buffer.from(buf.subarray(nl + 1, bodyEnd)));
-      yield {
-        path: `${path}#${++index}`,
-        data,
-        flags: mboxFlags(data),
-        date: fromLineDate(buf.subarray(0, nl).toString('latin1')),
-      };
+      const date = fromLineDate(buf.subarray(0, nl).toString('latin1'));
+      start += next >= 0 ? next : buf.length;
+      yield { path: `${path}#${++index}`, data, flags: mboxFlags(data), date };
       if (next < 0) return;
-      buf = buf.subarray(next);
     }
   } finally {
     await fh.close();

@@ -106,12 +106,15 @@ export async function importMail(
       skip--;
       continue;
     }
-    const prepared = await store.prepareMessage(f.data);
+    // The files' flushes run on together; the batch's commit waits for all of them.
+    const prepared = await store.prepareMessage(f.data, { syncLater: true });
     const { bits, keywords } = splitFlags(f.flags.filter((x) => x.toLowerCase() !== '\\recent'));
     batch.push({
       prepared,
       item: {
         message: prepared,
+        // Moved into place rather than linked: the temp file is the import's own.
+        take: true,
         flags: bits,
         keywords,
         ...(f.date !== null ? { internalDate: f.date } : {}),

@@ -6,7 +6,7 @@ import { FACT_COLUMNS, type Mailbox } from './rows.js';
 import { Flag, addKeywords, normalizeKeywords, removeKeywords, sameKeywords } from './flags.js';
 import type { Session } from './switchboard.js';
 import type { AccountCore, WriteTx } from './core.js';
-import { messages, requireMailboxId } from './reads.js';
+import { messages, moveRows, requireMailboxId } from './reads.js';
 import { linkFiles, messagePath, unlinkAll } from './files.js';
 
 export type FlagOp = {
@@ -227,7 +227,7 @@ export function moveLocked(
     const dst = requireMailboxId(core, dstId);
     // Into the same mailbox (RFC 6851 §3.3 allows it): each message gets a new UID at
     // the end, and its old UID is expunged, as for any other destination.
-    const msgs = messages(core, srcId, uids);
+    const msgs = moveRows(core, srcId, uids);
     if (msgs.length === 0) throw new StoreError('notfound', 'no matching messages');
     const seq = tx.modseq();
     const now = Date.now();

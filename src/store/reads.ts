@@ -92,6 +92,45 @@ export function uids(core: AccountCore, mailboxId: number): number[] {
     .all(mailboxId) as number[];
 }
 
+/**
+ * Rows with the given UIDs (missing ones skipped), in UID order, as `map` makes them of
+ * the columns asked for: one range query when the UIDs are contiguous, else one per 500.
+ */
+function rowsByUid<T>(
+  core: AccountCore,
+  mailboxId: number,
+  uids: number[],
+  columns: string,
+  map: (r: Record<string, unknown>) => T,
+  includeExpunged = false,
+): T[] {
+  if (uids.length === 0) return [];
+  const out: T[] = [];
+  const sorted = [...uids].sort((a, b) => a - b);
+  const cond = includeExpunged ? 'AND erased = 0' : 'AND expunged = 0';
+  const first = sorted[0] as number;
+  const last = sorted[sorted.length - 1] as number;
+  if (last - first + 1 === sorted.length) {
+    const rows = core
+      .stmt(
+        `SELECT ${columns} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ${cond} ORDER BY uid`,
+      )
+      .all(mailboxId, first, last) as Record<string, unknown>[];
+    for (const r of rows) out.push(map(r));
+    return out;
+  }
+  for (let i = 0; i < sorted.length; i += 500) {
+    const chunk = sorted.slice(i, i + 500);
+    const rows = core
+      .stmt(
+        `SELECT ${columns} FROM messages WHERE mailbox_id = ? AND uid IN (${chunk.map(() => '?').join(',')}) ${cond} ORDER BY uid`,
+      )
+      .all(mailboxId, ...chunk) as Record<string, unknown>[];
+    for (const r of rows) out.push(map(r));
+  }
+  return out;
+}
+
 /** Live messages with the given UIDs (missing ones skipped), in UID order. One query per batch. */
 export function messages(
   core: AccountCore,
@@ -99,32 +138,37 @@ export function messages(
   uids: number[],
   opts: { includeExpunged?: boolean } = {},
 ): Message[] {
-  if (uids.length === 0) return [];
-  const out: Message[] = [];
-  const sorted = [...uids].sort((a, b) => a - b);
-  const cond = opts.includeExpunged ? 'AND erased = 0' : 'AND expunged = 0';
-  // Contiguous ranges need one range query; sparse sets go in chunks of 500.
-  const first = sorted[0] as number;
-  const last = sorted[sorted.length - 1] as number;
-  if (last - first + 1 === sorted.length) {
-    const rows = core
-      .stmt(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ${cond} ORDER BY uid`,
-      )
-      .all(mailboxId, first, last) as Record<string, unknown>[];
-    for (const r of rows) out.push(messageFromRow(r));
-    return out;
-  }
-  for (let i = 0; i < sorted.length; i += 500) {
-    const chunk = sorted.slice(i, i + 500);
-    const rows = core
-      .stmt(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid IN (${chunk.map(() => '?').join(',')}) ${cond} ORDER BY uid`,
-      )
-      .all(mailboxId, ...chunk) as Record<string, unknown>[];
-    for (const r of rows) out.push(messageFromRow(r));
-  }
-  return out;
+  return rowsByUid(core, mailboxId, uids, MESSAGE_COLUMNS, messageFromRow, opts.includeExpunged);
+}
+
+/** What a move needs of a live message: no MIME structure, so a large move stays small. */
+export type MoveRow = {
+  id: number;
+  uid: number;
+  flags: number;
+  keywords: string[];
+  size: number;
+  createseq: number;
+  saveDate: number;
+};
+
+/** The move rows of live messages with the given UIDs, in UID order. */
+export function moveRows(core: AccountCore, mailboxId: number, uids: number[]): MoveRow[] {
+  return rowsByUid(
+    core,
+    mailboxId,
+    uids,
+    'id, uid, flags, keywords, size, createseq, save_date',
+    (r) => ({
+      id: r.id as number,
+      uid: r.uid as number,
+      flags: r.flags as number,
+      keywords: JSON.parse(r.keywords as string) as string[],
+      size: r.size as number,
+      createseq: r.createseq as number,
+      saveDate: r.save_date as number,
+    }),
+  );
 }
 
 /** Flags of live messages, cheap (no MIME structure), in UID order. */

@@ -203,8 +203,8 @@ export class Store {
   }
 
   /** Writes a buffer as a prepared message. */
-  prepareMessage(data: Buffer): Promise<PreparedMessage> {
-    return prepareMessage(this.tmpDir, data);
+  prepareMessage(data: Buffer, opts: { syncLater?: boolean } = {}): Promise<PreparedMessage> {
+    return prepareMessage(this.tmpDir, data, opts);
   }
 
   async close(): Promise<void> {

@@ -202,12 +202,19 @@ export class TempMessage {
   }
 }
 
-/** Writes a whole buffer as a prepared message (APPEND of small messages, tests, DSNs). */
-export async function prepareMessage(tmpDir: string, data: Buffer): Promise<PreparedMessage> {
+/**
+ * Writes a whole buffer as a prepared message (APPEND of small messages, imports, tests,
+ * DSNs); with syncLater its flush runs on (see TempMessage.finish).
+ */
+export async function prepareMessage(
+  tmpDir: string,
+  data: Buffer,
+  opts: { syncLater?: boolean } = {},
+): Promise<PreparedMessage> {
   const t = await TempMessage.create(tmpDir);
   try {
     await t.write(data);
-    return await t.finish();
+    return await t.finish(opts);
   } catch (e) {
     await t.abort();
     throw e;
