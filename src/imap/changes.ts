@@ -149,7 +149,7 @@ export function applyChanges(c: ImapSession, taken: Change[], mode: ApplyMode): 
       // One EXISTS for a run of additions, then their flags (RFC 9051 §7.4.1), or what
       // NOTIFY's MessageNew asks for (RFC 5465 §5.1), fetched after this.
       announceCounts(c, sel);
-      if (fetchAtts && mode !== 'own') sel.notifyFetch.push(...added.map((a) => a.uid));
+      if (fetchAtts && mode !== 'own') for (const a of added) sel.notifyFetch.push(a.uid);
       else added.forEach((a, i) => c.untagged(flagsFetch(c, before + i + 1, a)));
     }
     added = [];

@@ -360,7 +360,7 @@ export class Conn extends ConnIO implements ImapSession {
       else {
         // Removals stay referenced while their changes may be held (notify.ts).
         const { changes, removals } = s.takeHolding();
-        if (sel) sel.heldRemovals.push(...removals);
+        if (sel) for (const r of removals) sel.heldRemovals.push(r);
         else s.release(removals);
         applyChanges(this, changes, mode);
       }

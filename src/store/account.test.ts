@@ -694,3 +694,28 @@ describe('annotations', () => {
     }
   });
 });
+
+test('a move of 150,000 messages in one command: committed, then its files erased', async () => {
+  const t = await tempStore();
+  try {
+    const a = await t.store.account('mia');
+    const [seed] = await a.createMailbox('Seed');
+    const items = [];
+    for (let i = 0; i < 1000; i++)
+      items.push({ message: await t.store.prepareMessage(sampleMessage(i)) });
+    await a.addMessages(seed!.id, items);
+    for (const it of items) await it.message.cleanup();
+    const [src] = await a.createMailbox('Src');
+    const seedUids = await a.uids(seed!.id);
+    for (let i = 0; i < 150; i++) await a.copyMessages(seed!.id, seedUids, src!.id);
+    const [dst] = await a.createMailbox('Dst');
+    // The move's tombstones go to erasure in one list: more ids than a spread call takes.
+    const r = await a.moveMessages(src!.id, await a.uids(src!.id), dst!.id);
+    assert.equal(r.dstUids.length, 150_000);
+    await clean(a);
+    assert.equal((await a.uids(dst!.id)).length, 150_000);
+    assert.equal((await a.uids(src!.id)).length, 0);
+  } finally {
+    await t.cleanup();
+  }
+});

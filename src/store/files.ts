@@ -159,7 +159,9 @@ export async function linkFiles(
 
 /** Queues the files of expunged rows for erasure, soon, under the lock. */
 export function scheduleErase(core: AccountCore, ids: number[]): void {
-  core.eraseQueue.push(...ids);
+  // One by one: spreading a list into push throws beyond about 120,000 ids (a move or
+  // expunge of a whole large mailbox), after its commit.
+  for (const id of ids) core.eraseQueue.push(id);
   if (!core.erasing) {
     core.erasing = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => eraseNow(core))

@@ -121,7 +121,7 @@ function references(msgs: Msg[]): Node[] {
       else if (atRoot && n.children.length > 1) out.push(n);
       else {
         for (const c of n.children) c.parent = n.parent;
-        out.push(...n.children);
+        for (const c of n.children) out.push(c);
       }
     }
     return out;
