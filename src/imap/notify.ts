@@ -121,17 +121,18 @@ export function treatSelected(
   const spec = c.notify;
   if (spec === null || mode === 'own' || mode === 'initial') return 'send';
   const events = spec.selected?.events;
-  const heldAdds = sel.held.some((h) => h.kind === 'addUID');
+  // Only the changes that follow an addition need to know of one held back.
+  const heldAdds = () => sel.held.some((h) => h.kind === 'addUID');
   switch (kind) {
     case 'addUID':
       return events?.has('MessageNew') ? 'send' : 'hold';
     case 'removeUIDs':
-      if (!events?.has('MessageExpunge') || heldAdds) return 'hold';
+      if (!events?.has('MessageExpunge') || heldAdds()) return 'hold';
       // §6.2: SELECTED-DELAYED holds expunges while no command is running.
       return spec.selected?.delayed && mode === 'async' ? 'hold' : 'send';
     case 'flags':
       // A change to a message the client has not been told of waits with its addition.
-      if (heldAdds) return 'hold';
+      if (heldAdds()) return 'hold';
       return events?.has('FlagChange') ? 'send' : 'drop';
   }
 }

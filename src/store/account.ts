@@ -4,7 +4,7 @@
 // durability, caches and quota): reads, files, messages (flag, expunge, copy and move
 // writes), mailboxes (mailbox writes), adds (grouped adds), annotations and password.
 import type { Readable } from 'node:stream';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { backupAccount } from './backup.js';
 import { mkdirDurable } from './fsutil.js';
 import { AccountCore, type AccountOptions } from './core.js';
@@ -162,13 +162,7 @@ export class Account {
    * hard-linked or copied; returns how many files.
    */
   async backupTo(destDir: string, copy: boolean): Promise<number> {
-    return backupAccount(
-      this.core,
-      destDir,
-      (id) => files.messagePath(this.core, id),
-      (id) => relative(this.core.dir, files.messagePath(this.core, id)),
-      copy,
-    );
+    return backupAccount(this.core, destDir, copy);
   }
 
   /** Thread ids (THREADID, RFC 8474 §5.2) by message row id. */

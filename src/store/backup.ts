@@ -10,7 +10,8 @@
 // between belongs to a message whose delivery ended, and its rows are dropped from the
 // copy, so the restored queue does not deliver it again.
 import { copyFile, link } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { messagePath } from './files.js';
 import Database from 'better-sqlite3';
 import { mkdirPrivate, ensurePrivateFileSync } from './fsmode.js';
 import type { AccountCore } from './core.js';
@@ -71,8 +72,6 @@ function idsOf(file: string, sql: string): number[] {
 export async function backupAccount(
   core: AccountCore,
   destDir: string,
-  messagePath: (id: number) => string,
-  relative: (id: number) => string,
   copy: boolean,
 ): Promise<number> {
   await mkdirPrivate(destDir);
@@ -81,7 +80,10 @@ export async function backupAccount(
     await snapshot(core.db, file);
     const ids = idsOf(file, 'SELECT DISTINCT file_id FROM messages WHERE erased = 0');
     const made = new Set<string>();
-    for (const id of ids) await place(messagePath(id), join(destDir, relative(id)), copy, made);
+    for (const id of ids) {
+      const from = messagePath(core, id);
+      await place(from, join(destDir, relative(core.dir, from)), copy, made);
+    }
     return ids.length;
   });
 }

@@ -18,18 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, PASSWORD, type TestServer } from '../imap/harness.js';
 import { Flag, flagNames, type Account } from '../../src/store/index.js';
-import { crlf, run, type RunResult } from './util.js';
+import { run, subjectMessage, type RunResult } from './util.js';
 
-const msg = (subject: string, from: string) =>
-  crlf(
-    `From: ${from}`,
-    'To: mjl@example.org',
-    `Subject: ${subject}`,
-    'Date: Tue, 01 Apr 2025 10:00:00 +0000',
-    `Message-ID: <${subject.replace(/ /g, '-')}@example.net>`,
-    '',
-    `Body of ${subject}.`,
-  );
+const msg = subjectMessage;
 
 type Entry = { subject: string; flags: string[] };
 

@@ -7,9 +7,9 @@ export const crlf = (...lines: string[]): Buffer =>
   Buffer.from(lines.join('\r\n') + '\r\n', 'utf8');
 
 /** A small message for mjl@example.org whose Subject and Message-ID follow `subject`. */
-export const subjectMessage = (subject: string): Buffer =>
+export const subjectMessage = (subject: string, from = 'Sender <sender@example.net>'): Buffer =>
   crlf(
-    'From: Sender <sender@example.net>',
+    `From: ${from}`,
     'To: mjl@example.org',
     `Subject: ${subject}`,
     'Date: Tue, 01 Apr 2025 10:00:00 +0000',

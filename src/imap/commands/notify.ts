@@ -32,8 +32,8 @@ async function parseEvents(p: Parser): Promise<Events> {
       out.events.add(ev);
     }
     // message-event: "MessageNew" [SP "(" fetch-att *(SP fetch-att) ")"].
-    if (ev === 'MessageNew' && p.take(' (')) {
-      p.pos -= 1;
+    if (ev === 'MessageNew' && p.rest.startsWith(' (')) {
+      p.sp();
       out.fetch = await parseFetchAtts(p);
     }
   } while (p.take(' '));
